@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Manifest v1: the YAML file that declares the world a skill runs in.
+ *
+ * This folder parses and validates; it makes no system call (the caller reads the file and
+ * passes the bytes). Every value that came from the file carries the line and column of the
+ * YAML node that declared it, so later layers can name the manifest line when something fails
+ * at run time (a missing mount source, a host that does not resolve).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macros.h"
+
+#define MANIFEST_SCHEMA_VERSION 1
+#define MANIFEST_FILENAME	"skillbox.yaml"
+/* Larger files are refused before parsing. */
+#define MANIFEST_MAX_SIZE (1024 * 1024)
+/* Deeper YAML nesting is refused (the schema itself needs 4 levels). */
+#define MANIFEST_MAX_DEPTH 16
+/* A limit that the manifest does not set. */
+#define MANIFEST_UNSET UINT64_MAX
+
+/* 1-based position of a YAML node; line 0 means "the file as a whole". */
+struct manifest_loc {
+	unsigned line;
+	unsigned column;
+};
+
+/* A bind mount: filesystem.read / filesystem.write entries, "host[:inside]". */
+struct manifest_mount {
+	char *host;   /* absolute and lexically normalized; "~" expanded, relative to dir */
+	char *inside; /* absolute and normalized; equals host when not given */
+	struct manifest_loc loc;
+};
+
+struct manifest_tmpfs {
+	char *path;    /* absolute and normalized, inside the sandbox */
+	uint64_t size; /* bytes; 0 when the manifest gives none (the launcher's default applies) */
+	struct manifest_loc loc;
+};
+
+struct manifest_hide {
+	char *path; /* absolute and normalized, inside the sandbox, below a read or write path */
+	struct manifest_loc loc;
+};
+
+enum manifest_proto {
+	MANIFEST_PROTO_TCP,
+	MANIFEST_PROTO_UDP,
+};
+
+enum manifest_dest_kind {
+	MANIFEST_DEST_HOSTNAME,	     /* "host: name": resolved by skillbox at launch (A and AAAA) */
+	MANIFEST_DEST_ADDRESS,	     /* "host: 192.0.2.1" / "host: 2001:db8::1" / "cidr: ..." */
+	MANIFEST_DEST_HOST_LOOPBACK, /* "host: host-loopback": the host's loopback via the stack */
+};
+
+struct manifest_cidr {
+	int family;	  /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order; host bits are zero */
+	uint8_t prefix;	  /* 0..32 or 0..128; a plain address has the full length */
+};
+
+struct manifest_egress {
+	enum manifest_dest_kind kind;
+	char *host; /* hostname, literal or CIDR text, or "host-loopback" as written */
+	struct manifest_cidr cidr; /* MANIFEST_DEST_ADDRESS only */
+	uint16_t *ports;	   /* sorted, unique, at least one, each 1..65535 */
+	size_t n_ports;
+	enum manifest_proto proto; /* tcp when not given */
+	bool optional;		   /* a hostname that does not resolve is skipped, not fatal */
+	struct manifest_loc loc;
+};
+
+enum manifest_dns {
+	MANIFEST_DNS_PINNED,   /* default: no resolver reachable, declared names in /etc/hosts */
+	MANIFEST_DNS_RESOLVER, /* the user-mode stack's resolver is reachable, queries audited */
+};
+
+struct manifest_env_var {
+	char *name;
+	char *value;
+	struct manifest_loc loc;
+};
+
+struct manifest_env_pass {
+	char *name;
+	struct manifest_loc loc;
+};
+
+struct manifest_secret {
+	char *name;	 /* the variable the skill sees */
+	char *from_env;	 /* caller's variable to read it from, or NULL */
+	char *from_file; /* host file to read it from (absolute, normalized), or NULL */
+	struct manifest_loc loc;
+};
+
+enum manifest_profile {
+	MANIFEST_PROFILE_DEFAULT,
+	MANIFEST_PROFILE_STRICT,
+};
+
+struct manifest_syscall {
+	char *name;
+	int nr; /* native number from libseccomp's table */
+	struct manifest_loc loc;
+};
+
+enum {
+	MANIFEST_TRACE_EXEC = 1u << 0,
+	MANIFEST_TRACE_FILES = 1u << 1,
+	MANIFEST_TRACE_CONNECT = 1u << 2,
+};
+
+struct manifest_limits {
+	uint64_t timeout_usec; /* wall clock of the whole run */
+	uint64_t cpu_usec;     /* RLIMIT_CPU (rounded up to seconds when applied) */
+	uint64_t memory;       /* bytes, RLIMIT_DATA */
+	uint64_t processes;    /* RLIMIT_NPROC */
+	uint64_t open_files;   /* RLIMIT_NOFILE */
+	uint64_t file_size;    /* bytes, RLIMIT_FSIZE */
+	uint64_t output;       /* bytes of stdout+stderr passed through */
+	/* Where each was declared; line 0 when unset. Same order as the fields above. */
+	struct manifest_loc timeout_loc, cpu_loc, memory_loc, processes_loc, open_files_loc,
+		file_size_loc, output_loc;
+};
+
+struct manifest {
+	char *path; /* as given to the parser, for messages */
+	char *dir;  /* absolute directory that relative host paths resolve against */
+	unsigned schema;
+	char *name;
+	char *version;	   /* NULL when absent */
+	char *description; /* NULL when absent */
+	char **command;	   /* strv; at least one element */
+	struct manifest_loc command_loc;
+	char *workdir; /* NULL when absent (the launcher's default applies) */
+	struct manifest_loc workdir_loc;
+
+	struct {
+		struct manifest_mount *read;
+		size_t n_read;
+		struct manifest_mount *write;
+		size_t n_write;
+		struct manifest_tmpfs *tmpfs;
+		size_t n_tmpfs;
+		struct manifest_hide *hide;
+		size_t n_hide;
+	} fs;
+
+	struct {
+		struct manifest_egress *egress;
+		size_t n_egress;
+		enum manifest_dns dns;
+		struct manifest_loc dns_loc;
+	} net;
+
+	struct {
+		struct manifest_env_pass *pass;
+		size_t n_pass;
+		struct manifest_env_var *set;
+		size_t n_set;
+		struct manifest_secret *secrets;
+		size_t n_secrets;
+	} env;
+
+	struct manifest_limits limits;
+
+	struct {
+		enum manifest_profile profile;
+		struct manifest_syscall *allow;
+		size_t n_allow;
+		struct manifest_syscall *deny;
+		size_t n_deny;
+	} syscalls;
+
+	struct {
+		unsigned trace; /* MANIFEST_TRACE_* bits */
+	} audit;
+};
+
+/* One problem found in a manifest. */
+struct manifest_diag {
+	struct manifest_loc loc;
+	char *message; /* "expected ..." style, without the file name or position */
+};
+
+struct manifest_diags {
+	struct manifest_diag *items;
+	size_t n;
+};
+
+struct manifest_parse_opts {
+	const char *path; /* file name used in manifest->path (messages are formatted by callers) */
+	const char *dir;  /* absolute, normalized directory for relative host paths */
+	const char *home; /* the caller's HOME for "~" expansion; NULL makes "~" an error */
+};
+
+/**
+ * Parses and validates a manifest held in memory. On success returns 0 and the manifest in
+ * *ret. When the manifest is invalid returns -EINVAL and appends every problem found, in file
+ * order, to diags (the caller owns diags and frees it with manifest_diags_done()). Returns
+ * -ENOMEM when memory runs out.
+ */
+int manifest_parse(const char *data, size_t len, const struct manifest_parse_opts *opts,
+		   struct manifest **ret, struct manifest_diags *diags);
+
+/** Frees a manifest; takes NULL; returns NULL. */
+struct manifest *manifest_free(struct manifest *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct manifest *, manifest_free)
+#define _cleanup_manifest_free_ _cleanup_(manifest_freep)
+
+void manifest_diags_done(struct manifest_diags *d);
+
+/** The trace bit for "exec", "files" or "connect"; 0 for anything else. */
+unsigned manifest_trace_from_string(const char *s);
+const char *manifest_proto_to_string(enum manifest_proto p);
+const char *manifest_profile_to_string(enum manifest_profile p);
+const char *manifest_dns_to_string(enum manifest_dns d);
