@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Audit trail v1: JSON lines, one write() per line, chained by SHA-256.
+ *
+ * Every line is an object whose keys come in this order: "v" (1), "seq" (0, 1, ... within a
+ * run), "ts" (RFC 3339, UTC, microseconds), "run" (UUID), "event", then the event's own
+ * fields, then "prev": the hex SHA-256 of the previous line's bytes without its newline; the
+ * first line of a run carries the SHA-256 of the run id instead. Any edit, removal, reordering
+ * or truncation of lines breaks the chain, which audit_verify() finds.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macros.h"
+
+#define AUDIT_FORMAT_VERSION 1
+#define AUDIT_RUN_ID_LEN     36 /* "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx" */
+#define AUDIT_HASH_HEX_LEN   64
+
+struct audit;
+
+/**
+ * Creates a writer that appends to fd, which it takes over (closed by audit_free()). The fd
+ * should be O_APPEND|O_CLOEXEC when it is a file. run_id must be a 36-character UUID.
+ * On failure (-EINVAL, -ENOMEM) fd stays the caller's.
+ */
+int audit_new(int fd, const char *run_id, struct audit **ret);
+/** Frees a writer and closes its fd; takes NULL; returns NULL. */
+struct audit *audit_free(struct audit *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct audit *, audit_free)
+#define _cleanup_audit_free_ _cleanup_(audit_freep)
+
+/**
+ * Registers a secret. From now on every occurrence of value inside any string written is
+ * replaced by "[redacted:NAME]". Empty values are ignored.
+ */
+int audit_add_secret(struct audit *a, const char *name, const char *value);
+
+/*
+ * Building an event: audit_begin(), any number of fields, audit_end(). Fields are written in
+ * call order. Inside an array, pass NULL as the key. Errors (allocation) are remembered and
+ * returned by audit_end(), so callers check once. Misuse is remembered the same way, as -EINVAL:
+ * a key inside an array or none in an object, unbalanced containers, a top-level key that is
+ * one of the common fields or "prev"; nesting deeper than 32 containers gives -E2BIG. A failed
+ * event writes nothing and does not advance seq; audit_begin() starts over.
+ */
+void audit_begin(struct audit *a, const char *event);
+/** Like audit_begin(), for an event that carries its own time (microseconds, CLOCK_REALTIME). */
+void audit_begin_at(struct audit *a, const char *event, uint64_t realtime_usec);
+void audit_str(struct audit *a, const char *key, const char *value); /* NULL writes null */
+void audit_strn(struct audit *a, const char *key, const void *value, size_t n);
+void audit_int(struct audit *a, const char *key, int64_t v);
+void audit_uint(struct audit *a, const char *key, uint64_t v);
+void audit_bool(struct audit *a, const char *key, bool v);
+void audit_null(struct audit *a, const char *key);
+/** A number with a fixed number of decimals, e.g. seconds with 6: 1.250000 */
+void audit_fixed(struct audit *a, const char *key, uint64_t value, unsigned decimals);
+void audit_object_begin(struct audit *a, const char *key);
+void audit_object_end(struct audit *a);
+void audit_array_begin(struct audit *a, const char *key);
+void audit_array_end(struct audit *a);
+/**
+ * Completes the event with "prev", writes it with one write() (retrying only a short write),
+ * and advances the chain. Returns 0, or the first error since audit_begin() as -errno; after a
+ * write error every later event fails too.
+ */
+int audit_end(struct audit *a);
+
+/** The seq the next event will carry. */
+uint64_t audit_next_seq(const struct audit *a);
+/** The hex SHA-256 of the last line written (or of the run id before the first line). */
+const char *audit_head(const struct audit *a);
+const char *audit_run_id(const struct audit *a);
+
+/** Writes a new random (v4) UUID into buf, which needs AUDIT_RUN_ID_LEN + 1 bytes. */
+int audit_make_run_id(char *buf);
+/** Formats microseconds since the epoch as RFC 3339 UTC with 6 decimals; 28 bytes needed. */
+void audit_format_ts(char *buf, size_t size, uint64_t usec);
+/** Hex SHA-256 of data into hex (AUDIT_HASH_HEX_LEN + 1 bytes). */
+void audit_sha256_hex(const void *data, size_t len, char *hex);
+
+struct audit_verify_result {
+	uint64_t lines;			   /* lines that were checked and found good */
+	uint64_t runs;			   /* runs seen */
+	uint64_t bad_line;		   /* 1-based line of the first break; 0 when intact */
+	char reason[256];		   /* what is wrong with bad_line */
+	char head[AUDIT_HASH_HEX_LEN + 1]; /* hash of the last good line */
+};
+
+/**
+ * Verifies a whole audit file held in memory: well-formed lines, the common fields in order,
+ * seq and run continuity, the prev chain, every run ending with run.summary, and a final
+ * newline. Returns 0 when intact, -EBADMSG when broken (res says where and why).
+ */
+int audit_verify(const char *data, size_t len, struct audit_verify_result *res);

@@ -1,0 +1,1523 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests for audit/: JSON escaping and parsing, the line writer with its hash chain and
+ * redaction, and the verifier against every kind of tampering it should name.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "fd-util.h"
+#include "json.h"
+#include "tap.h"
+
+#define RUN_A "0b8a4f2e-5c1d-4e7a-9f3b-2d6c8e1a7b40"
+#define RUN_B "6f1e9d2c-3b4a-4c5d-8e7f-0a1b2c3d4e5f"
+/* 2026-11-22T05:24:00.123456Z */
+#define TS_USEC (UINT64_C(1795325040) * 1000000 + 123456)
+
+static const char replacement[] = "\xef\xbf\xbd";
+
+/*
+ * An independent UTF-8 check, written from the definition (decode, then refuse overlong
+ * forms, surrogates and values above U+10FFFF), to judge the escaper by something other than
+ * its own decoder.
+ */
+static bool valid_utf8(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t cp, min;
+		size_t len;
+
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		} else if ((s[i] & 0xe0) == 0xc0) {
+			len = 2, cp = s[i] & 0x1f, min = 0x80;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			len = 3, cp = s[i] & 0x0f, min = 0x800;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			len = 4, cp = s[i] & 0x07, min = 0x10000;
+		} else {
+			return false;
+		}
+		if (i + len > n)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+/* No raw control byte may appear in JSON text, and no DEL or C1 control in ours. */
+static bool no_raw_controls(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+		if (s[i] == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Escapes in, checks the output is valid UTF-8 without raw controls, parses it back and
+ * compares with want. When want_json is not NULL, the escaped text must be exactly that.
+ */
+static void check_escape(const char *name, const void *in, size_t n, const void *want,
+			 size_t want_len, const char *want_json)
+{
+	_cleanup_json_free_ struct json_node *node = NULL;
+	struct buf b = BUF_INIT;
+	bool good;
+	int r;
+
+	json_escape(&b, in, n);
+	good = buf_ok(&b) && valid_utf8((const uint8_t *)b.data, b.len) &&
+	       no_raw_controls((const uint8_t *)b.data, b.len);
+	r = json_parse(b.data, b.len, &node, NULL);
+	good = good && r == 0 && node->type == JSON_STRING && node->len == want_len &&
+	       memcmp(node->str, want, want_len) == 0;
+	if (want_json)
+		good = good && b.len == strlen(want_json) && memcmp(b.data, want_json, b.len) == 0;
+	if (!ok(good, "escape: %s", name)) {
+		diag("escaped: %s (parse: %d)", b.data ? b.data : "(null)", r);
+		if (want_json)
+			diag("wanted:  %s", want_json);
+	}
+	buf_done(&b);
+}
+
+static void test_escape_bytes(void)
+{
+	/* Every byte alone: what it must become, and what reading that back must give. */
+	for (unsigned c = 0; c < 256; c++) {
+		char in = (char)c, json[16], name[32];
+		const char *want = &in;
+		size_t want_len = 1;
+
+		switch (c) {
+		case '"':
+			strcpy(json, "\"\\\"\"");
+			break;
+		case '\\':
+			strcpy(json, "\"\\\\\"");
+			break;
+		case '\b':
+			strcpy(json, "\"\\b\"");
+			break;
+		case '\f':
+			strcpy(json, "\"\\f\"");
+			break;
+		case '\n':
+			strcpy(json, "\"\\n\"");
+			break;
+		case '\r':
+			strcpy(json, "\"\\r\"");
+			break;
+		case '\t':
+			strcpy(json, "\"\\t\"");
+			break;
+		default:
+			if (c < 0x20 || c == 0x7f) {
+				snprintf(json, sizeof(json), "\"\\u%04x\"", c);
+			} else if (c < 0x80) {
+				snprintf(json, sizeof(json), "\"%c\"", c);
+			} else {
+				/* A byte >= 0x80 alone is never valid UTF-8. */
+				snprintf(json, sizeof(json), "\"%s\"", replacement);
+				want = replacement;
+				want_len = 3;
+			}
+			break;
+		}
+		snprintf(name, sizeof(name), "byte 0x%02x alone", c);
+		check_escape(name, &in, 1, want, want_len, json);
+	}
+}
+
+#define ESC(name, in, want, json) \
+	check_escape(name, in, sizeof(in) - 1, want, sizeof(want) - 1, json)
+#define R "\xef\xbf\xbd"
+
+static void test_escape_strings(void)
+{
+	char all[32];
+
+	ESC("quotes and backslashes", "a\"b\\c\"", "a\"b\\c\"", "\"a\\\"b\\\\c\\\"\"");
+	ESC("slash is not escaped", "a/b", "a/b", "\"a/b\"");
+	ESC("empty", "", "", "\"\"");
+	for (int i = 0; i < 31; i++)
+		all[i] = (char)(i + 1);
+	all[31] = 0x7f;
+	check_escape("all control characters in one string", all, sizeof(all), all, sizeof(all),
+		     "\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000b\\f\\r"
+		     "\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013\\u0014\\u0015\\u0016\\u0017\\u0018"
+		     "\\u0019\\u001a\\u001b\\u001c\\u001d\\u001e\\u001f\\u007f\"");
+	ESC("NUL inside", "a\0b", "a\0b", "\"a\\u0000b\"");
+	ESC("ESC sequence is defused", "\x1b[31mred", "\x1b[31mred", "\"\\u001b[31mred\"");
+
+	/* Valid UTF-8 passes through unchanged, at every length and boundary. */
+	ESC("2-byte é", "caf\xc3\xa9", "caf\xc3\xa9", "\"caf\xc3\xa9\"");
+	ESC("2-byte U+00A0 (first after C1)", "\xc2\xa0", "\xc2\xa0", "\"\xc2\xa0\"");
+	ESC("2-byte U+07FF", "\xdf\xbf", "\xdf\xbf", "\"\xdf\xbf\"");
+	ESC("3-byte U+0800", "\xe0\xa0\x80", "\xe0\xa0\x80", "\"\xe0\xa0\x80\"");
+	ESC("3-byte €", "\xe2\x82\xac", "\xe2\x82\xac", "\"\xe2\x82\xac\"");
+	ESC("3-byte U+D7FF (below surrogates)", "\xed\x9f\xbf", "\xed\x9f\xbf", "\"\xed\x9f\xbf\"");
+	ESC("3-byte U+E000 (above surrogates)", "\xee\x80\x80", "\xee\x80\x80", "\"\xee\x80\x80\"");
+	ESC("3-byte U+FFFF", "\xef\xbf\xbf", "\xef\xbf\xbf", "\"\xef\xbf\xbf\"");
+	ESC("3-byte U+FEFF (BOM) inside", "a\xef\xbb\xbf", "a\xef\xbb\xbf", "\"a\xef\xbb\xbf\"");
+	ESC("4-byte U+10000", "\xf0\x90\x80\x80", "\xf0\x90\x80\x80", "\"\xf0\x90\x80\x80\"");
+	ESC("4-byte emoji", "\xf0\x9f\x98\x80!", "\xf0\x9f\x98\x80!", "\"\xf0\x9f\x98\x80!\"");
+	ESC("4-byte U+10FFFF", "\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf", "\"\xf4\x8f\xbf\xbf\"");
+	ESC("mixed scripts", "\xd0\x9f\xd1\x80\xd0\xb8 \xe4\xb8\xad\xe6\x96\x87",
+	    "\xd0\x9f\xd1\x80\xd0\xb8 \xe4\xb8\xad\xe6\x96\x87",
+	    "\"\xd0\x9f\xd1\x80\xd0\xb8 \xe4\xb8\xad\xe6\x96\x87\"");
+
+	/* Valid, but escaped: line separators for JavaScript, C1 controls for terminals. */
+	ESC("U+2028", "a\xe2\x80\xa8z", "a\xe2\x80\xa8z", "\"a\\u2028z\"");
+	ESC("U+2029", "\xe2\x80\xa9", "\xe2\x80\xa9", "\"\\u2029\"");
+	ESC("U+0080 (C1)", "\xc2\x80", "\xc2\x80", "\"\\u0080\"");
+	ESC("U+009B (C1 CSI)",
+	    "\xc2\x9b"
+	    "2J",
+	    "\xc2\x9b"
+	    "2J",
+	    "\"\\u009b2J\"");
+	ESC("U+009F (C1)", "\xc2\x9f", "\xc2\x9f", "\"\\u009f\"");
+
+	/* Invalid UTF-8: one U+FFFD per maximal invalid subpart, never eating what follows. */
+	ESC("stray continuation", "a\x80z", "a" R "z", "\"a" R "z\"");
+	ESC("two stray continuations", "\x80\xbf", R R, "\"" R R "\"");
+	ESC("truncated 2-byte at end", "a\xc3", "a" R, "\"a" R "\"");
+	ESC("truncated 2-byte before ASCII", "\xc3z", R "z", "\"" R "z\"");
+	ESC("truncated 2-byte before quote", "\xc3\"", R "\"", "\"" R "\\\"\"");
+	ESC("truncated 3-byte before ASCII", "\xe2\x82z", R "z", "\"" R "z\"");
+	ESC("truncated 3-byte at end", "\xe2\x82", R, "\"" R "\"");
+	ESC("truncated 3-byte before valid 2-byte", "\xe2\x82\xc3\xa9", R "\xc3\xa9",
+	    "\"" R "\xc3\xa9\"");
+	ESC("truncated 4-byte before ASCII", "\xf0\x9f\x98z", R "z", "\"" R "z\"");
+	ESC("truncated 4-byte before valid 4-byte", "\xf0\x9f\x98\xf0\x9f\x98\x80",
+	    R "\xf0\x9f\x98\x80", "\"" R "\xf0\x9f\x98\x80\"");
+	ESC("lead byte then lead byte", "\xc3\xc3\xa9", R "\xc3\xa9", "\"" R "\xc3\xa9\"");
+	ESC("overlong '/' C0 AF", "\xc0\xaf", R R, "\"" R R "\"");
+	ESC("overlong C1 BF", "\xc1\xbf", R R, "\"" R R "\"");
+	ESC("overlong 3-byte E0 80 AF", "\xe0\x80\xaf", R R R, "\"" R R R "\"");
+	ESC("overlong 3-byte E0 9F BF", "\xe0\x9f\xbf", R R R, "\"" R R R "\"");
+	ESC("overlong 4-byte F0 80 80 AF", "\xf0\x80\x80\xaf", R R R R, "\"" R R R R "\"");
+	ESC("overlong 4-byte F0 8F BF BF", "\xf0\x8f\xbf\xbf", R R R R, "\"" R R R R "\"");
+	ESC("surrogate U+D800", "\xed\xa0\x80", R R R, "\"" R R R "\"");
+	ESC("surrogate U+DFFF", "\xed\xbf\xbf", R R R, "\"" R R R "\"");
+	ESC("surrogate pair as CESU-8", "\xed\xa0\xbd\xed\xb8\x80", R R R R R R,
+	    "\"" R R R R R R "\"");
+	ESC("U+110000 (F4 90)", "\xf4\x90\x80\x80", R R R R, "\"" R R R R "\"");
+	ESC("F5 lead", "\xf5\x80\x80\x80", R R R R, "\"" R R R R "\"");
+	ESC("F8 5-byte form", "\xf8\x88\x80\x80\x80", R R R R R, "\"" R R R R R "\"");
+	ESC("FE FF", "\xfe\xff", R R, "\"" R R "\"");
+	ESC("Unicode table 3-8 example", "\x61\xf1\x80\x80\xe1\x80\xc2\x62\x80\x63\x80\xbf\x64",
+	    "a" R R R "b" R "c" R R "d", "\"a" R R R "b" R "c" R R "d\"");
+	ESC("invalid then escape-worthy", "\xff\n", R "\n", "\"" R "\\n\"");
+}
+
+/* Random bytes, biased towards the interesting ones: whatever comes in, valid JSON goes out. */
+static void test_escape_random(void)
+{
+	static const uint8_t pool[] = { 0x00, 0x01, 0x1f, 0x20, '"',  '\\', 'a',  0x7f, 0x80,
+					0xbf, 0xc0, 0xc2, 0xdf, 0xe0, 0xe2, 0xed, 0xef, 0xf0,
+					0xf4, 0xf5, 0xff, 0xa0, 0x9f, 0x8f, 0x90 };
+	unsigned seed = 12345, bad = 0;
+
+	for (int iter = 0; iter < 20000; iter++) {
+		_cleanup_json_free_ struct json_node *node = NULL;
+		struct buf b = BUF_INIT;
+		uint8_t in[24];
+		size_t n = (size_t)(rand_r(&seed) % (int)sizeof(in));
+
+		for (size_t i = 0; i < n; i++)
+			in[i] = rand_r(&seed) % 2 ? pool[rand_r(&seed) % (int)sizeof(pool)]
+						  : (uint8_t)rand_r(&seed);
+		json_escape(&b, in, n);
+		if (!valid_utf8((uint8_t *)b.data, b.len) ||
+		    !no_raw_controls((uint8_t *)b.data, b.len) ||
+		    json_parse(b.data, b.len, &node, NULL) < 0 || node->type != JSON_STRING ||
+		    !valid_utf8((uint8_t *)node->str, node->len) ||
+		    (valid_utf8(in, n) && (node->len != n || memcmp(node->str, in, n) != 0)))
+			bad++;
+		buf_done(&b);
+	}
+	is_int(bad, 0, "escape: 20000 random strings give valid JSON that reads back");
+}
+
+static struct json_node *parse_ok(const char *text)
+{
+	struct json_node *n = NULL;
+	int r = json_parse(text, strlen(text), &n, NULL);
+
+	if (!ok(r == 0, "parse: accepts %s", text))
+		diag("error %d", r);
+	return n;
+}
+
+static void parse_bad(const char *name, const char *text, size_t len, int want)
+{
+	struct json_node *n = NULL;
+	int r = json_parse(text, len, &n, NULL);
+	int rv = json_validate(text, len, NULL);
+
+	if (!ok(r == want && rv == want && !n, "parse: refuses %s", name))
+		diag("parse %d, validate %d, wanted %d", r, rv, want);
+	json_free(n);
+}
+
+#define BAD(text) parse_bad(text, text, sizeof(text) - 1, -EBADMSG)
+
+static void test_parse(void)
+{
+	_cleanup_json_free_ struct json_node *obj = NULL;
+	struct json_node *n;
+	const struct json_node *m;
+	int64_t i64 = 0;
+	size_t off = 0;
+
+	obj = parse_ok(" {\"b\":1,\"a\":[true,false,null,\"x\",{}],\"c\":{\"d\":-2.5e3},"
+		       "\"b\":\"dup\",\"\":\"empty key\"}\r\n");
+	if (obj) {
+		ok(obj->type == JSON_OBJECT && obj->n_items == 5, "parse: object with 5 members");
+		ok(streq(obj->items[0]->key, "b") && streq(obj->items[1]->key, "a") &&
+			   streq(obj->items[2]->key, "c") && streq(obj->items[3]->key, "b") &&
+			   obj->items[4]->key_len == 0,
+		   "parse: keys kept in order, duplicates kept");
+		is_int(json_object_get_int(obj, "b", &i64), 0, "parse: get_int finds the first b");
+		is_int(i64, 1, "parse: b is 1");
+		m = json_object_get(obj, "a");
+		ok(m && m->type == JSON_ARRAY && m->n_items == 5 &&
+			   m->items[0]->type == JSON_BOOLEAN && m->items[0]->boolean &&
+			   m->items[1]->type == JSON_BOOLEAN && !m->items[1]->boolean &&
+			   m->items[2]->type == JSON_NULL && m->items[3]->type == JSON_STRING &&
+			   m->items[4]->type == JSON_OBJECT && m->items[4]->n_items == 0 &&
+			   !m->items[0]->key,
+		   "parse: array of literals, string and empty object");
+		m = json_object_get(json_object_get(obj, "c"), "d");
+		ok(m && m->type == JSON_NUMBER && !m->is_integer && streq(m->str, "-2.5e3"),
+		   "parse: a fraction keeps its text and is not an integer");
+		is_str(json_object_get_str(obj, ""), "empty key", "parse: empty key");
+		ok(!json_object_get_str(obj, "a"), "parse: get_str of an array is NULL");
+		is_int(json_object_get_int(obj, "zz", &i64), -ENOENT, "parse: missing key");
+		is_int(json_object_get_int(obj, "a", &i64), -EINVAL, "parse: not an integer");
+	}
+	obj = json_free(obj);
+
+	obj = parse_ok("[0,-0,9223372036854775807,-9223372036854775808,9223372036854775808,"
+		       "-9223372036854775809,1.0,1e2,12345678901234567890123]");
+	if (obj && obj->n_items == 9) {
+		struct json_node **it = obj->items;
+
+		ok(it[0]->is_integer && it[0]->integer == 0 && it[1]->is_integer &&
+			   it[1]->integer == 0,
+		   "parse: 0 and -0");
+		ok(it[2]->is_integer && it[2]->integer == INT64_MAX, "parse: INT64_MAX");
+		ok(it[3]->is_integer && it[3]->integer == INT64_MIN, "parse: INT64_MIN");
+		ok(!it[4]->is_integer && streq(it[4]->str, "9223372036854775808"),
+		   "parse: INT64_MAX+1 is a number, not an integer");
+		ok(!it[5]->is_integer, "parse: INT64_MIN-1 is not an integer");
+		ok(!it[6]->is_integer && !it[7]->is_integer, "parse: 1.0 and 1e2 are not integers");
+		ok(!it[8]->is_integer && it[8]->type == JSON_NUMBER, "parse: huge integer text");
+	}
+	obj = json_free(obj);
+
+	obj = parse_ok("\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u0041\\u00e9\\u20ac\\ud83d\\ude00\\u0000z\"");
+	if (obj)
+		ok(obj->type == JSON_STRING && obj->len == 20 &&
+			   memcmp(obj->str,
+				  "\"\\/\b\f\n\r\tA\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\0z",
+				  20) == 0,
+		   "parse: escapes, surrogate pair and \\u0000 (length kept)");
+	obj = json_free(obj);
+	obj = parse_ok("\"\\uD834\\uDD1E\"");
+	if (obj)
+		ok(obj->len == 4 && memcmp(obj->str, "\xf0\x9d\x84\x9e", 4) == 0,
+		   "parse: uppercase surrogate pair escapes");
+	obj = json_free(obj);
+	n = parse_ok("{\"k\\u0000ey\":1}");
+	if (n)
+		ok(n->items[0]->key_len == 4 && !json_object_get(n, "k"),
+		   "parse: key with NUL keeps its length");
+	json_free(n);
+	n = parse_ok("\"\xf4\x8f\xbf\xbf\xe2\x82\xac\"");
+	json_free(n);
+	json_free(parse_ok("true"));
+	json_free(parse_ok("null"));
+	json_free(parse_ok("  0  "));
+	json_free(parse_ok("-1.5E+10"));
+	json_free(parse_ok("1e-7"));
+	json_free(parse_ok("[[],[[]],{\"a\":{}}]"));
+	is_int(json_validate("{\"a\":[1,2]}", 11, NULL), 0, "parse: validate accepts");
+
+	BAD("");
+	BAD("   ");
+	BAD("{");
+	BAD("}");
+	BAD("[1,]");
+	BAD("[,1]");
+	BAD("{\"a\":1,}");
+	BAD("{\"a\" 1}");
+	BAD("{\"a\":}");
+	BAD("{a:1}");
+	BAD("{1:1}");
+	BAD("['x']");
+	BAD("01");
+	BAD("-");
+	BAD("-a");
+	BAD("1.");
+	BAD(".5");
+	BAD("1e");
+	BAD("1e+");
+	BAD("+1");
+	BAD("0x10");
+	BAD("NaN");
+	BAD("Infinity");
+	BAD("tru");
+	BAD("True");
+	BAD("nul");
+	BAD("\"abc");
+	BAD("\"\\x\"");
+	BAD("\"\\u12\"");
+	BAD("\"\\u12g4\"");
+	BAD("\"\\ud800\"");
+	BAD("\"\\udc00\"");
+	BAD("\"\\ud800\\u0041\"");
+	BAD("\"\\ud800\\ud800\"");
+	BAD("\"\\ud800x\"");
+	BAD("\"a\tb\"");
+	BAD("\"a\nb\"");
+	BAD("\"\x7f\x1f\"");
+	BAD("\"\xff\"");
+	BAD("\"\xc0\xaf\"");
+	BAD("\"\xed\xa0\x80\"");
+	BAD("\"\xe2\x82\"");
+	BAD("{\"a\":1}x");
+	BAD("{} {}");
+	BAD("[1 2]");
+	BAD("{\"a\":1 \"b\":2}");
+	BAD("\xef\xbb\xbf{}");
+	BAD("[1]\v");
+	BAD("\"\\\"");
+	parse_bad("NUL byte alone", "\0", 1, -EBADMSG);
+	parse_bad("NUL after value", "[1]\0", 4, -EBADMSG);
+	parse_bad("NUL inside a string", "\"a\0\"", 4, -EBADMSG);
+
+	is_int(json_parse("[1, x]", 6, &n, &off), -EBADMSG, "parse: error reported");
+	is_int(off, 4, "parse: error offset points at the bad byte");
+}
+
+static void test_parse_depth(void)
+{
+	struct buf b = BUF_INIT;
+	struct json_node *n = NULL;
+	int r;
+
+	for (int i = 0; i < JSON_DEPTH_MAX; i++)
+		buf_putc(&b, '[');
+	for (int i = 0; i < JSON_DEPTH_MAX; i++)
+		buf_putc(&b, ']');
+	r = json_parse(b.data, b.len, &n, NULL);
+	is_int(r, 0, "depth: %d nested arrays are fine", JSON_DEPTH_MAX);
+	n = json_free(n);
+
+	buf_reset(&b);
+	for (int i = 0; i < JSON_DEPTH_MAX + 1; i++)
+		buf_putc(&b, '[');
+	for (int i = 0; i < JSON_DEPTH_MAX + 1; i++)
+		buf_putc(&b, ']');
+	is_int(json_parse(b.data, b.len, &n, NULL), -ELNRNG, "depth: %d is too deep",
+	       JSON_DEPTH_MAX + 1);
+	is_int(json_validate(b.data, b.len, NULL), -ELNRNG, "depth: validate agrees");
+
+	buf_reset(&b);
+	for (int i = 0; i < JSON_DEPTH_MAX; i++)
+		buf_puts(&b, "{\"k\":");
+	buf_puts(&b, "1");
+	for (int i = 0; i < JSON_DEPTH_MAX; i++)
+		buf_putc(&b, '}');
+	is_int(json_parse(b.data, b.len, &n, NULL), 0, "depth: %d nested objects are fine",
+	       JSON_DEPTH_MAX);
+	n = json_free(n);
+
+	buf_reset(&b);
+	for (int i = 0; i < 200000; i++)
+		buf_putc(&b, i % 2 ? '[' : '{');
+	r = json_parse(b.data, b.len, &n, NULL);
+	ok(r == -ELNRNG || r == -EBADMSG, "depth: 200000 openers fail without crashing (%d)", r);
+	buf_done(&b);
+}
+
+/* Mutates valid JSON at random; the parser must agree with the validator and never crash. */
+static void test_parse_random(void)
+{
+	static const char *const seeds[] = {
+		"{\"v\":1,\"seq\":0,\"a\":[1,2.5e-3,\"x\\u00e9\\ud83d\\ude00\",{\"b\":null}],"
+		"\"t\":true}",
+		"[\"\xc3\xa9\\n\",-0,{},[[[]]],false]",
+	};
+	static const char noise[] = "{}[]\":,\\u0123456789eE.-+tfn \x80\xc3\xed\xff\x00";
+	unsigned seed = 777, disagree = 0, accepted = 0;
+
+	for (int iter = 0; iter < 30000; iter++) {
+		const char *s = seeds[iter % 2];
+		char text[256];
+		size_t n = strlen(s);
+		struct json_node *node = NULL;
+		int r, rv;
+
+		memcpy(text, s, n);
+		for (int k = rand_r(&seed) % 4; k >= 0; k--) {
+			size_t at = (size_t)rand_r(&seed) % n;
+
+			switch (rand_r(&seed) % 3) {
+			case 0:
+				text[at] = noise[rand_r(&seed) % (int)(sizeof(noise) - 1)];
+				break;
+			case 1:
+				memmove(text + at, text + at + 1, n - at - 1);
+				n--;
+				break;
+			default:
+				if (n + 1 < sizeof(text)) {
+					memmove(text + at + 1, text + at, n - at);
+					text[at] = noise[rand_r(&seed) % (int)(sizeof(noise) - 1)];
+					n++;
+				}
+				break;
+			}
+			if (n == 0)
+				break;
+		}
+		r = json_parse(text, n, &node, NULL);
+		rv = json_validate(text, n, NULL);
+		if (r != rv || (r < 0 && r != -EBADMSG && r != -ELNRNG) || (r == 0) != !!node)
+			disagree++;
+		accepted += r == 0;
+		json_free(node);
+	}
+	is_int(disagree, 0, "parse: 30000 mutated texts, parser and validator agree (%u accepted)",
+	       accepted);
+}
+
+static char *fd_contents(int fd, size_t *ret_len)
+{
+	char *data = NULL;
+
+	if (lseek(fd, 0, SEEK_SET) < 0 || read_fd_bounded(fd, 256 << 20, &data, ret_len) < 0)
+		return NULL;
+	return data;
+}
+
+static int new_memfd(void)
+{
+	return memfd_create("audit-test", MFD_CLOEXEC);
+}
+
+/* Splits a trail into lines (without newlines); returns the count. */
+static size_t split_lines(const char *data, size_t len, char **lines, size_t max)
+{
+	size_t n = 0;
+
+	for (const char *p = data; p < data + len && n < max;) {
+		const char *nl = memchr(p, '\n', (size_t)(data + len - p));
+
+		if (!nl)
+			nl = data + len;
+		lines[n++] = strndup(p, (size_t)(nl - p));
+		p = nl + 1;
+	}
+	return n;
+}
+
+static void free_lines(char **lines, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+}
+
+static void test_writer_format(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_free_ char *data = NULL;
+	char id_hash[AUDIT_HASH_HEX_LEN + 1], hash[AUDIT_HASH_HEX_LEN + 1], want[1024];
+	char before[32], after[32], *lines[8];
+	_cleanup_json_free_ struct json_node *third = NULL;
+	const char *ts;
+	size_t len = 0, n;
+	int fd = new_memfd();
+
+	is_int(audit_new(fd, RUN_A, &a), 0, "writer: audit_new");
+	audit_sha256_hex(RUN_A, AUDIT_RUN_ID_LEN, id_hash);
+	is_str(audit_head(a), id_hash, "writer: head starts as SHA-256 of the run id");
+	is_str(audit_run_id(a), RUN_A, "writer: run id");
+	is_int(audit_next_seq(a), 0, "writer: seq starts at 0");
+
+	audit_begin_at(a, "run.start", TS_USEC);
+	audit_str(a, "s", "text");
+	audit_int(a, "i", -42);
+	audit_int(a, "imin", INT64_MIN);
+	audit_uint(a, "u", UINT64_MAX);
+	audit_bool(a, "t", true);
+	audit_bool(a, "f", false);
+	audit_null(a, "z");
+	audit_str(a, "sn", NULL);
+	audit_fixed(a, "wall", 1250000, 6);
+	is_int(audit_end(a), 0, "writer: first event written");
+	is_int(audit_next_seq(a), 1, "writer: seq advanced");
+
+	audit_begin_at(a, "empty", TS_USEC + 1);
+	is_int(audit_end(a), 0, "writer: event without own fields");
+
+	/* audit_begin() stamps the event with the current time: sortable text, so compare. */
+	audit_format_ts(before, sizeof(before), now_realtime_usec());
+	audit_begin(a, "now");
+	is_int(audit_end(a), 0, "writer: event stamped by audit_begin");
+	audit_format_ts(after, sizeof(after), now_realtime_usec());
+
+	data = fd_contents(fd, &len);
+	ok(data && len > 0 && data[len - 1] == '\n', "writer: lines end with a newline");
+	n = split_lines(data, len, lines, ELEMENTSOF(lines));
+	is_int(n, 3, "writer: three lines");
+	if (n != 3)
+		return;
+	snprintf(
+		want, sizeof(want),
+		"{\"v\":1,\"seq\":0,\"ts\":\"2026-11-22T05:24:00.123456Z\",\"run\":\"" RUN_A
+		"\",\"event\":\"run.start\",\"s\":\"text\",\"i\":-42,\"imin\":-9223372036854775808,"
+		"\"u\":18446744073709551615,\"t\":true,\"f\":false,\"z\":null,\"sn\":null,"
+		"\"wall\":1.250000,\"prev\":\"%s\"}",
+		id_hash);
+	is_str(lines[0], want, "writer: exact first line");
+	audit_sha256_hex(lines[0], strlen(lines[0]), hash);
+	snprintf(want, sizeof(want),
+		 "{\"v\":1,\"seq\":1,\"ts\":\"2026-11-22T05:24:00.123457Z\",\"run\":\"" RUN_A
+		 "\",\"event\":\"empty\",\"prev\":\"%s\"}",
+		 hash);
+	is_str(lines[1], want, "writer: second line chains to the first");
+	json_parse(lines[2], strlen(lines[2]), &third, NULL);
+	ts = json_object_get_str(third, "ts");
+	ok(ts && strcmp(ts, before) >= 0 && strcmp(ts, after) <= 0,
+	   "writer: audit_begin time %s lies between %s and %s", ts, before, after);
+	audit_sha256_hex(lines[2], strlen(lines[2]), hash);
+	is_str(audit_head(a), hash, "writer: head is the SHA-256 of the last line");
+	free_lines(lines, n);
+}
+
+static void test_writer_nesting(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_json_free_ struct json_node *root = NULL;
+	_cleanup_free_ char *data = NULL;
+	const struct json_node *m;
+	const char *want;
+	size_t len = 0;
+	int fd = new_memfd();
+
+	audit_new(fd, RUN_A, &a);
+	audit_begin_at(a, "policy.net", TS_USEC);
+	audit_array_begin(a, "rules");
+	audit_object_begin(a, NULL);
+	audit_str(a, "host", "example.org");
+	audit_array_begin(a, "addrs");
+	audit_str(a, NULL, "93.184.216.34");
+	audit_str(a, NULL, "2606:2800:220:1::");
+	audit_array_end(a);
+	audit_uint(a, "port", 443);
+	audit_object_end(a);
+	audit_object_begin(a, NULL);
+	audit_object_end(a);
+	audit_array_begin(a, NULL);
+	audit_array_end(a);
+	audit_array_begin(a, NULL);
+	audit_int(a, NULL, 1);
+	audit_array_begin(a, NULL);
+	audit_null(a, NULL);
+	audit_bool(a, NULL, true);
+	audit_array_end(a);
+	audit_array_end(a);
+	audit_array_end(a);
+	audit_object_begin(a, "empty");
+	audit_object_end(a);
+	audit_object_begin(a, "o");
+	audit_object_begin(a, "seq"); /* reserved names are fine below the top level */
+	audit_str(a, "prev", "x");
+	audit_object_end(a);
+	audit_object_end(a);
+	audit_str(a, "after", "y");
+	is_int(audit_end(a), 0, "nesting: event with nested objects and arrays");
+
+	data = fd_contents(fd, &len);
+	want = ",\"event\":\"policy.net\",\"rules\":[{\"host\":\"example.org\",\"addrs\":["
+	       "\"93.184.216.34\",\"2606:2800:220:1::\"],\"port\":443},{},[],[1,[null,true]]],"
+	       "\"empty\":{},\"o\":{\"seq\":{\"prev\":\"x\"}},\"after\":\"y\",\"prev\":\"";
+	ok(data && strstr(data, want), "nesting: exact text with commas in the right places");
+	is_int(json_parse(data, len, &root, NULL), 0, "nesting: line parses");
+	if (!root)
+		return;
+	m = json_object_get(root, "rules");
+	ok(m && m->n_items == 4 && m->items[0]->type == JSON_OBJECT &&
+		   json_object_get(m->items[0], "addrs")->n_items == 2 &&
+		   m->items[3]->items[1]->n_items == 2,
+	   "nesting: tree shape read back");
+	is_str(json_object_get_str(json_object_get(json_object_get(root, "o"), "seq"), "prev"), "x",
+	       "nesting: nested reserved names read back");
+}
+
+static void test_writer_misuse(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int fd = new_memfd(), fd2;
+
+	audit_new(fd, RUN_A, &a);
+
+	audit_begin_at(a, "x", TS_USEC);
+	audit_str(a, NULL, "no key in an object");
+	is_int(audit_end(a), -EINVAL, "misuse: value without key in an object");
+	audit_begin_at(a, "x", TS_USEC);
+	audit_array_begin(a, "a");
+	audit_int(a, "k", 1);
+	audit_array_end(a);
+	is_int(audit_end(a), -EINVAL, "misuse: key inside an array");
+	audit_begin_at(a, "x", TS_USEC);
+	audit_object_begin(a, "o");
+	is_int(audit_end(a), -EINVAL, "misuse: unclosed object");
+	audit_begin_at(a, "x", TS_USEC);
+	audit_object_end(a);
+	is_int(audit_end(a), -EINVAL, "misuse: closing the event object");
+	audit_begin_at(a, "x", TS_USEC);
+	audit_object_begin(a, "o");
+	audit_array_end(a);
+	is_int(audit_end(a), -EINVAL, "misuse: array_end closing an object");
+	audit_begin_at(a, "x", TS_USEC);
+	audit_str(a, "prev", "forged");
+	is_int(audit_end(a), -EINVAL, "misuse: top-level key prev");
+	audit_begin_at(a, "x", TS_USEC);
+	audit_int(a, "seq", 9);
+	is_int(audit_end(a), -EINVAL, "misuse: top-level key seq");
+	audit_begin_at(a, "x", TS_USEC);
+	audit_fixed(a, "f", 1, 31);
+	is_int(audit_end(a), -EINVAL, "misuse: too many decimals");
+	audit_begin_at(a, NULL, TS_USEC);
+	is_int(audit_end(a), -EINVAL, "misuse: NULL event name");
+	audit_begin_at(a, "", TS_USEC);
+	is_int(audit_end(a), -EINVAL, "misuse: empty event name");
+	audit_begin_at(a, "x", TS_USEC);
+	for (int i = 0; i < 40; i++)
+		audit_array_begin(a, i ? NULL : "deep");
+	for (int i = 0; i < 40; i++)
+		audit_array_end(a);
+	is_int(audit_end(a), -E2BIG, "misuse: nesting deeper than the writer allows");
+	is_int(audit_end(a), -EINVAL, "misuse: audit_end without audit_begin");
+	is_int(audit_next_seq(a), 0, "misuse: failed events do not advance seq");
+
+	audit_begin_at(a, "x", TS_USEC);
+	audit_str(a, NULL, "bad");
+	audit_begin_at(a, "y", TS_USEC); /* starting over drops the half-built event */
+	audit_int(a, "k", 1);
+	is_int(audit_end(a), 0, "misuse: an error does not outlive its event");
+	data = fd_contents(fd, &len);
+	ok(data && !strstr(data, "bad") && strstr(data, "\"seq\":0,") &&
+		   strstr(data, "\"event\":\"y\",\"k\":1,"),
+	   "misuse: only the good event reached the file");
+
+	fd2 = new_memfd();
+	is_int(audit_new(fd2, "not-a-uuid", &a), -EINVAL, "misuse: bad run id refused");
+	is_int(audit_new(fd2, RUN_A "0", &a), -EINVAL, "misuse: long run id refused");
+	is_int(audit_new(fd2, "0b8a4f2e_5c1d-4e7a-9f3b-2d6c8e1a7b40", &a), -EINVAL,
+	       "misuse: run id without dash refused");
+	ok(fcntl(fd2, F_GETFD) >= 0, "misuse: fd still open after a failed audit_new");
+	close(fd2);
+	is_int(audit_new(-1, RUN_A, &a), -EINVAL, "misuse: bad fd refused");
+}
+
+static void test_writer_one_write(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_free_ char *big = NULL;
+	char buf[200000];
+	int sv[2], bad = 0;
+	ssize_t n;
+
+	/* A SOCK_SEQPACKET socket keeps message boundaries: each recv() is exactly one write(). */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		ok(true, "# skip one write: socketpair: %s", strerror(errno));
+		return;
+	}
+	audit_new(sv[0], RUN_A, &a);
+	big = malloc(60000);
+	memset(big, 'x', 59999);
+	big[59999] = 0;
+	for (int i = 0; i < 20; i++) {
+		audit_begin(a, "proc.exec");
+		audit_int(a, "i", i);
+		audit_array_begin(a, "argv");
+		for (int k = 0; k < i; k++)
+			audit_str(a, NULL, "arg");
+		audit_array_end(a);
+		audit_str(a, "big", i == 7 ? big : "small");
+		if (audit_end(a) < 0)
+			bad++;
+		n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+		if (n <= 0 || buf[n - 1] != '\n' || memchr(buf, '\n', (size_t)n - 1))
+			bad++;
+	}
+	n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+	ok(n < 0 && errno == EAGAIN, "one write: nothing left over");
+	is_int(bad, 0, "one write: each of 20 events arrived as exactly one whole line");
+	close(sv[1]);
+}
+
+static void test_writer_write_errors(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL, *b = NULL, *c = NULL;
+	int p[2], full, fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	audit_new(p[1], RUN_A, &a);
+	audit_begin(a, "run.start");
+	is_int(audit_end(a), 0, "write error: first event fine");
+	close(p[0]);
+	audit_begin(a, "policy.fs");
+	is_int(audit_end(a), -EPIPE, "write error: reader gone gives -EPIPE");
+	audit_begin(a, "policy.env");
+	is_int(audit_end(a), -EPIPE, "write error: and every later event fails too");
+	is_int(audit_next_seq(a), 1, "write error: seq did not advance");
+
+	full = open("/dev/full", O_WRONLY | O_CLOEXEC);
+	if (full >= 0) {
+		audit_new(full, RUN_A, &b);
+		audit_begin(b, "run.start");
+		is_int(audit_end(b), -ENOSPC, "write error: /dev/full gives -ENOSPC");
+	} else {
+		ok(true, "# skip /dev/full: %s", strerror(errno));
+	}
+
+	fd = new_memfd();
+	audit_new(fd, RUN_A, &c);
+	close(fd); /* behind the writer's back */
+	audit_begin(c, "run.start");
+	is_int(audit_end(c), -EBADF, "write error: closed fd gives -EBADF");
+	audit_begin(c, "run.start");
+	is_int(audit_end(c), -EBADF, "write error: sticky after a closed fd");
+}
+
+static bool has_bytes(const char *hay, size_t n, const char *needle)
+{
+	return memmem(hay, n, needle, strlen(needle)) != NULL;
+}
+
+static unsigned count_bytes(const char *hay, size_t n, const char *needle)
+{
+	unsigned count = 0;
+
+	for (const char *p = hay; (p = memmem(p, n - (size_t)(p - hay), needle, strlen(needle)));
+	     p++)
+		count++;
+	return count;
+}
+
+static void test_redaction(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_json_free_ struct json_node *root = NULL;
+	_cleanup_free_ char *data = NULL;
+	const struct json_node *m;
+	size_t len = 0;
+	int fd = new_memfd();
+
+	audit_new(fd, RUN_A, &a);
+	is_int(audit_add_secret(a, "TOKEN", "s3cr3t"), 0, "redact: add TOKEN");
+	is_int(audit_add_secret(a, "LONG", "s3cr3t-and-more"), 0, "redact: add LONG");
+	is_int(audit_add_secret(a, "GHG", "ghg"), 0, "redact: add GHG");
+	is_int(audit_add_secret(a, "X", "wxyz"), 0, "redact: add X");
+	is_int(audit_add_secret(a, "Y", "yz12"), 0, "redact: add Y");
+	is_int(audit_add_secret(a, "Q", "p\"w\\d"), 0, "redact: add a secret with JSON specials");
+	is_int(audit_add_secret(a, "U", "p\xc3\xa4ss"), 0, "redact: add a non-ASCII secret");
+	is_int(audit_add_secret(a, "E", ""), 0, "redact: empty value ignored");
+	is_int(audit_add_secret(a, "", "v"), -EINVAL, "redact: empty name refused");
+	is_int(audit_add_secret(a, "N", NULL), -EINVAL, "redact: NULL value refused");
+
+	audit_begin_at(a, "policy.env", TS_USEC);
+	audit_str(a, "plain", "x s3cr3t y");
+	audit_str(a, "longest", "s3cr3t-and-more!");
+	audit_str(a, "adjacent", "s3cr3ts3cr3t");
+	audit_str(a, "overlap_same", "ghghg");
+	audit_str(a, "overlap_two", "wxyz12");
+	audit_str(a, "specials", "=p\"w\\d=");
+	audit_str(a, "unicode", "p\xc3\xa4ss\xc3\xa9");
+	audit_str(a, "prefix_only", "s3cr3");
+	audit_str(a, "many", "ghg s3cr3t wxyz");
+	audit_strn(a, "strn", "a\0s3cr3t\0", 9);
+	audit_strn(a, "strn_cut", "s3cr3t", 5);
+	audit_str(a, "s3cr3t", "keys are not redacted");
+	audit_array_begin(a, "arr");
+	audit_str(a, NULL, "s3cr3t");
+	audit_object_begin(a, NULL);
+	audit_str(a, "deep", "--token=s3cr3t");
+	audit_object_end(a);
+	audit_array_end(a);
+	is_int(audit_end(a), 0, "redact: event written");
+
+	data = fd_contents(fd, &len);
+	is_int(json_parse(data, len, &root, NULL), 0, "redact: line parses");
+	if (!root)
+		return;
+	is_str(json_object_get_str(root, "plain"), "x [redacted:TOKEN] y", "redact: str");
+	is_str(json_object_get_str(root, "longest"), "[redacted:LONG]!",
+	       "redact: the longest secret wins over its prefix");
+	is_str(json_object_get_str(root, "adjacent"), "[redacted:TOKEN][redacted:TOKEN]",
+	       "redact: adjacent occurrences");
+	is_str(json_object_get_str(root, "overlap_same"), "[redacted:GHG]",
+	       "redact: overlapping occurrences leave no fragment");
+	is_str(json_object_get_str(root, "overlap_two"), "[redacted:X][redacted:Y]",
+	       "redact: two overlapping secrets are both named, no fragment left");
+	is_str(json_object_get_str(root, "specials"),
+	       "=[redacted:Q]=", "redact: secret with quote and backslash matched before escaping");
+	is_str(json_object_get_str(root, "unicode"), "[redacted:U]\xc3\xa9",
+	       "redact: non-ASCII secret");
+	is_str(json_object_get_str(root, "prefix_only"), "s3cr3", "redact: a prefix stays");
+	is_str(json_object_get_str(root, "many"), "[redacted:GHG] [redacted:TOKEN] [redacted:X]",
+	       "redact: several secrets in one string");
+	m = json_object_get(root, "strn");
+	ok(m && m->len == 19 && memcmp(m->str, "a\0[redacted:TOKEN]\0", 19) == 0,
+	   "redact: strn with NULs around the secret");
+	is_str(json_object_get_str(root, "strn_cut"), "s3cr3",
+	       "redact: strn only looks at its n bytes");
+	is_str(json_object_get_str(root, "s3cr3t"), "keys are not redacted", "redact: keys kept");
+	m = json_object_get(root, "arr");
+	ok(m && m->n_items == 2 && streq(m->items[0]->str, "[redacted:TOKEN]") &&
+		   streq(json_object_get_str(m->items[1], "deep"), "--token=[redacted:TOKEN]"),
+	   "redact: strings inside arrays and objects");
+	/* The raw bytes: the only s3cr3t left is the key written on purpose. */
+	ok(count_bytes(data, len, "s3cr3t") == 1 && !has_bytes(data, len, "ghg") &&
+		   !has_bytes(data, len, "wxyz") && !has_bytes(data, len, "yz12") &&
+		   !has_bytes(data, len, "p\\\"w") && !has_bytes(data, len, "p\xc3\xa4ss"),
+	   "redact: no secret value in the raw line");
+}
+
+static void test_run_id_and_time(void)
+{
+	char id[AUDIT_RUN_ID_LEN + 1], id2[AUDIT_RUN_ID_LEN + 1], ts[28], want[64];
+	char hex[AUDIT_HASH_HEX_LEN + 1];
+	unsigned seed = 99, bad = 0;
+	bool shape = true;
+
+	is_int(audit_make_run_id(id), 0, "run id: made");
+	audit_make_run_id(id2);
+	for (int i = 0; i < AUDIT_RUN_ID_LEN; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? id[i] != '-' : !strchr("0123456789abcdef", id[i]))
+			shape = false;
+	}
+	ok(shape && strlen(id) == AUDIT_RUN_ID_LEN, "run id: lowercase UUID shape (%s)", id);
+	ok(id[14] == '4' && strchr("89ab", id[19]), "run id: version 4, RFC variant");
+	ok(!streq(id, id2), "run id: two ids differ");
+
+	audit_format_ts(ts, sizeof(ts), 0);
+	is_str(ts, "1970-01-01T00:00:00.000000Z", "time: epoch");
+	audit_format_ts(ts, sizeof(ts), TS_USEC);
+	is_str(ts, "2026-11-22T05:24:00.123456Z", "time: the example from the design");
+	audit_format_ts(ts, sizeof(ts), UINT64_C(1709251199) * 1000000 + 999999);
+	is_str(ts, "2024-02-29T23:59:59.999999Z", "time: leap day");
+	audit_format_ts(ts, sizeof(ts), UINT64_C(951782400) * 1000000);
+	is_str(ts, "2000-02-29T00:00:00.000000Z", "time: leap day of a century year");
+	audit_format_ts(ts, sizeof(ts), UINT64_MAX);
+	is_str(ts, "9999-12-31T23:59:59.999999Z", "time: clamped to four-digit years");
+	for (int i = 0; i < 5000; i++) {
+		time_t t = (time_t)(((uint64_t)rand_r(&seed) << 16 ^ (uint64_t)rand_r(&seed)) %
+				    UINT64_C(253402300800));
+		uint64_t us = (uint64_t)rand_r(&seed) % 1000000;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), ".%06" PRIu64 "Z", us);
+		audit_format_ts(ts, sizeof(ts), (uint64_t)t * 1000000 + us);
+		if (!streq(ts, want))
+			bad++;
+	}
+	is_int(bad, 0, "time: 5000 random times agree with gmtime_r");
+
+	audit_sha256_hex("abc", 3, hex);
+	is_str(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	       "sha256: abc");
+	audit_sha256_hex("", 0, hex);
+	is_str(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+	       "sha256: empty");
+}
+
+/* Writes a run of n_middle events between run.start and run.summary; appends to fd. */
+static void write_run(int fd, const char *run_id, int n_middle, bool summary)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+
+	if (audit_new(dup(fd), run_id, &a) < 0)
+		return;
+	audit_begin_at(a, "run.start", TS_USEC);
+	audit_str(a, "version", "0.1.0");
+	audit_array_begin(a, "argv");
+	audit_str(a, NULL, "/usr/bin/true");
+	audit_array_end(a);
+	audit_end(a);
+	for (int i = 0; i < n_middle; i++) {
+		audit_begin_at(a, i % 2 ? "net.connect" : "proc.exec", TS_USEC + 10 * (uint64_t)i);
+		audit_str(a, "path", "/usr/bin/true");
+		audit_int(a, "i", i);
+		audit_end(a);
+	}
+	if (summary) {
+		audit_begin_at(a, "run.summary", TS_USEC + 1000);
+		audit_object_begin(a, "refused");
+		audit_uint(a, "net", 0);
+		audit_object_end(a);
+		audit_end(a);
+	}
+}
+
+struct trail {
+	char *lines[64];
+	size_t n;
+	bool no_final_newline;
+};
+
+static void trail_load(struct trail *t, int fd)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+
+	data = fd_contents(fd, &len);
+	t->n = data ? split_lines(data, len, t->lines, ELEMENTSOF(t->lines)) : 0;
+	t->no_final_newline = false;
+}
+
+static void trail_done(struct trail *t)
+{
+	free_lines(t->lines, t->n);
+	t->n = 0;
+}
+
+static char *trail_join(const struct trail *t, size_t *ret_len)
+{
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < t->n; i++) {
+		buf_puts(&b, t->lines[i]);
+		if (i + 1 < t->n || !t->no_final_newline)
+			buf_putc(&b, '\n');
+	}
+	*ret_len = b.len;
+	return buf_steal(&b);
+}
+
+static void trail_remove(struct trail *t, size_t i)
+{
+	free(t->lines[i]);
+	memmove(t->lines + i, t->lines + i + 1, (t->n - i - 1) * sizeof(char *));
+	t->n--;
+}
+
+static void trail_insert(struct trail *t, size_t i, const char *line)
+{
+	memmove(t->lines + i + 1, t->lines + i, (t->n - i) * sizeof(char *));
+	t->lines[i] = strdup(line);
+	t->n++;
+}
+
+/* Replaces the first occurrence of from by to in line i. */
+static void trail_edit(struct trail *t, size_t i, const char *from, const char *to)
+{
+	char *l = t->lines[i], *at = strstr(l, from), *n;
+
+	if (!at) {
+		ok(false, "test setup: '%s' not in line %zu", from, i + 1);
+		return;
+	}
+	if (asprintf(&n, "%.*s%s%s", (int)(at - l), l, to, at + strlen(from)) < 0)
+		return;
+	free(l);
+	t->lines[i] = n;
+}
+
+static void trail_copy(struct trail *dst, const struct trail *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		dst->lines[i] = strdup(src->lines[i]);
+	dst->n = src->n;
+	dst->no_final_newline = false;
+}
+
+static void check_verify(const char *name, const char *data, size_t len, int want,
+			 uint64_t want_line, const char *want_reason)
+{
+	struct audit_verify_result res;
+	int r = audit_verify(data, len, &res);
+	bool good = r == want && res.bad_line == want_line &&
+		    (!want_reason || strstr(res.reason, want_reason));
+
+	if (!ok(good, "verify: %s", name))
+		diag("got %d at line %" PRIu64 ": %s", r, res.bad_line, res.reason);
+	else if (want_reason)
+		diag("%s", res.reason);
+}
+
+static void check_trail(const char *name, const struct trail *t, uint64_t want_line,
+			const char *want_reason)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+
+	data = trail_join(t, &len);
+	check_verify(name, data, len, want_line ? -EBADMSG : 0, want_line, want_reason);
+}
+
+static void test_verify_intact(void)
+{
+	_cleanup_free_ char *data = NULL;
+	struct audit_verify_result res;
+	char hash[AUDIT_HASH_HEX_LEN + 1];
+	struct trail t = {};
+	size_t len = 0;
+	int fd = new_memfd();
+
+	write_run(fd, RUN_A, 4, true);
+	data = fd_contents(fd, &len);
+	is_int(audit_verify(data, len, &res), 0, "verify: one intact run");
+	is_int(res.lines, 6, "verify: 6 lines");
+	is_int(res.runs, 1, "verify: 1 run");
+	is_int(res.bad_line, 0, "verify: no bad line");
+	trail_load(&t, fd);
+	audit_sha256_hex(t.lines[5], strlen(t.lines[5]), hash);
+	is_str(res.head, hash, "verify: head is the hash of the last line");
+	trail_done(&t);
+	free(data);
+
+	write_run(fd, RUN_B, 2, true);
+	data = fd_contents(fd, &len);
+	is_int(audit_verify(data, len, &res), 0, "verify: two intact runs");
+	is_int(res.lines, 10, "verify: 10 lines");
+	is_int(res.runs, 2, "verify: 2 runs");
+	is_int(audit_verify(data, len, NULL), 0, "verify: result is optional");
+	close(fd);
+}
+
+static void test_verify_tampering(void)
+{
+	struct trail base = {}, t = {};
+	char hash[AUDIT_HASH_HEX_LEN + 1], line[512];
+	struct audit_verify_result res;
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	int fd = new_memfd();
+
+	/* Lines 1-6: run A (start, 4 events, summary); lines 7-10: run B. */
+	write_run(fd, RUN_A, 4, true);
+	write_run(fd, RUN_B, 2, true);
+	trail_load(&base, fd);
+	close(fd);
+	is_int(base.n, 10, "tamper: base trail has 10 lines");
+	if (base.n != 10)
+		return;
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, "/usr/bin/true", "/usr/bin/evil");
+	check_trail("edited field in a middle line", &t, 4,
+		    "line 4: prev does not match the SHA-256 of line 3 (line 3 was edited");
+	data = trail_join(&t, &len);
+	audit_verify(data, len, &res);
+	is_int(res.lines, 3, "tamper: 3 good lines before the break");
+	audit_sha256_hex(t.lines[2], strlen(t.lines[2]), hash);
+	is_str(res.head, hash, "tamper: head is the hash of the last good line");
+	free(data);
+	data = NULL;
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 0, "0.1.0", "9.9.9");
+	check_trail("edited first line", &t, 2,
+		    "line 2: prev does not match the SHA-256 of line 1");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 0, RUN_A, RUN_B);
+	check_trail("edited run id of the first line", &t, 1, "not the SHA-256 of the run id");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 9, "\"net\":0", "\"net\":1");
+	check_trail("edited last line (undetectable without the recorded head)", &t, 0, NULL);
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_remove(&t, 2);
+	check_trail("removed middle line", &t, 3,
+		    "line 3: seq 3, expected 2 (lines removed or reordered)");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_remove(&t, 0);
+	check_trail("removed first line", &t, 1, "begins with seq 1");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_remove(&t, 6);
+	check_trail("removed first line of the second run", &t, 7,
+		    "line 7: run " RUN_B " begins with seq 1");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	{
+		char *tmp = t.lines[2];
+
+		t.lines[2] = t.lines[3];
+		t.lines[3] = tmp;
+	}
+	check_trail("reordered lines 3 and 4", &t, 3, "seq 3, expected 2");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_insert(&t, 3, t.lines[2]);
+	check_trail("duplicated line 3", &t, 4,
+		    "seq 2, expected 3 (a line duplicated, or lines reordered)");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	t.lines[9][strlen(t.lines[9]) / 2] = 0;
+	t.no_final_newline = true;
+	check_trail("truncated in the middle of the last line", &t, 10, "no newline at the end");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	t.no_final_newline = true;
+	check_trail("complete last line without its newline", &t, 10, "no newline at the end");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_remove(&t, 9);
+	check_trail("removed the final run.summary", &t, 10,
+		    "after line 9: run " RUN_B " ends without run.summary: truncated or "
+		    "interrupted");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_remove(&t, 5);
+	check_trail("removed the first run's run.summary", &t, 6,
+		    "run " RUN_A " ends without run.summary: truncated or interrupted");
+	trail_done(&t);
+
+	/* A forged line after the end, chained to nothing. */
+	trail_copy(&t, &base);
+	snprintf(line, sizeof(line),
+		 "{\"v\":1,\"seq\":4,\"ts\":\"2026-11-22T05:24:01.000000Z\",\"run\":\"" RUN_B
+		 "\",\"event\":\"proc.exec\",\"path\":\"/bin/sh\",\"prev\":\"%064d\"}",
+		 0);
+	trail_insert(&t, 10, line);
+	check_trail("appended forged line (made-up prev)", &t, 11,
+		    "run " RUN_B " already ended with run.summary on line 10");
+	trail_done(&t);
+
+	/* The same, chained correctly to the summary: the end of the run still gives it away. */
+	trail_copy(&t, &base);
+	audit_sha256_hex(base.lines[9], strlen(base.lines[9]), hash);
+	snprintf(line, sizeof(line),
+		 "{\"v\":1,\"seq\":4,\"ts\":\"2026-11-22T05:24:01.000000Z\",\"run\":\"" RUN_B
+		 "\",\"event\":\"proc.exec\",\"path\":\"/bin/sh\",\"prev\":\"%s\"}",
+		 hash);
+	trail_insert(&t, 10, line);
+	check_trail("appended line correctly chained after run.summary", &t, 11,
+		    "already ended with run.summary");
+	trail_done(&t);
+
+	/* Inserted before the summary with a plausible prev: that of the line before. */
+	trail_copy(&t, &base);
+	audit_sha256_hex(base.lines[7], strlen(base.lines[7]), hash);
+	snprintf(line, sizeof(line),
+		 "{\"v\":1,\"seq\":3,\"ts\":\"2026-11-22T05:24:01.000000Z\",\"run\":\"" RUN_B
+		 "\",\"event\":\"proc.exec\",\"path\":\"/bin/sh\",\"prev\":\"%s\"}",
+		 hash);
+	trail_remove(&t, 9);
+	trail_insert(&t, 9, line);
+	check_trail("replaced summary by a line with a plausible but wrong prev", &t, 10,
+		    "line 10: prev does not match the SHA-256 of line 9");
+	trail_done(&t);
+
+	/* A whole forged run with the right first prev, but no summary. */
+	trail_copy(&t, &base);
+	audit_sha256_hex("11111111-2222-4333-8444-555555555555", AUDIT_RUN_ID_LEN, hash);
+	snprintf(
+		line, sizeof(line),
+		"{\"v\":1,\"seq\":0,\"ts\":\"2026-11-22T05:24:01.000000Z\",\"run\":"
+		"\"11111111-2222-4333-8444-555555555555\",\"event\":\"run.start\",\"prev\":\"%s\"}",
+		hash);
+	trail_insert(&t, 10, line);
+	check_trail("appended run start without summary", &t, 12,
+		    "run 11111111-2222-4333-8444-555555555555 ends without run.summary");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 3, "\"seq\":3,", "\"seq\":7,");
+	check_trail("changed seq", &t, 4, "line 4: seq 7, expected 3");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 3, RUN_A, RUN_B);
+	check_trail("changed run id of a middle line", &t, 4,
+		    "line 4: run " RUN_B ", expected " RUN_A);
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	free(t.lines[2]);
+	t.lines[2] = strdup("hello, world");
+	check_trail("non-JSON line", &t, 3, "line 3: not valid JSON");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	free(t.lines[2]);
+	t.lines[2] = strdup("[1,2,3]");
+	check_trail("JSON that is not an object", &t, 3, "line 3: not a JSON object");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, "{\"v\":1,\"seq\":2,", "{\"seq\":2,\"v\":1,");
+	check_trail("keys out of order", &t, 3,
+		    "line 3: field 1 is \"seq\", expected \"v\" (v, seq, ts, run and event come "
+		    "first, in this order)");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, ",\"event\":\"net.connect\"", "");
+	check_trail("event missing", &t, 3, "field 5 is \"path\", expected \"event\"");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, ",\"prev\":", ",\"x\":1,\"prev\":");
+	trail_edit(&t, 2, "\"}", "\",\"late\":true}");
+	check_trail("prev not last", &t, 3, "\"prev\" is not the last field");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, ",\"prev\":", ",\"prevx\":");
+	check_trail("prev missing", &t, 3, "last field is \"prevx\", expected \"prev\"");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, ",\"path\":", ",\"seq\":");
+	check_trail("duplicate common field", &t, 3, "duplicate field \"seq\"");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, "{\"v\":1,", "{\"v\":2,");
+	check_trail("format version 2", &t, 3, "format version 2, expected 1");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, "\"seq\":2,", "\"seq\":-2,");
+	check_trail("negative seq", &t, 3, "seq is not a non-negative integer");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, "T05:24:00", "T05:24");
+	check_trail("malformed ts", &t, 3, "is not a UTC time");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, "\"run\":\"0b8a", "\"run\":\"zb8a");
+	check_trail("malformed run id", &t, 3, "is not a UUID");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, "\"prev\":\"", "\"prev\":\"X");
+	check_trail("malformed prev", &t, 3, "prev is not a lowercase hex SHA-256");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 2, "\"event\":\"net.connect\"", "\"event\":7");
+	check_trail("event not a string", &t, 3, "event is not a string");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_insert(&t, 3, "");
+	check_trail("extra blank line", &t, 4, "line 4: blank line");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_insert(&t, 10, "");
+	check_trail("blank line at the end", &t, 11, "line 11: blank line");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	for (size_t i = 0; i < t.n; i++)
+		trail_edit(&t, i, "}", "}\r");
+	check_trail("CRLF line endings", &t, 1, "carriage return");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 0, "\"event\":\"run.start\"", "\"event\":\"policy.fs\"");
+	check_trail("first line is not run.start", &t, 1,
+		    "line 1: run " RUN_A
+		    " begins with seq 0, event \"policy.fs\"; a run must begin "
+		    "with run.start at seq 0");
+	trail_done(&t);
+
+	/* A deeply nested field: valid JSON for the writer's reader? No: beyond the limit. */
+	trail_copy(&t, &base);
+	{
+		struct buf b = BUF_INIT;
+
+		buf_puts(&b, ",\"deep\":");
+		for (int i = 0; i < 70; i++)
+			buf_putc(&b, '[');
+		for (int i = 0; i < 70; i++)
+			buf_putc(&b, ']');
+		buf_puts(&b, ",\"prev\":");
+		trail_edit(&t, 2, ",\"prev\":", buf_str(&b));
+		buf_done(&b);
+	}
+	check_trail("nesting beyond the parser's limit", &t, 3, "nested more than 64 levels");
+	trail_done(&t);
+
+	trail_copy(&t, &base);
+	trail_edit(&t, 4, "\"path\":\"/usr/bin/true\"", "\"path\":\"/usr/bin/\xff\"");
+	check_trail("invalid UTF-8 in a line", &t, 5, "line 5: not valid JSON");
+	trail_done(&t);
+
+	check_verify("empty file", "", 0, -EBADMSG, 1, "no audit lines");
+	check_verify("only a newline", "\n", 1, -EBADMSG, 1, "line 1: blank line");
+
+	trail_done(&base);
+}
+
+/* Random damage to a good trail never crashes the verifier and rarely goes unnoticed. */
+static void test_verify_random(void)
+{
+	_cleanup_free_ char *data = NULL;
+	unsigned seed = 4242, crashed = 0, passed = 0;
+	size_t len = 0;
+	int fd = new_memfd();
+
+	write_run(fd, RUN_A, 6, true);
+	write_run(fd, RUN_B, 3, true);
+	data = fd_contents(fd, &len);
+	close(fd);
+	if (!data)
+		return;
+	for (int iter = 0; iter < 3000; iter++) {
+		_cleanup_free_ char *copy = malloc(len);
+		struct audit_verify_result res;
+		size_t at = (size_t)rand_r(&seed) % len, n = len;
+		int r;
+
+		memcpy(copy, data, len);
+		switch (iter % 3) {
+		case 0:
+			copy[at] ^= (char)(1 + rand_r(&seed) % 255);
+			break;
+		case 1:
+			memmove(copy + at, copy + at + 1, len - at - 1);
+			n--;
+			break;
+		default:
+			n = at;
+			break;
+		}
+		r = audit_verify(copy, n, &res);
+		if (r != 0 && r != -EBADMSG)
+			crashed++;
+		if (r == 0)
+			passed++;
+	}
+	is_int(crashed, 0, "verify: 3000 damaged trails give 0 or -EBADMSG");
+	/* Only damage to the very last line can go unnoticed by the chain. */
+	ok(passed < 300, "verify: damage is found (%u of 3000 passed, all in the last line)",
+	   passed);
+}
+
+static void test_verify_large(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	struct audit_verify_result res;
+	struct timespec t0, t1;
+	char *map;
+	off_t size;
+	int fd = new_memfd(), r;
+	const int n = 200000;
+
+	audit_new(dup(fd), RUN_A, &a);
+	audit_begin(a, "run.start");
+	r = audit_end(a);
+	for (int i = 1; i < n - 1 && r == 0; i++) {
+		audit_begin(a, "file.open");
+		audit_str(a, "path", "/usr/lib/x86_64-linux-gnu/libc.so.6");
+		audit_int(a, "flags", 524288);
+		r = audit_end(a);
+	}
+	audit_begin(a, "run.summary");
+	r = r ?: audit_end(a);
+	is_int(r, 0, "large: wrote %d events", n);
+	size = lseek(fd, 0, SEEK_END);
+	map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED) {
+		ok(false, "large: mmap");
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = audit_verify(map, (size_t)size, &res);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	is_int(r, 0, "large: verified");
+	is_int(res.lines, n, "large: all lines good");
+	is_str(res.head, audit_head(a), "large: head matches the writer's");
+	diag("verified %d lines (%lld bytes) in %.3f s", n, (long long)size,
+	     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	munmap(map, (size_t)size);
+	close(fd);
+}
+
+int main(void)
+{
+	test_escape_bytes();
+	test_escape_strings();
+	test_escape_random();
+	test_parse();
+	test_parse_depth();
+	test_parse_random();
+	test_writer_format();
+	test_writer_nesting();
+	test_writer_misuse();
+	test_writer_one_write();
+	test_writer_write_errors();
+	test_redaction();
+	test_run_id_and_time();
+	test_verify_intact();
+	test_verify_tampering();
+	test_verify_random();
+	test_verify_large();
+	return tap_done();
+}
