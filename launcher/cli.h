@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Verbs of the command line and the diagnostics they share. One file per verb (cmd-*.c). */
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "macros.h"
+#include "manifest.h"
+
+/* Exit statuses of DESIGN.md. */
+#define EXIT_SKILLBOX_FAILED 125
+#define EXIT_NOT_EXECUTABLE  126
+#define EXIT_NOT_FOUND	     127
+#define EXIT_TIMEOUT	     124
+#define EXIT_CHECK_INVALID   1
+
+/* main()'s argv, so the sandbox's init can overwrite its copy (/proc/1/cmdline). */
+extern char **program_argv;
+
+/** Prints "skillbox: <message>" to stderr. */
+void log_error(const char *fmt, ...) _printf_(1, 2);
+/** Prints "skillbox: <message>: <strerror(-error)>" and returns error. */
+int log_error_errno(int error, const char *fmt, ...) _printf_(2, 3);
+
+int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
+
+/*
+ * Loads the manifest named by arg (a file, or a directory holding skillbox.yaml). Problems
+ * are printed as FILE:LINE:COLUMN: message, every one of them. Returns 0, -EINVAL when the
+ * manifest is invalid (already reported) or another -errno (already reported). When
+ * ret_data is given it receives the file's bytes (for the digest).
+ */
+int manifest_load(const char *arg, struct manifest **ret, char **ret_data, size_t *ret_len);
+
+/** Prints one line per verb, for --help. */
+void print_verbs(FILE *f);

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "layers.h"
+#include "parse-util.h"
+#include "run.h"
+
+static void explain_help(FILE *f)
+{
+	fprintf(f, "Usage: skillbox explain MANIFEST|DIR\n"
+		   "\n"
+		   "Prints the policy skillbox would enforce for this manifest, without running\n"
+		   "anything: the filesystem view as a mount table, the environment's names, the\n"
+		   "limits, the network rules (declared hosts are resolved now) and the syscall\n"
+		   "policy. Secrets are named, never read.\n");
+}
+
+static void print_limit(const char *name, uint64_t v, bool duration, const char *note)
+{
+	char buf[32];
+
+	if (v == MANIFEST_UNSET)
+		printf("  %-11s unlimited\n", name);
+	else
+		printf("  %-11s %s%s\n", name,
+		       duration ? format_duration(buf, sizeof(buf), v)
+				: format_size(buf, sizeof(buf), v),
+		       note);
+}
+
+static void print_count(const char *name, uint64_t v)
+{
+	if (v == MANIFEST_UNSET)
+		printf("  %-11s unlimited\n", name);
+	else
+		printf("  %-11s %llu\n", name, (unsigned long long)v);
+}
+
+static void explain_fs(const struct mount_plan *p, const struct manifest *m)
+{
+	printf("filesystem (applied in this order on an empty tmpfs root; everything else is "
+	       "absent):\n");
+	for (size_t i = 0; i < p->n_ops; i++) {
+		const struct mount_op *o = &p->ops[i];
+		char size[32];
+
+		printf("  %-24s ", o->inside);
+		switch (o->kind) {
+		case MOUNT_OP_BIND: {
+			char link[256];
+			ssize_t n = readlink(o->host, link, sizeof(link) - 1);
+
+			if (n >= 0) {
+				link[n] = 0;
+				printf("symlink to %s (recreated from the host's, not followed)",
+				       link);
+			} else {
+				printf("%s bind of %s", o->writable ? "read-write" : "read-only ",
+				       o->host);
+			}
+			break;
+		}
+		case MOUNT_OP_TMPFS:
+			printf("read-write tmpfs, %s", format_size(size, sizeof(size), o->size));
+			break;
+		case MOUNT_OP_HIDE:
+			printf("hidden (empty, read-only)");
+			break;
+		case MOUNT_OP_PROC:
+			printf("proc of the sandbox's own pid namespace");
+			break;
+		case MOUNT_OP_DEV:
+			printf("minimal dev: null zero full random urandom tty, shm%s",
+			       o->devpts ? ", pts" : "");
+			break;
+		case MOUNT_OP_FILE:
+			printf("read-only generated file");
+			break;
+		}
+		if (o->origin.key)
+			printf("  (%s:%u %s)", m->path, o->origin.loc.line, o->origin.key);
+		printf("\n");
+	}
+	printf("  all binds are nosuid,nodev; sources are opened without following symlinks\n");
+}
+
+static void explain_env(const struct manifest *m)
+{
+	printf("environment (cleared, then):\n");
+	printf("  defaults    PATH HOME=%s LANG=C.UTF-8 TMPDIR=/tmp\n", SANDBOX_HOME);
+	if (m->env.n_pass) {
+		printf("  pass       ");
+		for (size_t i = 0; i < m->env.n_pass; i++)
+			printf(" %s", m->env.pass[i].name);
+		printf("\n");
+	}
+	for (size_t i = 0; i < m->env.n_set; i++)
+		printf("  set         %s\n", m->env.set[i].name);
+	for (size_t i = 0; i < m->env.n_secrets; i++) {
+		const struct manifest_secret *s = &m->env.secrets[i];
+
+		if (s->from_env)
+			printf("  secret      %s (from the caller's %s; redacted in the audit trail)\n",
+			       s->name, s->from_env);
+		else
+			printf("  secret      %s (from file %s; must be mode 0600; redacted)\n",
+			       s->name, s->from_file);
+	}
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	_cleanup_free_ struct mount_file *files = NULL;
+	_cleanup_free_ char *error = NULL;
+	struct run r = {
+		.init_pidfd = -1,
+		.skill_pidfd = -1,
+		.sock_init = -1,
+		.sock_skill = -1,
+		.notify_fd = -1,
+	};
+	const struct manifest_limits *l;
+	size_t n_files = 0;
+	int c, k, status = EXIT_SKILLBOX_FAILED;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			explain_help(stdout);
+			return 0;
+		default:
+			explain_help(stderr);
+			return EXIT_SKILLBOX_FAILED;
+		}
+	}
+	if (optind != argc - 1) {
+		log_error("explain: expected exactly one MANIFEST or DIR");
+		return EXIT_SKILLBOX_FAILED;
+	}
+	if (manifest_load(argv[optind], &r.m, NULL, NULL) < 0)
+		return EXIT_SKILLBOX_FAILED;
+	r.trace = r.m->audit.trace;
+	r.host_uid = geteuid() == 0 ? 65534 : getuid();
+	r.host_gid = geteuid() == 0 ? 65534 : getgid();
+	l = &r.m->limits;
+
+	k = run_net_prepare(&r, &files, &n_files, &error);
+	if (k < 0) {
+		log_error("network: %s", error ? error : strerror(-k));
+		goto out;
+	}
+	k = seccomp_policy_build(r.m, r.trace, &r.seccomp, &error);
+	if (k < 0) {
+		log_error("seccomp: %s", error ? error : strerror(-k));
+		goto out;
+	}
+	k = mount_plan_build(r.m,
+			     &(struct mount_plan_opts){ .terminal = isatty(STDIN_FILENO) ||
+								    isatty(STDOUT_FILENO),
+							.files = files,
+							.n_files = n_files },
+			     &r.plan);
+	if (k < 0) {
+		log_error_errno(k, "filesystem: planning the view");
+		goto out;
+	}
+
+	printf("skill: %s (%s)\n", r.m->name, r.m->path);
+	printf("command:");
+	STRV_FOREACH (a, r.m->command)
+		printf(" %s", *a);
+	printf("\nworkdir: %s\n", r.m->workdir ? r.m->workdir : SANDBOX_HOME);
+	printf("identity: uid %u / gid %u inside, no capabilities, no_new_privs; host uid %u\n",
+	       SANDBOX_UID, SANDBOX_GID, (unsigned)r.host_uid);
+	printf("namespaces: user mount pid net ipc uts cgroup (nested user namespaces "
+	       "forbidden)\n\n");
+	explain_fs(r.plan, r.m);
+	printf("\n");
+	explain_env(r.m);
+	printf("\nlimits:\n");
+	print_limit("timeout", l->timeout_usec, true, " (whole process tree, exit 124)");
+	print_limit("cpu", l->cpu_usec, true, " (RLIMIT_CPU)");
+	print_limit("memory", l->memory, false, " (RLIMIT_DATA: heap, anonymous and stack memory)");
+	print_count("processes", l->processes);
+	print_count("open_files", l->open_files);
+	print_limit("file_size", l->file_size, false, " (RLIMIT_FSIZE)");
+	print_limit("output", l->output, false, " (stdout+stderr, then cut)");
+	printf("\n");
+	run_net_explain(&r, stdout);
+	printf("\n");
+	if (r.seccomp)
+		seccomp_policy_explain(r.seccomp, stdout);
+	else
+		printf("syscalls: no filter\n");
+	status = 0;
+out:
+	run_net_free(r.net);
+	seccomp_policy_free(r.seccomp);
+	mount_plan_free(r.plan);
+	manifest_free(r.m);
+	return status;
+}

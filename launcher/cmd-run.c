@@ -1,0 +1,883 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/fsuid.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "config.h"
+#include "fd-util.h"
+#include "layers.h"
+#include "missing-syscalls.h"
+#include "parse-util.h"
+#include "run.h"
+
+extern char **environ;
+
+#define NOBODY_UID 65534
+
+static void run_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: skillbox run [OPTIONS] MANIFEST|DIR [-- ARGS...]\n"
+		"\n"
+		"Runs the manifest's command, with ARGS appended, inside the sandbox the manifest\n"
+		"declares, and exits with the command's status.\n"
+		"\n"
+		"  --audit PATH|-     append the audit trail to PATH (- for stderr)\n"
+		"  --audit-fd N       write the audit trail to descriptor N\n"
+		"  --timeout DUR      wall-clock limit (500ms, 30s, 2m, 1h); overrides the manifest\n"
+		"  --trace LIST       also trace exec,files,connect (comma separated)\n"
+		"  --user USER        host user the sandbox user maps to when run as root\n"
+		"                     (default: nobody, 65534); refused for other callers\n"
+		"  -h, --help         show this help\n"
+		"\n"
+		"Exit status: the skill's own; 128+N when it died by signal N; 124 on timeout;\n"
+		"125 when skillbox failed or refused; 126 not executable; 127 not found.\n");
+}
+
+static int parse_user(const char *s, struct run_options *o)
+{
+	struct passwd *pw = getpwnam(s);
+	uint64_t v;
+
+	if (pw) {
+		o->user_uid = pw->pw_uid;
+		o->user_gid = pw->pw_gid;
+	} else if (parse_uint64(s, &v) == 0 && v < UINT32_MAX) {
+		o->user_uid = (uid_t)v;
+		pw = getpwuid(o->user_uid);
+		o->user_gid = pw ? pw->pw_gid : (gid_t)v;
+	} else {
+		return -EINVAL;
+	}
+	if (o->user_uid == 0) {
+		log_error("run: --user: the sandbox user must not be root on the host");
+		return -EPERM;
+	}
+	o->user_given = true;
+	return 0;
+}
+
+static int parse_trace(const char *s, unsigned *ret)
+{
+	_cleanup_free_ char *copy = strdup(s);
+	char *save = NULL;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned bit = manifest_trace_from_string(t);
+
+		if (!bit)
+			return -EINVAL;
+		*ret |= bit;
+	}
+	return 0;
+}
+
+/* Returns 0 to go on, or an exit status. */
+static int parse_options(int argc, char **argv, struct run_options *o)
+{
+	enum {
+		OPT_AUDIT = 256,
+		OPT_AUDIT_FD,
+		OPT_TIMEOUT,
+		OPT_TRACE,
+		OPT_USER
+	};
+	static const struct option options[] = {
+		{ "audit", required_argument, NULL, OPT_AUDIT },
+		{ "audit-fd", required_argument, NULL, OPT_AUDIT_FD },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "trace", required_argument, NULL, OPT_TRACE },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	uint64_t v;
+	int c;
+
+	*o = (struct run_options){ .audit_fd = -1, .timeout_usec = MANIFEST_UNSET };
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+		switch (c) {
+		case OPT_AUDIT:
+			o->audit_path = optarg;
+			break;
+		case OPT_AUDIT_FD:
+			if (parse_uint64(optarg, &v) < 0 || v > INT32_MAX) {
+				log_error("run: --audit-fd: '%s' is not a descriptor number",
+					  optarg);
+				return EXIT_SKILLBOX_FAILED;
+			}
+			o->audit_fd = (int)v;
+			break;
+		case OPT_TIMEOUT:
+			if (parse_duration(optarg, &o->timeout_usec) < 0 || o->timeout_usec == 0) {
+				log_error(
+					"run: --timeout: expected a duration such as 500ms, 30s, 2m "
+					"or 1h, got '%s'",
+					optarg);
+				return EXIT_SKILLBOX_FAILED;
+			}
+			break;
+		case OPT_TRACE:
+			if (parse_trace(optarg, &o->trace) < 0) {
+				log_error(
+					"run: --trace: expected a list of exec, files, connect, got "
+					"'%s'",
+					optarg);
+				return EXIT_SKILLBOX_FAILED;
+			}
+			break;
+		case OPT_USER:
+			if (geteuid() != 0) {
+				log_error(
+					"run: --user is only for callers that are root: an "
+					"unprivileged caller's sandbox user is always the caller");
+				return EXIT_SKILLBOX_FAILED;
+			}
+			if (parse_user(optarg, o) < 0) {
+				log_error("run: --user: no such user '%s'", optarg);
+				return EXIT_SKILLBOX_FAILED;
+			}
+			break;
+		case 'h':
+			run_help(stdout);
+			return -1;
+		default:
+			run_help(stderr);
+			return EXIT_SKILLBOX_FAILED;
+		}
+	}
+	if (o->audit_path && o->audit_fd >= 0) {
+		log_error("run: --audit and --audit-fd are mutually exclusive");
+		return EXIT_SKILLBOX_FAILED;
+	}
+	if (optind >= argc) {
+		log_error("run: no manifest given");
+		run_help(stderr);
+		return EXIT_SKILLBOX_FAILED;
+	}
+	o->manifest_arg = argv[optind++];
+	if (optind < argc && streq(argv[optind], "--"))
+		optind++;
+	o->args = argv + optind;
+	return 0;
+}
+
+static int open_audit(struct run *r)
+{
+	_cleanup_close_ int fd = -1;
+	int k;
+
+	if (audit_make_run_id(r->run_id) < 0)
+		return log_error_errno(-EIO, "audit: generating the run id");
+	if (r->opts.audit_path && streq(r->opts.audit_path, "-")) {
+		fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			return log_error_errno(-errno, "audit: duplicating stderr");
+	} else if (r->opts.audit_path) {
+		fd = open(r->opts.audit_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
+			  0600);
+		if (fd < 0)
+			return log_error_errno(-errno, "audit: %s", r->opts.audit_path);
+	} else if (r->opts.audit_fd >= 0) {
+		if (fcntl(r->opts.audit_fd, F_GETFD) < 0)
+			return log_error_errno(-errno, "audit: --audit-fd %d", r->opts.audit_fd);
+		/* Never inherited by the sandbox. */
+		fd = fcntl(r->opts.audit_fd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			return log_error_errno(-errno, "audit: --audit-fd %d", r->opts.audit_fd);
+		close(r->opts.audit_fd);
+	} else {
+		return 0;
+	}
+	k = audit_new(fd, r->run_id, &r->audit);
+	if (k < 0)
+		return log_error_errno(k, "audit");
+	fd = -1; /* the writer owns it now */
+	return 0;
+}
+
+static void audit_strv(struct audit *a, const char *key, char *const *l)
+{
+	audit_array_begin(a, key);
+	for (char *const *s = l; s && *s; s++)
+		audit_str(a, NULL, *s);
+	audit_array_end(a);
+}
+
+static int emit(struct run *r)
+{
+	int k = audit_end(r->audit);
+
+	if (k < 0)
+		log_error_errno(k, "audit: writing the audit trail");
+	return k;
+}
+
+static void emit_run_start(struct run *r)
+{
+	struct utsname u;
+	char digest[AUDIT_HASH_HEX_LEN + 1] = "";
+
+	if (!r->audit)
+		return;
+	uname(&u);
+	if (r->manifest_data)
+		audit_sha256_hex(r->manifest_data, r->manifest_len, digest);
+	audit_begin(r->audit, "run.start");
+	audit_str(r->audit, "skillbox", SKILLBOX_VERSION);
+	audit_str(r->audit, "manifest", r->m ? r->m->path : r->opts.manifest_arg);
+	audit_str(r->audit, "manifest_sha256", r->manifest_data ? digest : NULL);
+	audit_str(r->audit, "skill", r->m ? r->m->name : NULL);
+	audit_strv(r->audit, "argv", r->argv);
+	audit_uint(r->audit, "caller_uid", getuid());
+	audit_uint(r->audit, "caller_gid", getgid());
+	audit_uint(r->audit, "host_uid", r->host_uid);
+	audit_uint(r->audit, "sandbox_uid", SANDBOX_UID);
+	audit_str(r->audit, "kernel", u.release);
+	audit_str(r->audit, "arch", u.machine);
+	audit_array_begin(r->audit, "layers");
+	if (r->m) {
+		audit_str(r->audit, NULL, "userns");
+		audit_str(r->audit, NULL, "mountns");
+		audit_str(r->audit, NULL, "pidns");
+		audit_str(r->audit, NULL, "netns");
+		audit_str(r->audit, NULL, "ipcns");
+		audit_str(r->audit, NULL, "utsns");
+		audit_str(r->audit, NULL, "cgroupns");
+		audit_str(r->audit, NULL, "capabilities");
+		audit_str(r->audit, NULL, "no_new_privs");
+		audit_str(r->audit, NULL, "rlimits");
+		if (r->seccomp)
+			audit_str(r->audit, NULL, "seccomp");
+		if (r->net && r->m->net.n_egress)
+			audit_str(r->audit, NULL, "nftables");
+	}
+	audit_array_end(r->audit);
+	audit_str(r->audit, "network_stack", r->net ? run_net_stack_name(r) : "none");
+	audit_array_begin(r->audit, "trace");
+	if (r->trace & MANIFEST_TRACE_EXEC)
+		audit_str(r->audit, NULL, "exec");
+	if (r->trace & MANIFEST_TRACE_FILES)
+		audit_str(r->audit, NULL, "files");
+	if (r->trace & MANIFEST_TRACE_CONNECT)
+		audit_str(r->audit, NULL, "connect");
+	audit_array_end(r->audit);
+	emit(r);
+}
+
+static void emit_policy_fs(struct run *r)
+{
+	if (!r->audit)
+		return;
+	audit_begin(r->audit, "policy.fs");
+	audit_array_begin(r->audit, "mounts");
+	for (size_t i = 0; i < r->plan->n_ops; i++) {
+		const struct mount_op *o = &r->plan->ops[i];
+		char size[32];
+
+		audit_object_begin(r->audit, NULL);
+		audit_str(r->audit, "path", o->inside);
+		audit_str(r->audit, "kind", mount_op_kind_to_string(o->kind));
+		if (o->kind == MOUNT_OP_BIND) {
+			audit_str(r->audit, "host", o->host);
+			audit_str(r->audit, "access", o->writable ? "rw" : "ro");
+		} else if (o->kind == MOUNT_OP_TMPFS) {
+			audit_str(r->audit, "access", "rw");
+			audit_str(r->audit, "size", format_size(size, sizeof(size), o->size));
+		} else {
+			audit_str(r->audit, "access", "ro");
+		}
+		if (o->origin.key) {
+			audit_str(r->audit, "from", o->origin.key);
+			audit_uint(r->audit, "line", o->origin.loc.line);
+		}
+		audit_object_end(r->audit);
+	}
+	audit_array_end(r->audit);
+	emit(r);
+}
+
+static void emit_policy_env(struct run *r)
+{
+	if (!r->audit)
+		return;
+	audit_begin(r->audit, "policy.env");
+	audit_strv(r->audit, "defaults", r->env.names_default);
+	audit_strv(r->audit, "passed", r->env.names_passed);
+	audit_strv(r->audit, "missing", r->env.names_missing);
+	audit_strv(r->audit, "set", r->env.names_set);
+	audit_array_begin(r->audit, "secrets");
+	for (size_t i = 0; i < r->env.n_secrets; i++)
+		audit_str(r->audit, NULL, r->env.secrets[i].name);
+	audit_array_end(r->audit);
+	audit_strv(r->audit, "stripped", r->env.names_stripped);
+	emit(r);
+}
+
+static void audit_limit(struct run *r, const char *key, uint64_t v, bool duration)
+{
+	char buf[32];
+
+	if (v == MANIFEST_UNSET)
+		audit_null(r->audit, key);
+	else if (duration)
+		audit_str(r->audit, key, format_duration(buf, sizeof(buf), v));
+	else
+		audit_uint(r->audit, key, v);
+}
+
+static uint64_t effective_timeout(const struct run *r)
+{
+	return r->opts.timeout_usec != MANIFEST_UNSET ? r->opts.timeout_usec
+						      : r->m->limits.timeout_usec;
+}
+
+static void emit_policy_limits(struct run *r)
+{
+	const struct manifest_limits *l = &r->m->limits;
+
+	if (!r->audit)
+		return;
+	audit_begin(r->audit, "policy.limits");
+	audit_limit(r, "timeout", effective_timeout(r), true);
+	audit_limit(r, "cpu", l->cpu_usec, true);
+	audit_limit(r, "memory", l->memory, false);
+	audit_limit(r, "processes", l->processes, false);
+	audit_limit(r, "open_files", l->open_files, false);
+	audit_limit(r, "file_size", l->file_size, false);
+	audit_limit(r, "output", l->output, false);
+	audit_str(r->audit, "memory_rlimit", "RLIMIT_DATA");
+	emit(r);
+}
+
+static void add_rlimit(struct sandbox_spec *s, int resource, uint64_t soft, uint64_t hard)
+{
+	s->rlimits[s->n_rlimits++] = (struct sandbox_rlimit){
+		.resource = resource,
+		.limit = { .rlim_cur = (rlim_t)soft, .rlim_max = (rlim_t)hard },
+	};
+}
+
+static void plan_rlimits(struct run *r)
+{
+	const struct manifest_limits *l = &r->m->limits;
+	struct sandbox_spec *s = &r->spec;
+
+	/* A core dump would copy the skill's memory (secrets included) into a file. */
+	add_rlimit(s, RLIMIT_CORE, 0, 0);
+	if (l->cpu_usec != MANIFEST_UNSET) {
+		/* SIGXCPU at the limit, SIGKILL a second later if it is ignored. */
+		uint64_t sec = (l->cpu_usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
+
+		add_rlimit(s, RLIMIT_CPU, sec, sec + 1);
+	}
+	if (l->memory != MANIFEST_UNSET)
+		add_rlimit(s, RLIMIT_DATA, l->memory, l->memory);
+	if (l->processes != MANIFEST_UNSET)
+		add_rlimit(s, RLIMIT_NPROC, l->processes, l->processes);
+	if (l->open_files != MANIFEST_UNSET)
+		add_rlimit(s, RLIMIT_NOFILE, l->open_files, l->open_files);
+	if (l->file_size != MANIFEST_UNSET)
+		add_rlimit(s, RLIMIT_FSIZE, l->file_size, l->file_size);
+}
+
+static int build_argv(struct run *r)
+{
+	STRV_FOREACH (s, r->m->command)
+		if (strv_extend(&r->argv, *s) < 0)
+			return -ENOMEM;
+	STRV_FOREACH (s, r->opts.args)
+		if (strv_extend(&r->argv, *s) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static const char *env_value(char **envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	STRV_FOREACH (e, envp)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+/* Everything before clone(): the policy of every layer, and its audit events. */
+static int prepare(struct run *r)
+{
+	_cleanup_free_ struct mount_file *files = NULL;
+	_cleanup_free_ char *error = NULL;
+	size_t n_files = 0;
+	int k;
+
+	k = sandbox_env_build(r->m, environ, getuid(), &r->env, &error);
+	if (k < 0) {
+		log_error("environment: %s", error);
+		r->error = TAKE_PTR(error);
+		return k;
+	}
+	for (size_t i = 0; r->audit && i < r->env.n_secrets; i++) {
+		k = audit_add_secret(r->audit, r->env.secrets[i].name, r->env.secrets[i].value);
+		if (k < 0)
+			return log_error_errno(k, "audit: registering secrets for redaction");
+	}
+
+	k = seccomp_policy_build(r->m, r->trace, &r->seccomp, &error);
+	if (k < 0) {
+		log_error("seccomp: %s", error ? error : strerror(-k));
+		r->error = TAKE_PTR(error);
+		return k;
+	}
+
+	k = run_net_prepare(r, &files, &n_files, &error);
+	if (k < 0) {
+		log_error("network: %s", error ? error : strerror(-k));
+		r->error = TAKE_PTR(error);
+		return k;
+	}
+
+	k = mount_plan_build(r->m,
+			     &(struct mount_plan_opts){
+				     .terminal = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO),
+				     .files = files,
+				     .n_files = n_files,
+			     },
+			     &r->plan);
+	if (k < 0)
+		return log_error_errno(k, "filesystem: planning the view");
+
+	plan_rlimits(r);
+	r->spec.plan = r->plan;
+	r->spec.argv = r->argv;
+	r->spec.envp = r->env.envp;
+	r->spec.path = env_value(r->env.envp, "PATH");
+	r->spec.workdir = r->m->workdir ? r->m->workdir : SANDBOX_HOME;
+	r->spec.stdout_fd = -1;
+	r->spec.stderr_fd = -1;
+	r->spec.scrub_argv = program_argv;
+	if (r->seccomp) {
+		r->spec.seccomp = seccomp_policy_program(r->seccomp);
+		r->spec.seccomp_flags = seccomp_policy_filter_flags(r->seccomp);
+		r->spec.seccomp_listener = seccomp_policy_has_listener(r->seccomp);
+	}
+
+	emit_run_start(r);
+	emit_policy_fs(r);
+	emit_policy_env(r);
+	emit_policy_limits(r);
+	if (r->audit && r->seccomp)
+		seccomp_policy_audit(r->seccomp, r->audit);
+	if (r->audit)
+		run_net_audit(r);
+	return 0;
+}
+
+static int write_file(pid_t pid, const char *name, const char *content)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return write_full(fd, content, strlen(content));
+}
+
+/*
+ * The sandbox user is SANDBOX_UID inside and exactly one host uid outside: the caller's when
+ * unprivileged, an unprivileged one (nobody by default) when the caller is root. setgroups is
+ * denied, so no supplementary group can be dropped to gain access.
+ */
+static int write_id_maps(struct run *r)
+{
+	char map[64];
+	int k;
+
+	k = write_file(r->init_pid, "setgroups", "deny");
+	if (k < 0)
+		return log_error_errno(k, "user namespace: writing setgroups");
+	snprintf(map, sizeof(map), "%u %u 1\n", SANDBOX_UID, (unsigned)r->host_uid);
+	k = write_file(r->init_pid, "uid_map", map);
+	if (k < 0)
+		return log_error_errno(k, "user namespace: writing uid_map (%s)", map);
+	snprintf(map, sizeof(map), "%u %u 1\n", SANDBOX_GID, (unsigned)r->host_gid);
+	k = write_file(r->init_pid, "gid_map", map);
+	if (k < 0)
+		return log_error_errno(k, "user namespace: writing gid_map (%s)", map);
+	return 0;
+}
+
+static int make_socketpair(int *parent, int *child)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	*parent = sv[0];
+	*child = sv[1];
+	return 0;
+}
+
+static int make_pipe(int *read_end, int *write_end)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	*read_end = p[0];
+	*write_end = p[1];
+	return 0;
+}
+
+static int spawn(struct run *r)
+{
+	struct clone_args ca = {
+		.flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC |
+			 CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD,
+		.exit_signal = SIGCHLD,
+	};
+	struct sandbox_msg go = { .type = SB_MSG_GO };
+	int one = 1, k, pidfd = -1;
+	sigset_t mask;
+	long pid;
+
+	k = make_socketpair(&r->sock_init, &r->spec.sock_init);
+	if (k >= 0)
+		k = make_socketpair(&r->sock_skill, &r->spec.sock_skill);
+	if (k < 0)
+		return log_error_errno(k, "creating the control sockets");
+	/* The skill's messages carry its pid as we see it. */
+	if (setsockopt(r->sock_skill, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
+		return log_error_errno(-errno, "SO_PASSCRED");
+
+	if (r->m->limits.output != MANIFEST_UNSET) {
+		k = make_pipe(&r->out_fd, &r->spec.stdout_fd);
+		if (k >= 0)
+			k = make_pipe(&r->err_fd, &r->spec.stderr_fd);
+		if (k < 0)
+			return log_error_errno(k, "creating output pipes");
+	}
+
+	/* Signals are read from a signalfd; blocked before clone() so none is lost. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	r->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r->sig_fd < 0)
+		return log_error_errno(-errno, "signalfd");
+
+	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	r->start_mono = now_monotonic_usec();
+	/*
+	 * A user namespace belongs to the effective uid that creates it. When the caller is
+	 * root, the namespace is created as the unprivileged host uid the sandbox user maps to,
+	 * so that the user-mode network stack can join it without running as root, while the
+	 * filesystem uid stays 0 so the child can still open mount sources only root reaches.
+	 * Both go back to root right after clone().
+	 */
+	if (geteuid() == 0) {
+		if (setresuid((uid_t)-1, r->host_uid, (uid_t)-1) < 0)
+			return log_error_errno(-errno, "namespaces: switching to uid %u",
+					       (unsigned)r->host_uid);
+		setfsuid(0);
+	}
+	pid = sys_clone3(&ca);
+	if (pid != 0 && getuid() == 0 && setresuid((uid_t)-1, 0, (uid_t)-1) < 0) {
+		/* Cannot happen for a real root (ruid 0); refuse to go on half-privileged. */
+		log_error_errno(-errno, "namespaces: switching back to root");
+		_exit(EXIT_SKILLBOX_FAILED);
+	}
+	if (pid < 0) {
+		k = -errno;
+		if (k == -EPERM || k == -ENOSPC || k == -EINVAL)
+			return log_error_errno(k, "namespaces: creating the sandbox's user, mount, "
+						  "pid, network, ipc, uts and cgroup namespaces "
+						  "(are unprivileged user namespaces enabled?)");
+		return log_error_errno(k, "namespaces: clone3");
+	}
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_DFL);
+		sandbox_init_main(&r->spec);
+	}
+	r->init_pid = (pid_t)pid;
+	r->init_pidfd = pidfd;
+
+	/* Our copies of the child's ends. */
+	r->spec.sock_init = safe_close(r->spec.sock_init);
+	r->spec.sock_skill = safe_close(r->spec.sock_skill);
+	r->spec.stdout_fd = safe_close(r->spec.stdout_fd);
+	r->spec.stderr_fd = safe_close(r->spec.stderr_fd);
+
+	k = write_id_maps(r);
+	if (k < 0)
+		return k;
+	if (write(r->sock_init, &go, sizeof(go)) != sizeof(go))
+		return log_error_errno(-errno, "starting the sandbox");
+	return 0;
+}
+
+static const char *signal_name(int sig)
+{
+	const char *n = sigabbrev_np(sig);
+	static char buf[16];
+
+	if (!n)
+		return "unknown";
+	snprintf(buf, sizeof(buf), "SIG%s", n);
+	return buf;
+}
+
+static int compute_status(struct run *r, const char **reason, int *exit_code, int *sig)
+{
+	*exit_code = -1;
+	*sig = 0;
+	if (r->setup_failed) {
+		*reason = r->exec_failed ? "exec-failed" : "setup-failed";
+		if (r->exec_failed)
+			return r->exec_errno == ENOENT && !r->exec_exists ? EXIT_NOT_FOUND
+									  : EXIT_NOT_EXECUTABLE;
+		return EXIT_SKILLBOX_FAILED;
+	}
+	if (r->timed_out) {
+		*reason = "timeout";
+		return EXIT_TIMEOUT;
+	}
+	if (r->have_skill_status) {
+		if (WIFEXITED(r->skill_status)) {
+			*reason = "exited";
+			*exit_code = WEXITSTATUS(r->skill_status);
+			return *exit_code;
+		}
+		*reason = "signaled";
+		*sig = WTERMSIG(r->skill_status);
+		return 128 + *sig;
+	}
+	/* init itself died without reporting: killed from outside or by the kernel. */
+	*reason = "sandbox-killed";
+	if (r->init_exited && WIFSIGNALED(r->init_status)) {
+		*sig = WTERMSIG(r->init_status);
+		return 128 + *sig;
+	}
+	return EXIT_SKILLBOX_FAILED;
+}
+
+static void emit_exit(struct run *r, int status, const char *reason, int exit_code, int sig)
+{
+	uint64_t wall = r->start_mono ? now_monotonic_usec() - r->start_mono : 0;
+	uint64_t user = (uint64_t)r->rusage.ru_utime.tv_sec * USEC_PER_SEC +
+			(uint64_t)r->rusage.ru_utime.tv_usec;
+	uint64_t sys = (uint64_t)r->rusage.ru_stime.tv_sec * USEC_PER_SEC +
+		       (uint64_t)r->rusage.ru_stime.tv_usec;
+
+	if (!r->audit)
+		return;
+	audit_begin(r->audit, "run.exit");
+	audit_int(r->audit, "status", status);
+	audit_str(r->audit, "reason", reason);
+	if (exit_code >= 0)
+		audit_int(r->audit, "exit", exit_code);
+	else
+		audit_null(r->audit, "exit");
+	if (sig)
+		audit_str(r->audit, "signal", signal_name(sig));
+	else
+		audit_null(r->audit, "signal");
+	if (r->error)
+		audit_str(r->audit, "error", r->error);
+	audit_fixed(r->audit, "wall_s", wall, 6);
+	audit_fixed(r->audit, "user_cpu_s", user, 6);
+	audit_fixed(r->audit, "sys_cpu_s", sys, 6);
+	audit_uint(r->audit, "max_rss_kb", (uint64_t)r->rusage.ru_maxrss);
+	emit(r);
+}
+
+static void emit_summary(struct run *r, int status)
+{
+	static const char *const kinds[] = { "syscall", "net", "file" };
+	uint64_t total = 0;
+
+	if (!r->audit)
+		return;
+	for (size_t k = 0; k < _REFUSAL_KIND_MAX; k++)
+		total += r->refusals[k].count;
+	audit_begin(r->audit, "run.summary");
+	audit_int(r->audit, "status", status);
+	audit_uint(r->audit, "events", audit_next_seq(r->audit) + 1);
+	audit_object_begin(r->audit, "refusals");
+	audit_uint(r->audit, "total", total);
+	for (size_t k = 0; k < _REFUSAL_KIND_MAX; k++)
+		audit_uint(r->audit, kinds[k], r->refusals[k].count);
+	audit_object_end(r->audit);
+	audit_array_begin(r->audit, "examples");
+	for (size_t k = 0; k < _REFUSAL_KIND_MAX; k++)
+		for (size_t i = 0; i < r->refusals[k].n_examples; i++) {
+			audit_object_begin(r->audit, NULL);
+			audit_str(r->audit, "kind", kinds[k]);
+			audit_str(r->audit, "what", r->refusals[k].examples[i]);
+			audit_object_end(r->audit);
+		}
+	audit_array_end(r->audit);
+	audit_array_begin(r->audit, "limits_hit");
+	if (r->limits_hit & 1)
+		audit_str(r->audit, NULL, "timeout");
+	if (r->limits_hit & 2)
+		audit_str(r->audit, NULL, "output");
+	if (r->limits_hit & 4)
+		audit_str(r->audit, NULL, "cpu");
+	if (r->limits_hit & 8)
+		audit_str(r->audit, NULL, "file_size");
+	audit_array_end(r->audit);
+	emit(r);
+}
+
+void run_note_refusal(struct run *r, enum refusal_kind kind, const char *example)
+{
+	struct refusal_stats *s = &r->refusals[kind];
+
+	s->count++;
+	if (s->n_examples < RUN_SUMMARY_EXAMPLES && example) {
+		for (size_t i = 0; i < s->n_examples; i++)
+			if (streq(s->examples[i], example))
+				return;
+		s->examples[s->n_examples] = strdup(example);
+		if (s->examples[s->n_examples])
+			s->n_examples++;
+	}
+}
+
+static void run_done(struct run *r)
+{
+	for (size_t k = 0; k < _REFUSAL_KIND_MAX; k++)
+		for (size_t i = 0; i < r->refusals[k].n_examples; i++)
+			free(r->refusals[k].examples[i]);
+	run_net_free(r->net);
+	seccomp_policy_free(r->seccomp);
+	mount_plan_free(r->plan);
+	sandbox_env_done(&r->env);
+	strv_free(r->argv);
+	manifest_free(r->m);
+	if (r->manifest_data)
+		free(r->manifest_data);
+	free(r->error);
+	audit_free(r->audit);
+	safe_close(r->init_pidfd);
+	safe_close(r->skill_pidfd);
+	safe_close(r->sock_init);
+	safe_close(r->sock_skill);
+	safe_close(r->out_fd);
+	safe_close(r->err_fd);
+	safe_close(r->sig_fd);
+	safe_close(r->timer_fd);
+	safe_close(r->ep_fd);
+	safe_close(r->notify_fd);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run r = {
+		.init_pidfd = -1,
+		.skill_pidfd = -1,
+		.sock_init = -1,
+		.sock_skill = -1,
+		.out_fd = -1,
+		.err_fd = -1,
+		.sig_fd = -1,
+		.timer_fd = -1,
+		.ep_fd = -1,
+		.notify_fd = -1,
+		.spec = { .sock_init = -1, .sock_skill = -1, .stdout_fd = -1, .stderr_fd = -1 },
+	};
+	const char *reason;
+	int k, status, exit_code, sig;
+
+	k = parse_options(argc, argv, &r.opts);
+	if (k != 0)
+		return k < 0 ? 0 : k;
+
+	if (geteuid() == 0) {
+		r.host_uid = r.opts.user_given ? r.opts.user_uid : NOBODY_UID;
+		r.host_gid = r.opts.user_given ? r.opts.user_gid : NOBODY_UID;
+	} else {
+		r.host_uid = getuid();
+		r.host_gid = getgid();
+	}
+
+	if (open_audit(&r) < 0) {
+		run_done(&r);
+		return EXIT_SKILLBOX_FAILED;
+	}
+
+	k = manifest_load(r.opts.manifest_arg, &r.m, &r.manifest_data, &r.manifest_len);
+	if (k < 0) {
+		r.error = strdup("invalid manifest");
+		emit_run_start(&r);
+		goto failed;
+	}
+	r.trace = r.m->audit.trace | r.opts.trace;
+	if (build_argv(&r) < 0) {
+		log_error_errno(-ENOMEM, "run");
+		goto failed;
+	}
+
+	k = prepare(&r);
+	if (k < 0) {
+		if (!r.error)
+			r.error = strdup(strerror(-k));
+		emit_run_start(&r);
+		goto failed;
+	}
+
+	k = spawn(&r);
+	if (k < 0) {
+		if (!r.error)
+			r.error = strdup("could not start the sandbox");
+		if (r.init_pidfd >= 0) {
+			sys_pidfd_send_signal(r.init_pidfd, SIGKILL, NULL, 0);
+			waitpid(r.init_pid, NULL, 0);
+		}
+		goto failed;
+	}
+
+	k = run_supervise(&r);
+	if (k < 0 && !r.setup_failed) {
+		r.setup_failed = true;
+		if (!r.error)
+			r.error = strdup(strerror(-k));
+	}
+
+	status = compute_status(&r, &reason, &exit_code, &sig);
+	emit_exit(&r, status, reason, exit_code, sig);
+	emit_summary(&r, status);
+	run_done(&r);
+	return status;
+
+failed:
+	emit_exit(&r, EXIT_SKILLBOX_FAILED, "setup-failed", -1, 0);
+	emit_summary(&r, EXIT_SKILLBOX_FAILED);
+	run_done(&r);
+	return EXIT_SKILLBOX_FAILED;
+}

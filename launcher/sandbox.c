@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/seccomp.h>
+#include <linux/securebits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "missing-syscalls.h"
+#include "sandbox.h"
+
+const char *sandbox_step_to_string(enum sandbox_step s)
+{
+	switch (s) {
+	case SB_STEP_SYNC:
+		return "synchronising with skillbox";
+	case SB_STEP_MOUNTS:
+		return "filesystem";
+	case SB_STEP_USER:
+		return "switching to the sandbox user";
+	case SB_STEP_NETWORK:
+		return "network";
+	case SB_STEP_HOSTNAME:
+		return "setting the hostname";
+	case SB_STEP_USERNS:
+		return "forbidding nested user namespaces";
+	case SB_STEP_FORK:
+		return "starting the skill process";
+	case SB_STEP_SETSID:
+		return "starting a new session";
+	case SB_STEP_STDIO:
+		return "connecting standard output";
+	case SB_STEP_WORKDIR:
+		return "changing to the working directory";
+	case SB_STEP_RLIMIT:
+		return "setting resource limits";
+	case SB_STEP_CAPS:
+		return "dropping capabilities";
+	case SB_STEP_NO_NEW_PRIVS:
+		return "setting no_new_privs";
+	case SB_STEP_SECCOMP:
+		return "loading the seccomp filter";
+	case SB_STEP_EXEC:
+		return "executing the command";
+	}
+	return "?";
+}
+
+/*
+ * Messages go out with write(), never send()/sendmsg(): once the seccomp filter is loaded the
+ * socket calls may be traced, and a traced call would wait for a listener the parent does not
+ * have yet.
+ */
+static void send_msg(int sock, uint32_t type, uint32_t step, int error, int32_t index,
+		     int64_t value)
+{
+	struct sandbox_msg m = {
+		.type = type, .step = step, .error = error, .index = index, .value = value
+	};
+	ssize_t n;
+
+	do
+		n = write(sock, &m, sizeof(m));
+	while (n < 0 && errno == EINTR);
+}
+
+static _noreturn_ void fail(int sock, enum sandbox_step step, int error, int32_t index,
+			    int64_t value)
+{
+	send_msg(sock, SB_MSG_FAIL, step, error > 0 ? error : EIO, index, value);
+	_exit(EXIT_FAILURE);
+}
+
+static int recv_msg(int sock, struct sandbox_msg *m)
+{
+	ssize_t n;
+
+	do
+		n = read(sock, m, sizeof(*m));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(*m))
+		return -EPIPE;
+	return 0;
+}
+
+/*
+ * Dies with skillbox, and keeps everyone in the sandbox out of our memory and /proc files.
+ * After arming PR_SET_PDEATHSIG, a peek at the control socket tells whether skillbox died
+ * before it was armed: it sends nothing at this point, so EOF can only mean it is gone.
+ */
+static int guard_init(int sock)
+{
+	char c;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	if (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+		_exit(EXIT_FAILURE);
+	return 0;
+}
+
+/*
+ * For a caller that is root on the host, the child starts as host uid 0, which the user
+ * namespace does not map. It opens the mount sources as that uid (the caller may name paths
+ * only root can reach) and then becomes the sandbox user, keeping its capabilities in the
+ * new namespace for the rest of the setup. For an unprivileged caller this changes nothing.
+ */
+static int become_sandbox_user(void *userdata)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) < 0)
+		return -errno;
+	if (setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) < 0)
+		return -errno;
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	d[0].effective = d[0].permitted;
+	d[1].effective = d[1].permitted;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -errno;
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return -errno;
+	/*
+	 * Changing credentials cleared the parent-death signal and made us dumpable again
+	 * (commit_creds()); arm both again, then make sure skillbox did not die in between.
+	 */
+	return guard_init(*(int *)userdata);
+}
+
+/*
+ * The skill gets no capability in any set and can never regain one: securebits are locked
+ * so that even uid 0 inside would not get capabilities at execve, the bounding set is
+ * emptied, ambient cleared, and then permitted/effective/inheritable.
+ */
+static int drop_capabilities(void)
+{
+	cap_t empty;
+	int last = (int)cap_max_bits() - 1;
+
+	if (prctl(PR_SET_SECUREBITS,
+		  SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+			  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+			  SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED,
+		  0, 0, 0) < 0)
+		return -errno;
+	for (int c = 0; c <= last; c++)
+		if (cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
+			return -errno;
+	if (cap_reset_ambient() < 0)
+		return -errno;
+	empty = cap_init();
+	if (!empty)
+		return -ENOMEM;
+	if (cap_set_proc(empty) < 0) {
+		int e = errno;
+		cap_free(empty);
+		return -e;
+	}
+	cap_free(empty);
+	return 0;
+}
+
+/* Looks argv[0] up in PATH like execvp(), with the sandbox's PATH, not ours. */
+static int exec_command(const struct sandbox_spec *s, bool *exists)
+{
+	const char *cmd = s->argv[0];
+	char buf[PATH_MAX];
+	bool eacces = false;
+	int err = ENOENT;
+
+	*exists = false;
+	if (strchr(cmd, '/')) {
+		execve(cmd, s->argv, s->envp);
+		err = errno;
+		/* ENOENT for a file that is there means its interpreter is missing. */
+		*exists = err == ENOENT && faccessat(AT_FDCWD, cmd, F_OK, AT_EACCESS) == 0;
+		return err;
+	}
+	for (const char *p = s->path; p;) {
+		const char *e = strchrnul(p, ':');
+		size_t n = (size_t)(e - p);
+
+		if (n == 0) {
+			buf[0] = '.';
+			n = 1;
+		} else if (n < sizeof(buf)) {
+			memcpy(buf, p, n);
+		} else {
+			n = sizeof(buf);
+		}
+		if (n + 1 + strlen(cmd) + 1 <= sizeof(buf)) {
+			buf[n] = '/';
+			strcpy(buf + n + 1, cmd);
+			execve(buf, s->argv, s->envp);
+			switch (errno) {
+			case EACCES:
+				eacces = true;
+				break;
+			case ENOENT:
+				if (faccessat(AT_FDCWD, buf, F_OK, AT_EACCESS) == 0) {
+					*exists = true;
+					return ENOENT;
+				}
+				break;
+			case ENOTDIR:
+				break;
+			default:
+				*exists = true;
+				return errno;
+			}
+		}
+		p = *e ? e + 1 : NULL;
+	}
+	if (eacces) {
+		*exists = true;
+		err = EACCES;
+	}
+	return err;
+}
+
+static int load_seccomp(const struct sandbox_spec *s)
+{
+	long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->seccomp_flags, s->seccomp);
+
+	return r < 0 ? -errno : (int)r;
+}
+
+static _noreturn_ void skill_main(const struct sandbox_spec *s)
+{
+	int sock = s->sock_skill;
+	struct sandbox_msg ack;
+	sigset_t none;
+	bool exists;
+	int r;
+
+	/* The skill starts with default dispositions and nothing blocked. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	/* A new session: the caller's terminal is not our controlling terminal (no TIOCSTI). */
+	if (setsid() < 0)
+		fail(sock, SB_STEP_SETSID, errno, 0, 0);
+
+	if ((s->stdout_fd >= 0 && dup2(s->stdout_fd, STDOUT_FILENO) < 0) ||
+	    (s->stderr_fd >= 0 && dup2(s->stderr_fd, STDERR_FILENO) < 0))
+		fail(sock, SB_STEP_STDIO, errno, 0, 0);
+
+	if (chdir(s->workdir) < 0)
+		fail(sock, SB_STEP_WORKDIR, errno, 0, 0);
+
+	/* Lets the parent learn our host pid (SO_PASSCRED) before any filter exists. */
+	send_msg(sock, SB_MSG_HELLO, 0, 0, 0, 0);
+
+	for (size_t i = 0; i < s->n_rlimits; i++)
+		if (setrlimit((__rlimit_resource_t)s->rlimits[i].resource, &s->rlimits[i].limit) <
+		    0)
+			fail(sock, SB_STEP_RLIMIT, errno, s->rlimits[i].resource, 0);
+
+	r = drop_capabilities();
+	if (r < 0)
+		fail(sock, SB_STEP_CAPS, -r, 0, 0);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail(sock, SB_STEP_NO_NEW_PRIVS, errno, 0, 0);
+
+	/* Every descriptor we did not open for the skill is closed at execve. */
+	if (sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		fail(sock, SB_STEP_EXEC, errno, 0, 0);
+
+	if (s->seccomp) {
+		r = load_seccomp(s);
+		if (r < 0)
+			fail(sock, SB_STEP_SECCOMP, -r, 0, 0);
+		if (s->seccomp_listener) {
+			/*
+			 * The parent fetches the listener with pidfd_getfd(); we wait until it
+			 * has, so that no notification can be raised before someone listens.
+			 */
+			send_msg(sock, SB_MSG_LISTENER, 0, 0, 0, r);
+			if (recv_msg(sock, &ack) < 0 || ack.type != SB_MSG_ACK)
+				_exit(EXIT_FAILURE);
+			close(r);
+		}
+	}
+
+	r = exec_command(s, &exists);
+	send_msg(sock, SB_MSG_FAIL, SB_STEP_EXEC, r, exists ? 1 : 0, 0);
+	_exit(r == ENOENT && !exists ? 127 : 126);
+}
+
+/* Closes every descriptor but the sorted, distinct ones in keep[]. */
+static void close_all_except(const int *keep, size_t n)
+{
+	unsigned from = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < 0)
+			continue;
+		if ((unsigned)keep[i] > from)
+			sys_close_range(from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	sys_close_range(from, ~0U, 0);
+}
+
+static void sort_ints(int *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			int t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+}
+
+/*
+ * Nobody in the sandbox may create a user namespace: that would give the skill a full set of
+ * capabilities over new namespaces (the seccomp filter refuses it too; this is the second
+ * lock). The limit is per user namespace and applies to ours and below.
+ */
+static int forbid_nested_userns(void)
+{
+	int fd = open("/proc/sys/user/max_user_namespaces", O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, "0\n", 2);
+	if (n < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+/* /proc/1/cmdline shows the caller's skillbox command line unless we overwrite it. */
+static void scrub_cmdline(char **argv)
+{
+	char *start, *end;
+
+	if (!argv || !argv[0])
+		return;
+	start = argv[0];
+	end = start;
+	for (char **a = argv; *a; a++)
+		end = *a + strlen(*a);
+	memset(start, 0, (size_t)(end - start));
+	strncpy(start, "skillbox-init", (size_t)(end - start));
+}
+
+_noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
+{
+	int sock = s->sock_init;
+	struct mount_failure mf;
+	struct sandbox_msg m;
+	sigset_t mask;
+	pid_t skill;
+	int sfd, r;
+
+	r = guard_init(sock);
+	if (r < 0)
+		fail(sock, SB_STEP_SYNC, -r, 0, 0);
+	scrub_cmdline(s->scrub_argv);
+
+	/* The parent writes our uid/gid maps, then says go. EOF means it is gone. */
+	if (recv_msg(sock, &m) < 0 || m.type != SB_MSG_GO)
+		_exit(EXIT_FAILURE);
+
+	r = mount_plan_apply(s->plan, become_sandbox_user, &sock, &mf);
+	if (r < 0)
+		fail(sock, SB_STEP_MOUNTS, mf.error, (int32_t)mf.op_index, mf.step);
+
+	if (s->net.setup) {
+		int32_t index = 0;
+		int64_t value = 0;
+
+		r = s->net.setup(s->net.userdata, sock, &index, &value);
+		if (r < 0)
+			fail(sock, SB_STEP_NETWORK, -r, index, value);
+	}
+
+	if (sethostname(SANDBOX_HOSTNAME, strlen(SANDBOX_HOSTNAME)) < 0)
+		fail(sock, SB_STEP_HOSTNAME, errno, 0, 0);
+	r = forbid_nested_userns();
+	if (r < 0)
+		fail(sock, SB_STEP_USERNS, -r, 0, 0);
+
+	if (s->net.wait_start) {
+		send_msg(sock, SB_MSG_NET_READY, 0, 0, 0, 0);
+		if (recv_msg(sock, &m) < 0 || m.type != SB_MSG_START)
+			_exit(EXIT_FAILURE);
+	}
+
+	/* Keep only what init and the skill still need. */
+	{
+		int keep[] = { STDIN_FILENO,  STDOUT_FILENO, STDERR_FILENO, sock,
+			       s->sock_skill, s->stdout_fd,  s->stderr_fd };
+
+		sort_ints(keep, ELEMENTSOF(keep));
+		close_all_except(keep, ELEMENTSOF(keep));
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+
+	skill = fork();
+	if (skill < 0)
+		fail(sock, SB_STEP_FORK, errno, 0, 0);
+	if (skill == 0) {
+		close(sock);
+		skill_main(s);
+	}
+
+	/* From here on init only reaps and forwards signals. */
+	close(s->sock_skill);
+	if (s->stdout_fd >= 0)
+		close(s->stdout_fd);
+	if (s->stderr_fd >= 0 && s->stderr_fd != s->stdout_fd)
+		close(s->stderr_fd);
+	close(STDIN_FILENO);
+	close(STDOUT_FILENO);
+	close(STDERR_FILENO);
+
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sfd < 0) {
+		kill(skill, SIGKILL);
+		_exit(EXIT_FAILURE);
+	}
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof(si));
+
+		if (n != sizeof(si)) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			kill(skill, SIGKILL);
+			_exit(EXIT_FAILURE);
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			/* To the skill's whole process group, as a terminal would. */
+			if (kill(-skill, (int)si.ssi_signo) < 0)
+				kill(skill, (int)si.ssi_signo);
+			continue;
+		}
+		for (;;) {
+			int status;
+			pid_t p = waitpid(-1, &status, WNOHANG);
+
+			if (p <= 0)
+				break;
+			if (p != skill)
+				continue;
+			/* Leaving kills whatever the skill left behind: we are pid 1. */
+			send_msg(sock, SB_MSG_EXIT, 0, 0, 0, status);
+			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		}
+	}
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The sandbox side of a run. The parent prepares everything into a struct sandbox_spec,
+ * clone()s into new namespaces, and the child runs sandbox_init_main() as pid 1 of the new
+ * pid namespace: it builds the view, sets up the network namespace, forks the skill (pid 2),
+ * and then only reaps and forwards signals. The skill process drops every privilege, loads
+ * the seccomp filter and execs the command.
+ *
+ * Between clone() and execve() nothing prints; failures travel to the parent as
+ * struct sandbox_msg {type = SB_MSG_FAIL, step, error, index}.
+ */
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "mount-plan.h"
+
+enum sandbox_msg_type {
+	SB_MSG_GO = 1,	  /* parent → init: id maps written, go ahead */
+	SB_MSG_FAIL,	  /* init or skill → parent: a setup step failed */
+	SB_MSG_EXIT,	  /* init → parent: the skill's wait status (value) */
+	SB_MSG_FDS,	  /* init → parent: descriptors (SCM_RIGHTS), index says which */
+	SB_MSG_HELLO,	  /* skill → parent: carries its credentials (host pid) */
+	SB_MSG_LISTENER,  /* skill → parent: seccomp listener fd number (value) to fetch */
+	SB_MSG_ACK,	  /* parent → skill: listener fetched */
+	SB_MSG_NET_READY, /* init → parent: rules are in, start the user-mode stack */
+	SB_MSG_START,	  /* parent → init: the user-mode stack is up, start the skill */
+};
+
+enum sandbox_step {
+	SB_STEP_SYNC = 1, /* talking to the parent */
+	SB_STEP_MOUNTS,	  /* index = mount op, value = enum mount_step */
+	SB_STEP_USER,	  /* becoming the sandbox user */
+	SB_STEP_NETWORK,  /* index/value defined by the network layer */
+	SB_STEP_HOSTNAME,
+	SB_STEP_USERNS, /* forbidding nested user namespaces */
+	SB_STEP_FORK,
+	SB_STEP_SETSID,
+	SB_STEP_STDIO,
+	SB_STEP_WORKDIR,
+	SB_STEP_RLIMIT, /* index = resource */
+	SB_STEP_CAPS,
+	SB_STEP_NO_NEW_PRIVS,
+	SB_STEP_SECCOMP,
+	SB_STEP_EXEC, /* error = errno of the last execve */
+};
+
+struct sandbox_msg {
+	uint32_t type;
+	uint32_t step;
+	int32_t error; /* positive errno */
+	int32_t index;
+	int64_t value;
+};
+
+struct sandbox_rlimit {
+	int resource;
+	struct rlimit limit;
+};
+
+#define SANDBOX_MAX_RLIMITS 8
+
+/* What the network layer runs inside init, with capabilities in the new user namespace. */
+struct sandbox_net_hook {
+	/* Returns 0 or -errno; on failure sets *index / *value for the parent's message. May
+	   send descriptors to the parent over sock with SB_MSG_FDS. */
+	int (*setup)(void *userdata, int sock, int32_t *index, int64_t *value);
+	void *userdata;
+	bool wait_start; /* wait for SB_MSG_START before starting the skill */
+};
+
+struct sandbox_spec {
+	struct mount_plan *plan;
+	char **argv;
+	char **envp;
+	const char *path;    /* PATH used to find argv[0] */
+	const char *workdir; /* inside the sandbox */
+
+	struct sandbox_rlimit rlimits[SANDBOX_MAX_RLIMITS];
+	size_t n_rlimits;
+
+	int sock_init;	/* init's end of the init socketpair */
+	int sock_skill; /* the skill's end of the skill socketpair (EOF at execve) */
+	int stdout_fd;	/* -1: inherit */
+	int stderr_fd;	/* -1: inherit */
+
+	struct sandbox_net_hook net;
+
+	const struct sock_fprog *seccomp; /* NULL: no filter */
+	unsigned seccomp_flags;		  /* SECCOMP_FILTER_FLAG_* */
+	bool seccomp_listener;		  /* the filter has a user-notification listener */
+
+	char **scrub_argv; /* the process's original argv, overwritten in init (cmdline) */
+};
+
+/** The body of the cloned child; never returns. */
+_noreturn_ void sandbox_init_main(const struct sandbox_spec *spec);
+
+const char *sandbox_step_to_string(enum sandbox_step s);

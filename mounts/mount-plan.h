@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The filesystem view of a sandbox as a list of operations applied in order (the bubblewrap
+ * way): planning is pure and unit-tested; mount_plan_apply() is a short loop that runs in the
+ * sandbox's init process, in its new mount namespace, before pivot_root().
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "macros.h"
+#include "manifest.h"
+
+/* The identity the skill has inside the sandbox. */
+#define SANDBOX_UID	 1000
+#define SANDBOX_GID	 1000
+#define SANDBOX_USER	 "skill"
+#define SANDBOX_HOME	 "/home/skill"
+#define SANDBOX_HOSTNAME "skillbox"
+
+/* Size caps of the tmpfs mounts skillbox adds on its own. */
+#define DEFAULT_TMP_SIZE   (128ULL << 20)
+#define DEFAULT_HOME_SIZE  (64ULL << 20)
+#define DEFAULT_SHM_SIZE   (64ULL << 20)
+#define DEFAULT_TMPFS_SIZE (64ULL << 20) /* manifest tmpfs without a size */
+
+enum mount_op_kind {
+	MOUNT_OP_BIND,	/* bind a host path (opened by fd, no symlink followed); a host symlink
+			   is recreated as the same symlink instead */
+	MOUNT_OP_TMPFS, /* fresh tmpfs with a size cap */
+	MOUNT_OP_HIDE,	/* mask a path inside a bind: empty read-only tmpfs or /dev/null */
+	MOUNT_OP_PROC,	/* fresh proc for the sandbox's pid namespace */
+	MOUNT_OP_DEV,	/* minimal /dev: null zero full random urandom tty, shm, fd links */
+	MOUNT_OP_FILE,	/* a small generated read-only file (/etc/hosts, /etc/passwd ...) */
+};
+
+/* Where an operation came from, so a failure can name the manifest line. */
+struct mount_origin {
+	const char *key; /* "filesystem.read", ...; NULL for what skillbox adds itself */
+	struct manifest_loc loc;
+};
+
+struct mount_op {
+	enum mount_op_kind kind;
+	char *inside;  /* absolute, normalized */
+	char *host;    /* BIND: host source */
+	bool writable; /* BIND / TMPFS */
+	uint64_t size; /* TMPFS: bytes */
+	mode_t mode;   /* TMPFS: root directory mode */
+	char *content; /* FILE */
+	size_t content_len;
+	bool devpts;   /* DEV: also mount a private devpts (a terminal is attached) */
+	bool optional; /* skip, rather than fail, when the mount point cannot be created
+			  because its parent is read-only (defaults such as /tmp and HOME) */
+	struct mount_origin origin;
+};
+
+struct mount_plan {
+	struct mount_op *ops;
+	size_t n_ops;
+	int *fds; /* n_ops descriptors of scratch space for mount_plan_apply(), which must not
+		     allocate */
+};
+
+/* A generated file the caller wants placed into the view. */
+struct mount_file {
+	const char *inside;
+	const char *content;
+};
+
+struct mount_plan_opts {
+	bool terminal; /* mount devpts in /dev */
+	/* Generated files (e.g. /etc/hosts from the network layer); placed unless the manifest
+	   binds that very path itself. */
+	const struct mount_file *files;
+	size_t n_files;
+};
+
+/**
+ * Builds the view for a manifest: its read, write, tmpfs and hide entries; /proc, /dev, and
+ * /tmp and HOME on tmpfs unless the manifest provides them; /etc/passwd and /etc/group for
+ * the sandbox user; the extra files of opts. Operations are ordered parents first.
+ */
+int mount_plan_build(const struct manifest *m, const struct mount_plan_opts *opts,
+		     struct mount_plan **ret);
+struct mount_plan *mount_plan_free(struct mount_plan *p);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct mount_plan *, mount_plan_free)
+#define _cleanup_mount_plan_free_ _cleanup_(mount_plan_freep)
+
+const char *mount_op_kind_to_string(enum mount_op_kind k);
+
+/* The step of mount_plan_apply() that failed, for the parent's message. */
+enum mount_step {
+	MOUNT_STEP_NONE,
+	MOUNT_STEP_PRIVATE,    /* making the copied mount tree private */
+	MOUNT_STEP_SOURCE,     /* opening a bind source without following symlinks */
+	MOUNT_STEP_HOOK,       /* the caller's hook after the sources were opened */
+	MOUNT_STEP_ROOT,       /* creating the tmpfs root */
+	MOUNT_STEP_MOUNTPOINT, /* creating a mount point inside the view */
+	MOUNT_STEP_MOUNT,      /* attaching a mount */
+	MOUNT_STEP_ATTR,       /* setting read-only / nosuid / nodev */
+	MOUNT_STEP_FILE,       /* writing a generated file */
+	MOUNT_STEP_PIVOT,      /* pivot_root and detaching the old root */
+};
+
+struct mount_failure {
+	enum mount_step step;
+	int error;	  /* positive errno */
+	ssize_t op_index; /* -1 when not tied to an operation */
+};
+
+const char *mount_step_to_string(enum mount_step s);
+
+/**
+ * Applies the plan in the calling process, which must be in a new mount namespace with
+ * CAP_SYS_ADMIN in its user namespace. Bind sources are opened first (opened_hook runs after
+ * that, e.g. to drop to the sandbox uid), then the view is built on a fresh tmpfs and made
+ * the root with pivot_root(); the old root is detached. Runs between clone() and execve():
+ * it allocates nothing and reports failure through *fail.
+ */
+int mount_plan_apply(const struct mount_plan *p, int (*opened_hook)(void *userdata), void *userdata,
+		     struct mount_failure *fail);
