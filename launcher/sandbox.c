@@ -249,6 +249,16 @@ static _noreturn_ void skill_main(const struct sandbox_spec *s)
 	bool exists;
 	int r;
 
+	/*
+	 * init is non-dumpable so that nothing in the sandbox can read its memory; the skill
+	 * is an ordinary process of its user. The parent needs ptrace access to it for
+	 * pidfd_getfd() and for reading traced syscall arguments, and a fork that never
+	 * exec'd still has the host's mm user namespace, so only real root would pass the
+	 * non-dumpable check.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		fail(sock, SB_STEP_SYNC, errno, 0, 0);
+
 	/* The skill starts with default dispositions and nothing blocked. */
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
@@ -377,14 +387,20 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	pid_t skill;
 	int sfd, r;
 
-	r = guard_init(sock);
-	if (r < 0)
-		fail(sock, SB_STEP_SYNC, -r, 0, 0);
+	/*
+	 * Only the death signal before the id maps: a non-dumpable process's /proc files belong
+	 * to root, and an unprivileged parent could then no longer write uid_map.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		fail(sock, SB_STEP_SYNC, errno, 0, 0);
 	scrub_cmdline(s->scrub_argv);
 
 	/* The parent writes our uid/gid maps, then says go. EOF means it is gone. */
 	if (recv_msg(sock, &m) < 0 || m.type != SB_MSG_GO)
 		_exit(EXIT_FAILURE);
+	r = guard_init(sock);
+	if (r < 0)
+		fail(sock, SB_STEP_SYNC, -r, 0, 0);
 
 	r = mount_plan_apply(s->plan, become_sandbox_user, &sock, &mf);
 	if (r < 0)

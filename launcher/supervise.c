@@ -89,9 +89,17 @@ static char *describe_mount_failure(struct run *r, const struct sandbox_msg *m)
 	else if (o)
 		buf_printf(&b, "%s: ", o->inside);
 	buf_printf(&b, "%s: ", mount_step_to_string(step));
-	if (step == MOUNT_STEP_SOURCE && m->error == ELOOP)
+	if (step == MOUNT_STEP_SOURCE && m->error == ELOOP && o && o->writable)
+		buf_puts(&b,
+			 "it is, or goes through, a symbolic link: write paths must be the real "
+			 "directory or file, and mount sources are opened without following "
+			 "symbolic links");
+	else if (step == MOUNT_STEP_SOURCE && m->error == ELOOP)
 		buf_puts(&b, "the path goes through a symbolic link, and mount sources are opened "
 			     "without following symbolic links");
+	else if (step == MOUNT_STEP_MOUNTPOINT && m->error == ELOOP)
+		buf_puts(&b, "a symbolic link is in the way of the mount point, and symbolic links "
+			     "inside the view are never followed");
 	else if (step == MOUNT_STEP_MOUNTPOINT && m->error == EROFS)
 		buf_puts(&b, "it does not exist inside a read-only path, so it cannot be created");
 	else

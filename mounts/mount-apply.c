@@ -107,6 +107,15 @@ static int walk(int root_fd, const char *path, bool want_parent, const char **le
 		memcpy(comp, p, n);
 		comp[n] = 0;
 		next = open_beneath(fd, comp, O_PATH | O_DIRECTORY);
+		if (next < 0 && errno == ENOTDIR) {
+			struct stat st;
+
+			/* O_NOFOLLOW|O_DIRECTORY says ENOTDIR for a symlink; name it what it is. */
+			if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				errno = ELOOP;
+			else
+				errno = ENOTDIR;
+		}
 		if (next < 0 && errno == ENOENT) {
 			if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
 				int e2 = errno;
@@ -257,8 +266,18 @@ static int apply_bind(struct apply *a, ssize_t i)
 	if (fstat(src, &st) < 0)
 		return failed(a, MOUNT_STEP_SOURCE, errno, i);
 
+	/*
+	 * A write path must be the directory or file itself: a symlink there (a workspace's
+	 * "cache -> ~/.ssh") is refused rather than recreated, so the skill never gets a
+	 * dangling "writable" path and the user learns why at once.
+	 */
+	if (S_ISLNK(st.st_mode) && o->writable)
+		return failed(a, MOUNT_STEP_SOURCE, ELOOP, i);
 	if (S_ISLNK(st.st_mode)) {
-		/* /bin -> usr/bin on merged-/usr systems: recreate, do not follow. */
+		/*
+		 * /bin -> usr/bin on merged-/usr systems: recreated, never followed, so it can
+		 * only ever point at what the view itself contains.
+		 */
 		char link[PATH_MAX];
 		const char *leaf = NULL;
 		ssize_t n;
@@ -318,7 +337,8 @@ static int apply_hide(struct apply *a, ssize_t i)
 	struct stat st;
 	int target, r;
 
-	target = sys_openat2(a->root_fd, o->inside, O_PATH | O_CLOEXEC | O_NOFOLLOW, 0,
+	/* RESOLVE_BENEATH refuses absolute paths: walk from the root's fd. */
+	target = sys_openat2(a->root_fd, o->inside + 1, O_PATH | O_CLOEXEC | O_NOFOLLOW, 0,
 			     RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH);
 	if (target < 0) {
 		/* Nothing there, nothing to hide. */

@@ -164,8 +164,12 @@ class Env:
         os.chmod(self.bin, 0o755)
         self.home = os.path.join(self.top, "home")
         self.work = os.path.join(self.top, "work")
+        # Audit files are created by skillbox running as the identity.
+        self.auditdir = os.path.join(self.top, "audit")
         os.makedirs(self.home)
         os.makedirs(self.work)
+        os.makedirs(self.auditdir)
+        os.chown(self.auditdir, self.ident.uid, self.ident.gid)
         self.plant_secrets()
         _chown_tree(self.home, self.ident.uid, self.ident.gid)
         _chown_tree(self.work, self.ident.uid, self.ident.gid)
@@ -278,7 +282,7 @@ class Env:
         args = list(verb_args)
         audit_path = None
         if audit and args and args[0] == "run":
-            fd, audit_path = tempfile.mkstemp(prefix="audit-", suffix=".jsonl", dir=self.top)
+            fd, audit_path = tempfile.mkstemp(prefix="audit-", suffix=".jsonl", dir=self.auditdir)
             os.close(fd)
             os.unlink(audit_path)
             args = ["run", "--audit", audit_path] + args[1:]
