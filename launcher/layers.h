@@ -24,7 +24,11 @@ bool seccomp_policy_has_listener(const struct seccomp_policy *p);
 void seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a);
 /** Prints the effective syscall policy for `skillbox explain`. */
 void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f);
-/** Handles one readable event on the listener (run->notify_fd); returns 0 or -errno. */
+/**
+ * Handles one notification on the listener (run->notify_fd). Returns 1 when it answered one,
+ * 0 when none was pending, -EPIPE when no task uses the filter any more (the caller closes
+ * the listener), another -errno on a listener error.
+ */
 int seccomp_notify_handle(struct run *r);
 
 /* Network (launcher/run-net.c on top of netfilter/). */
