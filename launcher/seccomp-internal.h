@@ -9,6 +9,7 @@
  * notification means.
  */
 
+#include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <stdbool.h>
@@ -112,3 +113,19 @@ const char *seccomp_policy_sha256(const struct seccomp_policy *p);
 void seccomp_notify_audit_args(struct audit *a, const struct seccomp_data *d, const char *name);
 char *seccomp_notify_example(const struct seccomp_data *d, const char *name, const char *foreign,
 			     enum seccomp_verdict v);
+
+/* A program generated at build time for a stock profile (see seccomp-stock-gen.c). */
+struct seccomp_stock {
+	enum manifest_profile profile;
+	uint32_t native_arch; /* SCMP_ARCH_* it was built for */
+	unsigned n_rules;
+	unsigned short len;
+	const struct sock_filter *insns;
+};
+
+/** Like seccomp_policy_build(); force_libseccomp ignores the build-time stock programs. */
+int seccomp_policy_build_ex(const struct manifest *m, unsigned trace, bool force_libseccomp,
+			    struct seccomp_policy **ret, char **ret_error);
+unsigned seccomp_policy_rules(const struct seccomp_policy *p);
+/** True when the program is a build-time stock program rather than built by libseccomp. */
+bool seccomp_policy_is_stock(const struct seccomp_policy *p);

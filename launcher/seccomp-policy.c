@@ -260,6 +260,7 @@ struct seccomp_policy {
 	struct sock_fprog prog;
 	unsigned n_rules;
 	unsigned filter_flags;
+	bool stock; /* the program came from seccomp-stock.c, not from libseccomp */
 	char sha256[AUDIT_HASH_HEX_LEN + 1];
 };
 
@@ -772,9 +773,55 @@ static unsigned probe_filter_flags(void)
 	return SECCOMP_FILTER_FLAG_NEW_LISTENER;
 }
 
+/*
+ * The stock programs (a profile with no syscalls.allow/deny and no tracing) are generated at
+ * build time by seccomp-stock-gen from this very file and linked into the skillbox binary
+ * (seccomp-stock.c): building a filter with libseccomp costs ~1.5-3 ms, which would be a
+ * sizeable share of a launch. The symbols are weak so the libraries and their tests link
+ * without them; seccomp_policy_build() then always uses libseccomp.
+ */
+extern const struct seccomp_stock seccomp_stock_programs[] __attribute__((weak));
+extern const size_t seccomp_stock_count __attribute__((weak));
+
+static const struct seccomp_stock *find_stock(const struct seccomp_policy *p,
+					      const struct manifest *m)
+{
+	if (!seccomp_stock_programs || !&seccomp_stock_count || p->trace || m->syscalls.n_allow ||
+	    m->syscalls.n_deny)
+		return NULL;
+	for (size_t i = 0; i < seccomp_stock_count; i++)
+		if (seccomp_stock_programs[i].profile == p->profile &&
+		    seccomp_stock_programs[i].native_arch == p->native_arch)
+			return &seccomp_stock_programs[i];
+	return NULL;
+}
+
+static int use_stock(struct seccomp_policy *p, const struct seccomp_stock *s)
+{
+	size_t size = sizeof(struct sock_filter) * s->len;
+
+	p->insns = malloc(size);
+	if (!p->insns)
+		return -ENOMEM;
+	memcpy(p->insns, s->insns, size);
+	p->prog.len = s->len;
+	p->prog.filter = p->insns;
+	p->n_rules = s->n_rules;
+	p->stock = true;
+	audit_sha256_hex(p->insns, size, p->sha256);
+	return 0;
+}
+
 int seccomp_policy_build(const struct manifest *m, unsigned trace, struct seccomp_policy **ret,
 			 char **ret_error)
 {
+	return seccomp_policy_build_ex(m, trace, false, ret, ret_error);
+}
+
+int seccomp_policy_build_ex(const struct manifest *m, unsigned trace, bool force_libseccomp,
+			    struct seccomp_policy **ret, char **ret_error)
+{
+	const struct seccomp_stock *stock;
 	struct seccomp_policy *p;
 	char *error = NULL;
 	int r;
@@ -796,6 +843,16 @@ int seccomp_policy_build(const struct manifest *m, unsigned trace, struct seccom
 	if (r < 0)
 		goto fail;
 	apply_trace(p);
+
+	stock = force_libseccomp ? NULL : find_stock(p, m);
+	if (stock) {
+		r = use_stock(p, stock);
+		if (r < 0)
+			goto fail;
+		p->filter_flags = probe_filter_flags();
+		*ret = p;
+		return 0;
+	}
 
 	p->ctx = new_ctx();
 	if (!p->ctx) {
@@ -865,7 +922,19 @@ bool seccomp_policy_has_listener(const struct seccomp_policy *p)
 
 int seccomp_policy_export_pfc(const struct seccomp_policy *p, int fd)
 {
+	if (!p->ctx)
+		return -EOPNOTSUPP;
 	return seccomp_export_pfc(p->ctx, fd);
+}
+
+unsigned seccomp_policy_rules(const struct seccomp_policy *p)
+{
+	return p->n_rules;
+}
+
+bool seccomp_policy_is_stock(const struct seccomp_policy *p)
+{
+	return p->stock;
 }
 
 const struct sp_entry *seccomp_policy_entries(const struct seccomp_policy *p, size_t *ret_n)
@@ -1042,6 +1111,7 @@ void seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a)
 		audit_str(a, NULL, "WAIT_KILLABLE_RECV");
 	audit_array_end(a);
 	audit_uint(a, "bpf_instructions", p->prog.len);
+	audit_bool(a, "prebuilt", p->stock);
 	audit_str(a, "bpf_sha256", p->sha256);
 	if (audit_end(a) < 0)
 		log_error("audit: writing the audit trail failed");

@@ -123,7 +123,8 @@ static void build_profiles(void)
 		pr->m = parse(pr->yaml);
 		if (!ok(pr->m, "%s: the manifest parses", pr->name))
 			exit(tap_done());
-		r = seccomp_policy_build(pr->m, pr->trace, &pr->p, &error);
+		/* libseccomp itself: the golden files compare its pseudo-code. */
+		r = seccomp_policy_build_ex(pr->m, pr->trace, true, &pr->p, &error);
 		if (!ok(r == 0 && pr->p, "%s: seccomp_policy_build() succeeds (%s)", pr->name,
 			error ? error : strerror(-r)))
 			exit(tap_done());
@@ -874,6 +875,62 @@ static void test_explain(void)
 	}
 }
 
+/*
+ * The skillbox binary embeds the stock programs generated at build time; this test links
+ * them too and checks that they are exactly what libseccomp builds now, and that a stock
+ * manifest uses them while an adjusted one does not.
+ */
+static void test_stock(void)
+{
+	static const enum manifest_profile which[] = { MANIFEST_PROFILE_DEFAULT,
+						       MANIFEST_PROFILE_STRICT };
+
+	for (size_t i = 0; i < ELEMENTSOF(which); i++) {
+		struct manifest m = { .syscalls = { .profile = which[i] } };
+		struct seccomp_policy *stock = NULL, *fresh = NULL;
+		const struct sock_fprog *a, *b;
+		char *error = NULL;
+		const char *name = manifest_profile_to_string(which[i]);
+
+		if (seccomp_policy_build(&m, 0, &stock, &error) < 0 ||
+		    seccomp_policy_build_ex(&m, 0, true, &fresh, &error) < 0) {
+			ok(false, "stock %s: both build (%s)", name, error ? error : "?");
+			free(error);
+			seccomp_policy_free(stock);
+			seccomp_policy_free(fresh);
+			continue;
+		}
+		a = seccomp_policy_program(stock);
+		b = seccomp_policy_program(fresh);
+		ok(seccomp_policy_is_stock(stock),
+		   "stock %s: a plain manifest uses the build-time "
+		   "program",
+		   name);
+		ok(!seccomp_policy_is_stock(fresh), "stock %s: forcing libseccomp does not", name);
+		ok(a->len == b->len &&
+			   memcmp(a->filter, b->filter, sizeof(*a->filter) * a->len) == 0,
+		   "stock %s: the build-time program equals libseccomp's (%u vs %u instructions)",
+		   name, a->len, b->len);
+		is_int(seccomp_policy_rules(stock), seccomp_policy_rules(fresh),
+		       "stock %s: same rule count", name);
+		seccomp_policy_free(stock);
+		seccomp_policy_free(fresh);
+	}
+
+	{
+		struct manifest m = { .syscalls = { .profile = MANIFEST_PROFILE_DEFAULT } };
+		struct seccomp_policy *p = NULL;
+		char *error = NULL;
+
+		if (seccomp_policy_build(&m, MANIFEST_TRACE_FILES, &p, &error) == 0)
+			ok(!seccomp_policy_is_stock(p), "stock: tracing builds with libseccomp");
+		else
+			ok(false, "stock: tracing builds (%s)", error ? error : "?");
+		free(error);
+		seccomp_policy_free(p);
+	}
+}
+
 int main(void)
 {
 	build_profiles();
@@ -885,6 +942,7 @@ int main(void)
 	test_policy_event();
 	test_deny_details();
 	test_explain();
+	test_stock();
 	for (size_t i = 0; i < ELEMENTSOF(profiles); i++) {
 		seccomp_policy_free(profiles[i].p);
 		manifest_free(profiles[i].m);
