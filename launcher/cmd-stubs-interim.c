@@ -2,12 +2,6 @@
 /* INTERIM: verbs not written yet. */
 #include "cli.h"
 
-int cmd_audit(int argc, char **argv)
-{
-	log_error("audit: not available yet");
-	return EXIT_SKILLBOX_FAILED;
-}
-
 int cmd_learn(int argc, char **argv)
 {
 	log_error("learn: not available yet");

@@ -20,6 +20,7 @@
 #include "buf.h"
 #include "fd-util.h"
 #include "json.h"
+#include "summary.h"
 #include "tap.h"
 
 #define RUN_A "0b8a4f2e-5c1d-4e7a-9f3b-2d6c8e1a7b40"
@@ -1500,6 +1501,758 @@ static void test_verify_large(void)
 	close(fd);
 }
 
+/* ---- audit summary ------------------------------------------------------------------- */
+
+/* The report for data in one format, as a string; *ret gets audit_summary_write()'s return. */
+static char *summary_of(const char *data, size_t len, enum audit_summary_format format, int *ret,
+			size_t *ret_len)
+{
+	char *out = NULL;
+	size_t out_len = 0;
+	FILE *f = open_memstream(&out, &out_len);
+
+	if (!f) {
+		*ret = -errno;
+		return NULL;
+	}
+	*ret = audit_summary_write(f, "trail.jsonl", data, len, format);
+	fclose(f);
+	if (ret_len)
+		*ret_len = out_len;
+	return out;
+}
+
+static void strv_event(struct audit *a, const char *key, const char *const *l)
+{
+	audit_array_begin(a, key);
+	for (; l && *l; l++)
+		audit_str(a, NULL, *l);
+	audit_array_end(a);
+}
+
+/* A complete run with every event of the catalogue, written by the real writer. */
+static void write_full_run(int fd, const char *run_id, const char *skill, const char *hostile_path)
+{
+	static const char *const argv[] = { "python3", "main.py", "it's", NULL };
+	static const char *const layers[] = { "userns", "mountns", "seccomp", "nftables", NULL };
+	_cleanup_audit_free_ struct audit *a = NULL;
+	uint64_t t = TS_USEC;
+
+	if (audit_new(dup(fd), run_id, &a) < 0)
+		return;
+	audit_begin_at(a, "run.start", t);
+	audit_str(a, "skillbox", "0.1.0");
+	audit_str(a, "manifest", "/skills/weather/skillbox.yaml");
+	audit_str(a, "manifest_sha256",
+		  "8ef9d538d4cc3a4db76ea987215ccbb59cebb337b9e49d14259f633d2c7aaddf");
+	audit_str(a, "skill", skill);
+	strv_event(a, "argv", argv);
+	audit_uint(a, "caller_uid", 1000);
+	audit_uint(a, "caller_gid", 1001);
+	audit_uint(a, "host_uid", 1000);
+	audit_uint(a, "sandbox_uid", 1000);
+	audit_str(a, "kernel", "6.18.0");
+	audit_str(a, "arch", "x86_64");
+	strv_event(a, "layers", layers);
+	audit_str(a, "network_stack", "pasta");
+	audit_array_begin(a, "trace");
+	audit_str(a, NULL, "connect");
+	audit_array_end(a);
+	audit_end(a);
+
+	audit_begin_at(a, "policy.fs", t + 1);
+	audit_array_begin(a, "mounts");
+	audit_object_begin(a, NULL);
+	audit_str(a, "path", "/usr");
+	audit_str(a, "kind", "bind");
+	audit_str(a, "host", "/usr");
+	audit_str(a, "access", "ro");
+	audit_object_end(a);
+	audit_object_begin(a, NULL);
+	audit_str(a, "path", "/skill/cache");
+	audit_str(a, "kind", "bind");
+	audit_str(a, "host", "/home/u/weather/cache");
+	audit_str(a, "access", "rw");
+	audit_object_end(a);
+	audit_object_begin(a, NULL);
+	audit_str(a, "path", "/usr/lib/ssh");
+	audit_str(a, "kind", "hide");
+	audit_str(a, "access", "ro");
+	audit_object_end(a);
+	audit_array_end(a);
+	audit_end(a);
+
+	audit_begin_at(a, "policy.net", t + 2);
+	audit_array_begin(a, "rules");
+	audit_object_begin(a, NULL);
+	audit_str(a, "host", "api.example.org");
+	audit_array_begin(a, "addresses");
+	audit_str(a, NULL, "192.0.2.10");
+	audit_array_end(a);
+	audit_array_begin(a, "ports");
+	audit_uint(a, NULL, 443);
+	audit_array_end(a);
+	audit_str(a, "proto", "tcp");
+	audit_uint(a, "line", 12);
+	audit_object_end(a);
+	audit_array_end(a);
+	audit_str(a, "dns", "pinned");
+	audit_end(a);
+
+	audit_begin_at(a, "policy.seccomp", t + 3);
+	audit_str(a, "profile", "default");
+	audit_str(a, "default_action", "errno");
+	audit_str(a, "bpf_sha256",
+		  "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e");
+	audit_end(a);
+
+	audit_begin_at(a, "policy.limits", t + 4);
+	audit_str(a, "timeout", "30s");
+	audit_null(a, "cpu");
+	audit_uint(a, "memory", 256 << 20);
+	audit_str(a, "memory_rlimit", "RLIMIT_DATA");
+	audit_end(a);
+
+	audit_begin_at(a, "policy.env", t + 5);
+	audit_array_begin(a, "secrets");
+	audit_str(a, NULL, "API_KEY");
+	audit_array_end(a);
+	audit_end(a);
+
+	audit_begin_at(a, "proc.exec", t + 10);
+	audit_int(a, "pid", 2);
+	audit_str(a, "path", "/usr/bin/python3");
+	audit_end(a);
+
+	audit_begin_at(a, "net.connect", t + 20);
+	audit_str(a, "verdict", "allow");
+	audit_str(a, "proto", "tcp");
+	audit_str(a, "address", "192.0.2.10");
+	audit_uint(a, "port", 443);
+	audit_str(a, "host", "api.example.org");
+	audit_end(a);
+	for (int i = 0; i < 2; i++) {
+		audit_begin_at(a, "net.connect", t + 30 + (uint64_t)i * 1000000);
+		audit_str(a, "verdict", "deny");
+		audit_str(a, "proto", "tcp");
+		audit_str(a, "address", "198.51.100.7");
+		audit_uint(a, "port", 22);
+		audit_null(a, "host");
+		audit_end(a);
+	}
+	audit_begin_at(a, "net.connect", t + 40);
+	audit_str(a, "verdict", "deny");
+	audit_str(a, "proto", "udp");
+	audit_str(a, "address", "2001:db8::53");
+	audit_uint(a, "port", 53);
+	audit_null(a, "host");
+	audit_str(a, "source", "trace");
+	audit_end(a);
+
+	audit_begin_at(a, "dns.query", t + 50);
+	audit_str(a, "name", "exfil.example.net");
+	audit_str(a, "qtype", "TXT");
+	audit_str(a, "verdict", "deny");
+	audit_end(a);
+
+	audit_begin_at(a, "syscall.deny", t + 60);
+	audit_int(a, "pid", 2);
+	audit_str(a, "syscall", "socket");
+	audit_str(a, "abi", "x86_64");
+	audit_int(a, "nr", 41);
+	audit_str(a, "errno", "EPERM");
+	audit_str(a, "family", "AF_PACKET");
+	audit_end(a);
+	audit_begin_at(a, "syscall.deny", t + 61);
+	audit_int(a, "pid", 2);
+	audit_str(a, "syscall", "ptrace");
+	audit_str(a, "abi", "x86");
+	audit_str(a, "errno", "EPERM");
+	audit_str(a, "request", "PTRACE_ATTACH");
+	audit_end(a);
+
+	audit_begin_at(a, "file.open", t + 70);
+	audit_int(a, "pid", 2);
+	audit_str(a, "path", hostile_path ? hostile_path : "/home/u/.ssh/id_rsa");
+	audit_str(a, "access", "read");
+	audit_bool(a, "declared", false);
+	audit_end(a);
+	audit_begin_at(a, "file.open", t + 71);
+	audit_str(a, "path", "/usr/lib/libc.so.6");
+	audit_str(a, "access", "read");
+	audit_bool(a, "declared", true);
+	audit_end(a);
+	audit_begin_at(a, "file.change", t + 72);
+	audit_str(a, "path", "/skill/main.py");
+	audit_str(a, "op", "write");
+	audit_bool(a, "declared", false);
+	audit_end(a);
+
+	audit_begin_at(a, "limit.hit", t + 80);
+	audit_str(a, "limit", "output");
+	audit_str(a, "value", "1M");
+	audit_str(a, "action", "truncated");
+	audit_end(a);
+	audit_begin_at(a, "audit.lost", t + 90);
+	audit_str(a, "source", "nflog");
+	audit_uint(a, "count", 17);
+	audit_end(a);
+	audit_begin_at(a, "some.future.event", t + 95);
+	audit_object_begin(a, "detail");
+	audit_int(a, "x", 1);
+	audit_object_end(a);
+	audit_end(a);
+
+	audit_begin_at(a, "run.exit", t + 2500000);
+	audit_int(a, "status", 3);
+	audit_str(a, "reason", "exited");
+	audit_int(a, "exit", 3);
+	audit_null(a, "signal");
+	audit_fixed(a, "wall_s", 2500000, 6);
+	audit_fixed(a, "user_cpu_s", 120000, 6);
+	audit_fixed(a, "sys_cpu_s", 30000, 6);
+	audit_uint(a, "max_rss_kb", 20480);
+	audit_end(a);
+
+	audit_begin_at(a, "run.summary", t + 2500001);
+	audit_int(a, "status", 3);
+	audit_object_begin(a, "refusals");
+	audit_uint(a, "total", 7);
+	audit_object_end(a);
+	audit_array_begin(a, "limits_hit");
+	audit_str(a, NULL, "output");
+	audit_array_end(a);
+	audit_end(a);
+}
+
+static bool has(const char *hay, const char *needle)
+{
+	return hay && strstr(hay, needle);
+}
+
+/* The n-th element of the runs array of a JSON report. */
+static const struct json_node *report_run(const struct json_node *root, size_t n)
+{
+	const struct json_node *runs = json_object_get(root, "runs");
+
+	return runs && runs->type == JSON_ARRAY && n < runs->n_items ? runs->items[n] : NULL;
+}
+
+static int64_t int_of(const struct json_node *obj, const char *key)
+{
+	int64_t v = -1;
+
+	json_object_get_int(obj, key, &v);
+	return v;
+}
+
+static void test_summary_formats(void)
+{
+	_cleanup_free_ char *data = NULL, *text = NULL, *md = NULL, *js = NULL;
+	_cleanup_json_free_ struct json_node *root = NULL;
+	const struct json_node *run, *conn, *sys, *files, *ex;
+	size_t len = 0, js_len = 0;
+	int fd = new_memfd(), r;
+
+	write_full_run(fd, RUN_A, "weather-lookup", NULL);
+	data = fd_contents(fd, &len);
+	close(fd);
+	is_int(audit_verify(data, len, NULL), 0, "summary: the test trail verifies");
+
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	is_int(r, 0, "summary text: intact trail gives 0");
+	ok(has(text, "chain: intact, 22 lines, 1 run, head sha256:"), "summary text: chain line");
+	ok(has(text, "refusals: 8\n"), "summary text: total refusals at the top");
+	ok(has(text, "  skill         weather-lookup\n"), "summary text: skill");
+	ok(has(text, "/skills/weather/skillbox.yaml\n                sha256 8ef9d538"),
+	   "summary text: manifest and digest");
+	ok(has(text, "python3 main.py 'it'\\''s'"), "summary text: command quoted for a shell");
+	ok(has(text, "uid 1000, gid 1001; sandbox user 1000 mapped to host uid 1000"),
+	   "summary text: who ran it");
+	ok(has(text, "2026-11-22T05:24:00.123456Z, ran 2.500 s"),
+	   "summary text: when and how long");
+	ok(has(text, "userns mountns seccomp nftables"), "summary text: layers");
+	ok(has(text, "/skill/cache: bind of /home/u/weather/cache"),
+	   "summary text: writable mount");
+	ok(has(text, "tcp api.example.org = 192.0.2.10 port 443 (manifest line 12)"),
+	   "summary text: egress rule");
+	ok(has(text, "profile default, default errno") && has(text, "BPF sha256 5e5e5e"),
+	   "summary text: seccomp profile and digest");
+	ok(has(text, "timeout 30s, memory 256M"), "summary text: limits set");
+	ok(has(text, "status 3: exited, exit code 3"), "summary text: exit");
+	ok(has(text, "max RSS 20480 KiB"), "summary text: resources");
+	ok(has(text, "limits hit    output 1M -> truncated"), "summary text: limit hit");
+	ok(has(text, "17 EVENTS LOST"), "summary text: lost events are loud");
+	ok(has(text, "REFUSALS      8 (connections 3, dns 1, syscalls 2, files 2); run.summary "
+		     "counts 7"),
+	   "summary text: refusal counts, and the writer's own when it differs");
+	ok(has(text, "       2x  tcp 198.51.100.7:22  (first 05:24:00.123486, last "
+		     "05:24:01.123486)"),
+	   "summary text: repeated refusal grouped, with first and last time");
+	ok(has(text, "udp [2001:db8::53]:53"), "summary text: IPv6 destination bracketed");
+	ok(has(text, "exfil.example.net TXT (deny)"), "summary text: DNS query refused");
+	ok(has(text, "socket family=AF_PACKET -> EPERM"), "summary text: syscall with argument");
+	ok(has(text, "ptrace request=PTRACE_ATTACH [abi x86] -> EPERM"),
+	   "summary text: foreign ABI shown");
+	ok(has(text, "read /home/u/.ssh/id_rsa"), "summary text: file outside the manifest");
+	ok(has(text, "write /skill/main.py (changed)"), "summary text: file change");
+	ok(!has(text, "libc.so.6") && has(text, "1 within the manifest"),
+	   "summary text: declared file accesses counted, not listed");
+	ok(has(text, "tcp 192.0.2.10:443 (api.example.org)"), "summary text: allowed connection");
+	ok(has(text, "1x  /usr/bin/python3"), "summary text: program executed");
+	ok(has(text, "some.future.event"), "summary text: unknown event counted");
+
+	md = summary_of(data, len, AUDIT_SUMMARY_MARKDOWN, &r, NULL);
+	is_int(r, 0, "summary markdown: 0");
+	ok(has(md, "\n✅ **Chain integrity: intact**"), "summary markdown: integrity line");
+	ok(has(md, "\n❌ **Refusals: 8**\n"), "summary markdown: refusals line");
+	ok(has(md, "## Run 1 of 1: `weather-lookup`, exit 3\n"), "summary markdown: run heading");
+	ok(has(md, "| 2 | `tcp 198.51.100.7:22` | 05:24:00.123486 | 05:24:01.123486 |\n"),
+	   "summary markdown: refusal table row");
+	ok(has(md, "#### Connections refused (3)\n\n| Count | Destination | First | Last |\n"
+		   "|---:|---|---|---|\n"),
+	   "summary markdown: table header");
+
+	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
+	is_int(r, 0, "summary json: 0");
+	is_int(json_parse(js, js_len, &root, NULL), 0, "summary json: parses");
+	run = report_run(root, 0);
+	conn = json_object_get(run, "connections_refused");
+	sys = json_object_get(run, "syscalls_refused");
+	files = json_object_get(run, "files_outside_manifest");
+	ex = json_object_get(run, "exit");
+	ok(json_object_get(json_object_get(root, "chain"), "intact")->boolean,
+	   "summary json: chain intact");
+	is_int(int_of(root, "refusals"), 8, "summary json: total refusals");
+	is_str(json_object_get_str(run, "skill"), "weather-lookup", "summary json: skill");
+	is_int(int_of(run, "caller_uid"), 1000, "summary json: caller uid");
+	ok(conn && conn->n_items == 2 && int_of(conn->items[0], "count") == 2 &&
+		   int_of(conn->items[0], "port") == 22 &&
+		   json_object_get(conn->items[0], "host")->type == JSON_NULL,
+	   "summary json: connections grouped, port a number, host null");
+	is_str(json_object_get_str(conn ? conn->items[0] : NULL, "last"),
+	       "2026-11-22T05:24:01.123486Z", "summary json: last time");
+	ok(sys && sys->n_items == 2, "summary json: syscalls");
+	is_str(json_object_get_str(sys ? sys->items[0] : NULL, "args"), "family=AF_PACKET",
+	       "summary json: decoded argument");
+	ok(files && files->n_items == 2, "summary json: files outside the manifest");
+	is_int(int_of(ex, "exit"), 3, "summary json: exit code");
+	is_int(int_of(run, "events_lost"), 17, "summary json: events lost");
+	is_int(int_of(json_object_get(run, "refusals"), "run_summary_total"), 7,
+	       "summary json: the writer's own count kept");
+}
+
+/* Text for a terminal has no control character but newlines; markdown rows stay rows. */
+static void test_summary_hostile(void)
+{
+	static const char path[] = "/tmp/\x1b]0;owned\x07x\xe2\x80\xae"
+				   "evil|`a``b`<img src=x>\nrow|";
+	_cleanup_free_ char *data = NULL, *text = NULL, *md = NULL, *js = NULL;
+	_cleanup_json_free_ struct json_node *root = NULL;
+	const struct json_node *files;
+	size_t len = 0, text_len = 0, md_len = 0, js_len = 0;
+	bool clean = true;
+	int fd = new_memfd(), r;
+
+	write_full_run(fd, RUN_A, "hostile", path);
+	data = fd_contents(fd, &len);
+	close(fd);
+
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, &text_len);
+	for (size_t i = 0; text && i < text_len; i++)
+		if (((unsigned char)text[i] < 0x20 && text[i] != '\n') || text[i] == 0x7f)
+			clean = false;
+	ok(text && clean, "summary hostile: no control bytes in text");
+	ok(!has(text, "\xe2\x80\xae"), "summary hostile: no bidi override in text");
+	ok(has(text, "/tmp/\\x1b]0;owned\\x07x\\u202eevil|`a``b`<img src=x>\\nrow|"),
+	   "summary hostile: escapes are visible in text");
+
+	md = summary_of(data, len, AUDIT_SUMMARY_MARKDOWN, &r, &md_len);
+	ok(has(md,
+	       "| 1 | ```read /tmp/\\x1b]0;owned\\x07x\\u202eevil\\|`a``b`<img src=x>\\nrow\\|``` |"),
+	   "summary hostile: markdown code span with a longer fence and escaped pipes");
+	ok(!has(md, "\nrow"), "summary hostile: no newline injected into markdown");
+
+	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
+	is_int(json_parse(js, js_len, &root, NULL), 0, "summary hostile: json parses");
+	files = json_object_get(report_run(root, 0), "files_outside_manifest");
+	ok(files && files->n_items && streq(json_object_get_str(files->items[0], "path"), path),
+	   "summary hostile: json keeps the path exactly");
+}
+
+static void test_summary_broken(void)
+{
+	struct trail base = {}, t = {};
+	_cleanup_free_ char *text = NULL, *md = NULL, *js = NULL, *data = NULL;
+	_cleanup_json_free_ struct json_node *root = NULL;
+	const struct json_node *chain;
+	size_t len = 0, js_len = 0;
+	int fd = new_memfd(), r;
+
+	write_full_run(fd, RUN_A, "first-skill", NULL);
+	write_full_run(fd, RUN_B, "second-skill", NULL);
+	trail_load(&base, fd);
+	close(fd);
+	is_int(base.n, 44, "summary broken: two runs of 22 lines");
+
+	/* An edited field in run A: the top and run A say so, run B still holds on its own. */
+	trail_copy(&t, &base);
+	trail_edit(&t, 8, "\"port\":22", "\"port\":23");
+	data = trail_join(&t, &len);
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	is_int(r, -EBADMSG, "summary broken: edited line gives -EBADMSG");
+	ok(text && strstr(text, "CHAIN BROKEN") &&
+		   strstr(text, "CHAIN BROKEN") < strstr(text, "== run"),
+	   "summary broken: said at the top, before any run");
+	ok(has(text, "trail.jsonl at line 10: prev does not match the SHA-256 of line 9"),
+	   "summary broken: the file-level break names the line");
+	ok(has(text,
+	       "== run 1 of 2: first-skill  [CHAIN BROKEN] ==\n  integrity     BROKEN at line 10"),
+	   "summary broken: run A is marked");
+	ok(has(text, "== run 2 of 2: second-skill ==\n  integrity     intact on its own"),
+	   "summary broken: run B holds on its own");
+	ok(has(text, "tcp 198.51.100.7:23") && has(text, "second-skill"),
+	   "summary broken: what is there is still summarised");
+	md = summary_of(data, len, AUDIT_SUMMARY_MARKDOWN, &r, NULL);
+	ok(has(md, "\n❌ **CHAIN INTEGRITY: BROKEN** at line 10: `prev does not match"),
+	   "summary broken: markdown integrity line");
+	ok(has(md, "| 1 | `first-skill` | 3 | 8 | ❌ broken |"),
+	   "summary broken: markdown overview");
+	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
+	is_int(json_parse(js, js_len, &root, NULL), 0, "summary broken: json parses");
+	chain = json_object_get(root, "chain");
+	ok(chain && !json_object_get(chain, "intact")->boolean && int_of(chain, "bad_line") == 10,
+	   "summary broken: json chain");
+	ok(!json_object_get(json_object_get(report_run(root, 0), "integrity"), "intact")->boolean &&
+		   json_object_get(json_object_get(report_run(root, 1), "integrity"), "intact")
+			   ->boolean,
+	   "summary broken: json per run");
+	trail_done(&t);
+	free(TAKE_PTR(data));
+	free(TAKE_PTR(text));
+
+	/* Run A's run.summary dropped: run A is incomplete, and says after which line. */
+	trail_copy(&t, &base);
+	trail_remove(&t, 21);
+	data = trail_join(&t, &len);
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	is_int(r, -EBADMSG, "summary broken: dropped run.summary");
+	ok(has(text, "integrity     BROKEN after line 21: run " RUN_A " ends without run.summary"),
+	   "summary broken: run without run.summary named");
+	trail_done(&t);
+	free(TAKE_PTR(data));
+	free(TAKE_PTR(text));
+
+	/* Truncated mid-line: the partial line is unreadable, the rest is summarised. */
+	trail_copy(&t, &base);
+	data = trail_join(&t, &len);
+	len -= 30;
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	is_int(r, -EBADMSG, "summary broken: truncated");
+	ok(has(text, "BROKEN at line 44: no newline at the end") &&
+		   has(text, "1 unreadable line") && has(text, "NO run.exit EVENT") == false,
+	   "summary broken: truncated last line reported");
+	trail_done(&t);
+	free(TAKE_PTR(data));
+	free(TAKE_PTR(text));
+
+	text = summary_of("", 0, AUDIT_SUMMARY_TEXT, &r, NULL);
+	is_int(r, -EBADMSG, "summary broken: empty file");
+	ok(has(text, "CHAIN BROKEN") && has(text, "No runs in this file."),
+	   "summary broken: empty file reported");
+	trail_done(&base);
+}
+
+/* Fields of the wrong type, or missing, never stop the report (older and newer writers). */
+static void test_summary_tolerant(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_free_ char *data = NULL, *text = NULL, *js = NULL;
+	_cleanup_json_free_ struct json_node *root = NULL;
+	size_t len = 0, js_len = 0;
+	int fd = new_memfd(), r;
+
+	audit_new(dup(fd), RUN_A, &a);
+	audit_begin_at(a, "run.start", TS_USEC);
+	audit_str(a, "caller_uid", "root");
+	audit_int(a, "skill", 42);
+	audit_str(a, "layers", "all");
+	audit_end(a);
+	audit_begin_at(a, "policy.fs", TS_USEC + 1);
+	audit_str(a, "mounts", "many");
+	audit_end(a);
+	audit_begin_at(a, "policy.net", TS_USEC + 2);
+	audit_array_begin(a, "rules");
+	audit_str(a, NULL, "tcp:any");
+	audit_object_begin(a, NULL);
+	audit_uint(a, "port", 80);
+	audit_object_end(a);
+	audit_array_end(a);
+	audit_end(a);
+	audit_begin_at(a, "policy.seccomp", TS_USEC + 3);
+	audit_end(a);
+	audit_begin_at(a, "net.connect", TS_USEC + 4);
+	audit_int(a, "verdict", 0);
+	audit_str(a, "port", "http");
+	audit_end(a);
+	audit_begin_at(a, "syscall.deny", TS_USEC + 5);
+	audit_int(a, "nr", 321);
+	audit_array_begin(a, "args");
+	audit_int(a, NULL, 1);
+	audit_array_end(a);
+	audit_end(a);
+	audit_begin_at(a, "file.open", TS_USEC + 6);
+	audit_str(a, "declared", "no");
+	audit_end(a);
+	audit_begin_at(a, "audit.lost", TS_USEC + 7);
+	audit_str(a, "count", "lots");
+	audit_end(a);
+	audit_begin_at(a, "run.exit", TS_USEC + 8);
+	audit_str(a, "status", "x");
+	audit_str(a, "wall_s", "long");
+	audit_end(a);
+	audit_begin_at(a, "run.start", TS_USEC + 9);
+	audit_end(a);
+	audit_begin_at(a, "run.summary", TS_USEC + 10);
+	audit_int(a, "refusals", 3);
+	audit_int(a, "limits_hit", 3);
+	audit_end(a);
+	a = audit_free(a);
+	data = fd_contents(fd, &len);
+	close(fd);
+
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	is_int(r, 0, "summary tolerant: odd fields give 0");
+	ok(has(text, "skill         42"), "summary tolerant: a number where a string was expected");
+	ok(has(text, "syscalls 1") && has(text, "321 args=[1]"),
+	   "summary tolerant: syscall by number, unknown argument shape shown");
+	ok(has(text, "1 repeated one-off event"), "summary tolerant: repeated run.start noticed");
+	ok(has(text, "? port 80") || has(text, "{\"port\":80}"),
+	   "summary tolerant: odd rule shown");
+	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
+	is_int(json_parse(js, js_len, &root, NULL), 0, "summary tolerant: json parses");
+}
+
+/* Markdown tables stop before a CI page would overflow; text and JSON keep every row. */
+static void test_summary_many(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_free_ char *data = NULL, *text = NULL, *md = NULL, *js = NULL;
+	_cleanup_json_free_ struct json_node *root = NULL;
+	const struct json_node *conn;
+	size_t len = 0, js_len = 0;
+	int fd = new_memfd(), r;
+
+	audit_new(dup(fd), RUN_A, &a);
+	audit_begin_at(a, "run.start", TS_USEC);
+	audit_str(a, "skill", "scanner");
+	audit_end(a);
+	for (int i = 0; i < 150; i++) {
+		audit_begin_at(a, "net.connect", TS_USEC + (uint64_t)i);
+		audit_str(a, "verdict", "deny");
+		audit_str(a, "proto", "tcp");
+		audit_str(a, "address", "203.0.113.5");
+		audit_uint(a, "port", (uint64_t)(1000 + i));
+		audit_end(a);
+	}
+	audit_begin_at(a, "run.summary", TS_USEC + 200);
+	audit_end(a);
+	a = audit_free(a);
+	data = fd_contents(fd, &len);
+	close(fd);
+
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	ok(has(text, "connections refused: 150 (150 distinct)") && has(text, "203.0.113.5:1149"),
+	   "summary many: text lists every destination");
+	md = summary_of(data, len, AUDIT_SUMMARY_MARKDOWN, &r, NULL);
+	ok(has(md, "`tcp 203.0.113.5:1099`") && !has(md, "`tcp 203.0.113.5:1100`") &&
+		   has(md, "\n50 more rows (50 events) not shown here;"),
+	   "summary many: markdown stops at 100 rows and says how many more");
+	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
+	json_parse(js, js_len, &root, NULL);
+	conn = json_object_get(report_run(root, 0), "connections_refused");
+	ok(conn && conn->n_items == 150, "summary many: json lists every destination");
+}
+
+/* Checks one report of arbitrary input: an allowed result, and JSON output that parses. */
+static bool summary_survives(const char *data, size_t len, unsigned *bad_json)
+{
+	bool good = true;
+
+	for (int f = AUDIT_SUMMARY_TEXT; f <= AUDIT_SUMMARY_JSON; f++) {
+		_cleanup_free_ char *out = NULL;
+		size_t out_len = 0;
+		int r;
+
+		out = summary_of(data, len, f, &r, &out_len);
+		if (!out || (r != 0 && r != -EBADMSG))
+			good = false;
+		if (f == AUDIT_SUMMARY_JSON && out && json_validate(out, out_len, NULL) < 0)
+			(*bad_json)++;
+	}
+	return good;
+}
+
+/* A random value of any JSON type, for fields whose type a writer might get wrong. */
+static void random_field(struct audit *a, const char *key, unsigned *seed)
+{
+	static const char *const words[] = { "deny",
+					     "allow",
+					     "tcp",
+					     "rw",
+					     "hide",
+					     "AF_PACKET",
+					     "10.0.0.1",
+					     "::1",
+					     "\x1b[2J",
+					     "a|b`c",
+					     "",
+					     "run.start",
+					     "2026-11-22T05:24:00.123456Z" };
+
+	switch (rand_r(seed) % 7) {
+	case 0:
+		audit_null(a, key);
+		break;
+	case 1:
+		audit_int(a, key, (int64_t)rand_r(seed) - RAND_MAX / 2);
+		break;
+	case 2:
+		audit_bool(a, key, rand_r(seed) % 2);
+		break;
+	case 3:
+		audit_fixed(a, key, (uint64_t)rand_r(seed), 6);
+		break;
+	case 4:
+		audit_array_begin(a, key);
+		for (int i = rand_r(seed) % 3; i > 0; i--)
+			random_field(a, NULL, seed);
+		audit_array_end(a);
+		break;
+	case 5:
+		audit_object_begin(a, key);
+		if (rand_r(seed) % 2)
+			random_field(a, "path", seed);
+		if (rand_r(seed) % 2)
+			random_field(a, "access", seed);
+		audit_object_end(a);
+		break;
+	default:
+		audit_str(a, key, words[(size_t)rand_r(seed) % ELEMENTSOF(words)]);
+		break;
+	}
+}
+
+static void test_summary_fuzz(void)
+{
+	static const char *const events[] = {
+		"run.start",   "policy.fs",    "policy.env",   "policy.limits", "policy.seccomp",
+		"policy.net",  "proc.exec",    "syscall.deny", "net.connect",	"dns.query",
+		"file.open",   "file.change",  "limit.hit",    "audit.lost",	"run.exit",
+		"run.summary", "future.thing",
+	};
+	static const char *const keys[] = {
+		"skill",   "manifest", "argv",	   "caller_uid", "host_uid", "layers", "trace",
+		"mounts",  "rules",    "verdict",  "proto",	 "address",  "port",   "host",
+		"syscall", "errno",    "family",   "path",	 "access",   "op",     "declared",
+		"limit",   "value",    "source",   "count",	 "status",   "reason", "exit",
+		"signal",  "wall_s",   "refusals", "limits_hit", "name",     "profile"
+	};
+	_cleanup_free_ char *data = NULL;
+	unsigned seed = 777, failed = 0, bad_json = 0;
+	size_t len = 0;
+	int fd = new_memfd();
+
+	/* Valid chains of events with random fields of random types. */
+	for (int iter = 0; iter < 300; iter++) {
+		_cleanup_audit_free_ struct audit *a = NULL;
+		_cleanup_free_ char *trail = NULL;
+		size_t n = 0;
+
+		if (ftruncate(fd, 0) < 0 || audit_new(dup(fd), RUN_A, &a) < 0)
+			break;
+		for (int e = 0, n_events = 2 + rand_r(&seed) % 30; e < n_events; e++) {
+			audit_begin_at(a,
+				       e == 0 ? "run.start"
+				       : e == n_events - 1
+					       ? "run.summary"
+					       : events[(size_t)rand_r(&seed) % ELEMENTSOF(events)],
+				       TS_USEC + (uint64_t)(rand_r(&seed) % 5000000));
+			for (int k = rand_r(&seed) % 8; k > 0; k--)
+				random_field(a, keys[(size_t)rand_r(&seed) % ELEMENTSOF(keys)],
+					     &seed);
+			audit_end(a);
+		}
+		a = audit_free(a);
+		trail = fd_contents(fd, &n);
+		if (!summary_survives(trail, n, &bad_json))
+			failed++;
+	}
+	is_int(failed, 0, "summary fuzz: 300 random valid trails never fail");
+
+	/* Damaged trails and plain garbage. */
+	if (ftruncate(fd, 0) < 0)
+		return;
+	write_full_run(fd, RUN_A, "fuzz", NULL);
+	write_full_run(fd, RUN_B, "fuzz2", NULL);
+	data = fd_contents(fd, &len);
+	close(fd);
+	for (int iter = 0; data && iter < 1500; iter++) {
+		_cleanup_free_ char *copy = malloc(len + 1);
+		size_t at = (size_t)rand_r(&seed) % len, n = len;
+
+		memcpy(copy, data, len);
+		switch (iter % 5) {
+		case 0:
+			copy[at] ^= (char)(1 + rand_r(&seed) % 255);
+			break;
+		case 1:
+			memmove(copy + at, copy + at + 1, len - at - 1);
+			n--;
+			break;
+		case 2:
+			n = at;
+			break;
+		case 3:
+			copy[at] = '\n';
+			break;
+		default:
+			n = (size_t)rand_r(&seed) % 512;
+			for (size_t i = 0; i < n; i++)
+				copy[i] = (char)(rand_r(&seed) % 4
+							 ? "{}[]\":,\n0x\\u "[rand_r(&seed) % 14]
+							 : rand_r(&seed));
+			break;
+		}
+		if (!summary_survives(copy, n, &bad_json))
+			failed++;
+	}
+	is_int(failed, 0, "summary fuzz: 1500 damaged or garbage trails give 0 or -EBADMSG");
+	is_int(bad_json, 0, "summary fuzz: the JSON report always parses");
+}
+
+static void test_summary_io_error(void)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int fd = new_memfd(), r;
+	FILE *f;
+
+	write_full_run(fd, RUN_A, "io", NULL);
+	data = fd_contents(fd, &len);
+	close(fd);
+	f = fopen("/dev/full", "we");
+	if (!f) {
+		ok(true, "summary io: # SKIP no /dev/full");
+		return;
+	}
+	r = audit_summary_write(f, "x", data, len, AUDIT_SUMMARY_TEXT);
+	fclose(f);
+	is_int(r, -ENOSPC, "summary io: a write error is returned");
+	is_int(audit_summary_write(stdout, "x", NULL, 5, AUDIT_SUMMARY_TEXT), -EINVAL,
+	       "summary io: NULL data with a length is refused");
+}
+
 int main(void)
 {
 	test_escape_bytes();
@@ -1519,5 +2272,12 @@ int main(void)
 	test_verify_tampering();
 	test_verify_random();
 	test_verify_large();
+	test_summary_formats();
+	test_summary_hostile();
+	test_summary_broken();
+	test_summary_tolerant();
+	test_summary_many();
+	test_summary_fuzz();
+	test_summary_io_error();
 	return tap_done();
 }
