@@ -1,100 +1,1316 @@
 /* SPDX-License-Identifier: MIT */
-/* INTERIM: loopback only. Replaced by the network egress layer. */
+/*
+ * The network layer of a run (layers.h), on top of netfilter/.
+ *
+ * Before clone(): every declared hostname is resolved (pinned DNS), the manifest's egress
+ * becomes one nftables batch, and /etc/hosts and /etc/resolv.conf are generated for the view
+ * (the C library reads /etc/hosts before asking DNS, so declared names need no resolver). In the
+ * sandbox's init (child_setup, full capabilities in the new user namespace, before the skill
+ * exists): loopback up, the namespaces handed to skillbox, the NFLOG socket opened, the batch
+ * loaded, the socket handed to skillbox. In the parent: the user-mode stack (pasta, else
+ * slirp4netns) is started as soon as the namespaces are known, init is told to start the skill once
+ * both its rules and the stack are ready, and every logged packet becomes a net.connect or
+ * dns.query event as it happens.
+ *
+ * With no egress declared there is no stack, no route and no ruleset: loopback only.
+ */
+#include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
-#include <netlink/netlink.h>
-#include <netlink/route/link.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 
 #include "buf.h"
+#include "cli.h"
+#include "config.h"
+#include "fd-util.h"
 #include "layers.h"
+#include "nfdns.h"
+#include "nflog.h"
+#include "nfrules.h"
+#include "nfstack.h"
+#include "parse-util.h"
 
-static int child_setup(void *userdata, int sock, int32_t *index, int64_t *value)
+/* SB_MSG_FDS indexes from init. */
+enum {
+	NETFD_NAMESPACES = 1, /* user and network namespace of the sandbox */
+	NETFD_NFLOG,	      /* the NFLOG socket bound in it */
+};
+
+/* The value of a SB_STEP_NETWORK failure: which part of child_setup() failed. */
+enum {
+	NETFAIL_NAMESPACES = 1,
+	NETFAIL_LOOPBACK,
+	NETFAIL_NFLOG,
+	NETFAIL_RULES, /* index: the refused message of the batch, or -1 */
+	NETFAIL_SEND,
+};
+
+/* epoll tags. */
+enum {
+	TAG_NFLOG = WATCH_NET_FIRST,
+	TAG_READY,
+	TAG_LOG,
+	TAG_TIMER,
+};
+
+/* A stack that is not ready by then is given up (and the other one tried). */
+#define STACK_READY_TIMEOUT_USEC (10 * USEC_PER_SEC)
+/* net.connect and dns.query events per run; the rest are counted in audit.lost. */
+#define NET_EVENT_LIMIT 10000
+#define NFLOG_RECV_SIZE (128 * 1024)
+/* Recent flows remembered to report a connection once, not each retransmitted SYN. */
+#define RECENT_FLOWS 64
+
+enum rule_kind {
+	RULE_HOSTNAME,
+	RULE_ADDRESS,
+	RULE_HOST_LOOPBACK,
+	RULE_RESOLVER,
+};
+
+/* One rule of the ruleset, in the order of its index in the log prefixes. */
+struct net_rule {
+	enum rule_kind kind;
+	const char *host; /* as written; "resolver" for the resolver rule */
+	struct manifest_loc loc;
+	uint8_t proto;
+	const uint16_t *ports;
+	size_t n_ports;
+	struct nfrules_addr *addrs;
+	size_t n_addrs;
+	bool optional;
+	bool resolved;	 /* a hostname that resolved */
+	const char *why; /* why it did not */
+};
+
+struct run_net {
+	bool egress; /* a stack and the ruleset */
+	bool host_loopback;
+	bool resolver;
+	bool udp; /* a rule allows UDP */
+
+	struct net_rule *rules;
+	size_t n_rules;
+	struct nfrules_rule *nf_rules;
+	struct nfrules_addr *blocked;
+	size_t n_blocked;
+	struct nfrules_batch batch;
+	char digest[AUDIT_HASH_HEX_LEN + 1];
+
+	char *hosts;
+	char *resolv;
+	struct mount_file files[2];
+
+	/* The user-mode stack. */
+	enum nfstack_kind first, kind;
+	char *pasta_path, *slirp_path;
+	struct nfstack stack;
+	int userns_fd, netns_fd;
+	bool stack_started;
+	uint64_t stack_start_usec;
+	char *fallback_reason;
+	int timer_fd;
+	char *deferred_error;
+	bool child_ready, start_sent;
+
+	/* The log. */
+	int nflog_fd;
+	struct recent_flow {
+		uint8_t verdict, family, proto;
+		uint8_t daddr[16];
+		uint16_t sport, dport;
+	} recent[RECENT_FLOWS];
+	size_t n_recent, next_recent;
+	uint64_t events;
+	uint64_t events_dropped;
+	uint64_t buffer_overruns;
+};
+
+static const uint16_t dns_port = 53;
+
+static const char *rule_kind_to_string(enum rule_kind k)
 {
-	struct nl_sock *sk = nl_socket_alloc();
-	struct rtnl_link *lo = NULL, *change = NULL;
-	int r = -EIO;
+	switch (k) {
+	case RULE_HOSTNAME:
+		return "hostname";
+	case RULE_ADDRESS:
+		return "address";
+	case RULE_HOST_LOOPBACK:
+		return "host-loopback";
+	default:
+		return "resolver";
+	}
+}
 
-	if (!sk)
+static const char *proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
+	default:
+		return NULL;
+	}
+}
+
+static int parse_addr(const char *text, struct nfrules_addr *ret)
+{
+	*ret = (struct nfrules_addr){ 0 };
+	if (inet_pton(AF_INET, text, ret->addr) == 1) {
+		ret->family = AF_INET;
+		ret->prefix = 32;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, ret->addr) == 1) {
+		ret->family = AF_INET6;
+		ret->prefix = 128;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static const char *format_addr(const struct nfrules_addr *a, char *buf, size_t size)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(a->family, a->addr, text, sizeof(text));
+	if (a->prefix == (a->family == AF_INET ? 32 : 128))
+		snprintf(buf, size, "%s", text);
+	else
+		snprintf(buf, size, "%s/%u", text, a->prefix);
+	return buf;
+}
+
+static bool addr_equal(const struct nfrules_addr *a, const struct nfrules_addr *b)
+{
+	return a->family == b->family && a->prefix == b->prefix &&
+	       memcmp(a->addr, b->addr, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+static int addrs_add(struct nfrules_addr **v, size_t *n, const struct nfrules_addr *a)
+{
+	struct nfrules_addr *t;
+
+	for (size_t i = 0; i < *n; i++)
+		if (addr_equal(&(*v)[i], a))
+			return 0;
+	t = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!t)
 		return -ENOMEM;
-	if (nl_connect(sk, NETLINK_ROUTE) < 0)
-		goto out;
-	if (rtnl_link_get_kernel(sk, 0, "lo", &lo) < 0)
-		goto out;
-	change = rtnl_link_alloc();
-	if (!change)
-		goto out;
-	rtnl_link_set_flags(change, IFF_UP);
-	if (rtnl_link_change(sk, lo, change, 0) < 0)
-		goto out;
-	r = 0;
-out:
-	rtnl_link_put(change);
-	rtnl_link_put(lo);
-	nl_socket_free(sk);
+	*v = t;
+	(*v)[(*n)++] = *a;
+	return 0;
+}
+
+static int addrs_add_text(struct nfrules_addr **v, size_t *n, const char *text)
+{
+	struct nfrules_addr a;
+
+	if (parse_addr(text, &a) < 0)
+		return -EINVAL;
+	return addrs_add(v, n, &a);
+}
+
+static int set_error(char **ret_error, int r, const char *fmt, ...) _printf_(3, 4);
+static int set_error(char **ret_error, int r, const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	free(*ret_error);
+	*ret_error = buf_steal(&b);
 	return r;
 }
+
+/* --- preparing: rules, pinned names, files --- */
+
+static struct net_rule *rule_append(struct run_net *n)
+{
+	struct net_rule *t = realloc(n->rules, (n->n_rules + 1) * sizeof(*t));
+
+	if (!t)
+		return NULL;
+	n->rules = t;
+	t = &n->rules[n->n_rules++];
+	*t = (struct net_rule){ 0 };
+	return t;
+}
+
+static int add_manifest_rule(struct run *r, const struct manifest_egress *e, char **ret_error)
+{
+	struct run_net *n = r->net;
+	struct net_rule *nr = rule_append(n);
+	struct nfrules_addr a = { 0 };
+	int k;
+
+	if (!nr)
+		return -ENOMEM;
+	nr->host = e->host;
+	nr->loc = e->loc;
+	nr->proto = e->proto == MANIFEST_PROTO_UDP ? IPPROTO_UDP : IPPROTO_TCP;
+	n->udp = n->udp || nr->proto == IPPROTO_UDP;
+	nr->ports = e->ports;
+	nr->n_ports = e->n_ports;
+	nr->optional = e->optional;
+
+	switch (e->kind) {
+	case MANIFEST_DEST_HOSTNAME:
+		nr->kind = RULE_HOSTNAME;
+		k = nfdns_resolve(e->host, &nr->addrs, &nr->n_addrs, &nr->why);
+		if (k == -ENOMEM)
+			return k;
+		if (k < 0 && !e->optional)
+			return set_error(ret_error, k,
+					 "%s:%u:%u: host %s does not resolve: %s (declare it "
+					 "'optional: true' to run without it)",
+					 r->m->path, e->loc.line, e->loc.column, e->host, nr->why);
+		nr->resolved = k >= 0;
+		return 0;
+	case MANIFEST_DEST_ADDRESS:
+		nr->kind = RULE_ADDRESS;
+		a.family = e->cidr.family;
+		a.prefix = e->cidr.prefix;
+		memcpy(a.addr, e->cidr.addr, sizeof(a.addr));
+		return addrs_add(&nr->addrs, &nr->n_addrs, &a);
+	case MANIFEST_DEST_HOST_LOOPBACK:
+		nr->kind = RULE_HOST_LOOPBACK;
+		n->host_loopback = true;
+		k = addrs_add_text(&nr->addrs, &nr->n_addrs, NFSTACK_GW4);
+		if (k >= 0)
+			k = addrs_add_text(&nr->addrs, &nr->n_addrs, NFSTACK_GW6);
+		return k;
+	}
+	return -EINVAL;
+}
+
+static bool declared_exactly(const struct run_net *n, const struct nfrules_addr *a)
+{
+	for (size_t i = 0; i < n->n_rules; i++)
+		if (n->rules[i].kind == RULE_ADDRESS)
+			for (size_t j = 0; j < n->rules[i].n_addrs; j++)
+				if (addr_equal(&n->rules[i].addrs[j], a))
+					return true;
+	return false;
+}
+
+/*
+ * Through the user-mode stack, the host's own addresses reach the host's services, and the
+ * stack's gateway and resolver are the host too. They are refused even when a declared
+ * network contains them: a host address opens only when declared exactly, the gateway only
+ * with host-loopback, the resolver only with `dns: resolver` (those rules come first).
+ */
+static int collect_blocked(struct run_net *n)
+{
+	static const char *const stack[] = { NFSTACK_GW4, NFSTACK_DNS4, NFSTACK_GW6, NFSTACK_DNS6 };
+	struct ifaddrs *ifa = NULL;
+	int k = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(stack) && k >= 0; i++)
+		k = addrs_add_text(&n->blocked, &n->n_blocked, stack[i]);
+	if (k < 0)
+		return k;
+	if (getifaddrs(&ifa) < 0)
+		return 0; /* the stack's own addresses are still blocked */
+	for (struct ifaddrs *i = ifa; i && k >= 0; i = i->ifa_next) {
+		struct nfrules_addr a = { 0 };
+
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET) {
+			a.family = AF_INET;
+			a.prefix = 32;
+			memcpy(a.addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+			if (a.addr[0] == 127)
+				continue;
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			a.family = AF_INET6;
+			a.prefix = 128;
+			memcpy(a.addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+			if (IN6_IS_ADDR_LOOPBACK((struct in6_addr *)a.addr))
+				continue;
+		} else {
+			continue;
+		}
+		if (!declared_exactly(n, &a))
+			k = addrs_add(&n->blocked, &n->n_blocked, &a);
+	}
+	freeifaddrs(ifa);
+	return k;
+}
+
+static int build_ruleset(struct run_net *n)
+{
+	struct nfrules rs = { .log_group = NFRULES_LOG_GROUP };
+	int k;
+
+	n->nf_rules = calloc(n->n_rules ? n->n_rules : 1, sizeof(*n->nf_rules));
+	if (!n->nf_rules)
+		return -ENOMEM;
+	for (size_t i = 0; i < n->n_rules; i++) {
+		const struct net_rule *nr = &n->rules[i];
+
+		n->nf_rules[i] = (struct nfrules_rule){
+			.proto = nr->proto,
+			.addrs = nr->addrs,
+			.n_addrs = nr->n_addrs,
+			.ports = nr->ports,
+			.n_ports = nr->n_ports,
+			.before_block = nr->kind == RULE_HOST_LOOPBACK || nr->kind == RULE_RESOLVER,
+			.log_payload = nr->kind == RULE_RESOLVER,
+		};
+	}
+	rs.rules = n->nf_rules;
+	rs.n_rules = n->n_rules;
+	rs.blocked = n->blocked;
+	rs.n_blocked = n->n_blocked;
+	k = nfrules_build_batch(&rs, 1, &n->batch);
+	if (k < 0)
+		return k;
+	audit_sha256_hex(n->batch.bytes.data, n->batch.bytes.len, n->digest);
+	return 0;
+}
+
+static int build_files(struct run *r)
+{
+	struct run_net *n = r->net;
+	_cleanup_free_ struct nfdns_pin *pins = calloc(n->n_rules ? n->n_rules : 1, sizeof(*pins));
+	size_t n_pins = 0;
+
+	if (!pins)
+		return -ENOMEM;
+	for (size_t i = 0; i < n->n_rules; i++)
+		if (n->rules[i].kind == RULE_HOSTNAME && n->rules[i].resolved)
+			pins[n_pins++] = (struct nfdns_pin){ .name = n->rules[i].host,
+							     .addrs = n->rules[i].addrs,
+							     .n_addrs = n->rules[i].n_addrs };
+	n->hosts = nfdns_hosts_file(SANDBOX_HOSTNAME, pins, n_pins);
+	/*
+	 * The resolver address is the stack's: with `dns: resolver` it is open; otherwise the
+	 * ruleset refuses it at once (and logs the query's name), and with no egress there is
+	 * no route to it at all.
+	 */
+	n->resolv = nfdns_resolv_conf(
+		NFSTACK_DNS4, n->resolver ? "the user-mode stack's resolver, each query audited"
+					  : "no resolver is reachable; names are pinned in "
+					    "/etc/hosts");
+	if (!n->hosts || !n->resolv)
+		return -ENOMEM;
+	n->files[0] = (struct mount_file){ "/etc/hosts", n->hosts };
+	n->files[1] = (struct mount_file){ "/etc/resolv.conf", n->resolv };
+	return 0;
+}
+
+static int choose_stack(struct run_net *n, char **ret_error)
+{
+	const char *p = getenv("SKILLBOX_PASTA"), *s = getenv("SKILLBOX_SLIRP4NETNS");
+
+	/* Overrides for tests and unusual installs; the caller's own environment, no privilege
+	   is involved (skillbox is never setuid). */
+	n->pasta_path = strdup(!isempty(p) ? p : PASTA_PATH);
+	n->slirp_path = strdup(!isempty(s) ? s : SLIRP4NETNS_PATH);
+	if (!n->pasta_path || !n->slirp_path)
+		return -ENOMEM;
+	if (access(n->pasta_path, X_OK) == 0)
+		n->first = NFSTACK_PASTA;
+	else if (access(n->slirp_path, X_OK) == 0)
+		n->first = NFSTACK_SLIRP4NETNS;
+	else
+		return set_error(
+			ret_error, -ENOENT,
+			"egress needs a user-mode network stack, and neither pasta (%s) nor "
+			"slirp4netns (%s) is installed",
+			n->pasta_path, n->slirp_path);
+	n->kind = n->first;
+	return 0;
+}
+
+/* --- inside the sandbox's init --- */
+
+static int send_fds(int sock, int32_t index, const int *fds, size_t n_fds)
+{
+	struct sandbox_msg m = { .type = SB_MSG_FDS, .index = index };
+
+	return send_with_fds(sock, &m, sizeof(m), fds, n_fds);
+}
+
+/*
+ * Runs in init right after the id maps, before the view is built: the namespaces go to
+ * skillbox first, so the user-mode stack starts while init mounts and loads the rules.
+ * (An unprivileged caller cannot open /proc/<init>/ns itself: init is not dumpable.)
+ */
+static int child_early(void *userdata, int sock, int32_t *index, int64_t *value)
+{
+	struct run_net *n = userdata;
+	_cleanup_close_ int userns = -1, netns = -1;
+
+	if (!n->egress)
+		return 0;
+	*value = NETFAIL_NAMESPACES;
+	userns = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+	if (userns < 0)
+		return negative_errno();
+	netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (netns < 0)
+		return negative_errno();
+	return send_fds(sock, NETFD_NAMESPACES, (int[]){ userns, netns }, 2);
+}
+
+/* Runs in init with every capability of the new user namespace, before the skill exists. */
+static int child_setup(void *userdata, int sock, int32_t *index, int64_t *value)
+{
+	struct run_net *n = userdata;
+	_cleanup_close_ int log_fd = -1;
+	size_t failed;
+	int k;
+
+	*value = NETFAIL_LOOPBACK;
+	k = nflink_loopback_up();
+	if (k < 0 || !n->egress)
+		return k;
+
+	*value = NETFAIL_NFLOG;
+	k = nflog_open(NFRULES_LOG_GROUP, NFRULES_SNAPLEN_DNS, &log_fd);
+	if (k < 0)
+		return k;
+
+	*value = NETFAIL_RULES;
+	k = nfrules_apply(&n->batch, &failed);
+	if (k < 0) {
+		*index = failed == SIZE_MAX ? -1 : (int32_t)failed;
+		return k;
+	}
+
+	*value = NETFAIL_SEND;
+	return send_fds(sock, NETFD_NFLOG, &log_fd, 1);
+}
+
+/* --- layers.h --- */
 
 int run_net_prepare(struct run *r, struct mount_file **ret_files, size_t *ret_n_files,
 		    char **ret_error)
 {
+	const struct manifest *m = r->m;
+	struct run_net *n;
+	struct mount_file *files;
+	int k;
+
 	*ret_files = NULL;
 	*ret_n_files = 0;
-	if (r->m->net.n_egress) {
-		*ret_error = strdup("egress is not available in this build");
-		return -EOPNOTSUPP;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->stack = (struct nfstack)NFSTACK_INIT;
+	n->userns_fd = n->netns_fd = n->timer_fd = n->nflog_fd = -1;
+	r->net = n;
+	n->resolver = m->net.dns == MANIFEST_DNS_RESOLVER;
+	n->egress = m->net.n_egress > 0 || n->resolver;
+
+	for (size_t i = 0; i < m->net.n_egress; i++) {
+		k = add_manifest_rule(r, &m->net.egress[i], ret_error);
+		if (k < 0)
+			return k;
 	}
+	if (n->resolver) {
+		struct net_rule *nr = rule_append(n);
+
+		if (!nr)
+			return -ENOMEM;
+		*nr = (struct net_rule){
+			.kind = RULE_RESOLVER,
+			.host = "resolver",
+			.loc = m->net.dns_loc,
+			.proto = IPPROTO_UDP,
+			.ports = &dns_port,
+			.n_ports = 1,
+		};
+		k = addrs_add_text(&nr->addrs, &nr->n_addrs, NFSTACK_DNS4);
+		if (k < 0)
+			return k;
+	}
+
+	if (n->egress) {
+		k = collect_blocked(n);
+		if (k >= 0)
+			k = build_ruleset(n);
+		if (k >= 0)
+			k = choose_stack(n, ret_error);
+		if (k < 0)
+			return k;
+	}
+	k = build_files(r);
+	if (k < 0)
+		return k;
+
+	files = malloc(sizeof(n->files));
+	if (!files)
+		return -ENOMEM;
+	memcpy(files, n->files, sizeof(n->files));
+	*ret_files = files;
+	*ret_n_files = ELEMENTSOF(n->files);
+
+	r->spec.net.early = child_early;
 	r->spec.net.setup = child_setup;
+	r->spec.net.userdata = n;
+	r->spec.net.wait_start = n->egress;
 	return 0;
+}
+
+static void audit_rule(struct audit *a, const struct run_net *n, size_t i)
+{
+	const struct net_rule *nr = &n->rules[i];
+	char text[INET6_ADDRSTRLEN + 8];
+
+	audit_object_begin(a, NULL);
+	audit_uint(a, "rule", i);
+	audit_str(a, "kind", rule_kind_to_string(nr->kind));
+	audit_str(a, "host", nr->host);
+	if (nr->loc.line)
+		audit_uint(a, "line", nr->loc.line);
+	else
+		audit_null(a, "line");
+	audit_str(a, "proto", proto_name(nr->proto));
+	audit_array_begin(a, "ports");
+	for (size_t j = 0; j < nr->n_ports; j++)
+		audit_uint(a, NULL, nr->ports[j]);
+	audit_array_end(a);
+	audit_array_begin(a, "addresses");
+	for (size_t j = 0; j < nr->n_addrs; j++)
+		audit_str(a, NULL, format_addr(&nr->addrs[j], text, sizeof(text)));
+	audit_array_end(a);
+	if (nr->kind == RULE_HOSTNAME) {
+		audit_bool(a, "resolved", nr->resolved);
+		audit_bool(a, "optional", nr->optional);
+		if (!nr->resolved)
+			audit_str(a, "error", nr->why);
+	}
+	audit_object_end(a);
 }
 
 void run_net_audit(struct run *r)
 {
+	struct run_net *n = r->net;
+	struct audit *a = r->audit;
+	char text[INET6_ADDRSTRLEN + 8];
+
+	if (!a || !n)
+		return;
+	audit_begin(a, "policy.net");
+	audit_bool(a, "egress", n->egress);
+	audit_str(a, "stack", n->egress ? nfstack_kind_to_string(n->first) : "none");
+	audit_str(a, "dns", manifest_dns_to_string(r->m->net.dns));
+	if (n->resolver)
+		audit_str(a, "resolver", NFSTACK_DNS4);
+	else
+		audit_null(a, "resolver");
+	audit_array_begin(a, "pinned");
+	for (size_t i = 0; i < n->n_rules; i++)
+		if (n->rules[i].kind == RULE_HOSTNAME && n->rules[i].resolved)
+			audit_str(a, NULL, n->rules[i].host);
+	audit_array_end(a);
+	audit_array_begin(a, "rules");
+	for (size_t i = 0; i < n->n_rules; i++)
+		audit_rule(a, n, i);
+	audit_array_end(a);
+	if (n->egress) {
+		audit_array_begin(a, "blocked");
+		for (size_t i = 0; i < n->n_blocked; i++)
+			audit_str(a, NULL, format_addr(&n->blocked[i], text, sizeof(text)));
+		audit_array_end(a);
+		audit_str(a, "otherwise", "refused: tcp reset, icmp admin-prohibited; logged");
+		audit_uint(a, "log_group", NFRULES_LOG_GROUP);
+		audit_uint(a, "ruleset_messages", n->batch.n_msgs);
+		audit_str(a, "ruleset_sha256", n->digest);
+	} else {
+		audit_str(a, "otherwise", "no route: loopback only");
+		audit_null(a, "ruleset_sha256");
+	}
+	if (audit_end(a) < 0)
+		log_error("audit: writing the audit trail failed");
 }
 
 void run_net_explain(struct run *r, FILE *f)
 {
+	struct run_net *n = r->net;
+	char text[INET6_ADDRSTRLEN + 8];
+
+	fprintf(f, "network:\n");
+	if (!n) {
+		fprintf(f, "  (not prepared)\n");
+		return;
+	}
+	if (!n->egress) {
+		fprintf(f, "  egress: none: loopback only, no route out of the sandbox\n");
+		fprintf(f, "  names: localhost and %s, from /etc/hosts\n", SANDBOX_HOSTNAME);
+		return;
+	}
+	fprintf(f, "  stack: %s%s; the sandbox is %s/%s and %s/64\n",
+		nfstack_kind_to_string(n->first),
+		n->first == NFSTACK_PASTA ? " (slirp4netns if pasta cannot start)" : "",
+		NFSTACK_ADDR4, NFSTACK_PREFIX4, NFSTACK_ADDR6);
+	if (n->resolver)
+		fprintf(f,
+			"  dns: resolver: %s reaches the host's resolver; every query is "
+			"audited\n",
+			NFSTACK_DNS4);
+	else
+		fprintf(f, "  dns: pinned: declared names are in /etc/hosts; no resolver is "
+			   "reachable\n");
+	fprintf(f, "  allowed (new connections, each one audited):\n");
+	for (size_t i = 0; i < n->n_rules; i++) {
+		const struct net_rule *nr = &n->rules[i];
+
+		fprintf(f, "    [%zu] %s:%u  %s ", i, r->m->path, nr->loc.line,
+			proto_name(nr->proto));
+		for (size_t j = 0; j < nr->n_ports; j++)
+			fprintf(f, "%s%u", j ? "," : "", nr->ports[j]);
+		fprintf(f, "  %s", nr->host);
+		if (nr->kind == RULE_HOSTNAME && !nr->resolved)
+			fprintf(f, ": does not resolve (%s), skipped", nr->why);
+		else
+			fprintf(f, " ->");
+		for (size_t j = 0; j < nr->n_addrs; j++)
+			fprintf(f, "%s %s", j ? "," : "",
+				format_addr(&nr->addrs[j], text, sizeof(text)));
+		if (nr->kind == RULE_HOST_LOOPBACK)
+			fprintf(f, " (the host's 127.0.0.1 and ::1)");
+		fprintf(f, "\n");
+	}
+	fprintf(f, "  refused even inside a declared network (the host and the stack):");
+	for (size_t i = 0; i < n->n_blocked; i++)
+		fprintf(f, "%s %s", i ? "," : "", format_addr(&n->blocked[i], text, sizeof(text)));
+	fprintf(f, "\n  everything else: refused at once (TCP reset, ICMP administratively "
+		   "prohibited) and audited\n");
+	fprintf(f, "  ruleset: %zu netlink messages, sha256 %s\n", n->batch.n_msgs, n->digest);
 }
 
 const char *run_net_stack_name(const struct run *r)
 {
-	return "none";
+	if (!r->net || !r->net->egress)
+		return "none";
+	return nfstack_kind_to_string(r->net->kind);
+}
+
+/* --- the user-mode stack, in the parent --- */
+
+static int arm_timer(struct run *r, uint64_t usec)
+{
+	struct run_net *n = r->net;
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(usec / USEC_PER_SEC),
+						.tv_nsec = (long)(usec % USEC_PER_SEC * 1000) } };
+	int k;
+
+	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;
+	if (n->timer_fd < 0) {
+		n->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (n->timer_fd < 0)
+			return negative_errno();
+		k = run_watch(r, n->timer_fd, TAG_TIMER);
+		if (k < 0)
+			return k;
+	}
+	return RET_NERRNO(timerfd_settime(n->timer_fd, 0, &its, NULL));
+}
+
+/* Failures found outside run_net_handle() are reported from it, through the timer. */
+static void defer_failure(struct run *r, char *msg)
+{
+	struct run_net *n = r->net;
+
+	if (!n->deferred_error)
+		n->deferred_error = msg ? msg : strdup("network: out of memory");
+	else
+		free(msg);
+	(void)arm_timer(r, 0);
+}
+
+static int start_stack(struct run *r)
+{
+	struct run_net *n = r->net;
+	const struct nfstack_opts o = {
+		.kind = n->kind,
+		.path = n->kind == NFSTACK_PASTA ? n->pasta_path : n->slirp_path,
+		.userns_fd = n->userns_fd,
+		.netns_fd = n->netns_fd,
+		.drop = geteuid() == 0,
+		.uid = r->host_uid,
+		.gid = r->host_gid,
+		.run_id = r->run_id,
+		.host_loopback = n->host_loopback,
+		.dns_forward = n->resolver,
+		.udp = n->udp,
+	};
+	int k;
+
+	n->stack_started = true;
+	n->stack_start_usec = now_monotonic_usec();
+	k = nfstack_start(&o, &n->stack);
+	if (k < 0)
+		return k;
+	k = run_watch(r, n->stack.ready_fd, TAG_READY);
+	if (k >= 0)
+		k = run_watch(r, n->stack.log_fd, TAG_LOG);
+	if (k >= 0)
+		k = arm_timer(r, STACK_READY_TIMEOUT_USEC);
+	return k;
+}
+
+static void stop_stack(struct run *r)
+{
+	struct run_net *n = r->net;
+
+	run_unwatch(r, n->stack.ready_fd);
+	run_unwatch(r, n->stack.log_fd);
+	nfstack_stop(&n->stack);
+}
+
+/* A hint for the commonest reason a stack cannot start on a fresh machine. */
+static void tun_hint(struct run *r, struct buf *b)
+{
+	struct stat st;
+
+	if (stat("/dev/net/tun", &st) < 0) {
+		buf_printf(b, " (/dev/net/tun: %s)", strerror(errno));
+		return;
+	}
+	if (getuid() == 0 ? (st.st_mode & 0006) != 0006 : access("/dev/net/tun", R_OK | W_OK) < 0)
+		buf_printf(b,
+			   " (/dev/net/tun is mode %04o: uid %u, which runs the stack, cannot open "
+			   "it; distributions ship it as 0666)",
+			   (unsigned)(st.st_mode & 07777), (unsigned)r->host_uid);
+}
+
+static char *stack_failure_text(struct run *r, const char *what)
+{
+	struct run_net *n = r->net;
+	char last[256];
+	struct buf b = BUF_INIT;
+
+	nfstack_read_log(&n->stack);
+	buf_printf(&b, "%s: %s", nfstack_kind_to_string(n->kind), what);
+	if (*nfstack_last_message(&n->stack, last, sizeof(last)))
+		buf_printf(&b, ": %s", last);
+	return buf_steal(&b);
+}
+
+/* The current stack failed: try slirp4netns after pasta, else fail the run. */
+static int stack_failed(struct run *r, const char *what, char **ret_error)
+{
+	struct run_net *n = r->net;
+	_cleanup_free_ char *text = stack_failure_text(r, what);
+	struct buf b = BUF_INIT;
+	int k;
+
+	stop_stack(r);
+	if (n->kind == NFSTACK_PASTA && access(n->slirp_path, X_OK) == 0) {
+		n->fallback_reason = TAKE_PTR(text);
+		n->kind = NFSTACK_SLIRP4NETNS;
+		k = start_stack(r);
+		if (k >= 0)
+			return 0;
+		text = strdup(strerror(-k));
+	}
+	buf_puts(&b, "network: the user-mode network stack did not start: ");
+	if (n->fallback_reason)
+		buf_printf(&b, "%s; ", n->fallback_reason);
+	buf_puts(&b, text ? text : "out of memory");
+	tun_hint(r, &b);
+	*ret_error = buf_steal(&b);
+	return -EHOSTUNREACH;
+}
+
+static void emit_stack_ready(struct run *r)
+{
+	struct run_net *n = r->net;
+	uint64_t t = now_monotonic_usec() - n->stack_start_usec;
+
+	if (!r->audit)
+		return;
+	audit_begin(r->audit, "net.stack");
+	audit_str(r->audit, "stack", nfstack_kind_to_string(n->kind));
+	audit_int(r->audit, "pid", n->stack.pid);
+	audit_uint(r->audit, "uid", geteuid() == 0 ? r->host_uid : getuid());
+	audit_fixed(r->audit, "ready_s", t, 6);
+	if (n->fallback_reason) {
+		audit_str(r->audit, "fallback_from", nfstack_kind_to_string(n->first));
+		audit_str(r->audit, "reason", n->fallback_reason);
+	}
+	if (audit_end(r->audit) < 0)
+		log_error("audit: writing the audit trail failed");
+}
+
+static int maybe_start_skill(struct run *r, char **ret_error)
+{
+	struct run_net *n = r->net;
+	struct sandbox_msg m = { .type = SB_MSG_START };
+
+	if (n->start_sent || !n->child_ready || !n->stack.ready)
+		return 0;
+	n->start_sent = true;
+	if (r->sock_init < 0 || write(r->sock_init, &m, sizeof(m)) != sizeof(m))
+		return set_error(ret_error, -EPIPE, "network: starting the skill: %s",
+				 strerror(errno ? errno : EPIPE));
+	return 0;
+}
+
+static int on_ready(struct run *r, char **ret_error)
+{
+	struct run_net *n = r->net;
+	int k = nfstack_read_ready(&n->stack);
+
+	if (k == 0)
+		return 0;
+	if (k < 0)
+		return stack_failed(r, "exited before the interface was configured", ret_error);
+	run_unwatch(r, n->stack.ready_fd);
+	n->stack.ready_fd = safe_close(n->stack.ready_fd);
+	(void)timerfd_settime(n->timer_fd, 0, &(struct itimerspec){ 0 }, NULL);
+	/* The stack holds its own references now. */
+	n->userns_fd = safe_close(n->userns_fd);
+	n->netns_fd = safe_close(n->netns_fd);
+	emit_stack_ready(r);
+	return maybe_start_skill(r, ret_error);
 }
 
 int run_net_started(struct run *r, char **ret_error)
 {
+	struct run_net *n = r->net;
+	int k;
+
+	if (!n || !n->egress)
+		return 0;
+	/*
+	 * A root caller can open the namespaces right away. Otherwise (init is not dumpable, so
+	 * /proc/<pid>/ns is closed to an unprivileged caller) init sends them right after the
+	 * id maps (child_early); whichever arrives first starts the stack.
+	 */
+	if (nfstack_open_namespaces(r->init_pid, &n->userns_fd, &n->netns_fd) < 0)
+		return 0;
+	k = start_stack(r);
+	if (k < 0)
+		return set_error(ret_error, k, "network: starting %s: %s",
+				 nfstack_kind_to_string(n->kind), strerror(-k));
 	return 0;
 }
 
 int run_net_child_ready(struct run *r, char **ret_error)
 {
-	return 0;
+	struct run_net *n = r->net;
+
+	if (!n)
+		return 0;
+	n->child_ready = true;
+	return maybe_start_skill(r, ret_error);
 }
 
 int run_net_receive_fds(struct run *r, int32_t index, int *fds, size_t n_fds)
 {
-	return -EINVAL;
+	struct run_net *n = r->net;
+	int k = 0;
+
+	if (!n || !n->egress) {
+		k = -EINVAL;
+		goto out;
+	}
+	switch (index) {
+	case NETFD_NAMESPACES:
+		if (n_fds != 2) {
+			k = -EBADMSG;
+			break;
+		}
+		if (n->stack_started)
+			break;
+		n->userns_fd = fds[0];
+		n->netns_fd = fds[1];
+		n_fds = 0;
+		k = start_stack(r);
+		if (k < 0) {
+			struct buf b = BUF_INIT;
+
+			buf_printf(&b, "network: starting %s: %s", nfstack_kind_to_string(n->kind),
+				   strerror(-k));
+			defer_failure(r, buf_steal(&b));
+			k = 0;
+		}
+		break;
+	case NETFD_NFLOG:
+		if (n_fds != 1 || n->nflog_fd >= 0) {
+			k = -EBADMSG;
+			break;
+		}
+		n->nflog_fd = fds[0];
+		n_fds = 0;
+		fd_set_nonblock(n->nflog_fd, true);
+		k = run_watch(r, n->nflog_fd, TAG_NFLOG);
+		break;
+	default:
+		k = -EBADMSG;
+		break;
+	}
+out:
+	for (size_t i = 0; i < n_fds; i++)
+		close(fds[i]);
+	return k;
+}
+
+/* --- the log --- */
+
+struct flow_text {
+	char addr[INET6_ADDRSTRLEN];
+	const char *proto;
+	char proto_buf[16];
+};
+
+static void describe_flow(const struct nflog_flow *f, struct flow_text *t)
+{
+	inet_ntop(f->family, f->daddr, t->addr, sizeof(t->addr));
+	t->proto = proto_name(f->proto);
+	if (!t->proto) {
+		snprintf(t->proto_buf, sizeof(t->proto_buf), "%u", f->proto);
+		t->proto = t->proto_buf;
+	}
+}
+
+static bool event_allowed(struct run_net *n)
+{
+	if (n->events >= NET_EVENT_LIMIT) {
+		n->events_dropped++;
+		return false;
+	}
+	n->events++;
+	return true;
+}
+
+static void emit_dns_query(struct run *r, const struct nflog_flow *f, const char *verdict)
+{
+	char name[NFDNS_NAME_MAX], tbuf[16], addr[INET6_ADDRSTRLEN];
+	uint16_t type;
+	int k;
+
+	if (!f->has_ports || f->dport != 53)
+		return;
+	if (f->proto == IPPROTO_UDP)
+		k = nfdns_parse_query(f->l4_payload, f->l4_len, name, sizeof(name), &type);
+	else if (f->proto == IPPROTO_TCP)
+		k = nfdns_parse_query_tcp(f->l4_payload, f->l4_len, name, sizeof(name), &type);
+	else
+		return;
+	if (k < 0 || !r->audit || !event_allowed(r->net))
+		return;
+	inet_ntop(f->family, f->daddr, addr, sizeof(addr));
+	audit_begin(r->audit, "dns.query");
+	audit_str(r->audit, "verdict", verdict);
+	audit_str(r->audit, "name", name);
+	audit_str(r->audit, "type", nfdns_type_to_string(type, tbuf, sizeof(tbuf)));
+	audit_str(r->audit, "resolver", addr);
+	audit_str(r->audit, "proto", proto_name(f->proto));
+	audit_uint(r->audit, "src_port", f->sport);
+	if (audit_end(r->audit) < 0)
+		log_error("audit: writing the audit trail failed");
+}
+
+/*
+ * A SYN retransmitted before the answer, or a second datagram before any reply, is logged
+ * again by the kernel (the connection is still new); it is the same attempt.
+ */
+static bool seen_recently(struct run_net *n, const struct nflog_flow *f, bool allowed)
+{
+	struct recent_flow k;
+
+	if (!f->has_ports)
+		return false;
+	/* Compared with memcmp(): the padding must be zero too. */
+	memset(&k, 0, sizeof(k));
+	k.verdict = allowed;
+	k.family = (uint8_t)f->family;
+	k.proto = f->proto;
+	k.sport = f->sport;
+	k.dport = f->dport;
+	memcpy(k.daddr, f->daddr, sizeof(k.daddr));
+	for (size_t i = 0; i < n->n_recent; i++)
+		if (memcmp(&n->recent[i], &k, sizeof(k)) == 0)
+			return true;
+	n->recent[n->next_recent] = k;
+	n->next_recent = (n->next_recent + 1) % RECENT_FLOWS;
+	if (n->n_recent < RECENT_FLOWS)
+		n->n_recent++;
+	return false;
+}
+
+static void emit_connect(struct run *r, const struct nflog_flow *f, const struct net_rule *nr,
+			 long rule, const char *reason)
+{
+	struct flow_text t;
+
+	if (!r->audit || seen_recently(r->net, f, nr != NULL) || !event_allowed(r->net))
+		return;
+	describe_flow(f, &t);
+	audit_begin(r->audit, "net.connect");
+	audit_str(r->audit, "verdict", nr ? "allow" : "deny");
+	audit_str(r->audit, "proto", t.proto);
+	audit_str(r->audit, "address", t.addr);
+	if (f->has_ports) {
+		audit_uint(r->audit, "port", f->dport);
+		audit_uint(r->audit, "src_port", f->sport);
+	} else {
+		audit_null(r->audit, "port");
+	}
+	if (f->has_icmp)
+		audit_uint(r->audit, "icmp_type", f->icmp_type);
+	if (nr) {
+		audit_str(r->audit, "host", nr->host);
+		audit_uint(r->audit, "rule", (uint64_t)rule);
+		if (nr->loc.line)
+			audit_uint(r->audit, "line", nr->loc.line);
+		else
+			audit_null(r->audit, "line");
+	} else {
+		audit_null(r->audit, "host");
+		audit_null(r->audit, "rule");
+		audit_null(r->audit, "line");
+		audit_str(r->audit, "reason", reason);
+	}
+	if (audit_end(r->audit) < 0)
+		log_error("audit: writing the audit trail failed");
+}
+
+static void note_refusal(struct run *r, const struct nflog_flow *f)
+{
+	struct flow_text t;
+	char example[96];
+
+	describe_flow(f, &t);
+	if (f->has_ports)
+		snprintf(example, sizeof(example),
+			 f->family == AF_INET6 ? "%s [%s]:%u" : "%s %s:%u", t.proto, t.addr,
+			 f->dport);
+	else
+		snprintf(example, sizeof(example), "%s %s", t.proto, t.addr);
+	run_note_refusal(r, REFUSAL_NET, example);
+}
+
+static void on_packet(const struct nflog_packet *p, void *userdata)
+{
+	struct run *r = userdata;
+	struct run_net *n = r->net;
+	struct nflog_flow f;
+	long k;
+	enum nfrules_verdict v = nfrules_parse_prefix(p->prefix, &k);
+
+	if (v == NFRULES_LOG_UNKNOWN ||
+	    nflog_parse_flow(p->family, p->payload, p->payload_len, &f) < 0)
+		return;
+	if (k >= (long)n->n_rules)
+		return;
+	switch (v) {
+	case NFRULES_LOG_PAYLOAD:
+		emit_dns_query(r, &f, "allow");
+		break;
+	case NFRULES_LOG_ALLOW:
+		emit_connect(r, &f, &n->rules[k], k, NULL);
+		break;
+	case NFRULES_LOG_HOST:
+	case NFRULES_LOG_DENY:
+		note_refusal(r, &f);
+		emit_connect(r, &f, NULL, -1, v == NFRULES_LOG_HOST ? "host" : "undeclared");
+		emit_dns_query(r, &f, "deny");
+		break;
+	default:
+		break;
+	}
+}
+
+static void emit_lost(struct run *r, const char *reason, uint64_t dropped)
+{
+	if (!r->audit)
+		return;
+	audit_begin(r->audit, "audit.lost");
+	audit_str(r->audit, "source", "nflog");
+	audit_str(r->audit, "reason", reason);
+	if (dropped)
+		audit_uint(r->audit, "dropped", dropped);
+	else
+		audit_null(r->audit, "dropped");
+	if (audit_end(r->audit) < 0)
+		log_error("audit: writing the audit trail failed");
+}
+
+/* Reads everything queued on the log socket. */
+static void drain_nflog(struct run *r)
+{
+	struct run_net *n = r->net;
+	_cleanup_free_ char *buf = NULL;
+
+	if (n->nflog_fd < 0)
+		return;
+	buf = malloc(NFLOG_RECV_SIZE);
+	if (!buf)
+		return;
+	for (;;) {
+		ssize_t len = recv(n->nflog_fd, buf, NFLOG_RECV_SIZE, MSG_DONTWAIT);
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len < 0 && errno == ENOBUFS) {
+			/* The kernel dropped log messages: say so, then go on reading. */
+			n->buffer_overruns++;
+			emit_lost(r, "the log socket's buffer overran; packets were not logged", 0);
+			continue;
+		}
+		if (len <= 0)
+			return;
+		(void)nflog_foreach(buf, (size_t)len, on_packet, r);
+	}
 }
 
 int run_net_handle(struct run *r, uint32_t tag, uint32_t events, char **ret_error)
 {
-	return 0;
+	struct run_net *n = r->net;
+	uint64_t expirations;
+
+	if (!n)
+		return 0;
+	switch (tag) {
+	case TAG_NFLOG:
+		drain_nflog(r);
+		return 0;
+	case TAG_READY:
+		if (n->stack.ready_fd < 0)
+			return 0;
+		return on_ready(r, ret_error);
+	case TAG_LOG:
+		if (n->stack.log_fd < 0)
+			return 0;
+		if (nfstack_read_log(&n->stack)) {
+			/* It closed its output: nothing more to read, stop watching. */
+			run_unwatch(r, n->stack.log_fd);
+			n->stack.log_fd = safe_close(n->stack.log_fd);
+		}
+		return 0;
+	case TAG_TIMER:
+		if (read(n->timer_fd, &expirations, sizeof(expirations)) < 0 && errno == EAGAIN)
+			return 0;
+		if (n->deferred_error) {
+			*ret_error = TAKE_PTR(n->deferred_error);
+			return -EIO;
+		}
+		if (n->stack_started && !n->stack.ready)
+			return stack_failed(r, "did not configure the interface within 10s",
+					    ret_error);
+		return 0;
+	default:
+		return 0;
+	}
 }
 
 char *run_net_describe_failure(struct run *r, const struct sandbox_msg *m)
 {
+	struct run_net *n = r->net;
 	struct buf b = BUF_INIT;
+	const char *why = strerror(m->error);
 
-	buf_printf(&b, "network: bringing up loopback: %s", strerror(m->error));
+	switch (m->value) {
+	case NETFAIL_NAMESPACES:
+		buf_printf(&b, "network: handing the sandbox's namespaces to skillbox: %s", why);
+		break;
+	case NETFAIL_LOOPBACK:
+		buf_printf(&b, "network: bringing up loopback: %s", why);
+		break;
+	case NETFAIL_NFLOG:
+		buf_printf(&b, "network: opening the NFLOG log (group %u) in the sandbox: %s",
+			   NFRULES_LOG_GROUP, why);
+		break;
+	case NETFAIL_RULES:
+		if (n && m->index >= 0 && (size_t)m->index < n->batch.n_msgs) {
+			const struct nfrules_msg *msg = &n->batch.msgs[m->index];
+
+			buf_printf(&b,
+				   "network: nftables: the kernel refused %s (message %d of %zu)",
+				   msg->what, m->index + 1, n->batch.n_msgs);
+			if (msg->rule >= 0 && (size_t)msg->rule < n->n_rules) {
+				const struct net_rule *nr = &n->rules[msg->rule];
+
+				buf_printf(&b, ", for %s:%u:%u (%s, %s", r->m->path, nr->loc.line,
+					   nr->loc.column, nr->host, proto_name(nr->proto));
+				for (size_t j = 0; j < nr->n_ports; j++)
+					buf_printf(&b, "%s%u", j ? "," : " ", nr->ports[j]);
+				buf_putc(&b, ')');
+			}
+			buf_printf(&b, ": %s", why);
+		} else {
+			buf_printf(&b, "network: nftables: loading the ruleset: %s", why);
+		}
+		break;
+	case NETFAIL_SEND:
+		buf_printf(&b, "network: handing the log socket to skillbox: %s", why);
+		break;
+	default:
+		buf_printf(&b, "network: %s", why);
+		break;
+	}
 	return buf_steal(&b);
 }
 
 void run_net_finish(struct run *r)
 {
+	struct run_net *n = r->net;
+
+	if (!n)
+		return;
+	/* The sandbox is gone; the stack frees its memory (tens of ms for pasta) while we
+	   finish, and is reaped last. */
+	nfstack_kill(&n->stack);
+	/* Late packets (logged just before the skill ended) are still queued: read them. */
+	drain_nflog(r);
+	if (n->events_dropped)
+		emit_lost(r,
+			  "more than 10000 network events in one run; the rest were counted only",
+			  n->events_dropped);
+	n->events_dropped = 0;
+	run_unwatch(r, n->nflog_fd);
+	n->nflog_fd = safe_close(n->nflog_fd);
+	run_unwatch(r, n->stack.ready_fd);
+	run_unwatch(r, n->stack.log_fd);
+	run_unwatch(r, n->timer_fd);
+	n->timer_fd = safe_close(n->timer_fd);
 }
 
 struct run_net *run_net_free(struct run_net *n)
 {
+	if (!n)
+		return NULL;
+	nfstack_stop(&n->stack);
+	safe_close(n->nflog_fd);
+	safe_close(n->timer_fd);
+	safe_close(n->userns_fd);
+	safe_close(n->netns_fd);
+	for (size_t i = 0; i < n->n_rules; i++)
+		free(n->rules[i].addrs);
+	free(n->rules);
+	free(n->nf_rules);
+	free(n->blocked);
+	nfrules_batch_done(&n->batch);
+	free(n->hosts);
+	free(n->resolv);
+	free(n->pasta_path);
+	free(n->slirp_path);
+	free(n->fallback_reason);
+	free(n->deferred_error);
+	free(n);
 	return NULL;
 }

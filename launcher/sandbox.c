@@ -402,6 +402,15 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	if (r < 0)
 		fail(sock, SB_STEP_SYNC, -r, 0, 0);
 
+	if (s->net.early) {
+		int32_t index = 0;
+		int64_t value = 0;
+
+		r = s->net.early(s->net.userdata, sock, &index, &value);
+		if (r < 0)
+			fail(sock, SB_STEP_NETWORK, -r, index, value);
+	}
+
 	r = mount_plan_apply(s->plan, become_sandbox_user, &sock, &mf);
 	if (r < 0)
 		fail(sock, SB_STEP_MOUNTS, mf.error, (int32_t)mf.op_index, mf.step);

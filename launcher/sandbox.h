@@ -67,6 +67,9 @@ struct sandbox_rlimit {
 
 /* What the network layer runs inside init, with capabilities in the new user namespace. */
 struct sandbox_net_hook {
+	/* Runs first thing after the id maps, before the view is built: lets the parent start
+	   the user-mode stack in parallel with the mounts. Same conventions as setup. */
+	int (*early)(void *userdata, int sock, int32_t *index, int64_t *value);
 	/* Returns 0 or -errno; on failure sets *index / *value for the parent's message. May
 	   send descriptors to the parent over sock with SB_MSG_FDS. */
 	int (*setup)(void *userdata, int sock, int32_t *index, int64_t *value);

@@ -1,0 +1,799 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Builds the egress ruleset into one nftables batch (see nfrules.h for its shape). Nothing here
+ * talks to the kernel: the batch is plain bytes that nfrules_apply() sends and that unit tests
+ * parse back with libnftnl.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "nfrules.h"
+
+#define SCRATCH_SIZE (64 * 1024)
+
+/* nft's datatype numbers, so that `nft list ruleset` shows the sets readably. */
+#define NFT_TYPE_IPADDR	      7
+#define NFT_TYPE_IP6ADDR      8
+#define NFT_TYPE_INET_SERVICE 13
+
+/* The regular chain both refusals jump to: TCP gets a reset, everything else ICMP. */
+#define REFUSE_CHAIN "refuse"
+
+#define CT_STATE_BIT(s) (1u << ((s) + 1))
+#define CT_INVALID	1u
+
+struct builder {
+	struct nfrules_batch *b;
+	uint32_t seq;
+	uint32_t set_id;
+	char *scratch;
+	bool oom;
+};
+
+enum nfrules_verdict nfrules_parse_prefix(const char *prefix, long *ret_rule)
+{
+	const char *num = NULL;
+	enum nfrules_verdict v;
+	char *end;
+	long k;
+
+	*ret_rule = -1;
+	if (!prefix)
+		return NFRULES_LOG_UNKNOWN;
+	if (strneq(prefix, NFRULES_PREFIX_ALLOW, STRLEN(NFRULES_PREFIX_ALLOW))) {
+		v = NFRULES_LOG_ALLOW;
+		num = prefix + STRLEN(NFRULES_PREFIX_ALLOW);
+	} else if (strneq(prefix, NFRULES_PREFIX_PAYLOAD, STRLEN(NFRULES_PREFIX_PAYLOAD))) {
+		v = NFRULES_LOG_PAYLOAD;
+		num = prefix + STRLEN(NFRULES_PREFIX_PAYLOAD);
+	} else if (streq(prefix, NFRULES_PREFIX_HOST)) {
+		return NFRULES_LOG_HOST;
+	} else if (streq(prefix, NFRULES_PREFIX_DENY)) {
+		return NFRULES_LOG_DENY;
+	} else {
+		return NFRULES_LOG_UNKNOWN;
+	}
+	if (*num < '0' || *num > '9')
+		return NFRULES_LOG_UNKNOWN;
+	errno = 0;
+	k = strtol(num, &end, 10);
+	if (errno || *end || k < 0)
+		return NFRULES_LOG_UNKNOWN;
+	*ret_rule = k;
+	return v;
+}
+
+void nfrules_batch_done(struct nfrules_batch *b)
+{
+	buf_done(&b->bytes);
+	free(b->msgs);
+	*b = (struct nfrules_batch){ 0 };
+}
+
+static struct nlmsghdr *msg_begin(struct builder *bd, uint16_t type, uint16_t flags)
+{
+	memset(bd->scratch, 0, SCRATCH_SIZE);
+	return nftnl_nlmsg_build_hdr(bd->scratch, type, NFPROTO_INET, flags | NLM_F_ACK, bd->seq);
+}
+
+/* Appends the message built in scratch and remembers what it does. */
+static void msg_end(struct builder *bd, const struct nlmsghdr *nlh, enum nfrules_msg_kind kind,
+		    long rule, const char *what)
+{
+	struct nfrules_batch *b = bd->b;
+	struct nfrules_msg *m;
+
+	m = realloc(b->msgs, (b->n_msgs + 1) * sizeof(*m));
+	if (!m) {
+		bd->oom = true;
+		return;
+	}
+	b->msgs = m;
+	m = &b->msgs[b->n_msgs++];
+	*m = (struct nfrules_msg){ .seq = bd->seq, .kind = kind, .rule = rule };
+	snprintf(m->what, sizeof(m->what), "%s", what);
+	buf_append(&b->bytes, nlh, MNL_ALIGN(nlh->nlmsg_len));
+	bd->seq++;
+}
+
+/* --- expressions --- */
+
+static void add(struct builder *bd, struct nftnl_rule *r, struct nftnl_expr *e)
+{
+	if (!e) {
+		bd->oom = true;
+		return;
+	}
+	nftnl_rule_add_expr(r, e);
+}
+
+static struct nftnl_expr *e_meta(uint32_t key)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_cmp(uint32_t op, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_payload(uint32_t base, uint32_t offset, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_bitwise(const void *mask, uint32_t len)
+{
+	static const uint8_t zero[16];
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_lookup(const char *set, uint32_t set_id)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_log(uint16_t group, const char *prefix, uint32_t snaplen)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("log");
+
+	if (e) {
+		nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, snaplen);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_reject(uint32_t type, uint8_t code)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("reject");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, code);
+	}
+	return e;
+}
+
+static struct nftnl_expr *e_verdict(int verdict, const char *chain)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)verdict);
+		if (chain)
+			nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain);
+	}
+	return e;
+}
+
+/* ct state & mask != 0 */
+static void match_ct_state(struct builder *bd, struct nftnl_rule *r, uint32_t mask)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+	uint32_t zero = 0;
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	}
+	add(bd, r, e);
+	add(bd, r, e_bitwise(&mask, sizeof(mask)));
+	add(bd, r, e_cmp(NFT_CMP_NEQ, &zero, sizeof(zero)));
+}
+
+static void match_u8(struct builder *bd, struct nftnl_rule *r, uint32_t meta_key, uint8_t v)
+{
+	add(bd, r, e_meta(meta_key));
+	add(bd, r, e_cmp(NFT_CMP_EQ, &v, sizeof(v)));
+}
+
+static uint8_t nfproto_of(int family)
+{
+	return family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6;
+}
+
+static uint32_t addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* Loads the destination address of the family's header into reg 1. */
+static void load_daddr(struct builder *bd, struct nftnl_rule *r, int family)
+{
+	/* struct iphdr.daddr is at 16, struct ipv6hdr.daddr at 24. */
+	add(bd, r,
+	    e_payload(NFT_PAYLOAD_NETWORK_HEADER, family == AF_INET ? 16 : 24, addr_len(family)));
+}
+
+static struct nftnl_rule *rule_new(struct builder *bd, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (!r) {
+		bd->oom = true;
+		return NULL;
+	}
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NFRULES_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	return r;
+}
+
+static void rule_emit(struct builder *bd, struct nftnl_rule *r, long rule, const char *what)
+{
+	struct nlmsghdr *nlh;
+
+	if (!r)
+		return;
+	if (!bd->oom) {
+		nlh = msg_begin(bd, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND);
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		msg_end(bd, nlh, NFRULES_MSG_RULE, rule, what);
+	}
+	nftnl_rule_free(r);
+}
+
+/* --- sets --- */
+
+struct set_ref {
+	char name[32];
+	uint32_t id;
+};
+
+/* A named hash set of keys (addresses or ports, network byte order), with its elements. */
+static void set_emit(struct builder *bd, const char *name, uint32_t key_type, uint32_t key_len,
+		     const uint8_t *keys, size_t n, long rule, struct set_ref *ret)
+{
+	char what[64];
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+
+	snprintf(ret->name, sizeof(ret->name), "%s", name);
+	ret->id = ++bd->set_id;
+	snprintf(what, sizeof(what), "set %s", name);
+
+	s = nftnl_set_alloc();
+	if (!s) {
+		bd->oom = true;
+		return;
+	}
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, NFRULES_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, ret->id);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, 0);
+	if (!bd->oom) {
+		nlh = msg_begin(bd, NFT_MSG_NEWSET, NLM_F_CREATE);
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		msg_end(bd, nlh, NFRULES_MSG_SET, rule, what);
+	}
+	nftnl_set_free(s);
+
+	snprintf(what, sizeof(what), "elements of set %s", name);
+	for (size_t from = 0; from < n && !bd->oom; from += NFRULES_ELEMS_PER_MSG) {
+		size_t to = MIN(n, from + NFRULES_ELEMS_PER_MSG);
+
+		s = nftnl_set_alloc();
+		if (!s) {
+			bd->oom = true;
+			return;
+		}
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, NFRULES_TABLE);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+		nftnl_set_set_u32(s, NFTNL_SET_ID, ret->id);
+		for (size_t i = from; i < to; i++) {
+			struct nftnl_set_elem *e = nftnl_set_elem_alloc();
+
+			if (!e) {
+				bd->oom = true;
+				break;
+			}
+			nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, keys + i * key_len, key_len);
+			nftnl_set_elem_add(s, e);
+		}
+		if (!bd->oom) {
+			nlh = msg_begin(bd, NFT_MSG_NEWSETELEM, NLM_F_CREATE);
+			nftnl_set_elems_nlmsg_build_payload(nlh, s);
+			msg_end(bd, nlh, NFRULES_MSG_SETELEM, rule, what);
+		}
+		nftnl_set_free(s);
+	}
+}
+
+static bool addr_is_exact(const struct nfrules_addr *a)
+{
+	return a->prefix == addr_len(a->family) * 8;
+}
+
+/* How one rule matches its destinations in one family. */
+struct family_match {
+	int family;
+	size_t n_exact;
+	const uint8_t *exact_one; /* when n_exact == 1 */
+	struct set_ref set;	  /* when n_exact > 1 */
+};
+
+struct rule_plan {
+	struct family_match fam[2]; /* AF_INET, AF_INET6 */
+	struct set_ref ports;	    /* when n_ports > 1 */
+};
+
+static int family_index(int family)
+{
+	return family == AF_INET ? 0 : 1;
+}
+
+static int plan_rule_sets(struct builder *bd, const struct nfrules_rule *rl, long k,
+			  struct rule_plan *p)
+{
+	*p = (struct rule_plan){ .fam = { { .family = AF_INET }, { .family = AF_INET6 } } };
+
+	for (size_t i = 0; i < rl->n_addrs; i++) {
+		const struct nfrules_addr *a = &rl->addrs[i];
+
+		if (a->family != AF_INET && a->family != AF_INET6)
+			return -EINVAL;
+		if (a->prefix > addr_len(a->family) * 8)
+			return -EINVAL;
+		if (addr_is_exact(a)) {
+			struct family_match *f = &p->fam[family_index(a->family)];
+
+			if (f->n_exact++ == 0)
+				f->exact_one = a->addr;
+		}
+	}
+
+	for (int fi = 0; fi < 2; fi++) {
+		struct family_match *f = &p->fam[fi];
+		uint32_t len = addr_len(f->family);
+		_cleanup_free_ uint8_t *keys = NULL;
+		size_t n = 0;
+		char name[32];
+
+		if (f->n_exact < 2)
+			continue;
+		keys = malloc(f->n_exact * len);
+		if (!keys)
+			return -ENOMEM;
+		for (size_t i = 0; i < rl->n_addrs; i++)
+			if (rl->addrs[i].family == f->family && addr_is_exact(&rl->addrs[i]))
+				memcpy(keys + len * n++, rl->addrs[i].addr, len);
+		snprintf(name, sizeof(name), "r%ld_%s", k, f->family == AF_INET ? "ip4" : "ip6");
+		set_emit(bd, name, f->family == AF_INET ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR, len,
+			 keys, n, k, &f->set);
+	}
+
+	if (rl->n_ports > 1) {
+		_cleanup_free_ uint8_t *keys = malloc(rl->n_ports * 2);
+		char name[32];
+
+		if (!keys)
+			return -ENOMEM;
+		for (size_t i = 0; i < rl->n_ports; i++) {
+			uint16_t be = htons(rl->ports[i]);
+
+			memcpy(keys + 2 * i, &be, 2);
+		}
+		snprintf(name, sizeof(name), "r%ld_ports", k);
+		set_emit(bd, name, NFT_TYPE_INET_SERVICE, 2, keys, rl->n_ports, k, &p->ports);
+	}
+	return 0;
+}
+
+/* Matches l4proto and destination port(s) of a rule. */
+static void match_ports(struct builder *bd, struct nftnl_rule *r, const struct nfrules_rule *rl,
+			const struct rule_plan *p)
+{
+	match_u8(bd, r, NFT_META_L4PROTO, rl->proto);
+	add(bd, r, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
+	if (rl->n_ports == 1) {
+		uint16_t be = htons(rl->ports[0]);
+
+		add(bd, r, e_cmp(NFT_CMP_EQ, &be, sizeof(be)));
+	} else {
+		add(bd, r, e_lookup(p->ports.name, p->ports.id));
+	}
+}
+
+/*
+ * One nft rule of a manifest rule: a family and one way to match the destination (the exact
+ * addresses, or one network), then protocol and ports, then the log and, for an allow rule,
+ * accept.
+ */
+static void emit_match_rule(struct builder *bd, const struct nfrules *rs, long k, bool payload,
+			    const struct family_match *f, const struct nfrules_addr *net,
+			    const struct rule_plan *p)
+{
+	const struct nfrules_rule *rl = &rs->rules[k];
+	int family = net ? net->family : f->family;
+	uint32_t len = addr_len(family);
+	struct nftnl_rule *r = rule_new(bd, NFRULES_CHAIN);
+	char prefix[32], what[64], text[INET6_ADDRSTRLEN];
+
+	if (!r)
+		return;
+	if (!payload)
+		match_ct_state(bd, r, CT_STATE_BIT(IP_CT_NEW));
+	match_u8(bd, r, NFT_META_NFPROTO, nfproto_of(family));
+	if (net) {
+		if (net->prefix > 0) {
+			uint8_t mask[16] = { 0 };
+
+			for (unsigned i = 0; i < net->prefix; i++)
+				mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+			load_daddr(bd, r, family);
+			add(bd, r, e_bitwise(mask, len));
+			add(bd, r, e_cmp(NFT_CMP_EQ, net->addr, len));
+		}
+		inet_ntop(family, net->addr, text, sizeof(text));
+		snprintf(what, sizeof(what), "rule %ld: %s/%u", k, text, net->prefix);
+	} else {
+		load_daddr(bd, r, family);
+		if (f->n_exact == 1) {
+			add(bd, r, e_cmp(NFT_CMP_EQ, f->exact_one, len));
+			inet_ntop(family, f->exact_one, text, sizeof(text));
+			snprintf(what, sizeof(what), "rule %ld: %s", k, text);
+		} else {
+			add(bd, r, e_lookup(f->set.name, f->set.id));
+			snprintf(what, sizeof(what), "rule %ld: @%s", k, f->set.name);
+		}
+	}
+	match_ports(bd, r, rl, p);
+	snprintf(prefix, sizeof(prefix), "%s%ld",
+		 payload ? NFRULES_PREFIX_PAYLOAD : NFRULES_PREFIX_ALLOW, k);
+	add(bd, r, e_log(rs->log_group, prefix, payload ? NFRULES_SNAPLEN_DNS : NFRULES_SNAPLEN));
+	if (!payload)
+		add(bd, r, e_verdict(NF_ACCEPT, NULL));
+	rule_emit(bd, r, k, what);
+}
+
+static void emit_rule(struct builder *bd, const struct nfrules *rs, long k, bool payload,
+		      const struct rule_plan *p)
+{
+	const struct nfrules_rule *rl = &rs->rules[k];
+
+	for (int fi = 0; fi < 2; fi++)
+		if (p->fam[fi].n_exact > 0)
+			emit_match_rule(bd, rs, k, payload, &p->fam[fi], NULL, p);
+	for (size_t i = 0; i < rl->n_addrs; i++)
+		if (!addr_is_exact(&rl->addrs[i]))
+			emit_match_rule(bd, rs, k, payload, NULL, &rl->addrs[i], p);
+}
+
+/* --- the fixed parts --- */
+
+static void emit_table_and_chains(struct builder *bd)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_chain *c;
+	struct nlmsghdr *nlh;
+
+	if (!t) {
+		bd->oom = true;
+		return;
+	}
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, NFRULES_TABLE);
+	nlh = msg_begin(bd, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	msg_end(bd, nlh, NFRULES_MSG_TABLE, -1, "table inet " NFRULES_TABLE);
+	nftnl_table_free(t);
+
+	c = nftnl_chain_alloc();
+	if (!c) {
+		bd->oom = true;
+		return;
+	}
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFRULES_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, NFRULES_CHAIN);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_LOCAL_OUT);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, 0);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_DROP);
+	nlh = msg_begin(bd, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	msg_end(bd, nlh, NFRULES_MSG_CHAIN, -1,
+		"chain " NFRULES_CHAIN " (hook output, policy drop)");
+	nftnl_chain_free(c);
+
+	c = nftnl_chain_alloc();
+	if (!c) {
+		bd->oom = true;
+		return;
+	}
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFRULES_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, REFUSE_CHAIN);
+	nlh = msg_begin(bd, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	msg_end(bd, nlh, NFRULES_MSG_CHAIN, -1, "chain " REFUSE_CHAIN);
+	nftnl_chain_free(c);
+}
+
+/* The refuse chain: a TCP reset for TCP, ICMP administratively prohibited otherwise. */
+static void emit_refuse_chain(struct builder *bd)
+{
+	struct nftnl_rule *r = rule_new(bd, REFUSE_CHAIN);
+
+	if (r) {
+		match_u8(bd, r, NFT_META_L4PROTO, IPPROTO_TCP);
+		add(bd, r, e_reject(NFT_REJECT_TCP_RST, 0));
+		rule_emit(bd, r, -1, "refuse: meta l4proto tcp reject with tcp reset");
+	}
+	r = rule_new(bd, REFUSE_CHAIN);
+	if (r) {
+		add(bd, r, e_reject(NFT_REJECT_ICMPX_UNREACH, NFT_REJECT_ICMPX_ADMIN_PROHIBITED));
+		rule_emit(bd, r, -1, "refuse: reject with icmpx admin-prohibited");
+	}
+}
+
+static void emit_fixed_accepts(struct builder *bd)
+{
+	struct nftnl_rule *r;
+	uint32_t lo = 1; /* LOOPBACK_IFINDEX: the same in every network namespace */
+	uint8_t lo_type = 130, hi_type = 143;
+
+	r = rule_new(bd, NFRULES_CHAIN);
+	if (r) {
+		add(bd, r, e_meta(NFT_META_OIF));
+		add(bd, r, e_cmp(NFT_CMP_EQ, &lo, sizeof(lo)));
+		add(bd, r, e_verdict(NF_ACCEPT, NULL));
+		rule_emit(bd, r, -1, "oif lo accept");
+	}
+
+	r = rule_new(bd, NFRULES_CHAIN);
+	if (r) {
+		match_ct_state(bd, r,
+			       CT_STATE_BIT(IP_CT_ESTABLISHED) | CT_STATE_BIT(IP_CT_RELATED));
+		add(bd, r, e_verdict(NF_ACCEPT, NULL));
+		rule_emit(bd, r, -1, "ct state established,related accept");
+	}
+
+	/*
+	 * IPv6 neighbour discovery and multicast listener messages only go to the user-mode
+	 * stack on the link, which answers them itself and forwards none: without them the
+	 * gateway's address could not even be resolved. Types 130..143.
+	 */
+	r = rule_new(bd, NFRULES_CHAIN);
+	if (r) {
+		match_u8(bd, r, NFT_META_NFPROTO, NFPROTO_IPV6);
+		match_u8(bd, r, NFT_META_L4PROTO, IPPROTO_ICMPV6);
+		add(bd, r, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1));
+		add(bd, r, e_cmp(NFT_CMP_GTE, &lo_type, 1));
+		add(bd, r, e_cmp(NFT_CMP_LTE, &hi_type, 1));
+		add(bd, r, e_verdict(NF_ACCEPT, NULL));
+		rule_emit(bd, r, -1, "icmpv6 type 130-143 accept");
+	}
+
+	/* Invalid packets belong to no connection we let start; dropping them says nothing. */
+	r = rule_new(bd, NFRULES_CHAIN);
+	if (r) {
+		match_ct_state(bd, r, CT_INVALID);
+		add(bd, r, e_verdict(NF_DROP, NULL));
+		rule_emit(bd, r, -1, "ct state invalid drop");
+	}
+}
+
+static int emit_blocked(struct builder *bd, const struct nfrules *rs)
+{
+	for (int fi = 0; fi < 2; fi++) {
+		int family = fi == 0 ? AF_INET : AF_INET6;
+		uint32_t len = addr_len(family);
+		_cleanup_free_ uint8_t *keys = NULL;
+		struct nftnl_rule *r;
+		struct set_ref set;
+		size_t n = 0;
+
+		for (size_t i = 0; i < rs->n_blocked; i++) {
+			if (rs->blocked[i].family != AF_INET && rs->blocked[i].family != AF_INET6)
+				return -EINVAL;
+			if (rs->blocked[i].family == family)
+				n++;
+		}
+		if (n == 0)
+			continue;
+		keys = malloc(n * len);
+		if (!keys)
+			return -ENOMEM;
+		n = 0;
+		for (size_t i = 0; i < rs->n_blocked; i++)
+			if (rs->blocked[i].family == family)
+				memcpy(keys + len * n++, rs->blocked[i].addr, len);
+		set_emit(bd, family == AF_INET ? "blocked_ip4" : "blocked_ip6",
+			 family == AF_INET ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR, len, keys, n, -1,
+			 &set);
+
+		r = rule_new(bd, NFRULES_CHAIN);
+		if (r) {
+			match_u8(bd, r, NFT_META_NFPROTO, nfproto_of(family));
+			load_daddr(bd, r, family);
+			add(bd, r, e_lookup(set.name, set.id));
+			add(bd, r, e_log(rs->log_group, NFRULES_PREFIX_HOST, NFRULES_SNAPLEN_DNS));
+			add(bd, r, e_verdict(NFT_GOTO, REFUSE_CHAIN));
+			rule_emit(bd, r, -1,
+				  family == AF_INET ? "ip daddr @blocked_ip4 refuse"
+						    : "ip6 daddr @blocked_ip6 refuse");
+		}
+	}
+	return 0;
+}
+
+static void emit_final_deny(struct builder *bd, const struct nfrules *rs)
+{
+	struct nftnl_rule *r = rule_new(bd, NFRULES_CHAIN);
+
+	if (!r)
+		return;
+	add(bd, r, e_log(rs->log_group, NFRULES_PREFIX_DENY, NFRULES_SNAPLEN_DNS));
+	add(bd, r, e_verdict(NFT_GOTO, REFUSE_CHAIN));
+	rule_emit(bd, r, -1, "log and refuse everything else");
+}
+
+/* NFNL_MSG_BATCH_BEGIN / _END around the messages; they carry no NLM_F_ACK. */
+static void batch_marker(struct builder *bd, bool begin)
+{
+	size_t n = MNL_ALIGN(sizeof(struct nlmsghdr)) + MNL_ALIGN(sizeof(struct nfgenmsg));
+	char *p = buf_reserve(&bd->b->bytes, n);
+
+	if (!p) {
+		bd->oom = true;
+		return;
+	}
+	memset(p, 0, n);
+	if (begin)
+		nftnl_batch_begin(p, bd->seq);
+	else
+		nftnl_batch_end(p, bd->seq);
+	bd->b->bytes.len += n;
+	bd->seq++;
+}
+
+int nfrules_build_batch(const struct nfrules *rs, uint32_t seq, struct nfrules_batch *ret)
+{
+	struct nfrules_batch b = { .seq_begin = seq };
+	struct builder bd = { .b = &b, .seq = seq };
+	_cleanup_free_ struct rule_plan *plans = NULL;
+	int r = 0;
+
+	for (size_t k = 0; k < rs->n_rules; k++) {
+		const struct nfrules_rule *rl = &rs->rules[k];
+
+		if (rl->n_ports == 0 || (rl->proto != IPPROTO_TCP && rl->proto != IPPROTO_UDP))
+			return -EINVAL;
+	}
+	bd.scratch = calloc(1, SCRATCH_SIZE);
+	plans = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*plans));
+	if (!bd.scratch || !plans) {
+		free(bd.scratch);
+		return -ENOMEM;
+	}
+
+	batch_marker(&bd, true);
+
+	emit_table_and_chains(&bd);
+	emit_refuse_chain(&bd);
+	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
+		r = plan_rule_sets(&bd, &rs->rules[k], (long)k, &plans[k]);
+
+	/* Payload logging comes before the conntrack shortcut, so every query is seen. */
+	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
+		if (rs->rules[k].log_payload)
+			emit_rule(&bd, rs, (long)k, true, &plans[k]);
+	if (r >= 0)
+		emit_fixed_accepts(&bd);
+	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
+		if (rs->rules[k].before_block)
+			emit_rule(&bd, rs, (long)k, false, &plans[k]);
+	if (r >= 0)
+		r = emit_blocked(&bd, rs);
+	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
+		if (!rs->rules[k].before_block)
+			emit_rule(&bd, rs, (long)k, false, &plans[k]);
+	if (r >= 0)
+		emit_final_deny(&bd, rs);
+
+	if (r >= 0)
+		batch_marker(&bd, false);
+	free(bd.scratch);
+	if (r >= 0 && (bd.oom || !buf_ok(&b.bytes)))
+		r = -ENOMEM;
+	if (r < 0) {
+		nfrules_batch_done(&b);
+		return r;
+	}
+	*ret = b;
+	return 0;
+}
+
+/* --- acknowledgements --- */
+
+static size_t msg_by_seq(const struct nfrules_batch *b, uint32_t seq)
+{
+	if (seq <= b->seq_begin || seq - b->seq_begin > b->n_msgs)
+		return SIZE_MAX;
+	return seq - b->seq_begin - 1;
+}
+
+int nfrules_check_acks(const struct nfrules_batch *b, const void *buf, size_t len, size_t *acked,
+		       size_t *ret_failed)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)MIN(len, (size_t)INT32_MAX);
+
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		const struct nlmsgerr *e;
+		size_t i;
+
+		if (nlh->nlmsg_type != NLMSG_ERROR)
+			continue;
+		if (mnl_nlmsg_get_payload_len(nlh) < sizeof(*e)) {
+			*ret_failed = SIZE_MAX;
+			return -EBADMSG;
+		}
+		e = mnl_nlmsg_get_payload(nlh);
+		i = msg_by_seq(b, nlh->nlmsg_seq);
+		if (e->error != 0) {
+			*ret_failed = i;
+			return e->error < 0 ? e->error : -EPROTO;
+		}
+		if (i != SIZE_MAX)
+			(*acked)++;
+	}
+	return *acked >= b->n_msgs ? 1 : 0;
+}

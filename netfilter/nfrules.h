@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The sandbox's egress ruleset as one nftables batch.
+ *
+ * Planning is pure: nfrules_build_batch() turns a list of allowed (addresses, ports, protocol)
+ * tuples into the bytes of one netlink batch with libnftnl, and a unit test parses them back.
+ * nfrules_apply() is the thin part: it sends the batch over one libmnl socket in the network
+ * namespace it runs in (the sandbox's, from its init) and checks every acknowledgement.
+ *
+ * The ruleset, in nft syntax (table inet skillbox, chain output, policy drop):
+ *
+ *   [per rule with log_payload]  <daddr> <proto> dport <ports> log prefix "sb:q:K" snaplen 512
+ *   oif lo accept
+ *   ct state established,related accept
+ *   icmpv6 type 130-143 accept                (neighbour discovery and MLD, to the stack only)
+ *   ct state invalid drop
+ *   [rules with before_block]   ct state new <daddr> <proto> dport <ports> log "sb:a:K" accept
+ *   ip[6] daddr @blocked_ip[6]  log prefix "sb:h" then reject
+ *   [other rules]               ct state new <daddr> <proto> dport <ports> log "sb:a:K" accept
+ *   meta l4proto tcp            log prefix "sb:d" reject with tcp reset
+ *                               log prefix "sb:d" reject with icmpx admin-prohibited
+ *
+ * so a refused connection fails at once (ECONNREFUSED / EHOSTUNREACH) and every new
+ * connection, allowed or refused, reaches the NFLOG group with a prefix naming the verdict
+ * and the rule.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "macros.h"
+
+#define NFRULES_TABLE	  "skillbox"
+#define NFRULES_CHAIN	  "output"
+#define NFRULES_LOG_GROUP 1
+/* Bytes of each logged packet copied to the log: headers for connections, the question of a
+   DNS query (IP 60 + UDP 8 + DNS header 12 + name 255 + type/class 4 fits in 512). */
+#define NFRULES_SNAPLEN	    128
+#define NFRULES_SNAPLEN_DNS 512
+/* Set elements per NEWSETELEM message, so every message stays far below 64 KiB. */
+#define NFRULES_ELEMS_PER_MSG 256
+
+/* NFLOG prefixes: "sb:a:K" allowed by rule K, "sb:q:K" payload logged for rule K (DNS),
+   "sb:h" refused because the destination is the host itself, "sb:d" refused. */
+#define NFRULES_PREFIX_ALLOW   "sb:a:"
+#define NFRULES_PREFIX_PAYLOAD "sb:q:"
+#define NFRULES_PREFIX_HOST    "sb:h"
+#define NFRULES_PREFIX_DENY    "sb:d"
+
+enum nfrules_verdict {
+	NFRULES_LOG_UNKNOWN,
+	NFRULES_LOG_ALLOW,   /* rule = index */
+	NFRULES_LOG_PAYLOAD, /* rule = index */
+	NFRULES_LOG_HOST,
+	NFRULES_LOG_DENY,
+};
+
+/** Decodes an NFLOG prefix written by this ruleset; *ret_rule is -1 when none applies. */
+enum nfrules_verdict nfrules_parse_prefix(const char *prefix, long *ret_rule);
+
+/* An address or a network; host bits beyond prefix are zero. */
+struct nfrules_addr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	uint8_t prefix; /* 0..32 or 0..128 */
+};
+
+struct nfrules_rule {
+	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	const struct nfrules_addr *addrs;
+	size_t n_addrs; /* none: the rule allows nothing (an optional host that did not resolve) */
+	const uint16_t *ports; /* at least one */
+	size_t n_ports;
+	bool before_block; /* checked before the blocked host addresses (host-loopback, resolver) */
+	bool log_payload;  /* log every packet with its payload, before conntrack (DNS queries) */
+};
+
+struct nfrules {
+	const struct nfrules_rule *rules;
+	size_t n_rules;
+	/* Destinations refused even when a rule's network contains them: the host's own
+	   addresses and the user-mode stack's gateway and resolver. Exact addresses only. */
+	const struct nfrules_addr *blocked;
+	size_t n_blocked;
+	uint16_t log_group;
+};
+
+/* What one message of the batch does, to name it when the kernel refuses it. */
+enum nfrules_msg_kind {
+	NFRULES_MSG_TABLE,
+	NFRULES_MSG_CHAIN,
+	NFRULES_MSG_SET,     /* rule = owner, -1 for the blocked addresses */
+	NFRULES_MSG_SETELEM, /* same */
+	NFRULES_MSG_RULE,    /* rule = index, or -1 for the fixed rules */
+};
+
+struct nfrules_msg {
+	uint32_t seq;
+	enum nfrules_msg_kind kind;
+	long rule;
+	char what[64]; /* "set r2_a4", "rule: ct state established,related accept" */
+};
+
+struct nfrules_batch {
+	struct buf bytes; /* BATCH_BEGIN, the messages, BATCH_END */
+	struct nfrules_msg *msgs;
+	size_t n_msgs; /* between begin and end, each with NLM_F_ACK */
+	uint32_t seq_begin;
+};
+
+/**
+ * Builds the batch for rs, with sequence numbers from seq. Pure: no socket, no kernel.
+ * Returns 0, -EINVAL for an invalid rule set (no ports, unknown family), or -ENOMEM.
+ */
+int nfrules_build_batch(const struct nfrules *rs, uint32_t seq, struct nfrules_batch *ret);
+void nfrules_batch_done(struct nfrules_batch *b);
+
+/**
+ * Checks the kernel's answers to a batch (a buffer of netlink messages). Every message sent
+ * with NLM_F_ACK must be answered by an NLMSG_ERROR with error 0. Sets *ret_failed to the
+ * index in b->msgs of the first refused message (SIZE_MAX when the failure is not tied to one
+ * message) and returns its -errno; 1 when every message has been acknowledged, 0 when more
+ * answers are needed. *acked counts acknowledgements across calls (start at 0).
+ */
+int nfrules_check_acks(const struct nfrules_batch *b, const void *buf, size_t len, size_t *acked,
+		       size_t *ret_failed);
+
+/**
+ * Sends the batch in the current network namespace over one netlink socket and reads every
+ * acknowledgement. Returns 0, or -errno with *ret_failed as in nfrules_check_acks().
+ */
+int nfrules_apply(const struct nfrules_batch *b, size_t *ret_failed);
+
+/** Brings the loopback interface of the current network namespace up (rtnetlink). */
+int nflink_loopback_up(void);

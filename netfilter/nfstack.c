@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fd-util.h"
+#include "missing-syscalls.h"
+#include "nfstack.h"
+#include "strv.h"
+
+const char *nfstack_kind_to_string(enum nfstack_kind k)
+{
+	switch (k) {
+	case NFSTACK_PASTA:
+		return "pasta";
+	case NFSTACK_SLIRP4NETNS:
+		return "slirp4netns";
+	default:
+		return "none";
+	}
+}
+
+/* "<prefix><fd>", e.g. "/proc/self/fd/7" or "--ready-fd=7". */
+static int push_fd(char ***l, const char *prefix, int fd)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s%d", prefix, fd);
+	return strv_extend(l, buf);
+}
+
+static int pasta_argv(const struct nfstack_opts *o, int ready_fd, char ***l)
+{
+	/*
+	 * -t/-u/-T/-U none: the defaults ("auto") forward ports in both directions, and -T auto
+	 * would let the sandbox reach the host's loopback services through its own 127.0.0.1.
+	 * --no-map-gw: the gateway address is just an address unless host-loopback is declared.
+	 * The addresses are fixed so the ruleset (built before pasta starts) knows them.
+	 * --pid: in the foreground, pasta writes it only once --config-net has configured the
+	 * interface, which makes it the ready signal.
+	 * --no-udp when nothing needs UDP: the handler costs start-up time (tables to fill).
+	 * (--no-icmp would also be cheaper, but it switches off neighbour discovery: no IPv6.)
+	 */
+	/* clang-format off */
+	static const char *const fixed[] = {
+		"--foreground", "--quiet", "--config-net", "--ns-ifname", NFSTACK_IFNAME,
+		"--address", NFSTACK_ADDR4, "--netmask", NFSTACK_PREFIX4, "--gateway", NFSTACK_GW4,
+		"--address", NFSTACK_ADDR6, "--gateway", NFSTACK_GW6, "--mtu", NFSTACK_MTU,
+		"--tcp-ports", "none", "--udp-ports", "none", "--tcp-ns", "none", "--udp-ns", "none",
+		"--no-dhcp", "--no-dhcpv6", "--no-ra", "--no-netns-quit",
+	};
+	/* clang-format on */
+	int r = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(fixed) && r >= 0; i++)
+		r = strv_extend(l, fixed[i]);
+	if (r >= 0 && !o->host_loopback)
+		r = strv_extend(l, "--no-map-gw");
+	if (r >= 0 && !o->udp && !o->dns_forward)
+		r = strv_extend(l, "--no-udp");
+	if (r >= 0 && o->dns_forward) {
+		r = strv_extend(l, "--dns-forward");
+		if (r >= 0)
+			r = strv_extend(l, NFSTACK_DNS4);
+	}
+	if (r >= 0)
+		r = strv_extend(l, "--pid");
+	if (r >= 0)
+		r = push_fd(l, "/proc/self/fd/", ready_fd);
+	if (r >= 0)
+		r = strv_extend(l, "--userns");
+	if (r >= 0)
+		r = push_fd(l, "/proc/self/fd/", o->userns_fd);
+	if (r >= 0)
+		r = strv_extend(l, "--netns");
+	if (r >= 0)
+		r = push_fd(l, "/proc/self/fd/", o->netns_fd);
+	return r;
+}
+
+static int slirp_argv(const struct nfstack_opts *o, int ready_fd, int exit_fd, char ***l)
+{
+	int r;
+
+	/* Its default network is 10.0.2.0/24 with .100, gateway .2 and resolver .3. IPv6 is
+	   experimental in slirp4netns and left off: v6 destinations then fail at once. */
+	r = strv_extend(l, "--configure");
+	if (r >= 0)
+		r = strv_extend(l, "--mtu=" NFSTACK_MTU);
+	if (r >= 0)
+		r = push_fd(l, "--ready-fd=", ready_fd);
+	if (r >= 0)
+		r = push_fd(l, "--exit-fd=", exit_fd);
+	if (r >= 0 && !o->host_loopback)
+		r = strv_extend(l, "--disable-host-loopback");
+	if (r >= 0 && !o->dns_forward)
+		r = strv_extend(l, "--disable-dns");
+	if (r >= 0)
+		r = strv_extend(l, "--netns-type=path");
+	if (r >= 0)
+		r = push_fd(l, "--userns-path=/proc/self/fd/", o->userns_fd);
+	if (r >= 0)
+		r = push_fd(l, "/proc/self/fd/", o->netns_fd);
+	if (r >= 0)
+		r = strv_extend(l, NFSTACK_IFNAME);
+	return r;
+}
+
+int nfstack_argv(const struct nfstack_opts *o, int ready_fd, int exit_fd, char ***ret)
+{
+	_cleanup_strv_free_ char **l = NULL;
+	int r;
+
+	r = strv_extend(&l, o->path);
+	if (r < 0)
+		return r;
+	if (o->kind == NFSTACK_PASTA)
+		r = pasta_argv(o, ready_fd, &l);
+	else if (o->kind == NFSTACK_SLIRP4NETNS)
+		r = slirp_argv(o, ready_fd, exit_fd, &l);
+	else
+		r = -EINVAL;
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+/* Our descriptors must not land on 0..2, which the child replaces. */
+static int move_above_stdio(int *fd)
+{
+	int n;
+
+	if (*fd > STDERR_FILENO)
+		return 0;
+	n = fcntl(*fd, F_DUPFD_CLOEXEC, 3);
+	if (n < 0)
+		return negative_errno();
+	close(*fd);
+	*fd = n;
+	return 0;
+}
+
+static int make_pipe(int *rd, int *wr)
+{
+	int p[2], r;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return negative_errno();
+	*rd = p[0];
+	*wr = p[1];
+	r = move_above_stdio(rd);
+	if (r >= 0)
+		r = move_above_stdio(wr);
+	return r;
+}
+
+struct child_args {
+	const struct nfstack_opts *o;
+	char **argv;
+	char **envp;
+	pid_t parent;
+	int devnull, log_w, ready_w, exit_r;
+};
+
+/* Between clone() and execve(): no allocation, no output but to the log pipe. */
+static _noreturn_ void stack_child(const struct child_args *a)
+{
+	const struct nfstack_opts *o = a->o;
+	const int keep[] = { o->userns_fd, o->netns_fd, a->ready_w, a->exit_r };
+	sigset_t none;
+	int e;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	if (dup2(a->devnull, STDIN_FILENO) < 0 || dup2(a->log_w, STDOUT_FILENO) < 0 ||
+	    dup2(a->log_w, STDERR_FILENO) < 0)
+		_exit(127);
+
+	if (o->drop) {
+		/*
+		 * pasta reopens its pid file through /proc/self/fd; a pipe is created owned by
+		 * its creator with mode 0600, so it must belong to the uid pasta runs as.
+		 */
+		if (fchown(a->ready_w, o->uid, o->gid) < 0 || setgroups(0, NULL) < 0 ||
+		    setresgid(o->gid, o->gid, o->gid) < 0 ||
+		    setresuid(o->uid, o->uid, o->uid) < 0) {
+			e = errno;
+			dprintf(STDERR_FILENO, "skillbox: becoming uid %u: %s\n", (unsigned)o->uid,
+				strerror(e));
+			_exit(127);
+		}
+	}
+	/* After the uid change, which clears it: die with skillbox, even by SIGKILL. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != a->parent)
+		_exit(127);
+
+	if (sys_close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		_exit(127);
+	for (size_t i = 0; i < ELEMENTSOF(keep); i++)
+		if (keep[i] >= 0 && fcntl(keep[i], F_SETFD, 0) < 0)
+			_exit(127);
+
+	execve(a->argv[0], a->argv, a->envp);
+	e = errno;
+	dprintf(STDERR_FILENO, "%s: %s\n", a->argv[0], strerror(e));
+	_exit(127);
+}
+
+int nfstack_start(const struct nfstack_opts *o, struct nfstack *s)
+{
+	_cleanup_close_ int devnull = -1, log_w = -1, ready_w = -1, exit_r = -1;
+	_cleanup_strv_free_ char **argv = NULL;
+	struct child_args a = { .o = o, .parent = getpid() };
+	struct clone_args ca = { .flags = CLONE_PIDFD, .exit_signal = SIGCHLD };
+	char run_env[96];
+	char *envp[] = { run_env, NULL };
+	int pidfd = -1, r;
+	long pid;
+
+	*s = (struct nfstack)NFSTACK_INIT;
+	s->kind = o->kind;
+
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return negative_errno();
+	r = move_above_stdio(&devnull);
+	if (r >= 0)
+		r = make_pipe(&s->ready_fd, &ready_w);
+	if (r >= 0)
+		r = make_pipe(&s->log_fd, &log_w);
+	if (r >= 0 && o->kind == NFSTACK_SLIRP4NETNS)
+		r = make_pipe(&exit_r, &s->exit_fd);
+	if (r >= 0)
+		r = nfstack_argv(o, ready_w, exit_r, &argv);
+	if (r < 0)
+		goto fail;
+
+	/* Nothing of skillbox's environment (secrets included) reaches the stack; the run id
+	   tells an operator whose stack a process is. */
+	snprintf(run_env, sizeof(run_env), "SKILLBOX_RUN=%s", o->run_id ? o->run_id : "");
+	a.argv = argv;
+	a.envp = envp;
+	a.devnull = devnull;
+	a.log_w = log_w;
+	a.ready_w = ready_w;
+	a.exit_r = exit_r;
+	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	pid = sys_clone3(&ca);
+	if (pid < 0) {
+		r = negative_errno();
+		goto fail;
+	}
+	if (pid == 0)
+		stack_child(&a);
+
+	s->pid = (pid_t)pid;
+	s->pidfd = pidfd;
+	fd_set_nonblock(s->ready_fd, true);
+	fd_set_nonblock(s->log_fd, true);
+	return 0;
+
+fail:
+	nfstack_stop(s);
+	return r;
+}
+
+int nfstack_read_ready(struct nfstack *s)
+{
+	for (;;) {
+		size_t room = sizeof(s->ready_buf) - 1 - s->ready_len;
+		ssize_t n;
+
+		if (s->ready)
+			return 1;
+		if (room == 0)
+			return -EPROTO;
+		n = read(s->ready_fd, s->ready_buf + s->ready_len, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return negative_errno();
+		if (n == 0)
+			return -EPIPE;
+		s->ready_len += (size_t)n;
+		s->ready_buf[s->ready_len] = 0;
+		/* pasta: "<pid>\n" once configured; slirp4netns: "1". */
+		if (s->kind == NFSTACK_PASTA ? strchr(s->ready_buf, '\n') != NULL
+					     : strchr(s->ready_buf, '1') != NULL)
+			s->ready = true;
+	}
+}
+
+bool nfstack_read_log(struct nfstack *s)
+{
+	char buf[4096];
+
+	if (s->log_fd < 0)
+		return true;
+	for (;;) {
+		ssize_t n = read(s->log_fd, buf, sizeof(buf));
+		size_t k;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0;
+		k = (size_t)n;
+		if (k >= sizeof(s->log)) {
+			memcpy(s->log, buf + k - sizeof(s->log), sizeof(s->log));
+			s->log_len = sizeof(s->log);
+			continue;
+		}
+		if (s->log_len + k > sizeof(s->log)) {
+			size_t drop = s->log_len + k - sizeof(s->log);
+
+			memmove(s->log, s->log + drop, s->log_len - drop);
+			s->log_len -= drop;
+		}
+		memcpy(s->log + s->log_len, buf, k);
+		s->log_len += k;
+	}
+}
+
+const char *nfstack_last_message(const struct nfstack *s, char *buf, size_t size)
+{
+	size_t end = s->log_len;
+
+	buf[0] = 0;
+	/* Walk the lines from the last one back; pasta's "Failed to send N bytes to syslog"
+	   (there is no syslog here) is noise. */
+	while (end > 0) {
+		size_t start = end, len;
+
+		while (start > 0 && s->log[start - 1] != '\n')
+			start--;
+		len = end - start;
+		while (len > 0 &&
+		       (s->log[start + len - 1] == '\n' || s->log[start + len - 1] == '\r'))
+			len--;
+		if (len > 0 &&
+		    !strneq(s->log + start, "Failed to send", STRLEN("Failed to send"))) {
+			snprintf(buf, size, "%.*s", (int)len, s->log + start);
+			return buf;
+		}
+		end = start > 0 ? start - 1 : 0;
+	}
+	return buf;
+}
+
+void nfstack_kill(struct nfstack *s)
+{
+	if (s->pidfd >= 0)
+		sys_pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
+}
+
+void nfstack_stop(struct nfstack *s)
+{
+	if (s->pidfd >= 0) {
+		sys_pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
+		while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	s->pidfd = safe_close(s->pidfd);
+	s->pid = 0;
+	s->ready_fd = safe_close(s->ready_fd);
+	s->log_fd = safe_close(s->log_fd);
+	s->exit_fd = safe_close(s->exit_fd);
+}
+
+int nfstack_open_namespaces(pid_t pid, int *ret_userns, int *ret_netns)
+{
+	_cleanup_close_ int u = -1, n = -1;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	u = open(path, O_RDONLY | O_CLOEXEC);
+	if (u < 0)
+		return negative_errno();
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	n = open(path, O_RDONLY | O_CLOEXEC);
+	if (n < 0)
+		return negative_errno();
+	*ret_userns = TAKE_FD(u);
+	*ret_netns = TAKE_FD(n);
+	return 0;
+}

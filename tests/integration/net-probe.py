@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: MIT
+"""Runs inside the sandbox for test-net.py: performs network actions and prints one JSON line
+per action with its outcome and how long it took, measured here, inside the skill.
+
+Usage: net-probe.py ACTION...  where each ACTION is a JSON list:
+  ["tcp", host, port, text]     connect, send text + newline, read the answer
+  ["udp", host, port, text]     send one datagram, wait for an answer (2 s at most)
+  ["dns", server, name]         a raw DNS query (type A) over UDP to server:53
+  ["resolve", name]             getaddrinfo(name)
+  ["run", argv...]              run a command, report its exit code and output
+  ["file", path]                the content of a file
+  ["wait"]                      print "waiting" and block until stdin closes
+"""
+
+import errno
+import json
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+TIMEOUT = 3.0
+
+
+def err_name(e):
+    if getattr(e, "errno", None):
+        return errno.errorcode.get(e.errno, str(e.errno))
+    return type(e).__name__
+
+
+def family_of(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def tcp(host, port, text):
+    family, kind, proto, _, addr = socket.getaddrinfo(host, port, socket.AF_UNSPEC,
+                                                      socket.SOCK_STREAM)[0]
+    s = socket.socket(family, kind, proto)
+    s.settimeout(TIMEOUT)
+    try:
+        s.connect(addr)
+        s.sendall(text.encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return {"ok": True, "data": data.decode(errors="replace").strip()}
+    finally:
+        s.close()
+
+
+def udp(host, port, text):
+    s = socket.socket(family_of(host), socket.SOCK_DGRAM)
+    s.settimeout(2.0)
+    try:
+        s.connect((host, port))
+        s.send(text.encode())
+        data = s.recv(4096)
+        return {"ok": True, "data": data.decode(errors="replace")}
+    finally:
+        s.close()
+
+
+def dns_query(name, qid=0x5b0c):
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\x00" + struct.pack(">HH", 1, 1)
+
+
+def dns(server, name):
+    s = socket.socket(family_of(server), socket.SOCK_DGRAM)
+    s.settimeout(2.0)
+    try:
+        s.connect((server, 53))
+        s.send(dns_query(name))
+        data = s.recv(4096)
+        answers = struct.unpack(">H", data[6:8])[0] if len(data) >= 12 else 0
+        addrs = []
+        if answers and len(data) >= 4:
+            # The test's resolver puts a single A record last.
+            addrs.append(socket.inet_ntoa(data[-4:]))
+        return {"ok": True, "answers": answers, "addresses": addrs}
+    finally:
+        s.close()
+
+
+def resolve(name):
+    infos = socket.getaddrinfo(name, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
+    return {"ok": True, "addresses": sorted({i[4][0] for i in infos})}
+
+
+def run(*argv):
+    p = subprocess.run(list(argv), capture_output=True, timeout=10)
+    return {
+        "ok": p.returncode == 0,
+        "rc": p.returncode,
+        "stdout": p.stdout.decode(errors="replace")[-2000:],
+        "stderr": p.stderr.decode(errors="replace")[-2000:],
+    }
+
+
+def read_file(path):
+    with open(path) as f:
+        return {"ok": True, "data": f.read()}
+
+
+def wait():
+    print(json.dumps({"action": ["wait"], "ok": True, "waiting": True}), flush=True)
+    sys.stdin.read()
+    return {"ok": True}
+
+
+ACTIONS = {"tcp": tcp, "udp": udp, "dns": dns, "resolve": resolve, "run": run, "file": read_file,
+           "wait": wait}
+
+
+def main():
+    for arg in sys.argv[1:]:
+        action = json.loads(arg)
+        t0 = time.monotonic()
+        try:
+            result = ACTIONS[action[0]](*action[1:])
+        except Exception as e:  # the outcome is the point: report it
+            result = {"ok": False, "error": err_name(e), "message": str(e)}
+        result["elapsed"] = round(time.monotonic() - t0, 4)
+        result["action"] = action
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

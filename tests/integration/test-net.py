@@ -1,0 +1,675 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Network egress: a skill reaches exactly the destinations its manifest declares; every
+other attempt is refused at once (measured inside the skill) and shows up in the audit trail
+with its address, port and protocol.
+
+Servers are the test's own: on the host's loopback (reached through `host: host-loopback`)
+and, when the suite runs as root, in a network namespace it creates (ip netns + veth) with
+names given to skillbox through a private /etc/hosts (unshare -m; the host's file is never
+touched). Every case runs as root and as an unprivileged user.
+
+/dev/net/tun is mode 0600 on some machines; the user-mode stack runs unprivileged and needs
+it usable, as distributions ship it (0666). The test sets that for its duration and restores
+the original mode.
+"""
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+with open(os.path.join(HERE, "net-probe.py")) as f:
+    PROBE = f.read()
+SERVER = os.path.join(HERE, "net-server.py")
+PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"
+
+FAST = 1.0  # a refusal must come back within this many seconds, measured in the skill
+REFUSED = {"ECONNREFUSED", "EPERM", "EHOSTUNREACH", "EACCES", "ENETUNREACH"}
+RUN_IDS = set()  # every run this test made: their stacks are marked SKILLBOX_RUN=<id>
+
+MANIFEST = """\
+skillbox: 1
+name: net-test
+command: [python3, /skill/net-probe.py]
+workdir: /skill
+filesystem:
+  read: [/usr, /bin, /lib, /lib64, /sbin, /etc/alternatives, ".:/skill"]
+limits:
+  timeout: 60s
+"""
+
+
+def manifest(network):
+    return MANIFEST + network
+
+
+def egress_lines(text):
+    """The manifest line of each '- host:' / '- cidr:' entry, in order."""
+    full = MANIFEST + text
+    return [i + 1 for i, line in enumerate(full.splitlines()) if line.strip().startswith("- ")]
+
+
+# --- servers --------------------------------------------------------------------------
+
+
+def free_port(kinds=(socket.SOCK_STREAM, socket.SOCK_DGRAM)):
+    for _ in range(200):
+        port = random.randint(20000, 60000)
+        try:
+            for kind in kinds:
+                for host, fam in (("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)):
+                    s = socket.socket(fam, kind)
+                    try:
+                        s.bind((host, port))
+                    finally:
+                        s.close()
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
+
+
+@contextlib.contextmanager
+def servers(args, netns=None):
+    """Starts net-server.py (in netns when given); stops it when the block ends."""
+    cmd = [PYTHON, SERVER] + args
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = h.read_line(p.stdout, 15)
+        if line.strip() != b"ready":
+            p.kill()
+            raise RuntimeError(f"server did not start: {line!r} {p.stderr.read()[-500:]!r}")
+        yield p
+    finally:
+        p.stdin.close()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+class NetNS:
+    """A network namespace with a veth to the host: 10.231.N.2 and .3, fd77:231:N::2."""
+
+    def __init__(self):
+        self.n = os.getpid() % 200 + 20
+        self.name = f"sbxnet{os.getpid()}"
+        self.host_if = f"sbx{os.getpid() % 100000}h"
+        self.ns_if = f"sbx{os.getpid() % 100000}n"
+        self.addr2 = f"10.231.{self.n}.2"
+        self.addr3 = f"10.231.{self.n}.3"
+        self.addr6 = f"fd77:231:{self.n}::2"
+
+    def ip(self, *args):
+        subprocess.run(["ip"] + list(args), check=True, capture_output=True, timeout=15)
+
+    def __enter__(self):
+        self.ip("netns", "add", self.name)
+        try:
+            self.ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
+            self.ip("link", "set", self.ns_if, "netns", self.name)
+            self.ip("addr", "add", f"10.231.{self.n}.1/24", "dev", self.host_if)
+            self.ip("-6", "addr", "add", f"fd77:231:{self.n}::1/64", "dev", self.host_if, "nodad")
+            self.ip("link", "set", self.host_if, "up")
+            ns = ["-n", self.name]
+            self.ip(*ns, "link", "set", "lo", "up")
+            self.ip(*ns, "addr", "add", f"{self.addr2}/24", "dev", self.ns_if)
+            self.ip(*ns, "addr", "add", f"{self.addr3}/24", "dev", self.ns_if)
+            self.ip(*ns, "-6", "addr", "add", f"{self.addr6}/64", "dev", self.ns_if, "nodad")
+            self.ip(*ns, "link", "set", self.ns_if, "up")
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=15)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=15)
+
+
+# --- running skills -------------------------------------------------------------------
+
+
+def parse_results(res):
+    out = []
+    for line in res.out.splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
+def probe(env, network, actions, extra_env=None, private_etc=None, name="skill"):
+    """Runs net-probe.py with actions in a skill; returns (Result, [action results])."""
+    d = env.skill(manifest(network), name=name, files={"net-probe.py": PROBE})
+    args = ["run", d, "--"] + [json.dumps(a) for a in actions]
+    if private_etc:
+        res = skillbox_private_etc(env, args, private_etc, extra_env)
+    else:
+        res = env.skillbox(args, env=extra_env, timeout=90)
+    RUN_IDS.update(e.get("run") for e in res.events if e.get("run"))
+    return res, parse_results(res)
+
+
+def skillbox_private_etc(env, verb_args, etc, extra_env=None, timeout=90):
+    """Runs skillbox in a private mount namespace whose /etc/hosts and /etc/resolv.conf are
+    the test's own (root sets them up, then becomes the identity)."""
+    files = []
+    for name in ("hosts", "resolv.conf"):
+        fd, path = tempfile.mkstemp(prefix=f"etc-{name}-", dir=env.top)
+        with os.fdopen(fd, "w") as f:
+            f.write(etc[name])
+        os.chmod(path, 0o644)
+        files.append(path)
+    fd, audit = tempfile.mkstemp(prefix="audit-", suffix=".jsonl",
+                                 dir=getattr(env, "auditdir", env.top))
+    os.close(fd)
+    os.unlink(audit)
+    inner = env.argv([env.bin, "run", "--audit", audit] + list(verb_args[1:]))
+    script = ('mount --bind "$1" /etc/hosts && mount --bind "$2" /etc/resolv.conf && '
+              'shift 2 && exec "$@"')
+    cmd = ["unshare", "-m", "--", "sh", "-c", script, "sh"] + files + inner
+    e = env.base_env()
+    e.update(extra_env or {})
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, env=e, cwd=env.work, capture_output=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+        rc, out, err = p.returncode, p.stdout, p.stderr
+    except subprocess.TimeoutExpired as t:
+        rc, out, err = None, t.stdout or b"", t.stderr or b""
+    lines = []
+    if os.path.exists(audit):
+        with open(audit, "rb") as f:
+            lines = [l.decode(errors="replace") for l in f.read().splitlines()]
+    return h.Result(rc, out, err, lines, time.monotonic() - t0)
+
+
+def result_of(results, kind, *args):
+    for r in results:
+        a = r.get("action", [])
+        if a[:1] == [kind] and all(x == y for x, y in zip(a[1:], args)):
+            return r
+    return {"ok": None, "error": "no result", "action": [kind] + list(args)}
+
+
+def refused_fast(r):
+    return r.get("ok") is False and r.get("error") in REFUSED and r.get("elapsed", 99) < FAST
+
+
+def connect_events(res, verdict, address, port, proto):
+    return [
+        e
+        for e in res.of("net.connect")
+        if e.get("verdict") == verdict and e.get("address") == address and e.get("port") == port
+        and e.get("proto") == proto
+    ]
+
+
+def check_refusal(label, res, results, action, address, port, proto):
+    r = result_of(results, *action)
+    h.ok(refused_fast(r), f"{label}: refused within {FAST}s ({r.get('error')}, "
+         f"{r.get('elapsed')}s)", r)
+    ev = connect_events(res, "deny", address, port, proto)
+    h.ok(ev and ev[0].get("host") is None and ev[0].get("rule") is None,
+         f"{label}: net.connect deny {proto} {address}:{port} in the audit trail",
+         res.of("net.connect"))
+
+
+def stack_pids(run_ids):
+    """User-mode stacks of the given runs: skillbox gives each stack the environment
+    SKILLBOX_RUN=<run id> and nothing else."""
+    marks = {b"SKILLBOX_RUN=" + r.encode() + b"\0" for r in run_ids}
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/environ", "rb") as f:
+                env = f.read()
+        except OSError:
+            continue
+        if any(m in env for m in marks):
+            found.append(int(d))
+    return found
+
+
+def nft_ruleset():
+    p = subprocess.run(["nft", "list", "ruleset"], capture_output=True, timeout=15)
+    return p.returncode, p.stdout
+
+
+# --- cases ----------------------------------------------------------------------------
+
+
+def case_host_loopback(ident, env, ctx):
+    label = f"{ident} host-loopback"
+    p1, p2 = ctx["p1"], ctx["p2"]
+    net = f"""\
+network:
+  egress:
+    - host: host-loopback
+      ports: [{p1}]
+"""
+    line = egress_lines(net)[0]
+    actions = [
+        ["tcp", "10.0.2.2", p1, "over the declared port"],
+        ["tcp", "fd00::2", p1, "over IPv6"],
+        ["tcp", "10.0.2.2", p2, "undeclared port"],
+        ["udp", "10.0.2.2", p1, "udp to the declared tcp port"],
+        ["dns", "10.0.2.3", "raw.query.skillbox.test"],
+        ["resolve", "undeclared.skillbox.test"],
+        ["resolve", "skillbox"],
+        ["run", "/usr/sbin/nft", "list", "ruleset"],
+        ["run", "/usr/sbin/nft", "flush", "ruleset"],
+        ["run", "/usr/sbin/ip", "link", "set", "lo", "down"],
+        ["run", "/usr/sbin/ip", "link", "set", "eth0", "down"],
+        ["tcp", "10.0.2.2", p2, "still undeclared after the attempts"],
+        ["tcp", "10.0.2.2", p1, "still declared after the attempts"],
+    ]
+    res, results = probe(env, net, actions)
+    if not h.ok(res.rc == 0, f"{label}: runs", res.describe()):
+        return
+    start = res.first("run.start") or {}
+    h.ok(start.get("network_stack") == ctx["stack"], f"{label}: run.start names the stack "
+         f"({start.get('network_stack')})")
+    stack = res.first("net.stack") or {}
+    h.diag(f"{label}: {stack.get('stack')} ready after {stack.get('ready_s')}s")
+
+    r = result_of(results, "tcp", "10.0.2.2", p1, "over the declared port")
+    h.ok(r.get("data") == f"hello from 127.0.0.1:{p1}: over the declared port",
+         f"{label}: the declared port connects and transfers data", r)
+    ev = connect_events(res, "allow", "10.0.2.2", p1, "tcp")
+    h.ok(ev and ev[0].get("host") == "host-loopback" and ev[0].get("line") == line
+         and ev[0].get("rule") == 0,
+         f"{label}: net.connect allow names the manifest host and line {line}",
+         res.of("net.connect"))
+    h.ok(len(ev) == 2, f"{label}: one allow event per connection ({len(ev)} for two)", ev)
+    if ctx["stack"] == "pasta":
+        r = result_of(results, "tcp", "fd00::2", p1)
+        h.ok(r.get("data") == f"hello from [::1]:{p1}: over IPv6",
+             f"{label}: over IPv6 too, the gateway reaches the host's ::1", r)
+        h.ok(connect_events(res, "allow", "fd00::2", p1, "tcp"), f"{label}: ... and is audited")
+
+    check_refusal(f"{label}: undeclared port on the same host", res, results,
+                  ["tcp", "10.0.2.2", p2, "undeclared port"], "10.0.2.2", p2, "tcp")
+    check_refusal(f"{label}: UDP to the declared TCP port", res, results,
+                  ["udp", "10.0.2.2", p1], "10.0.2.2", p1, "udp")
+    check_refusal(f"{label}: raw DNS query to the stack's resolver", res, results,
+                  ["dns", "10.0.2.3"], "10.0.2.3", 53, "udp")
+    q = [e for e in res.of("dns.query") if e.get("name") == "raw.query.skillbox.test"]
+    h.ok(q and q[0].get("verdict") == "deny" and q[0].get("type") == "A",
+         f"{label}: the refused query's name is in the audit trail (dns.query deny)",
+         res.of("dns.query"))
+
+    r = result_of(results, "resolve", "undeclared.skillbox.test")
+    h.ok(r.get("ok") is False and r.get("elapsed", 99) < FAST,
+         f"{label}: an undeclared name does not resolve, at once ({r.get('elapsed')}s)", r)
+    r = result_of(results, "resolve", "skillbox")
+    h.ok(r.get("ok") and r.get("addresses") == ["127.0.1.1"],
+         f"{label}: the sandbox's own name resolves", r)
+
+    for cmd in (["/usr/sbin/nft", "list", "ruleset"], ["/usr/sbin/nft", "flush", "ruleset"],
+                ["/usr/sbin/ip", "link", "set", "lo", "down"],
+                ["/usr/sbin/ip", "link", "set", "eth0", "down"]):
+        r = result_of(results, "run", *cmd)
+        h.ok(r.get("rc", 0) != 0 and "Operation not permitted" in r.get("stderr", ""),
+             f"{label}: `{' '.join(cmd[0:1] + cmd[1:])}` fails with EPERM inside", r)
+    check_refusal(f"{label}: after the attempts, the undeclared port", res, results,
+                  ["tcp", "10.0.2.2", p2, "still undeclared after the attempts"], "10.0.2.2", p2,
+                  "tcp")
+    r = result_of(results, "tcp", "10.0.2.2", p1, "still declared after the attempts")
+    h.ok(r.get("ok"), f"{label}: after the attempts, the declared port still works", r)
+
+    pol = res.first("policy.net") or {}
+    rules = pol.get("rules") or [{}]
+    h.ok(pol.get("egress") is True and rules[0].get("addresses") == ["10.0.2.2", "fd00::2"]
+         and rules[0].get("ports") == [p1] and len(pol.get("ruleset_sha256") or "") == 64,
+         f"{label}: policy.net records the rule, its addresses and the ruleset digest", pol)
+    summ = res.first("run.summary") or {}
+    h.ok((summ.get("refusals") or {}).get("net", 0) >= 5,
+         f"{label}: run.summary counts the network refusals", summ)
+
+
+def case_no_egress(ident, env, ctx):
+    label = f"{ident} no egress"
+    actions = [
+        ["run", "/usr/sbin/ip", "route", "show"],
+        ["run", "/usr/sbin/ip", "-6", "route", "show"],
+        ["file", "/proc/net/route"],
+        ["tcp", "10.0.2.2", ctx["p1"], "x"],
+        ["tcp", "2001:db8::1", 80, "x"],
+        ["resolve", "localhost"],
+        ["resolve", "skillbox"],
+        ["file", "/etc/hosts"],
+        ["run", "/usr/sbin/ip", "-o", "link", "show"],
+    ]
+    res, results = probe(env, "", actions)
+    if not h.ok(res.rc == 0, f"{label}: runs", res.describe()):
+        return
+    r4 = result_of(results, "run", "/usr/sbin/ip", "route", "show")
+    r6 = result_of(results, "run", "/usr/sbin/ip", "-6", "route", "show")
+    h.ok(r4.get("rc") == 0 and r4.get("stdout") == "" and r6.get("stdout") == "",
+         f"{label}: no route at all (ip route and ip -6 route are empty)", [r4, r6])
+    r = result_of(results, "file", "/proc/net/route")
+    h.ok(len((r.get("data") or "x\ny").strip().splitlines()) == 1,
+         f"{label}: /proc/net/route is empty", r)
+    for a in (["tcp", "10.0.2.2"], ["tcp", "2001:db8::1"]):
+        r = result_of(results, *a)
+        h.ok(r.get("error") == "ENETUNREACH" and r.get("elapsed", 99) < FAST,
+             f"{label}: connect to {a[1]} fails with ENETUNREACH at once", r)
+    links = result_of(results, "run", "/usr/sbin/ip", "-o", "link", "show").get("stdout", "")
+    h.ok(links.count("\n") == 1 and "lo:" in links and "UP" in links,
+         f"{label}: loopback only, and up", links)
+    h.ok(result_of(results, "resolve", "localhost").get("ok")
+         and result_of(results, "resolve", "skillbox").get("addresses") == ["127.0.1.1"],
+         f"{label}: localhost and the hostname skillbox resolve")
+    start = res.first("run.start") or {}
+    pol = res.first("policy.net") or {}
+    h.ok(start.get("network_stack") == "none" and pol.get("egress") is False
+         and not res.of("net.stack"),
+         f"{label}: no user-mode stack was started", [start.get("network_stack"), pol])
+
+
+def case_netns(ident, env, ctx):
+    """Hosts in a network namespace the test made, reached by name through pinned DNS."""
+    ns = ctx["netns"]
+    label = f"{ident} netns"
+    port = ctx["ns_port"]
+    etc = {
+        "hosts": "127.0.0.1 localhost\n"
+        f"{ns.addr2} svc.skillbox.test\n"
+        f"{ns.addr3} other.skillbox.test\n"
+        f"{ns.addr6} svc6.skillbox.test\n",
+        "resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+    }
+    net = f"""\
+network:
+  egress:
+    - host: svc.skillbox.test
+      ports: [{port}]
+    - host: gone.skillbox.test
+      ports: [443]
+      optional: true
+"""
+    line = egress_lines(net)[0]
+    big = "x" * 60000
+    actions = [
+        ["resolve", "svc.skillbox.test"],
+        ["resolve", "other.skillbox.test"],
+        ["resolve", "svc6.skillbox.test"],
+        ["tcp", "svc.skillbox.test", port, big],
+        ["tcp", ns.addr2, port + 1, "undeclared port"],
+        ["tcp", ns.addr3, port, "undeclared host"],
+        ["udp", ns.addr2, port, "udp to the tcp port"],
+        ["tcp", ns.addr6, port, "ipv6"],
+        ["dns", ns.addr2, "leak.skillbox.test"],
+    ]
+    res, results = probe(env, net, actions, private_etc=etc)
+    if not h.ok(res.rc == 0, f"{label}: runs", res.describe()):
+        return
+    r = result_of(results, "resolve", "svc.skillbox.test")
+    h.ok(r.get("addresses") == [ns.addr2], f"{label}: the declared name resolves, pinned", r)
+    for n in ("other.skillbox.test", "svc6.skillbox.test"):
+        r = result_of(results, "resolve", n)
+        h.ok(r.get("ok") is False and r.get("elapsed", 99) < FAST,
+             f"{label}: {n} (not declared) does not resolve inside", r)
+    r = result_of(results, "tcp", "svc.skillbox.test")
+    h.ok(r.get("data") == f"hello from {ns.addr2}:{port}: {big}",
+         f"{label}: the declared host and port transfer data (60 kB both ways)",
+         {k: (v[:80] if isinstance(v, str) else v) for k, v in r.items()})
+    ev = connect_events(res, "allow", ns.addr2, port, "tcp")
+    h.ok(ev and ev[0].get("host") == "svc.skillbox.test" and ev[0].get("line") == line,
+         f"{label}: net.connect allow names svc.skillbox.test and line {line}",
+         res.of("net.connect"))
+    check_refusal(f"{label}: undeclared port on the declared host", res, results,
+                  ["tcp", ns.addr2, port + 1], ns.addr2, port + 1, "tcp")
+    check_refusal(f"{label}: undeclared host", res, results, ["tcp", ns.addr3, port], ns.addr3,
+                  port, "tcp")
+    check_refusal(f"{label}: UDP to the declared TCP port", res, results, ["udp", ns.addr2, port],
+                  ns.addr2, port, "udp")
+    check_refusal(f"{label}: IPv6", res, results, ["tcp", ns.addr6, port], ns.addr6, port, "tcp")
+    check_refusal(f"{label}: raw DNS query to a resolver", res, results, ["dns", ns.addr2],
+                  ns.addr2, 53, "udp")
+    q = [e for e in res.of("dns.query") if e.get("name") == "leak.skillbox.test"]
+    h.ok(q and q[0].get("verdict") == "deny", f"{label}: the refused query's name is audited", q)
+    pol = res.first("policy.net") or {}
+    rules = pol.get("rules") or [{}, {}]
+    h.ok(pol.get("pinned") == ["svc.skillbox.test"] and rules[0].get("addresses") == [ns.addr2]
+         and rules[1].get("resolved") is False and rules[1].get("optional") is True,
+         f"{label}: policy.net: pinned name with its address; the optional one skipped", pol)
+    h.ok(not ctx["netns_log"] or "leak.skillbox.test" not in open(ctx["netns_log"]).read(),
+         f"{label}: the resolver in the namespace never saw the query")
+
+
+def case_unresolvable(ident, env, ctx):
+    label = f"{ident} unresolvable host"
+    etc = {"hosts": "127.0.0.1 localhost\n",
+           "resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"}
+    net = """\
+network:
+  egress:
+    - host: missing.skillbox.test
+      ports: [443]
+"""
+    line = egress_lines(net)[0]
+    res, results = probe(env, net, [["resolve", "localhost"]], private_etc=etc)
+    h.ok(res.rc == 125, f"{label}: refuses to run (125)", res.describe())
+    h.ok(f"skillbox.yaml:{line}:" in res.err and "missing.skillbox.test" in res.err
+         and "does not resolve" in res.err, f"{label}: the message names the manifest line",
+         res.err)
+    h.ok(not results, f"{label}: the skill never ran")
+
+
+def case_resolver(ident, env, ctx):
+    """dns: resolver opens the stack's resolver only, and every query's name is audited."""
+    label = f"{ident} dns resolver"
+    etc = {"hosts": "127.0.0.1 localhost\n", "resolv.conf": "nameserver 127.0.0.1\n"}
+    net = """\
+network:
+  dns: resolver
+"""
+    actions = [
+        ["dns", "10.0.2.3", "asked.resolver.test"],
+        ["resolve", "via-libc.resolver.test"],
+        ["dns", "10.0.2.2", "other-resolver.resolver.test"],
+    ]
+    res, results = probe(env, net, actions, private_etc=etc)
+    if not h.ok(res.rc == 0, f"{label}: runs", res.describe()):
+        return
+    r = result_of(results, "dns", "10.0.2.3", "asked.resolver.test")
+    h.ok(r.get("ok") and r.get("addresses") == ["10.231.0.2"],
+         f"{label}: a query to the stack's resolver is answered by the host's", r)
+    r = result_of(results, "resolve", "via-libc.resolver.test")
+    h.ok(r.get("ok") and r.get("addresses") == ["10.231.0.2"],
+         f"{label}: the C library resolves through it", r)
+    names = {(e.get("name"), e.get("type"), e.get("verdict")) for e in res.of("dns.query")}
+    h.ok(("asked.resolver.test", "A", "allow") in names
+         and ("via-libc.resolver.test", "A", "allow") in names,
+         f"{label}: each query's name is recorded as dns.query", names)
+    check_refusal(f"{label}: another resolver", res, results, ["dns", "10.0.2.2"], "10.0.2.2", 53,
+                  "udp")
+    with open(ctx["dns_log"]) as f:
+        asked = f.read()
+    h.ok("asked.resolver.test" in asked and "other-resolver" not in asked,
+         f"{label}: the host's resolver saw the allowed queries only", asked)
+
+
+def case_fallback(ident, env, ctx):
+    label = f"{ident} fallback"
+    p1 = ctx["p1"]
+    net = f"""\
+network:
+  egress:
+    - host: host-loopback
+      ports: [{p1}]
+"""
+    actions = [["tcp", "10.0.2.2", p1, "via slirp4netns"], ["tcp", "10.0.2.2", ctx["p2"], "no"]]
+    if shutil.which("slirp4netns", path="/usr/bin:/bin") is None:
+        h.skip(f"{label}: slirp4netns", "slirp4netns is not installed")
+        return
+    res, results = probe(env, net, actions, extra_env={"SKILLBOX_PASTA": "/nonexistent/pasta"})
+    start = res.first("run.start") or {}
+    h.ok(res.rc == 0 and start.get("network_stack") == "slirp4netns",
+         f"{label}: without pasta, slirp4netns is the stack", res.describe())
+    r = result_of(results, "tcp", "10.0.2.2", p1)
+    h.ok(r.get("data") == f"hello from 127.0.0.1:{p1}: via slirp4netns",
+         f"{label}: slirp4netns: host-loopback connects", r)
+    check_refusal(f"{label}: slirp4netns: undeclared port", res, results,
+                  ["tcp", "10.0.2.2", ctx["p2"]], "10.0.2.2", ctx["p2"], "tcp")
+
+    res, results = probe(env, net, actions[:1], extra_env={"SKILLBOX_PASTA": "/bin/false"})
+    st = res.first("net.stack") or {}
+    h.ok(res.rc == 0 and st.get("stack") == "slirp4netns" and st.get("fallback_from") == "pasta"
+         and "pasta" in (st.get("reason") or ""),
+         f"{label}: a pasta that fails to start falls back, and the trail says why", res.describe())
+    h.ok(result_of(results, "tcp", "10.0.2.2", p1).get("ok"), f"{label}: ... and connects")
+
+    res, results = probe(env, net, actions[:1], extra_env={
+        "SKILLBOX_PASTA": "/nonexistent/pasta", "SKILLBOX_SLIRP4NETNS": "/nonexistent/slirp4netns"})
+    h.ok(res.rc == 125 and "neither pasta" in res.err and not results,
+         f"{label}: with neither stack, egress refuses to run (125)", res.describe())
+
+
+def case_sigkill(ident, env, ctx):
+    """SIGKILL of skillbox leaves no user-mode stack behind."""
+    label = f"{ident} SIGKILL"
+    net = f"""\
+network:
+  egress:
+    - host: host-loopback
+      ports: [{ctx['p1']}]
+"""
+    d = env.skill(manifest(net), name="sigkill", files={"net-probe.py": PROBE})
+    audit = os.path.join(getattr(env, "auditdir", env.top), "sigkill.jsonl")
+    p = env.popen([env.bin, "run", "--audit", audit, d, "--", json.dumps(["wait"])],
+                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = h.read_line(p.stdout, 30)
+        if not h.ok(b"waiting" in line, f"{label}: the skill runs", line):
+            return
+        with open(audit) as f:
+            run_id = json.loads(f.readline())["run"]
+        RUN_IDS.add(run_id)
+        stacks = stack_pids([run_id])
+        h.ok(len(stacks) == 1, f"{label}: one user-mode stack is running ({stacks})")
+        sandbox = h.pids_matching("net-probe.py")
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(timeout=10)
+        left = h.wait_gone(stacks + sandbox, 10)
+        h.ok(not left, f"{label}: the stack and the sandbox are gone after SIGKILL of skillbox",
+             left)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdin.close()
+
+
+# --- main -----------------------------------------------------------------------------
+
+
+def main():
+    pasta = shutil.which("pasta", path="/usr/bin:/bin")
+    slirp = shutil.which("slirp4netns", path="/usr/bin:/bin")
+    if not pasta and not slirp:
+        h.skip("network egress", "neither pasta nor slirp4netns is installed")
+        h.done()
+    root = os.geteuid() == 0
+    tun_mode = None
+    if root:
+        tun_mode = stat.S_IMODE(os.stat("/dev/net/tun").st_mode)
+        if tun_mode & 0o666 != 0o666:
+            h.diag(f"/dev/net/tun is {tun_mode:04o}: set to 0666 (as distributions ship it) "
+                   "for this test, restored afterwards")
+            os.chmod("/dev/net/tun", tun_mode | 0o666)
+    elif not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+        h.skip("network egress", "/dev/net/tun is not usable by this user (needs mode 0666)")
+        h.done()
+
+    before = nft_ruleset() if root else None
+    ctx = {"stack": "pasta" if pasta else "slirp4netns", "p1": free_port(), "p2": free_port(),
+           "netns": None, "netns_log": None}
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(servers([
+                "--tcp", f"127.0.0.1:{ctx['p1']}", "--tcp", f"[::1]:{ctx['p1']}",
+                "--udp", f"127.0.0.1:{ctx['p1']}", "--tcp", f"127.0.0.1:{ctx['p2']}"]))
+            if root:
+                ns = stack.enter_context(NetNS())
+                ctx["netns"] = ns
+                ctx["ns_port"] = random.randint(20000, 60000)
+                fd, ctx["netns_log"] = tempfile.mkstemp(prefix="skillbox-netns-dns-")
+                os.close(fd)
+                stack.callback(os.unlink, ctx["netns_log"])
+                stack.enter_context(servers([
+                    "--tcp", f"{ns.addr2}:{ctx['ns_port']}",
+                    "--tcp", f"{ns.addr2}:{ctx['ns_port'] + 1}",
+                    "--tcp", f"{ns.addr3}:{ctx['ns_port']}",
+                    "--tcp", f"[{ns.addr6}]:{ctx['ns_port']}",
+                    "--udp", f"{ns.addr2}:{ctx['ns_port']}",
+                    "--dns", f"{ns.addr2}:53", "--dns-log", ctx["netns_log"]], netns=ns.name))
+                fd, ctx["dns_log"] = tempfile.mkstemp(prefix="skillbox-host-dns-")
+                os.close(fd)
+                os.chmod(ctx["dns_log"], 0o666)
+                stack.callback(os.unlink, ctx["dns_log"])
+                try:
+                    stack.enter_context(servers(["--dns", "127.0.0.1:53",
+                                                 "--dns-log", ctx["dns_log"],
+                                                 "--dns-zone", ".resolver.test"]))
+                    ctx["host_dns"] = True
+                except (RuntimeError, OSError) as e:
+                    h.diag(f"no resolver on the host's 127.0.0.1:53 for the resolver case: {e}")
+                    ctx["host_dns"] = False
+
+            for ident in h.identities():
+                with h.Env(ident) as env:
+                    case_host_loopback(ident, env, ctx)
+                    case_no_egress(ident, env, ctx)
+                    if root:
+                        case_netns(ident, env, ctx)
+                        case_unresolvable(ident, env, ctx)
+                        if ctx["host_dns"]:
+                            case_resolver(ident, env, ctx)
+                        else:
+                            h.skip(f"{ident} dns resolver",
+                                   "port 53 on the host's loopback is taken")
+                    else:
+                        for what in ("netns", "unresolvable host", "dns resolver"):
+                            h.skip(f"{ident} {what}",
+                                   "needs root (network namespace, private /etc)")
+                    case_fallback(ident, env, ctx)
+                    case_sigkill(ident, env, ctx)
+                    left = stack_pids(RUN_IDS)
+                    h.ok(RUN_IDS and not left,
+                         f"{ident}: no user-mode stack of the {len(RUN_IDS)} runs is left behind",
+                         left)
+    finally:
+        if tun_mode is not None:
+            os.chmod("/dev/net/tun", tun_mode)
+    if root:
+        after = nft_ruleset()
+        h.ok(before == after, "the host's nftables ruleset is unchanged", (before, after))
+    h.done()
+
+
+if __name__ == "__main__":
+    main()
