@@ -391,13 +391,28 @@ static int build_files(struct run *r)
 	_cleanup_free_ struct nfdns_pin *pins = calloc(n->n_rules ? n->n_rules : 1, sizeof(*pins));
 	size_t n_pins = 0;
 
+	bool loopback_pinned = false;
+
 	if (!pins)
 		return -ENOMEM;
-	for (size_t i = 0; i < n->n_rules; i++)
-		if (n->rules[i].kind == RULE_HOSTNAME && n->rules[i].resolved)
-			pins[n_pins++] = (struct nfdns_pin){ .name = n->rules[i].host,
-							     .addrs = n->rules[i].addrs,
-							     .n_addrs = n->rules[i].n_addrs };
+	for (size_t i = 0; i < n->n_rules; i++) {
+		const struct net_rule *nr = &n->rules[i];
+
+		/*
+		 * A declared host-loopback is also a name inside, so a skill can use
+		 * http://host-loopback:PORT/ rather than knowing the stack's gateway address.
+		 */
+		if (nr->kind == RULE_HOST_LOOPBACK && !loopback_pinned) {
+			loopback_pinned = true;
+			pins[n_pins++] = (struct nfdns_pin){ .name = "host-loopback",
+							     .addrs = nr->addrs,
+							     .n_addrs = nr->n_addrs };
+		}
+		if (nr->kind == RULE_HOSTNAME && nr->resolved)
+			pins[n_pins++] = (struct nfdns_pin){ .name = nr->host,
+							     .addrs = nr->addrs,
+							     .n_addrs = nr->n_addrs };
+	}
 	n->hosts = nfdns_hosts_file(SANDBOX_HOSTNAME, pins, n_pins);
 	/*
 	 * The resolver address is the stack's: with `dns: resolver` it is open; otherwise the

@@ -278,6 +278,7 @@ network:
         ["dns", "10.0.2.3", "raw.query.skillbox.test"],
         ["resolve", "undeclared.skillbox.test"],
         ["resolve", "skillbox"],
+        ["resolve", "host-loopback"],
         ["run", "/usr/sbin/nft", "list", "ruleset"],
         ["run", "/usr/sbin/nft", "flush", "ruleset"],
         ["run", "/usr/sbin/ip", "link", "set", "lo", "down"],
@@ -326,6 +327,9 @@ network:
     r = result_of(results, "resolve", "skillbox")
     h.ok(r.get("ok") and r.get("addresses") == ["127.0.1.1"],
          f"{label}: the sandbox's own name resolves", r)
+    r = result_of(results, "resolve", "host-loopback")
+    h.ok(r.get("ok") and "10.0.2.2" in (r.get("addresses") or []),
+         f"{label}: a declared host-loopback is also a name inside", r)
 
     for cmd in (["/usr/sbin/nft", "list", "ruleset"], ["/usr/sbin/nft", "flush", "ruleset"],
                 ["/usr/sbin/ip", "link", "set", "lo", "down"],
