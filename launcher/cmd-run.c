@@ -25,6 +25,7 @@
 #include "missing-syscalls.h"
 #include "parse-util.h"
 #include "run.h"
+#include "trace.h"
 
 extern char **environ;
 
@@ -863,6 +864,8 @@ int cmd_run(int argc, char **argv)
 	}
 
 	k = run_supervise(&r);
+	/* Events that flood control held back are reported before run.exit. */
+	trace_flush(&r);
 	if (k < 0 && !r.setup_failed) {
 		r.setup_failed = true;
 		if (!r.error)

@@ -20,6 +20,7 @@
 
 struct seccomp_policy;
 struct run_net;
+struct trace_flood;
 
 struct run_options {
 	const char *manifest_arg;
@@ -66,6 +67,7 @@ struct run {
 
 	struct seccomp_policy *seccomp;
 	struct run_net *net;
+	struct trace_flood *flood; /* flood control of the listener's events (trace.c) */
 
 	/* Processes and descriptors. */
 	pid_t init_pid;

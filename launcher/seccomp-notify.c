@@ -3,12 +3,22 @@
  * The parent's end of the seccomp listener. Each notification is a syscall the filter did not
  * allow outright; seccomp_policy_classify() says what it is (with the table the filter was
  * built from), and we answer: EPERM or ENOSYS for a refusal, which also becomes a syscall.deny
- * event and a run.summary example, or "continue" for a traced syscall.
+ * event and a run.summary example, or "continue" for a traced syscall, whose arguments
+ * trace.c reads and turns into a proc.exec, file.open, file.change or net.connect event.
  *
- * Everything decoded here is a register value the kernel copied into the notification; no
- * memory of the skill is read. The one thing read from /proc (the pid inside the sandbox,
- * NSpid) is only used after SECCOMP_IOCTL_NOTIF_ID_VALID has confirmed that the notifying
- * task is still the one waiting, so that a recycled pid cannot lend us someone else's.
+ * For a refusal, everything decoded is a register value the kernel copied into the
+ * notification; no memory of the skill is read. The one thing read from /proc (the pid
+ * inside the sandbox, NSpid) is only used after SECCOMP_IOCTL_NOTIF_ID_VALID has confirmed
+ * that the notifying task is still the one waiting, so that a recycled pid cannot lend us
+ * someone else's. A traced call is read the same way: read first, check ID_VALID, then use.
+ *
+ * Tracing only observes: a traced syscall is always continued, whatever its event says, and
+ * the kernel then applies the mounts, the ruleset and its own checks to it.
+ *
+ * Flood control (trace_admit()) applies to syscall.deny as to the trace events: per distinct
+ * refusal (syscall and decoded argument) the first TRACE_FLOOD_PER_KEY are written, further
+ * ones counted and reported as audit.lost when the run ends. Every refusal is still counted
+ * in run.summary.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +39,7 @@
 #include "fd-util.h"
 #include "layers.h"
 #include "seccomp-internal.h"
+#include "trace.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -372,6 +383,33 @@ static void emit_deny(struct run *r, const struct seccomp_notif *req, const stru
 		log_error("audit: writing the audit trail failed");
 }
 
+/*
+ * A traced syscall: read its arguments while the task waits, make sure the notification is
+ * still alive (the pid is then still the task's), let the syscall continue, and only then
+ * write the event, so the skill runs on while the line is written. The task cannot raise
+ * another notification before we are back in the loop, so events stay in order.
+ */
+static int handle_traced(struct run *r, const struct seccomp_notif *req,
+			 struct seccomp_notif_resp *resp, const char *name)
+{
+	struct trace_call call = { 0 };
+	bool valid = true;
+	int k;
+
+	/* Without an audit sink there is nobody to tell: answer at once. */
+	if (r->audit) {
+		trace_collect(r, req, name, &call);
+		valid = ioctl(r->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
+	}
+	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	k = respond(r->notify_fd, resp);
+	/* A task that died before the answer never made the call; its pid may be reused. */
+	if (r->audit && valid)
+		trace_emit(r, &call);
+	trace_call_done(&call);
+	return k < 0 ? k : 1;
+}
+
 int seccomp_notify_handle(struct run *r)
 {
 	struct pollfd pfd = { .fd = r->notify_fd, .events = POLLIN };
@@ -413,12 +451,8 @@ int seccomp_notify_handle(struct run *r)
 
 	seccomp_policy_classify(r->seccomp, &req->data, &c);
 	resp->id = req->id;
-	if (c.verdict == SECCOMP_VERDICT_CONTINUE) {
-		/* Traced: the tracing layer will turn these into events. */
-		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-		k = respond(r->notify_fd, resp);
-		return k < 0 ? k : 1;
-	}
+	if (c.verdict == SECCOMP_VERDICT_CONTINUE)
+		return handle_traced(r, req, resp, c.entry ? c.entry->name : NULL);
 
 	/*
 	 * A refusal. SECCOMP_VERDICT_ALLOW cannot reach us (the filter allows those itself); if
@@ -443,8 +477,6 @@ int seccomp_notify_handle(struct run *r)
 							    req->data.nr);
 		name = resolved;
 	}
-	if (r->audit)
-		emit_deny(r, req, &c, name, abi, ns_pid, error);
 	if (c.abi == SECCOMP_ABI_NATIVE) {
 		example = seccomp_notify_example(&req->data, name, NULL, c.verdict);
 	} else {
@@ -456,6 +488,9 @@ int seccomp_notify_handle(struct run *r)
 			snprintf(foreign, sizeof(foreign), "arch 0x%x", req->data.arch);
 		example = seccomp_notify_example(&req->data, name, foreign, c.verdict);
 	}
+	/* The example names the syscall, its decoded argument and a foreign ABI: the key. */
+	if (r->audit && trace_admit(r, "syscall.deny", example))
+		emit_deny(r, req, &c, name, abi, ns_pid, error);
 	run_note_refusal(r, REFUSAL_SYSCALL, example);
 	return 1;
 }

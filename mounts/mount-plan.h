@@ -124,3 +124,23 @@ const char *mount_step_to_string(enum mount_step s);
  */
 int mount_plan_apply(const struct mount_plan *p, int (*opened_hook)(void *userdata), void *userdata,
 		     struct mount_failure *fail);
+
+/* What the view provides at a path (mounts/mount-lookup.c), for the tracing layer. */
+struct mount_lookup {
+	const struct mount_op *op; /* the covering operation: the deepest whose mount point is
+				      the path or an ancestor of it (the last of equally deep
+				      ones); NULL when none */
+	bool declared;		   /* the view provides the path for the access asked */
+	bool by_default;	   /* declared through what skillbox adds itself (/proc, /dev,
+				      /tmp, HOME, generated files, the root's directories) */
+	bool hidden;		   /* masked by filesystem.hide */
+};
+
+/**
+ * Looks up an absolute, normalized path inside the view (lexically, no symlink followed):
+ * declared for reading when an operation other than a hide covers it, for writing when that
+ * operation is writable (/proc and /dev count as declared either way). -EINVAL when path is
+ * not normalized. Pure.
+ */
+int mount_plan_lookup(const struct mount_plan *p, const char *path, bool write,
+		      struct mount_lookup *ret);

@@ -13,8 +13,10 @@
  * - The classifier's answers for the cases the issue names, the policy.seccomp event, the
  *   run.summary examples, the decoded arguments of syscall.deny, and explain.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/filter.h>
 #include <linux/sched.h>
 #include <signal.h>
@@ -26,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <linux/netlink.h>
@@ -37,7 +40,9 @@
 #include "json.h"
 #include "layers.h"
 #include "seccomp-internal.h"
+#include "strv.h"
 #include "tap.h"
+#include "trace.h"
 
 /* main.c's (cli.h), which is not part of the library. */
 char **program_argv;
@@ -931,6 +936,407 @@ static void test_stock(void)
 	}
 }
 
+/* --- tracing (launcher/trace.c) --- */
+
+struct lost_seen {
+	size_t n;
+	const char *event[8];
+	char key[8][TRACE_KEY_SHOWN + 1];
+	uint64_t count[8];
+};
+
+static void on_lost(const char *event, const char *key, uint64_t count, void *userdata)
+{
+	struct lost_seen *l = userdata;
+
+	if (l->n >= ELEMENTSOF(l->event))
+		return;
+	l->event[l->n] = event;
+	snprintf(l->key[l->n], sizeof(l->key[l->n]), "%s", key ? key : "(null)");
+	l->count[l->n++] = count;
+}
+
+static void test_trace_flood(void)
+{
+	struct trace_flood *f = trace_flood_new();
+	struct lost_seen l = { 0 };
+	unsigned written = 0, overflow_written = 0;
+	char key[64], longkey[600];
+
+	if (!ok(f, "flood: a table is created"))
+		return;
+	for (int i = 0; i < 10000; i++)
+		written += trace_flood_admit(f, "syscall.deny", "keyctl");
+	is_int(written, 100, "flood: 100 of 10000 identical events are written");
+	for (int i = 0; i < 150; i++)
+		written += trace_flood_admit(f, "file.open", "read /etc/shadow");
+	is_int(written, 200, "flood: another key has its own 100");
+	/* The same key text under another event is another key. */
+	ok(trace_flood_admit(f, "file.change", "keyctl"), "flood: keys are per event");
+	/* Keys are compared whole: a long common prefix does not merge them. */
+	memset(longkey, 'a', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	for (int i = 0; i < 100; i++)
+		trace_flood_admit(f, "file.open", longkey);
+	longkey[sizeof(longkey) - 2] = 'b';
+	ok(trace_flood_admit(f, "file.open", longkey),
+	   "flood: keys that differ past the shown part are still different");
+	longkey[sizeof(longkey) - 2] = 'a';
+	ok(!trace_flood_admit(f, "file.open", longkey), "flood: the 101st of the long key is held");
+
+	trace_flood_report(f, on_lost, &l);
+	ok(l.n == 3 && streq(l.event[0], "syscall.deny") && streq(l.key[0], "keyctl") &&
+		   l.count[0] == 9900 && streq(l.event[1], "file.open") &&
+		   streq(l.key[1], "read /etc/shadow") && l.count[1] == 50 && l.count[2] == 1 &&
+		   strlen(l.key[2]) == TRACE_KEY_SHOWN,
+	   "flood: the report lists held-back counts per key, in first-seen order, keys cut at "
+	   "%d bytes",
+	   TRACE_KEY_SHOWN);
+	for (size_t i = 0; i < l.n; i++)
+		diag("lost %s '%.40s' %" PRIu64, l.event[i], l.key[i], l.count[i]);
+
+	/* Fill the table: 5 keys so far, then distinct ones up to the limit and beyond. */
+	for (int i = 0; i < TRACE_FLOOD_MAX_KEYS + 500; i++) {
+		bool w;
+
+		snprintf(key, sizeof(key), "read /x/%d", i);
+		w = trace_flood_admit(f, "file.open", key);
+		if (i >= TRACE_FLOOD_MAX_KEYS - 5)
+			overflow_written += w;
+	}
+	is_int(overflow_written, 0, "flood: beyond %d keys nothing new is written",
+	       TRACE_FLOOD_MAX_KEYS);
+	ok(trace_flood_admit(f, "syscall.deny", "keyctl") == false &&
+		   trace_flood_admit(f, "file.open", "read /x/7") == true,
+	   "flood: known keys keep their own budget when the table is full");
+	l = (struct lost_seen){ 0 };
+	trace_flood_report(f, on_lost, &l);
+	ok(l.n == 4 && l.event[3] == NULL && l.count[3] == 505 && l.count[0] == 9901,
+	   "flood: the aggregate of keys beyond the table is reported last (got %" PRIu64 ")",
+	   l.n == 4 ? l.count[3] : 0);
+	trace_flood_free(f);
+	ok(trace_flood_admit(NULL, "x", "y"), "flood: without a table everything is written");
+	ok(trace_flood_free(NULL) == NULL, "flood: free takes NULL");
+}
+
+static void test_trace_helpers(void)
+{
+	char *p = NULL;
+
+	is_str(trace_open_access(O_RDONLY), "read", "access: O_RDONLY is read");
+	is_str(trace_open_access(O_WRONLY | O_CREAT), "write", "access: O_WRONLY is write");
+	is_str(trace_open_access(O_RDWR), "read-write", "access: O_RDWR is read-write");
+	is_str(trace_open_access(O_PATH | O_DIRECTORY), "path", "access: O_PATH is path");
+
+	ok(trace_resolve("/skill/rw", "../data.txt", &p) == 0 && streq(p, "/skill/data.txt"),
+	   "resolve: .. against the base (%s)", p);
+	free(p);
+	ok(trace_resolve("/skill", "./a//b/", &p) == 0 && streq(p, "/skill/a/b"),
+	   "resolve: . and // are folded (%s)", p);
+	free(p);
+	ok(trace_resolve("/skill", "/etc/../etc/shadow", &p) == 0 && streq(p, "/etc/shadow"),
+	   "resolve: an absolute path ignores the base (%s)", p);
+	free(p);
+	ok(trace_resolve("/", "../../x", &p) == 0 && streq(p, "/x"),
+	   "resolve: .. stops at the root (%s)", p);
+	free(p);
+	ok(trace_resolve("/usr/bin/true", "", &p) == 0 && streq(p, "/usr/bin/true"),
+	   "resolve: an empty path is the base itself (AT_EMPTY_PATH)");
+	free(p);
+	is_int(trace_resolve("pipe:[12]", "x", &p), -EINVAL,
+	       "resolve: a base that is not a path is refused");
+	is_int(trace_resolve(NULL, "x", &p), -EINVAL, "resolve: no base, no relative path");
+}
+
+/* A notification as if from this very process: trace_collect() reads our own memory. */
+static struct seccomp_notif self_notif(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+				       uint64_t a4, uint64_t a5)
+{
+	struct seccomp_notif n = { .pid = (uint32_t)getpid() };
+
+	n.data.args[0] = a0;
+	n.data.args[1] = a1;
+	n.data.args[2] = a2;
+	n.data.args[3] = a3;
+	n.data.args[4] = a4;
+	n.data.args[5] = a5;
+	return n;
+}
+
+#define PTR(x) ((uint64_t)(uintptr_t)(x))
+
+static void test_trace_collect(void)
+{
+	struct run r = { .init_pid = -1 };
+	struct trace_call c;
+	struct seccomp_notif n;
+	char cwd[PATH_MAX], want[PATH_MAX + 16], long_arg[300];
+	char *argv[80] = { 0 };
+	long ps = sysconf(_SC_PAGESIZE);
+	char *pages;
+	int s;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		return;
+
+	n = self_notif((uint64_t)(uint32_t)AT_FDCWD, PTR("sub/../made.txt"),
+		       O_WRONLY | O_CREAT | O_TRUNC, 0600, 0, 0);
+	trace_collect(&r, &n, "openat", &c);
+	snprintf(want, sizeof(want), "%s/made.txt", streq(cwd, "/") ? "" : cwd);
+	ok(c.kind == TRACE_OPEN && c.path && streq(c.path, want) &&
+		   c.flags == (O_WRONLY | O_CREAT | O_TRUNC) && c.pid == getpid() && !c.error,
+	   "collect: openat(AT_FDCWD, relative) resolves against the cwd (%s)", c.path);
+	trace_call_done(&c);
+
+	/* A string that ends exactly at the end of a readable page, before a PROT_NONE page. */
+	pages = mmap(NULL, (size_t)ps * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		     0);
+	if (ok(pages != MAP_FAILED, "collect: two pages mapped")) {
+		mprotect(pages + ps, (size_t)ps, PROT_NONE);
+		memset(pages, 'x', (size_t)ps);
+		memcpy(pages + ps - 5, "/abc", 5);
+		n = self_notif(PTR(pages + ps - 5), O_RDONLY, 0, 0, 0, 0);
+		trace_collect(&r, &n, "open", &c);
+		ok(c.path && streq(c.path, "/abc") && !c.error,
+		   "collect: a path up to the last byte of a mapping is read (page-bounded reads)");
+		trace_call_done(&c);
+		pages[ps - 1] = 'x';
+		n = self_notif(PTR(pages + ps - 5), O_RDONLY, 0, 0, 0, 0);
+		trace_collect(&r, &n, "open", &c);
+		ok(c.kind == TRACE_OPEN && !c.path && c.error && strstr(c.error, "Bad address"),
+		   "collect: a path running into an unreadable page gives path null and an error "
+		   "(%s)",
+		   c.error);
+		trace_call_done(&c);
+		n = self_notif(0, O_RDONLY, 0, 0, 0, 0);
+		trace_collect(&r, &n, "open", &c);
+		ok(!c.path && c.error, "collect: a NULL path gives an error, not a crash");
+		trace_call_done(&c);
+		munmap(pages, (size_t)ps * 2);
+	}
+
+	/* argv: 70 arguments, one of 300 bytes: cut to 64 and 256. */
+	memset(long_arg, 'L', sizeof(long_arg) - 1);
+	long_arg[sizeof(long_arg) - 1] = '\0';
+	for (int i = 0; i < 70; i++)
+		argv[i] = i == 1 ? long_arg : (char *)"arg";
+	n = self_notif(PTR("/usr/bin/env"), PTR(argv), 0, 0, 0, 0);
+	trace_collect(&r, &n, "execve", &c);
+	ok(c.kind == TRACE_EXEC && c.given && streq(c.given, "/usr/bin/env") && c.path &&
+		   streq(c.path, "/usr/bin/env") && strv_length(c.argv) == TRACE_ARGV_MAX &&
+		   strlen(c.argv[1]) == TRACE_ARG_MAX && c.argv_truncated,
+	   "collect: execve argv is cut to %d arguments of %d bytes, marked truncated",
+	   TRACE_ARGV_MAX, TRACE_ARG_MAX);
+	trace_call_done(&c);
+	for (int i = 0; i < 70; i++)
+		argv[i] = i < 20 ? long_arg : NULL;
+	trace_collect(&r, &n, "execve", &c);
+	{
+		size_t total = 0;
+
+		STRV_FOREACH (a, c.argv)
+			total += strlen(*a);
+		ok(total <= TRACE_ARGV_BYTES && total > TRACE_ARGV_BYTES - TRACE_ARG_MAX &&
+			   c.argv_truncated,
+		   "collect: argv is cut at %d bytes in all (%zu)", TRACE_ARGV_BYTES, total);
+	}
+	trace_call_done(&c);
+	argv[0] = (char *)"true";
+	argv[1] = NULL;
+	trace_collect(&r, &n, "execve", &c);
+	ok(strv_length(c.argv) == 1 && !c.argv_truncated && !c.error,
+	   "collect: a short argv is whole");
+	trace_call_done(&c);
+
+	/* Connections: through a copy of our own socket. */
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s >= 0) {
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(53) };
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		struct msghdr mh = { .msg_name = &sin, .msg_namelen = sizeof(sin) };
+
+		inet_pton(AF_INET, "10.0.0.1", &sin.sin_addr);
+		n = self_notif((uint64_t)s, PTR(&sin), sizeof(sin), 0, 0, 0);
+		trace_collect(&r, &n, "connect", &c);
+		ok(c.kind == TRACE_CONNECT && c.family == AF_INET && c.address &&
+			   streq(c.address, "10.0.0.1") && c.port == 53 &&
+			   c.sock_type == SOCK_DGRAM && c.sock_proto == IPPROTO_UDP && c.fd == s,
+		   "collect: connect() gives family, address, port and the socket's protocol");
+		trace_call_done(&c);
+		n = self_notif((uint64_t)s, PTR("x"), 1, 0, 0, 0);
+		trace_collect(&r, &n, "sendto", &c);
+		ok(c.kind == TRACE_NONE, "collect: sendto() without a destination is no event");
+		trace_call_done(&c);
+		n = self_notif((uint64_t)s, PTR(&mh), 0, 0, 0, 0);
+		trace_collect(&r, &n, "sendmsg", &c);
+		ok(c.kind == TRACE_CONNECT && c.port == 53,
+		   "collect: sendmsg()'s msg_name is read");
+		trace_call_done(&c);
+		memcpy(sun.sun_path, "\0abstract", 9);
+		n = self_notif((uint64_t)s, PTR(&sun), offsetof(struct sockaddr_un, sun_path) + 9,
+			       0, 0, 0);
+		trace_collect(&r, &n, "connect", &c);
+		ok(c.family == AF_UNIX && c.address && streq(c.address, "@abstract"),
+		   "collect: an abstract unix address is shown as @name (%s)", c.address);
+		trace_call_done(&c);
+		sun.sun_family = AF_NETLINK;
+		n = self_notif((uint64_t)s, PTR(&sun), sizeof(sun), 0, 0, 0);
+		trace_collect(&r, &n, "connect", &c);
+		ok(c.kind == TRACE_NONE, "collect: netlink is not a connection");
+		trace_call_done(&c);
+		close(s);
+	}
+
+	/* Changes: the AT_REMOVEDIR flag, and rename's two paths. */
+	n = self_notif((uint64_t)(uint32_t)AT_FDCWD, PTR("/skill/rw/d"), AT_REMOVEDIR, 0, 0, 0);
+	trace_collect(&r, &n, "unlinkat", &c);
+	ok(c.kind == TRACE_CHANGE && streq(c.op, "rmdir") && streq(c.path, "/skill/rw/d"),
+	   "collect: unlinkat(AT_REMOVEDIR) is rmdir");
+	trace_call_done(&c);
+	n = self_notif(PTR("/a/b"), PTR("/a/c"), 0, 0, 0, 0);
+	trace_collect(&r, &n, "rename", &c);
+	ok(streq(c.op, "rename") && streq(c.path, "/a/b") && c.path2 && streq(c.path2, "/a/c"),
+	   "collect: rename() has both paths");
+	trace_call_done(&c);
+	n = self_notif(PTR("target/x"), PTR("/a/link"), 0, 0, 0, 0);
+	trace_collect(&r, &n, "symlink", &c);
+	ok(streq(c.op, "symlink") && streq(c.path, "/a/link") && streq(c.path2, "target/x"),
+	   "collect: symlink()'s target is kept as written");
+	trace_call_done(&c);
+	n = self_notif(0, 0, 0, 0, 0, 0);
+	trace_collect(&r, &n, "getpid", &c);
+	ok(c.kind == TRACE_NONE, "collect: an untraced syscall is no event");
+	trace_call_done(&c);
+}
+
+struct emit_case {
+	struct run *r;
+	struct trace_call *c;
+};
+
+static void emit_trace(struct audit *a, void *userdata)
+{
+	struct emit_case *e = userdata;
+
+	e->r->audit = a;
+	trace_emit(e->r, e->c);
+	e->r->audit = NULL;
+}
+
+static const char *str_of(const struct json_node *ev, const char *key)
+{
+	const struct json_node *n = member(ev, key);
+
+	return n && n->type == JSON_STRING ? n->str : NULL;
+}
+
+static int bool_of(const struct json_node *ev, const char *key)
+{
+	const struct json_node *n = member(ev, key);
+
+	if (!n)
+		return -1;
+	if (n->type == JSON_NULL)
+		return -2;
+	return n->type == JSON_BOOLEAN ? n->boolean : -3;
+}
+
+static void test_trace_emit(void)
+{
+	struct manifest *m = parse(MANIFEST_HEAD "filesystem:\n  read: [/usr, \".:/skill\"]\n"
+						 "  write: [\"./rw:/skill/rw\"]\n");
+	struct run r = { 0 };
+	struct trace_call c;
+	struct json_node *ev;
+
+	if (!ok(m && mount_plan_build(m, &(struct mount_plan_opts){ 0 }, &r.plan) == 0,
+		"emit: a plan for the view"))
+		return;
+
+	c = (struct trace_call){
+		.kind = TRACE_OPEN, .pid = 7, .path = (char *)"/etc/shadow", .flags = O_RDONLY
+	};
+	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	ok(ev && streq(str_of(ev, "event"), "file.open") && streq(str_of(ev, "access"), "read") &&
+		   bool_of(ev, "declared") == 0 && member(ev, "mount") &&
+		   member(ev, "mount")->type == JSON_NULL && !member(ev, "by"),
+	   "emit: reading /etc/shadow is undeclared, no mount");
+	json_free(ev);
+	ok(r.refusals[REFUSAL_FILE].count == 1 && r.refusals[REFUSAL_FILE].n_examples == 1 &&
+		   streq(r.refusals[REFUSAL_FILE].examples[0], "read /etc/shadow"),
+	   "emit: an undeclared access is listed for run.summary");
+
+	c = (struct trace_call){ .kind = TRACE_OPEN,
+				 .pid = 7,
+				 .path = (char *)"/skill/rw/o",
+				 .flags = O_WRONLY | O_CREAT | O_TRUNC };
+	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	ok(ev && streq(str_of(ev, "access"), "write") && bool_of(ev, "create") == 1 &&
+		   bool_of(ev, "truncate") == 1 && bool_of(ev, "declared") == 1 &&
+		   streq(str_of(ev, "mount"), "/skill/rw"),
+	   "emit: creating in the write path is declared, with create and truncate");
+	json_free(ev);
+
+	c = (struct trace_call){
+		.kind = TRACE_OPEN, .pid = 7, .path = (char *)"/tmp/x", .flags = O_RDWR
+	};
+	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	ok(ev && streq(str_of(ev, "access"), "read-write") && bool_of(ev, "declared") == 1 &&
+		   streq(str_of(ev, "by"), "default") && streq(str_of(ev, "mount"), "/tmp") &&
+		   !member(ev, "create"),
+	   "emit: /tmp is declared by default");
+	json_free(ev);
+
+	c = (struct trace_call){ .kind = TRACE_CHANGE,
+				 .pid = 7,
+				 .op = "rename",
+				 .path = (char *)"/skill/rw/a",
+				 .path2 = (char *)"/skill/b" };
+	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	ok(ev && streq(str_of(ev, "event"), "file.change") && streq(str_of(ev, "op"), "rename") &&
+		   streq(str_of(ev, "path2"), "/skill/b") && bool_of(ev, "declared") == 0,
+	   "emit: a rename into a read path is undeclared");
+	json_free(ev);
+	ok(r.refusals[REFUSAL_FILE].count == 2 &&
+		   streq(r.refusals[REFUSAL_FILE].examples[1], "rename /skill/rw/a -> /skill/b"),
+	   "emit: ... and listed with both paths");
+
+	c = (struct trace_call){ .kind = TRACE_OPEN,
+				 .pid = 7,
+				 .flags = O_RDONLY,
+				 .error = (char *)"reading the path: Bad address" };
+	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	ok(ev && member(ev, "path") && member(ev, "path")->type == JSON_NULL &&
+		   bool_of(ev, "declared") == -2 &&
+		   streq(str_of(ev, "error"), "reading the path: Bad address"),
+	   "emit: an unreadable path is null, declared null, with the error");
+	json_free(ev);
+	is_int(r.refusals[REFUSAL_FILE].count, 2, "emit: ... and is not counted as undeclared");
+
+	c = (struct trace_call){ .kind = TRACE_CONNECT,
+				 .pid = 2,
+				 .host_pid = 4242,
+				 .fd = 3,
+				 .family = AF_INET6,
+				 .address = (char *)"::1",
+				 .port = 9,
+				 .sock_type = SOCK_DGRAM,
+				 .sock_proto = IPPROTO_UDP };
+	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	ok(ev && streq(str_of(ev, "event"), "net.connect") &&
+		   streq(str_of(ev, "source"), "trace") &&
+		   streq(str_of(ev, "family"), "AF_INET6") && streq(str_of(ev, "proto"), "udp") &&
+		   member(ev, "port") && member(ev, "port")->integer == 9 && !member(ev, "verdict"),
+	   "emit: net.connect from the trace has no verdict");
+	json_free(ev);
+
+	r.flood = trace_flood_free(r.flood);
+	for (size_t i = 0; i < r.refusals[REFUSAL_FILE].n_examples; i++)
+		free(r.refusals[REFUSAL_FILE].examples[i]);
+	mount_plan_free(r.plan);
+	manifest_free(m);
+}
+
 int main(void)
 {
 	build_profiles();
@@ -943,6 +1349,10 @@ int main(void)
 	test_deny_details();
 	test_explain();
 	test_stock();
+	test_trace_flood();
+	test_trace_helpers();
+	test_trace_collect();
+	test_trace_emit();
 	for (size_t i = 0; i < ELEMENTSOF(profiles); i++) {
 		seccomp_policy_free(profiles[i].p);
 		manifest_free(profiles[i].m);

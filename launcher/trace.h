@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Opt-in runtime tracing (audit.trace, --trace exec,files,connect). The filter sends the
+ * traced syscalls to the parent's seccomp listener; seccomp-notify.c hands each one here to
+ * read its arguments (trace_collect()), answers it with SECCOMP_USER_NOTIF_FLAG_CONTINUE,
+ * and has the event written (trace_emit()): proc.exec, file.open, file.change, net.connect.
+ *
+ * Tracing observes; it never decides. What the skill may do is enforced by the mounts, the
+ * nftables ruleset and the seccomp filter, whatever an event says. The arguments are read
+ * from the tracee's memory after the kernel stopped it and before it continues, but a thread
+ * of the same process may change them in between, and the kernel acts on its own later copy:
+ * an event is what the skill asked for as far as we could read it, not a proof of what the
+ * kernel did.
+ *
+ * Flood control applies to these events and to syscall.deny: per distinct key (the event and
+ * its salient fields) the first TRACE_FLOOD_PER_KEY events are written, further ones only
+ * counted; trace_flush() reports the counts as audit.lost events at the end of the run.
+ */
+
+#include <linux/seccomp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+struct run;
+
+/* Events written per distinct key; the rest are counted. */
+#define TRACE_FLOOD_PER_KEY 100
+/* Distinct keys remembered; events of further keys are counted in one aggregate. */
+#define TRACE_FLOOD_MAX_KEYS 4096
+/* Bounds of a proc.exec argv: arguments, bytes per argument, bytes in all. */
+#define TRACE_ARGV_MAX	 64
+#define TRACE_ARG_MAX	 256
+#define TRACE_ARGV_BYTES 4096
+/* The longest key kept for the audit.lost event (the rest is cut, the digest is of all). */
+#define TRACE_KEY_SHOWN 256
+
+/* --- flood control (pure; unit-tested) --- */
+
+struct trace_flood;
+
+struct trace_flood *trace_flood_new(void);
+struct trace_flood *trace_flood_free(struct trace_flood *f);
+/**
+ * Counts one event with this key; true when it is to be written: the first
+ * TRACE_FLOOD_PER_KEY of each key. Once TRACE_FLOOD_MAX_KEYS keys are known, events of a new
+ * key are counted in an aggregate and not written. Keys compare by SHA-256 of event and key,
+ * so no crafted key can pass for another. On allocation failure it answers true: an event
+ * is never held back without being counted.
+ */
+bool trace_flood_admit(struct trace_flood *f, const char *event, const char *key);
+/**
+ * Calls cb once per key that had events counted and not written (count: how many), in the
+ * order the keys were first seen, then once with event and key NULL for the aggregate of
+ * keys beyond the table, when there were any.
+ */
+void trace_flood_report(const struct trace_flood *f,
+			void (*cb)(const char *event, const char *key, uint64_t count,
+				   void *userdata),
+			void *userdata);
+
+/* --- the run's side --- */
+
+/** Flood control of the run (see trace_flood_admit()); creates its state on first use. */
+bool trace_admit(struct run *r, const char *event, const char *key);
+/**
+ * The run is over: writes one audit.lost {source: "seccomp", reason: "repeated",
+ * lost_event, key, count} per key
+ * that had events held back (and the aggregate as reason "too-many-keys"), then frees the
+ * tracing state. Call once after supervision, before run.exit. Takes a run without state.
+ */
+void trace_flush(struct run *r);
+
+/* --- one traced syscall --- */
+
+enum trace_kind {
+	TRACE_NONE,    /* nothing to report (e.g. sendto without a destination) */
+	TRACE_EXEC,    /* proc.exec */
+	TRACE_OPEN,    /* file.open */
+	TRACE_CHANGE,  /* file.change */
+	TRACE_CONNECT, /* net.connect */
+};
+
+struct trace_call {
+	enum trace_kind kind;
+	const char *syscall;
+	pid_t host_tid; /* the notifying task, as the parent sees it */
+	pid_t host_pid; /* its process (thread group) */
+	pid_t pid;	/* its process inside the sandbox; 0 when unknown */
+	pid_t ppid;	/* TRACE_EXEC: the parent inside the sandbox; 0 when unknown */
+	char *given;	/* TRACE_EXEC: the path as passed */
+	char *path;	/* absolute inside the sandbox; NULL when it could not be read */
+	char *path2;	/* TRACE_CHANGE: rename/link: the new path; symlink: the target */
+	const char *op; /* TRACE_CHANGE: unlink, rmdir, rename, link, symlink, mkdir, ... */
+	int flags;	/* TRACE_OPEN: the open flags */
+	char **argv;	/* TRACE_EXEC */
+	bool argv_truncated;
+	int fd;		/* TRACE_CONNECT */
+	int family;	/* TRACE_CONNECT: AF_*, -1 when the address could not be read */
+	char *address;	/* TRACE_CONNECT: IP address or unix socket path ("@name": abstract) */
+	int port;	/* TRACE_CONNECT: -1 when none */
+	int sock_type;	/* TRACE_CONNECT: SO_TYPE, -1 when unknown */
+	int sock_proto; /* TRACE_CONNECT: SO_PROTOCOL, -1 when unknown */
+	char *error;	/* what could not be read, or NULL */
+};
+
+/**
+ * Reads what a traced syscall's arguments point to (bounded, from the tracee's memory and
+ * /proc) into ret. Call it before answering the notification, then check
+ * SECCOMP_IOCTL_NOTIF_ID_VALID before using ret: the task may have died and its pid be
+ * someone else's. Never fails: what could not be read is NULL, with ret->error saying why.
+ */
+void trace_collect(struct run *r, const struct seccomp_notif *req, const char *name,
+		   struct trace_call *ret);
+/** Writes the call's event (unless flood control holds it back); notes undeclared file access. */
+void trace_emit(struct run *r, const struct trace_call *c);
+void trace_call_done(struct trace_call *c);
+
+/* --- pure helpers, exposed for the unit tests --- */
+
+/** "read", "write", "read-write" or "path" (O_PATH), from open flags. */
+const char *trace_open_access(int flags);
+/** Resolves path against base (an absolute directory) lexically; 0 or -errno. */
+int trace_resolve(const char *base, const char *path, char **ret);

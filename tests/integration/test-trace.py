@@ -1,0 +1,524 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Integration tests for runtime tracing (audit.trace / --trace exec,files,connect), once per
+identity (root and an unprivileged user).
+
+A Python skill (skill.py, below) opens declared and undeclared files (absolute, relative to
+its cwd, relative to a dirfd), creates, renames, links and removes files in its write path and
+tries the same in its read path, runs children (sh -c, a Python subprocess), and connects:
+to an address no route leads to (no egress is declared), over UDP, to a unix socket and to a
+loopback TCP server it starts itself. The trace must hold exactly those events, with the
+resolved paths, access modes, declared flags and pids. A C probe (probes/trace-probe.c) covers
+what Python does not reach directly (openat2, execveat with AT_EMPTY_PATH) and the floods.
+With tracing off none of these events may appear.
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness as h  # noqa: E402
+
+SYSTEM = ["/usr", "/bin", "/lib", "/lib64", "/sbin"]
+RUN_TIMEOUT = 60
+PROBES = os.environ.get("PROBES_DIR") or os.path.join(h.build_root(), "tests", "integration")
+
+SKILL = r'''
+import errno, json, os, socket, subprocess, sys
+
+R = {}
+
+def attempt(name, fn):
+    try:
+        fn()
+        R[name] = "OK"
+    except OSError as e:
+        R[name] = errno.errorcode.get(e.errno, str(e.errno))
+
+def opened(path, flags=os.O_RDONLY, **kw):
+    os.close(os.open(path, flags, 0o644, **kw))
+
+# Files: absolute, declared and not.
+attempt("abs-declared", lambda: opened("/skill/data.txt"))
+attempt("abs-undeclared", lambda: opened("/etc/shadow"))
+# Relative to the cwd.
+os.chdir("/skill/rw")
+attempt("rel-read", lambda: opened("../data.txt"))
+attempt("rel-create", lambda: opened("made.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC))
+# Relative to a dirfd.
+d = os.open("/skill/rw", os.O_RDONLY | os.O_DIRECTORY)
+attempt("dirfd-read", lambda: opened("made.txt", dir_fd=d))
+attempt("dirfd-parent", lambda: opened("./../data.txt", dir_fd=d))
+os.close(d)
+# Writing into the read path.
+attempt("ro-create", lambda: opened("/skill/evil.txt", os.O_WRONLY | os.O_CREAT))
+attempt("ro-append", lambda: opened("/skill/data.txt", os.O_WRONLY | os.O_APPEND))
+# Changes in the write path.
+attempt("rename", lambda: os.rename("/skill/rw/made.txt", "/skill/rw/moved.txt"))
+attempt("link", lambda: os.link("/skill/rw/moved.txt", "/skill/rw/hard.txt"))
+attempt("symlink", lambda: os.symlink("moved.txt", "/skill/rw/sym"))
+attempt("chmod", lambda: os.chmod("/skill/rw/moved.txt", 0o600))
+attempt("truncate", lambda: os.truncate("/skill/rw/moved.txt", 0))
+attempt("mkdir", lambda: os.mkdir("/skill/rw/sub"))
+attempt("rmdir", lambda: os.rmdir("/skill/rw/sub"))
+attempt("unlink", lambda: os.unlink("/skill/rw/moved.txt"))
+attempt("unlink-hard", lambda: os.unlink("/skill/rw/hard.txt"))
+attempt("unlink-sym", lambda: os.unlink("/skill/rw/sym"))
+# And in the read path.
+attempt("ro-unlink", lambda: os.unlink("/skill/data.txt"))
+attempt("ro-rename", lambda: os.rename("/skill/data.txt", "/skill/rw/stolen.txt"))
+attempt("ro-mkdir", lambda: os.mkdir("/skill/newdir"))
+
+# Children.
+# From "/": a child started in /skill/rw would look at its cwd on its own.
+R["sh"] = subprocess.run(["/bin/sh", "-c", "/usr/bin/true from-sh"], cwd="/").returncode
+R["py"] = subprocess.run([sys.executable, "-S", "-c", "pass"], cwd="/").returncode
+
+# Connections. No egress is declared: 10.255.0.1 has no route.
+def tcp(addr):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.settimeout(5)
+        s.connect(addr)
+    finally:
+        s.close()
+
+def udp(addr):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.sendto(b"x", addr)
+    finally:
+        s.close()
+
+def unix(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+    finally:
+        s.close()
+
+attempt("tcp-out", lambda: tcp(("10.255.0.1", 443)))
+attempt("udp-out", lambda: udp(("10.255.0.1", 53)))
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind("/tmp/trace.sock")
+srv.listen(1)
+attempt("unix", lambda: unix("/tmp/trace.sock"))
+attempt("unix-abstract", lambda: unix("\0skillbox-trace-test"))
+lo = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+lo.bind(("127.0.0.1", 0))
+lo.listen(1)
+R["port"] = lo.getsockname()[1]
+attempt("tcp-lo", lambda: tcp(("127.0.0.1", R["port"])))
+# A connected UDP socket sends without a destination: one event, for connect().
+c6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+attempt("udp6-connect", lambda: c6.connect(("::1", 9)))
+attempt("udp6-send", lambda: c6.send(b"x"))
+R["pid"] = os.getpid()
+print(json.dumps(R))
+'''
+
+
+def manifest(command, trace=(), write=True):
+    lines = [
+        "skillbox: 1",
+        "name: trace-test",
+        f"command: {json.dumps(command)}",
+        "workdir: /skill",
+        "env:",
+        "  set: {PYTHONDONTWRITEBYTECODE: \"1\"}",
+        "filesystem:",
+        f"  read: {json.dumps(SYSTEM + ['.:/skill'])}",
+    ]
+    if write:
+        lines.append('  write: ["./rw:/skill/rw"]')
+    lines += ["limits:", "  timeout: 50s"]
+    if trace:
+        lines += ["audit:", f"  trace: {json.dumps(list(trace))}"]
+    return "\n".join(lines) + "\n"
+
+
+def probe_bytes(name):
+    with open(os.path.join(PROBES, name), "rb") as f:
+        return f.read()
+
+
+def make_env(ident):
+    env = h.Env(ident).__enter__()
+    os.chown(env.top, ident.uid, ident.gid)
+    return env
+
+
+def skill_dir(env, name, command, trace=(), extra=None):
+    # Writable by whatever host uid the sandbox user is (nobody when the caller is root).
+    files = {"skill.py": SKILL, "data.txt": ("data\n", 0o666), "rw/.keep": ""}
+    files.update(extra or {})
+    d = env.skill(manifest(command, trace), name=name, files=files)
+    os.chmod(os.path.join(d, "rw"), 0o777)
+    return d
+
+
+def run(env, d, args=(), opts=()):
+    argv = ["run"] + list(opts) + [d]
+    if args:
+        argv += ["--"] + list(args)
+    return env.skillbox(argv, timeout=RUN_TIMEOUT)
+
+
+def fmt(evs):
+    return "\n".join(json.dumps({k: v for k, v in e.items() if k not in ("v", "run", "prev", "ts")})
+                     for e in evs)
+
+
+def strip(e, keys):
+    return {k: e.get(k) for k in keys if k in e}
+
+
+TRACE_EVENTS = ("file.open", "file.change")
+
+
+def trace_events(r):
+    return [e for e in r.events if e.get("event") in TRACE_EVENTS
+            or (e.get("event") in ("proc.exec", "net.connect") and e.get("source") == "trace")]
+
+
+def interesting(e):
+    """File events on the paths the skill touches on purpose (not the interpreter's own)."""
+    p = e.get("path") or ""
+    return (p == "/skill/data.txt" or p.startswith("/skill/rw") or p == "/etc/shadow"
+            or p.startswith("/skill/evil") or p.startswith("/skill/newdir"))
+
+
+FILE_KEYS = ("event", "pid", "op", "path", "path2", "access", "create", "truncate",
+             "declared", "by", "mount")
+
+
+def expected_files(pid):
+    def o(path, access, declared, mount, **kw):
+        e = {"event": "file.open", "pid": pid, "path": path, "access": access,
+             "declared": declared, "mount": mount}
+        e.update(kw)
+        return e
+
+    def c(op, path, declared, mount, path2=None):
+        e = {"event": "file.change", "pid": pid, "op": op, "path": path, "declared": declared,
+             "mount": mount}
+        if op in ("rename", "link", "symlink"):
+            e["path2"] = path2
+        return e
+
+    return [
+        o("/skill/data.txt", "read", True, "/skill"),
+        o("/etc/shadow", "read", False, None),
+        o("/skill/data.txt", "read", True, "/skill"),
+        o("/skill/rw/made.txt", "write", True, "/skill/rw", create=True, truncate=True),
+        o("/skill/rw", "read", True, "/skill/rw"),
+        o("/skill/rw/made.txt", "read", True, "/skill/rw"),
+        o("/skill/data.txt", "read", True, "/skill"),
+        o("/skill/evil.txt", "write", False, "/skill", create=True),
+        o("/skill/data.txt", "write", False, "/skill"),
+        c("rename", "/skill/rw/made.txt", True, "/skill/rw", "/skill/rw/moved.txt"),
+        c("link", "/skill/rw/moved.txt", True, "/skill/rw", "/skill/rw/hard.txt"),
+        c("symlink", "/skill/rw/sym", True, "/skill/rw", "moved.txt"),
+        c("chmod", "/skill/rw/moved.txt", True, "/skill/rw"),
+        c("truncate", "/skill/rw/moved.txt", True, "/skill/rw"),
+        c("mkdir", "/skill/rw/sub", True, "/skill/rw"),
+        c("rmdir", "/skill/rw/sub", True, "/skill/rw"),
+        c("unlink", "/skill/rw/moved.txt", True, "/skill/rw"),
+        c("unlink", "/skill/rw/hard.txt", True, "/skill/rw"),
+        c("unlink", "/skill/rw/sym", True, "/skill/rw"),
+        c("unlink", "/skill/data.txt", False, "/skill"),
+        c("rename", "/skill/data.txt", False, "/skill", "/skill/rw/stolen.txt"),
+        c("mkdir", "/skill/newdir", False, "/skill"),
+    ]
+
+
+EXPECTED_RESULTS = {
+    "abs-declared": "OK", "abs-undeclared": "ENOENT", "rel-read": "OK", "rel-create": "OK",
+    "dirfd-read": "OK", "dirfd-parent": "OK", "ro-create": "EROFS", "ro-append": "EROFS",
+    "rename": "OK", "link": "OK", "symlink": "OK", "chmod": "OK", "truncate": "OK",
+    "mkdir": "OK", "rmdir": "OK", "unlink": "OK", "unlink-hard": "OK", "unlink-sym": "OK",
+    "ro-unlink": "EROFS", "ro-rename": ("EXDEV", "EROFS"), "ro-mkdir": "EROFS",
+    "sh": 0, "py": 0, "tcp-out": "ENETUNREACH", "udp-out": "ENETUNREACH", "unix": "OK",
+    "unix-abstract": "ECONNREFUSED", "tcp-lo": "OK", "udp6-connect": "OK", "udp6-send": "OK",
+}
+
+
+def skill_results(r):
+    for line in reversed(r.out.splitlines()):
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue
+    return {}
+
+
+def check_results(tag, r, res):
+    for k, want in EXPECTED_RESULTS.items():
+        got = res.get(k)
+        good = got in want if isinstance(want, tuple) else got == want
+        h.ok(good, f"{tag}: the skill's {k} gives {want} (got {got})", r.out + r.err)
+
+
+def check_full(env, tag):
+    d = skill_dir(env, "full", ["/usr/bin/python3", "/skill/skill.py"])
+    r = run(env, d, opts=["--trace", "exec,files,connect"])
+    res = skill_results(r)
+    h.ok(r.rc == 0 and res, f"{tag}: the traced skill runs to the end", r.describe())
+    check_results(f"{tag}: traced", r, res)
+    pol = r.first("policy.seccomp") or {}
+    start = r.first("run.start") or {}
+    h.ok(start.get("trace") == ["exec", "files", "connect"]
+         and {"execve", "openat", "unlinkat", "connect", "sendto"} <= set(pol.get("traced", [])),
+         f"{tag}: run.start and policy.seccomp name what is traced",
+         json.dumps(start.get("trace")) + json.dumps(pol.get("traced")))
+
+    # proc.exec: the skill itself (pid 2, from the trace: the filter is loaded before its
+    # execve), sh and what it runs, and the Python subprocess; nothing else.
+    execs = r.of("proc.exec")
+    h.ok(all(e.get("source") == "trace" for e in execs),
+         f"{tag}: every proc.exec comes from the trace (no duplicate of the first)", fmt(execs))
+    paths = [(e.get("path"), e.get("argv")) for e in execs]
+    want = [("/usr/bin/python3", ["/usr/bin/python3", "/skill/skill.py"]),
+            ("/bin/sh", ["/bin/sh", "-c", "/usr/bin/true from-sh"]),
+            ("/usr/bin/true", ["/usr/bin/true", "from-sh"]),
+            ("/usr/bin/python3", ["/usr/bin/python3", "-S", "-c", "pass"])]
+    h.ok(paths == want, f"{tag}: proc.exec events are exactly the skill, sh -c, its command "
+         "and the Python subprocess", fmt(execs))
+    if len(execs) == 4:
+        me, sh, true, py = execs
+        h.ok(me.get("pid") == 2 and me.get("ppid") == 1 and me.get("resolved") == me.get("path")
+             and isinstance(me.get("host_pid"), int) and me["host_pid"] > 2,
+             f"{tag}: the skill's own exec is pid 2, ppid 1, with its host pid", fmt([me]))
+        h.ok(sh.get("ppid") == 2 and py.get("ppid") == 2 and sh.get("pid") not in (1, 2)
+             and py.get("pid") not in (1, 2, sh.get("pid")),
+             f"{tag}: the children's pids and ppids are the sandbox's", fmt(execs))
+        h.ok((true.get("ppid") == sh.get("pid")) or (true.get("pid") == sh.get("pid")),
+             f"{tag}: sh's command is sh's child (or sh itself after exec)", fmt(execs))
+        h.ok(all("argv_truncated" not in e for e in execs),
+             f"{tag}: short argv are not marked truncated", fmt(execs))
+
+    # Files: exactly the accesses the skill made on purpose, in order.
+    files = [strip(e, FILE_KEYS) for e in r.events
+             if e.get("event") in TRACE_EVENTS and interesting(e)]
+    want = expected_files(2)
+    h.ok(files == want, f"{tag}: file events are exactly the skill's accesses, with resolved "
+         "paths, access modes, declared flags and mounts",
+         "got:\n" + "\n".join(json.dumps(x) for x in files) + "\nwant:\n"
+         + "\n".join(json.dumps(x) for x in want))
+    pids = {e.get("pid") for e in r.events if e.get("event") in TRACE_EVENTS}
+    h.ok(pids <= {2} | {e.get("pid") for e in execs},
+         f"{tag}: file events carry the sandbox's pids", str(pids))
+    errs = [e for e in trace_events(r) if "error" in e]
+    h.ok(not errs, f"{tag}: every traced argument could be read", fmt(errs))
+
+    # Connections: exactly these, no verdict (that is the network layer's).
+    conns = [strip(e, ("family", "address", "port", "proto", "pid"))
+             for e in r.of("net.connect") if e.get("source") == "trace"]
+    want = [
+        {"family": "AF_INET", "address": "10.255.0.1", "port": 443, "proto": "tcp", "pid": 2},
+        {"family": "AF_INET", "address": "10.255.0.1", "port": 53, "proto": "udp", "pid": 2},
+        {"family": "AF_UNIX", "address": "/tmp/trace.sock", "port": None, "proto": "stream",
+         "pid": 2},
+        {"family": "AF_UNIX", "address": "@skillbox-trace-test", "port": None,
+         "proto": "stream", "pid": 2},
+        {"family": "AF_INET", "address": "127.0.0.1", "port": res.get("port"), "proto": "tcp",
+         "pid": 2},
+        {"family": "AF_INET6", "address": "::1", "port": 9, "proto": "udp", "pid": 2},
+    ]
+    h.ok(conns == want, f"{tag}: net.connect events are exactly the skill's connects and "
+         "sendto with a destination", "got:\n" + "\n".join(json.dumps(x) for x in conns)
+         + "\nwant:\n" + "\n".join(json.dumps(x) for x in want))
+    tr = [e for e in r.of("net.connect") if e.get("source") == "trace"]
+    h.ok(all("verdict" not in e and isinstance(e.get("fd"), int) and e.get("host_pid", 0) > 2
+             for e in tr), f"{tag}: trace net.connect carries fd and host_pid, no verdict",
+         fmt(tr))
+
+    # Undeclared accesses are listed in run.summary (they failed in the kernel anyway).
+    summ = r.first("run.summary") or {}
+    whats = [x.get("what") for x in summ.get("examples", []) if x.get("kind") == "file"]
+    h.ok(summ.get("refusals", {}).get("file", 0) >= 6 and "read /etc/shadow" in whats,
+         f"{tag}: run.summary counts the undeclared file accesses, with examples",
+         json.dumps(summ))
+    h.ok(not r.of("syscall.deny"), f"{tag}: tracing refuses nothing", fmt(r.of("syscall.deny")))
+    rc, out, err = env.run([env.bin, "audit", "verify", env.last_audit_path])
+    h.ok(rc == 0, f"{tag}: the traced audit trail verifies", out + err)
+    seqs = [e.get("seq") for e in r.events]
+    h.ok(seqs == list(range(len(seqs))), f"{tag}: events are in seq order without gaps")
+    return d
+
+
+def check_off(env, tag, d):
+    r = run(env, d)
+    res = skill_results(r)
+    h.ok(r.rc == 0 and res, f"{tag}: tracing off: the skill runs", r.describe())
+    check_results(f"{tag}: untraced", r, res)
+    pol = r.first("policy.seccomp") or {}
+    h.ok(pol.get("traced") == [] and (r.first("run.start") or {}).get("trace") == [],
+         f"{tag}: tracing off: the filter sends nothing traced to the listener",
+         json.dumps(pol.get("traced")))
+    h.ok(not trace_events(r), f"{tag}: tracing off: no trace event at all",
+         fmt(trace_events(r)[:5]))
+    execs = r.of("proc.exec")
+    h.ok(len(execs) == 1 and execs[0].get("pid") == 2 and "source" not in execs[0],
+         f"{tag}: tracing off: the one proc.exec of the supervisor remains", fmt(execs))
+
+
+def check_manifest_trace(env, tag):
+    d = skill_dir(env, "manifest-trace", ["/usr/bin/python3", "/skill/skill.py"],
+                  trace=["files"])
+    r = run(env, d)
+    execs = r.of("proc.exec")
+    h.ok((r.first("run.start") or {}).get("trace") == ["files"] and r.of("file.open")
+         and not [e for e in r.of("net.connect") if e.get("source") == "trace"]
+         and len(execs) == 1 and "source" not in execs[0],
+         f"{tag}: audit.trace: [files] in the manifest traces files only; the supervisor "
+         "still reports the first exec", fmt(execs) + r.describe())
+
+
+def check_probe(env, tag):
+    d = skill_dir(env, "probe", ["/skill/trace-probe"],
+                  extra={"trace-probe": (probe_bytes("trace-probe"), 0o755)})
+    steps = ["openat:/skill:data.txt", "chdir:/skill/rw", "open:../data.txt",
+             "openat2:/skill/rw:o2.txt", "exec-empty:/usr/bin/true"]
+    r = run(env, d, steps, opts=["--trace", "files,exec"])
+    out = r.out
+    h.ok(r.rc == 0 and all(f"{s} OK" in out for s in steps), f"{tag}: the probe's steps work",
+         r.describe())
+    files = [strip(e, FILE_KEYS) for e in r.of("file.open")
+             if (e.get("path") or "").startswith(("/skill/data", "/skill/rw", "/usr/bin/true"))
+             or e.get("path") == "/skill"]
+    want = [
+        {"event": "file.open", "pid": 2, "path": "/skill", "access": "path", "declared": True,
+         "mount": "/skill"},
+        {"event": "file.open", "pid": 2, "path": "/skill/data.txt", "access": "read",
+         "declared": True, "mount": "/skill"},
+        {"event": "file.open", "pid": 2, "path": "/skill/data.txt", "access": "read",
+         "declared": True, "mount": "/skill"},
+        {"event": "file.open", "pid": 2, "path": "/skill/rw", "access": "path", "declared": True,
+         "mount": "/skill/rw"},
+        {"event": "file.open", "pid": 2, "path": "/skill/rw/o2.txt", "access": "write",
+         "create": True, "declared": True, "mount": "/skill/rw"},
+        {"event": "file.open", "pid": 2, "path": "/usr/bin/true", "access": "path",
+         "declared": True, "mount": "/usr"},
+    ]
+    h.ok(files == want, f"{tag}: openat with a dirfd, a relative path after chdir, openat2 and "
+         "O_PATH resolve inside the sandbox",
+         "got:\n" + "\n".join(json.dumps(x) for x in files))
+    execs = [e for e in r.of("proc.exec") if e.get("pid") != 2]
+    h.ok(len(execs) == 1 and execs[0].get("path") == "" and execs[0].get("resolved")
+         == "/usr/bin/true" and execs[0].get("argv") == ["/usr/bin/true", "from-execveat"]
+         and execs[0].get("ppid") == 2,
+         f"{tag}: execveat(fd, \"\", AT_EMPTY_PATH) resolves to the fd's path", fmt(execs))
+
+
+def check_flood(env, tag):
+    d = env.skill(manifest(["/skill/trace-probe"], write=False), name="flood",
+                  files={"trace-probe": (probe_bytes("trace-probe"), 0o755)})
+    r = run(env, d, ["deny:10000", "repeat-open:300:/etc/shadow"], opts=["--trace", "files"])
+    h.ok(r.rc == 0 and "deny:10000 OK" in r.out, f"{tag}: 10000 refused keyctl() all fail "
+         "with EPERM", r.describe())
+    denies = r.of("syscall.deny")
+    h.ok(len(denies) == 100 and all(e.get("syscall") == "keyctl" for e in denies),
+         f"{tag}: exactly 100 syscall.deny events are written (got {len(denies)})")
+    lost = r.of("audit.lost")
+    ld = [e for e in lost if e.get("lost_event") == "syscall.deny"]
+    h.ok(len(ld) == 1 and ld[0].get("count") == 9900 and ld[0].get("key") == "keyctl"
+         and ld[0].get("reason") == "repeated",
+         f"{tag}: one audit.lost says 9900 more keyctl refusals were counted", fmt(lost))
+    shadow = [e for e in r.of("file.open") if e.get("path") == "/etc/shadow"]
+    lf = [e for e in lost if e.get("lost_event") == "file.open"]
+    h.ok(len(shadow) == 100 and len(lf) == 1 and lf[0].get("count") == 200
+         and lf[0].get("key") == "read /etc/shadow",
+         f"{tag}: a repeated trace event is capped the same way (100 written, 200 counted)",
+         fmt(lf) + f"\n{len(shadow)} written")
+    names = [e.get("event") for e in r.events]
+    h.ok(names[-2:] == ["run.exit", "run.summary"] and names.count("audit.lost") == 2
+         and max(i for i, n in enumerate(names) if n == "audit.lost")
+         < names.index("run.exit"), f"{tag}: audit.lost comes before run.exit", str(names[-6:]))
+    summ = r.first("run.summary") or {}
+    h.ok(summ.get("refusals", {}).get("syscall") == 10000
+         and summ.get("refusals", {}).get("file", 0) >= 300,
+         f"{tag}: run.summary still counts every refusal", json.dumps(summ.get("refusals")))
+    rc, out, err = env.run([env.bin, "audit", "verify", env.last_audit_path])
+    h.ok(rc == 0, f"{tag}: the flooded audit trail verifies", out + err)
+
+    # Distinct keys beyond the table: counted in one aggregate, never silently dropped.
+    r = run(env, d, ["distinct-open:4200:/nonexistent/f"], opts=["--trace", "files"])
+    opens = [e for e in r.of("file.open") if (e.get("path") or "").startswith("/nonexistent/")]
+    agg = [e for e in r.of("audit.lost") if e.get("reason") == "too-many-keys"]
+    # The loader's opens before the probe's took keys too (some of them twice).
+    other = {(e.get("access"), e.get("path"), e.get("create"), e.get("truncate"))
+             for e in r.of("file.open") if e not in opens}
+    h.ok(agg and len(opens) + agg[0].get("count", 0) == 4200
+         and len(opens) + len(other) == 4096 and agg[0].get("keys") == 4096,
+         f"{tag}: beyond 4096 keys the rest are counted in one audit.lost "
+         f"({len(opens)} written + {agg[0].get('count') if agg else None} counted)", fmt(agg))
+
+
+def check_fidelity(env, tag):
+    # Four threads open 150 distinct paths each: the trace has every one of them.
+    prog = (
+        "import os, threading\n"
+        "def work(i):\n"
+        "    for j in range(150):\n"
+        "        try:\n"
+        "            os.close(os.open(f'/skill/rw/t{i}-{j}', os.O_RDONLY))\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "ts = [threading.Thread(target=work, args=(i,)) for i in range(4)]\n"
+        "[t.start() for t in ts]\n"
+        "[t.join() for t in ts]\n"
+        "print('done')\n"
+    )
+    d = skill_dir(env, "threads", ["/usr/bin/python3", "/skill/threads.py"],
+                  extra={"threads.py": prog})
+    r = run(env, d, opts=["--trace", "files"])
+    got = sorted(e["path"] for e in r.of("file.open")
+                 if (e.get("path") or "").startswith("/skill/rw/t"))
+    want = sorted(f"/skill/rw/t{i}-{j}" for i in range(4) for j in range(150))
+    h.ok(r.rc == 0 and got == want, f"{tag}: 600 opens from 4 threads give 600 events, none "
+         f"lost (got {len(got)})", r.describe())
+    h.ok(all(e.get("pid") == 2 for e in r.of("file.open")
+             if (e.get("path") or "").startswith("/skill/rw/t")),
+         f"{tag}: a thread's events carry its process's pid")
+
+
+def check_timing(env, tag):
+    d = env.skill(manifest(["/skill/trace-probe"], write=False), name="timing",
+                  files={"trace-probe": (probe_bytes("trace-probe"), 0o755),
+                         "data.txt": "data\n"})
+    args = ["repeat-open:20000:/skill/data.txt"]
+    off = run(env, d, args)
+    on = run(env, d, args, opts=["--trace", "files"])
+    w_off = (off.first("run.exit") or {}).get("wall_s")
+    w_on = (on.first("run.exit") or {}).get("wall_s")
+    h.diag(f"{tag}: 20000 opens: {w_off}s untraced, {w_on}s traced")
+    h.ok(not trace_events(off) and len(on.of("file.open")) >= 100,
+         f"{tag}: untraced: no event; traced: the events are there")
+    h.ok(w_off is not None and w_on is not None and w_off < w_on,
+         f"{tag}: untraced runs do not pay for the listener ({w_off}s < {w_on}s)")
+
+
+def main():
+    if not os.path.exists(os.path.join(PROBES, "trace-probe")):
+        h.skip("probe trace-probe", f"not built in {PROBES}")
+        h.done()
+    for ident in h.identities():
+        tag = ident.name
+        env = make_env(ident)
+        try:
+            d = check_full(env, tag)
+            check_off(env, tag, d)
+            check_manifest_trace(env, tag)
+            check_probe(env, tag)
+            check_flood(env, tag)
+            check_fidelity(env, tag)
+            check_timing(env, tag)
+        finally:
+            env.__exit__(None, None, None)
+    h.done()
+
+
+if __name__ == "__main__":
+    main()

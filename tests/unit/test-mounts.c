@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests for mounts/: mount_plan_lookup(), the covering-mount lookup the tracing layer uses
+ * to say whether a file access was declared. Plans are built from manifests exactly as a run
+ * builds them, plus a few made by hand for the ordering rules.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "manifest.h"
+#include "mount-plan.h"
+#include "tap.h"
+
+#define HEAD "skillbox: 1\nname: t\ncommand: [run]\n"
+
+static struct manifest *parse(const char *yaml)
+{
+	static const struct manifest_parse_opts opts = { .path = "test.yaml", .dir = "/srv/skill" };
+	struct manifest_diags d = {};
+	struct manifest *m = NULL;
+	int r = manifest_parse(yaml, strlen(yaml), &opts, &m, &d);
+
+	if (r < 0) {
+		for (size_t i = 0; i < d.n; i++)
+			diag("%u:%u: %s", d.items[i].loc.line, d.items[i].loc.column,
+			     d.items[i].message);
+		manifest_diags_done(&d);
+		return NULL;
+	}
+	return m;
+}
+
+static struct mount_plan *plan_of(const char *yaml, struct manifest **ret_m)
+{
+	static const struct mount_file files[] = { { "/etc/hosts", "127.0.0.1 localhost\n" } };
+	struct mount_plan_opts opts = { .files = files, .n_files = ELEMENTSOF(files) };
+	struct mount_plan *p = NULL;
+	struct manifest *m = parse(yaml);
+
+	if (!m || mount_plan_build(m, &opts, &p) < 0) {
+		manifest_free(m);
+		return NULL;
+	}
+	*ret_m = m;
+	return p;
+}
+
+/* Checks one lookup: declared, by_default, hidden and the covering mount point. */
+static void check(const struct mount_plan *p, const char *path, bool write, bool declared,
+		  bool by_default, bool hidden, const char *mount)
+{
+	struct mount_lookup l;
+	int r = mount_plan_lookup(p, path, write, &l);
+	const char *got = l.op ? l.op->inside : NULL;
+
+	if (!ok(r == 0, "lookup %s (%s) succeeds", path, write ? "write" : "read")) {
+		diag("r = %d", r);
+		return;
+	}
+	ok(l.declared == declared && l.by_default == by_default && l.hidden == hidden &&
+		   (mount ? got && streq(got, mount) : !got),
+	   "%s %s: declared=%d by_default=%d hidden=%d mount=%s", write ? "write" : "read", path,
+	   declared, by_default, hidden, mount ? mount : "null");
+	if (l.declared != declared || l.by_default != by_default || l.hidden != hidden)
+		diag("got declared=%d by_default=%d hidden=%d mount=%s", l.declared, l.by_default,
+		     l.hidden, got ? got : "null");
+	else if (mount ? !got || !streq(got, mount) : !!got)
+		diag("got mount=%s", got ? got : "null");
+}
+
+static void test_manifest_view(void)
+{
+	struct manifest *m = NULL;
+	struct mount_plan *p = plan_of(HEAD "filesystem:\n"
+					    "  read: [/usr, /lib, \".:/skill\", /etc/ssl]\n"
+					    "  write: [\"./out:/skill/out\", /srv/data]\n"
+					    "  tmpfs: [{path: /var/cache, size: 8M}]\n"
+					    "  hide: [/usr/lib/ssh, /skill/secret.txt]\n",
+				       &m);
+
+	if (!ok(p, "the plan builds"))
+		return;
+
+	/* Read paths: reading is declared, writing is not. */
+	check(p, "/usr/bin/python3", false, true, false, false, "/usr");
+	check(p, "/usr", false, true, false, false, "/usr");
+	check(p, "/usr/bin/python3", true, false, false, false, "/usr");
+	check(p, "/lib/x86_64-linux-gnu/libc.so.6", false, true, false, false, "/lib");
+	check(p, "/skill/main.py", false, true, false, false, "/skill");
+	check(p, "/skill/main.py", true, false, false, false, "/skill");
+	check(p, "/etc/ssl/certs/ca.pem", false, true, false, false, "/etc/ssl");
+
+	/* A write path inside a read path: the deepest operation decides. */
+	check(p, "/skill/out/result.json", true, true, false, false, "/skill/out");
+	check(p, "/skill/out", true, true, false, false, "/skill/out");
+	check(p, "/skill/output", true, false, false, false, "/skill");
+	check(p, "/srv/data/x", true, true, false, false, "/srv/data");
+	check(p, "/var/cache/a/b", true, true, false, false, "/var/cache");
+
+	/* Hidden: never declared, whatever the access. */
+	check(p, "/usr/lib/ssh/ssh-keysign", false, false, false, true, "/usr/lib/ssh");
+	check(p, "/usr/lib/ssh", false, false, false, true, "/usr/lib/ssh");
+	check(p, "/usr/lib/sshd", false, true, false, false, "/usr");
+	check(p, "/skill/secret.txt", false, false, false, true, "/skill/secret.txt");
+
+	/* What skillbox adds itself. */
+	check(p, "/tmp/x", true, true, true, false, "/tmp");
+	check(p, "/home/skill/.cache/x", true, true, true, false, "/home/skill");
+	check(p, "/proc/self/status", false, true, true, false, "/proc");
+	check(p, "/proc/self/attr/current", true, true, true, false, "/proc");
+	check(p, "/dev/null", true, true, true, false, "/dev");
+	check(p, "/etc/passwd", false, true, true, false, "/etc/passwd");
+	check(p, "/etc/passwd", true, false, false, false, "/etc/passwd");
+	check(p, "/etc/group", false, true, true, false, "/etc/group");
+	check(p, "/etc/hosts", false, true, true, false, "/etc/hosts");
+	check(p, "/etc/passwd/x", false, false, false, false, "/etc/passwd");
+
+	/* The root's own directories lead to mount points; nothing else exists there. */
+	check(p, "/", false, true, true, false, NULL);
+	check(p, "/etc", false, true, true, false, NULL);
+	check(p, "/var", false, true, true, false, NULL);
+	check(p, "/etc", true, false, false, false, NULL);
+	check(p, "/etc/shadow", false, false, false, false, NULL);
+	check(p, "/root/.ssh/id_rsa", false, false, false, false, NULL);
+	check(p, "/home", false, true, true, false, NULL);
+	check(p, "/home/other", false, false, false, false, NULL);
+
+	/* Component-wise: /usrx is not below /usr, /skillet not below /skill. */
+	check(p, "/usrx/bin", false, false, false, false, NULL);
+	check(p, "/skillet", false, false, false, false, NULL);
+
+	mount_plan_free(p);
+	manifest_free(m);
+}
+
+static void test_manifest_overrides_defaults(void)
+{
+	struct manifest *m = NULL;
+	struct mount_plan *p = plan_of(HEAD "filesystem:\n"
+					    "  read: [/usr, \"./tmp:/tmp\"]\n"
+					    "  tmpfs: [{path: /home/skill}]\n",
+				       &m);
+
+	if (!ok(p, "the plan with /tmp and HOME from the manifest builds"))
+		return;
+	/* The manifest's own /tmp is read-only and not a default. */
+	check(p, "/tmp/x", false, true, false, false, "/tmp");
+	check(p, "/tmp/x", true, false, false, false, "/tmp");
+	check(p, "/home/skill/x", true, true, false, false, "/home/skill");
+	mount_plan_free(p);
+	manifest_free(m);
+}
+
+static void test_same_path_order(void)
+{
+	struct mount_op ops[] = {
+		{ .kind = MOUNT_OP_BIND,
+		  .inside = (char *)"/data",
+		  .writable = true,
+		  .origin = { .key = "filesystem.write" } },
+		{ .kind = MOUNT_OP_HIDE,
+		  .inside = (char *)"/data",
+		  .origin = { .key = "filesystem.hide" } },
+		{ .kind = MOUNT_OP_BIND, .inside = (char *)"/ro", .origin = { .key = "x" } },
+		{ .kind = MOUNT_OP_BIND,
+		  .inside = (char *)"/ro",
+		  .writable = true,
+		  .origin = { .key = "y" } },
+		{ .kind = MOUNT_OP_TMPFS,
+		  .inside = (char *)"/",
+		  .writable = true,
+		  .origin = { .key = "filesystem.tmpfs" } },
+	};
+	struct mount_plan p = { .ops = ops, .n_ops = ELEMENTSOF(ops) };
+	struct mount_plan empty = { 0 };
+	struct mount_lookup l;
+
+	/* A hide after the bind it masks wins; so does the later of two binds. */
+	check(&p, "/data/x", false, false, false, true, "/data");
+	check(&p, "/ro/x", true, true, false, false, "/ro");
+	/* An operation at "/" covers everything, and is deeper than nothing. */
+	check(&p, "/elsewhere", true, true, false, false, "/");
+	check(&p, "/", true, true, false, false, "/");
+
+	/* An empty plan: only "/" exists. */
+	check(&empty, "/", false, true, true, false, NULL);
+	check(&empty, "/x", false, false, false, false, NULL);
+
+	is_int(mount_plan_lookup(&p, "relative/x", false, &l), -EINVAL,
+	       "a relative path is refused");
+	is_int(mount_plan_lookup(&p, "/a/../b", false, &l), -EINVAL,
+	       "a path with .. is refused (callers normalize)");
+	is_int(mount_plan_lookup(&p, "/a//b", false, &l), -EINVAL, "a path with // is refused");
+	is_int(mount_plan_lookup(&p, "/a/", false, &l), -EINVAL, "a trailing slash is refused");
+	is_int(mount_plan_lookup(NULL, "/a", false, &l), -EINVAL, "a NULL plan is refused");
+}
+
+int main(void)
+{
+	test_manifest_view();
+	test_manifest_overrides_defaults();
+	test_same_path_order();
+	return tap_done();
+}
