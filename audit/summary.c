@@ -46,6 +46,7 @@ enum group_kind {
 	G_LOST,
 	/* What the skill did and was allowed to do. */
 	G_NET_ALLOW,
+	G_NET_TRACED, /* connect() calls seen by tracing: an attempt, no verdict */
 	G_DNS_SEEN,
 	G_EXEC,
 	G_LIMIT,
@@ -86,6 +87,10 @@ static const struct kind_info kind_info[_G_MAX] = {
 			  "connections allowed",
 			  "Destination",
 			  { "proto", "address", "port", "host" } },
+	[G_NET_TRACED] = { "connection_attempts_traced",
+			   "connection attempts seen by tracing (no verdict)",
+			   "Destination",
+			   { "proto", "address", "port", "family" } },
 	[G_DNS_SEEN] = { "dns_queries",
 			 "DNS queries (not refused)",
 			 "Query",
@@ -553,13 +558,19 @@ static int ingest(struct summary *s, struct run_info *run, struct json_node **ro
 		return group_add(s, run, G_SYSCALL, ts, 0, v);
 	}
 	if (node_is_str(event, "net.connect")) {
+		const struct json_node *verdict = get(e, "verdict");
+
 		v[0] = fv_of(get(e, "proto"), &sc[0]);
 		v[1] = fv_of(get(e, "address"), &sc[1]);
 		v[2] = fv_of(get(e, "port"), &sc[2]);
+		/* Tracing sees the call, not the firewall's answer: an attempt, not a refusal. */
+		if (!verdict) {
+			v[3] = fv_of(get(e, "family"), &sc[3]);
+			return group_add(s, run, G_NET_TRACED, ts, 0, v);
+		}
 		v[3] = fv_of(get(e, "host"), &sc[3]);
-		return group_add(s, run,
-				 verdict_allows(get(e, "verdict")) ? G_NET_ALLOW : G_NET_DENY, ts,
-				 0, v);
+		return group_add(s, run, verdict_allows(verdict) ? G_NET_ALLOW : G_NET_DENY, ts, 0,
+				 v);
 	}
 	if (node_is_str(event, "dns.query")) {
 		const struct json_node *verdict = get(e, "verdict");
@@ -920,6 +931,7 @@ static void group_target(struct buf *b, const struct group *g, const struct run_
 	switch (g->kind) {
 	case G_NET_DENY:
 	case G_NET_ALLOW:
+	case G_NET_TRACED:
 		if (f[0].s) {
 			fv_text(b, &f[0], "");
 			buf_putc(b, ' ');
@@ -1811,6 +1823,7 @@ static void text_run(struct report *rp, const struct run_info *run)
 		text_groups(rp, run, k);
 	text_groups(rp, run, G_LOST);
 	text_groups(rp, run, G_NET_ALLOW);
+	text_groups(rp, run, G_NET_TRACED);
 	text_groups(rp, run, G_DNS_SEEN);
 	text_groups(rp, run, G_EXEC);
 	text_groups(rp, run, G_OTHER);
@@ -1940,10 +1953,11 @@ static void md_run(struct report *rp, const struct run_info *run)
 			md_groups(rp, run, k);
 		md_groups(rp, run, G_LOST);
 	}
-	if (run->n_groups[G_NET_ALLOW] || run->n_groups[G_DNS_SEEN] || run->n_groups[G_EXEC] ||
-	    run->n_groups[G_OTHER]) {
+	if (run->n_groups[G_NET_ALLOW] || run->n_groups[G_NET_TRACED] ||
+	    run->n_groups[G_DNS_SEEN] || run->n_groups[G_EXEC] || run->n_groups[G_OTHER]) {
 		buf_puts(&rp->b, "\n### Activity\n");
 		md_groups(rp, run, G_NET_ALLOW);
+		md_groups(rp, run, G_NET_TRACED);
 		md_groups(rp, run, G_DNS_SEEN);
 		md_groups(rp, run, G_EXEC);
 		md_groups(rp, run, G_OTHER);
@@ -2327,6 +2341,7 @@ static void json_run(struct report *rp, const struct run_info *run)
 	jw_groups(rp, run, G_LIMIT);
 	jw_copy(rp, run->single[S_SUMMARY], "limits_hit", "run_summary_limits_hit");
 	jw_groups(rp, run, G_NET_ALLOW);
+	jw_groups(rp, run, G_NET_TRACED);
 	jw_groups(rp, run, G_DNS_SEEN);
 	jw_groups(rp, run, G_EXEC);
 	jw_k(rp, "file_events_declared");

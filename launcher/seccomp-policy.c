@@ -220,8 +220,8 @@ static const struct sp_group trace_groups[] = {
 	GROUP("exec", "execve", "execveat"),
 	GROUP("files", "open", "openat", "openat2", "creat", "unlink", "unlinkat", "rename",
 	      "renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "mkdir", "mkdirat",
-	      "rmdir", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "fchownat",
-	      "lchown", "truncate"),
+	      "mknod", "mknodat", "rmdir", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown",
+	      "fchown", "fchownat", "lchown", "truncate"),
 	GROUP("connect", "connect", "sendto", "sendmsg", "sendmmsg"),
 };
 static const unsigned trace_bits[] = { MANIFEST_TRACE_EXEC, MANIFEST_TRACE_FILES,

@@ -2033,6 +2033,49 @@ static void test_summary_tolerant(void)
 	is_int(json_parse(js, js_len, &root, NULL), 0, "summary tolerant: json parses");
 }
 
+/* A connect() seen by tracing carries no verdict: listed as an attempt, not a refusal. */
+static void test_summary_traced_connect(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_free_ char *data = NULL, *text = NULL, *js = NULL;
+	_cleanup_json_free_ struct json_node *root = NULL;
+	size_t len = 0, js_len = 0;
+	int fd = new_memfd(), r;
+
+	audit_new(dup(fd), RUN_A, &a);
+	audit_begin_at(a, "run.start", TS_USEC);
+	audit_str(a, "skill", "traced");
+	audit_end(a);
+	audit_begin_at(a, "net.connect", TS_USEC + 1);
+	audit_str(a, "source", "trace");
+	audit_str(a, "family", "AF_INET");
+	audit_str(a, "address", "127.0.0.1");
+	audit_uint(a, "port", 9999);
+	audit_str(a, "proto", "tcp");
+	audit_end(a);
+	audit_begin_at(a, "net.connect", TS_USEC + 2);
+	audit_str(a, "verdict", "deny");
+	audit_str(a, "address", "203.0.113.9");
+	audit_uint(a, "port", 443);
+	audit_str(a, "proto", "tcp");
+	audit_end(a);
+	audit_begin_at(a, "run.summary", TS_USEC + 3);
+	audit_end(a);
+	a = audit_free(a);
+	data = fd_contents(fd, &len);
+	close(fd);
+
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	is_int(r, 0, "summary traced connect: 0");
+	ok(has(text, "REFUSALS      1"),
+	   "summary traced connect: only the denied one is a refusal");
+	ok(has(text, "connection attempts seen by tracing") && has(text, "127.0.0.1:9999"),
+	   "summary traced connect: the traced attempt is listed");
+	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
+	is_int(json_parse(js, js_len, &root, NULL), 0, "summary traced connect: json parses");
+	ok(has(js, "\"connection_attempts_traced\""), "summary traced connect: json group");
+}
+
 /* Markdown tables stop before a CI page would overflow; text and JSON keep every row. */
 static void test_summary_many(void)
 {
@@ -2276,6 +2319,7 @@ int main(void)
 	test_summary_hostile();
 	test_summary_broken();
 	test_summary_tolerant();
+	test_summary_traced_connect();
 	test_summary_many();
 	test_summary_fuzz();
 	test_summary_io_error();
