@@ -152,7 +152,8 @@ struct run_info {
 	struct group **groups[_G_MAX];
 	size_t n_groups[_G_MAX], cap_groups[_G_MAX];
 	uint64_t events[_G_MAX];
-	void *tree; /* groups by (kind, key) */
+	uint64_t dns_connect_denies; /* refused connections to port 53 (see run_refusals()) */
+	void *tree;		     /* groups by (kind, key) */
 
 	/* Integrity of this run on its own. */
 	bool broken;
@@ -569,8 +570,14 @@ static int ingest(struct summary *s, struct run_info *run, struct json_node **ro
 			return group_add(s, run, G_NET_TRACED, ts, 0, v);
 		}
 		v[3] = fv_of(get(e, "host"), &sc[3]);
-		return group_add(s, run, verdict_allows(verdict) ? G_NET_ALLOW : G_NET_DENY, ts, 0,
-				 v);
+		if (!verdict_allows(verdict)) {
+			uint64_t port;
+
+			if (get_u64(e, "port", &port) && port == 53)
+				run->dns_connect_denies++;
+			return group_add(s, run, G_NET_DENY, ts, 0, v);
+		}
+		return group_add(s, run, G_NET_ALLOW, ts, 0, v);
 	}
 	if (node_is_str(event, "dns.query")) {
 		const struct json_node *verdict = get(e, "verdict");
@@ -817,12 +824,22 @@ static int check_runs(struct summary *s)
 
 /* ---- facts shared by all formats ------------------------------------------------------ */
 
+/*
+ * A refused DNS query is one refusal with two events: the net.connect deny of the packet to
+ * the resolver, and the dns.query deny that names what it asked. The total counts packets
+ * (as run.summary does); the DNS group only says what the refused queries carried. A
+ * dns.query deny without a refused connection behind it (a writer that logs only queries)
+ * still counts.
+ */
 static uint64_t run_refusals(const struct run_info *run)
 {
 	uint64_t n = 0;
 
 	for (int k = G_REFUSAL_FIRST; k <= G_REFUSAL_LAST; k++)
-		n += run->events[k];
+		if (k != G_DNS_DENY)
+			n += run->events[k];
+	if (run->events[G_DNS_DENY] > run->dns_connect_denies)
+		n += run->events[G_DNS_DENY] - run->dns_connect_denies;
 	return n;
 }
 
@@ -1621,16 +1638,23 @@ static void describe_refusal_counts(struct report *rp, const struct run_info *ru
 	uint64_t total = run_refusals(run), t;
 	bool any = false;
 
+	/* Queries already counted as refused connections to the resolver are named apart. */
+	uint64_t dns_inside = MIN(run->events[G_DNS_DENY], run->dns_connect_denies);
+
 	buf_printf(&rp->val, "%" PRIu64, total);
 	for (int k = G_REFUSAL_FIRST; k <= G_REFUSAL_LAST; k++) {
-		if (!run->events[k])
+		uint64_t n = run->events[k] - (k == G_DNS_DENY ? dns_inside : 0);
+
+		if (!n)
 			continue;
-		buf_printf(&rp->val, "%s%s %" PRIu64, any ? ", " : " (", short_names[k],
-			   run->events[k]);
+		buf_printf(&rp->val, "%s%s %" PRIu64, any ? ", " : " (", short_names[k], n);
 		any = true;
 	}
 	if (any)
 		buf_putc(&rp->val, ')');
+	if (dns_inside)
+		buf_printf(&rp->val, "; %" PRIu64 " of the connections were DNS queries",
+			   dns_inside);
 	if (summary_refusals(run, &t) && t != total)
 		buf_printf(&rp->val, "; run.summary counts %" PRIu64, t);
 }

@@ -1717,7 +1717,7 @@ static void write_full_run(int fd, const char *run_id, const char *skill, const 
 	audit_begin_at(a, "run.summary", t + 2500001);
 	audit_int(a, "status", 3);
 	audit_object_begin(a, "refusals");
-	audit_uint(a, "total", 7);
+	audit_uint(a, "total", 6);
 	audit_object_end(a);
 	audit_array_begin(a, "limits_hit");
 	audit_str(a, NULL, "output");
@@ -1762,7 +1762,7 @@ static void test_summary_formats(void)
 	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
 	is_int(r, 0, "summary text: intact trail gives 0");
 	ok(has(text, "chain: intact, 22 lines, 1 run, head sha256:"), "summary text: chain line");
-	ok(has(text, "refusals: 8\n"), "summary text: total refusals at the top");
+	ok(has(text, "refusals: 7\n"), "summary text: total refusals at the top");
 	ok(has(text, "  skill         weather-lookup\n"), "summary text: skill");
 	ok(has(text, "/skills/weather/skillbox.yaml\n                sha256 8ef9d538"),
 	   "summary text: manifest and digest");
@@ -1783,8 +1783,8 @@ static void test_summary_formats(void)
 	ok(has(text, "max RSS 20480 KiB"), "summary text: resources");
 	ok(has(text, "limits hit    output 1M -> truncated"), "summary text: limit hit");
 	ok(has(text, "17 EVENTS LOST"), "summary text: lost events are loud");
-	ok(has(text, "REFUSALS      8 (connections 3, dns 1, syscalls 2, files 2); run.summary "
-		     "counts 7"),
+	ok(has(text, "REFUSALS      7 (connections 3, syscalls 2, files 2); 1 of the connections "
+		     "were DNS queries; run.summary counts 6"),
 	   "summary text: refusal counts, and the writer's own when it differs");
 	ok(has(text, "       2x  tcp 198.51.100.7:22  (first 05:24:00.123486, last "
 		     "05:24:01.123486)"),
@@ -1805,7 +1805,7 @@ static void test_summary_formats(void)
 	md = summary_of(data, len, AUDIT_SUMMARY_MARKDOWN, &r, NULL);
 	is_int(r, 0, "summary markdown: 0");
 	ok(has(md, "\n✅ **Chain integrity: intact**"), "summary markdown: integrity line");
-	ok(has(md, "\n❌ **Refusals: 8**\n"), "summary markdown: refusals line");
+	ok(has(md, "\n❌ **Refusals: 7**\n"), "summary markdown: refusals line");
 	ok(has(md, "## Run 1 of 1: `weather-lookup`, exit 3\n"), "summary markdown: run heading");
 	ok(has(md, "| 2 | `tcp 198.51.100.7:22` | 05:24:00.123486 | 05:24:01.123486 |\n"),
 	   "summary markdown: refusal table row");
@@ -1823,7 +1823,7 @@ static void test_summary_formats(void)
 	ex = json_object_get(run, "exit");
 	ok(json_object_get(json_object_get(root, "chain"), "intact")->boolean,
 	   "summary json: chain intact");
-	is_int(int_of(root, "refusals"), 8, "summary json: total refusals");
+	is_int(int_of(root, "refusals"), 7, "summary json: total refusals");
 	is_str(json_object_get_str(run, "skill"), "weather-lookup", "summary json: skill");
 	is_int(int_of(run, "caller_uid"), 1000, "summary json: caller uid");
 	ok(conn && conn->n_items == 2 && int_of(conn->items[0], "count") == 2 &&
@@ -1838,7 +1838,7 @@ static void test_summary_formats(void)
 	ok(files && files->n_items == 2, "summary json: files outside the manifest");
 	is_int(int_of(ex, "exit"), 3, "summary json: exit code");
 	is_int(int_of(run, "events_lost"), 17, "summary json: events lost");
-	is_int(int_of(json_object_get(run, "refusals"), "run_summary_total"), 7,
+	is_int(int_of(json_object_get(run, "refusals"), "run_summary_total"), 6,
 	       "summary json: the writer's own count kept");
 }
 
@@ -1916,7 +1916,7 @@ static void test_summary_broken(void)
 	md = summary_of(data, len, AUDIT_SUMMARY_MARKDOWN, &r, NULL);
 	ok(has(md, "\n❌ **CHAIN INTEGRITY: BROKEN** at line 10: `prev does not match"),
 	   "summary broken: markdown integrity line");
-	ok(has(md, "| 1 | `first-skill` | 3 | 8 | ❌ broken |"),
+	ok(has(md, "| 1 | `first-skill` | 3 | 7 | ❌ broken |"),
 	   "summary broken: markdown overview");
 	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
 	is_int(json_parse(js, js_len, &root, NULL), 0, "summary broken: json parses");
@@ -2074,6 +2074,45 @@ static void test_summary_traced_connect(void)
 	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
 	is_int(json_parse(js, js_len, &root, NULL), 0, "summary traced connect: json parses");
 	ok(has(js, "\"connection_attempts_traced\""), "summary traced connect: json group");
+}
+
+/* A refused DNS query is a refused packet to the resolver plus its name: one refusal. */
+static void test_summary_dns_once(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_free_ char *data = NULL, *text = NULL;
+	size_t len = 0;
+	int fd = new_memfd(), r;
+
+	audit_new(dup(fd), RUN_A, &a);
+	audit_begin_at(a, "run.start", TS_USEC);
+	audit_str(a, "skill", "dns");
+	audit_end(a);
+	audit_begin_at(a, "net.connect", TS_USEC + 1);
+	audit_str(a, "verdict", "deny");
+	audit_str(a, "proto", "udp");
+	audit_str(a, "address", "10.0.2.3");
+	audit_uint(a, "port", 53);
+	audit_end(a);
+	audit_begin_at(a, "dns.query", TS_USEC + 2);
+	audit_str(a, "name", "secret.exfil.test");
+	audit_str(a, "verdict", "deny");
+	audit_end(a);
+	audit_begin_at(a, "run.summary", TS_USEC + 3);
+	audit_object_begin(a, "refusals");
+	audit_uint(a, "total", 1);
+	audit_object_end(a);
+	audit_end(a);
+	a = audit_free(a);
+	data = fd_contents(fd, &len);
+	close(fd);
+
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	is_int(r, 0, "summary dns once: 0");
+	ok(has(text, "REFUSALS      1 (connections 1); 1 of the connections were DNS queries") &&
+		   !has(text, "run.summary counts"),
+	   "summary dns once: one refusal, agreeing with run.summary");
+	ok(has(text, "secret.exfil.test"), "summary dns once: the query's name is listed");
 }
 
 /* Markdown tables stop before a CI page would overflow; text and JSON keep every row. */
@@ -2320,6 +2359,7 @@ int main(void)
 	test_summary_broken();
 	test_summary_tolerant();
 	test_summary_traced_connect();
+	test_summary_dns_once();
 	test_summary_many();
 	test_summary_fuzz();
 	test_summary_io_error();
