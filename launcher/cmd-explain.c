@@ -81,6 +81,9 @@ static void explain_fs(const struct mount_plan *p, const struct manifest *m)
 		case MOUNT_OP_FILE:
 			printf("read-only generated file");
 			break;
+		case MOUNT_OP_OVERLAY: /* only `skillbox learn` plans one */
+			printf("overlay of %s, writes discarded", o->host);
+			break;
 		}
 		if (o->origin.key)
 			printf("  (%s:%u %s)", m->path, o->origin.loc.line, o->origin.key);

@@ -301,6 +301,10 @@ static void emit_policy_fs(struct run *r)
 		if (o->kind == MOUNT_OP_BIND) {
 			audit_str(r->audit, "host", o->host);
 			audit_str(r->audit, "access", o->writable ? "rw" : "ro");
+		} else if (o->kind == MOUNT_OP_OVERLAY) {
+			audit_str(r->audit, "host", o->host);
+			audit_str(r->audit, "access", "rw");
+			audit_bool(r->audit, "discarded", true);
 		} else if (o->kind == MOUNT_OP_TMPFS) {
 			audit_str(r->audit, "access", "rw");
 			audit_str(r->audit, "size", format_size(size, sizeof(size), o->size));
@@ -461,6 +465,7 @@ static int prepare(struct run *r)
 				     .terminal = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO),
 				     .files = files,
 				     .n_files = n_files,
+				     .overlay = r->opts.overlay,
 			     },
 			     &r->plan);
 	if (k < 0)
@@ -571,7 +576,8 @@ static int spawn(struct run *r)
 	if (setsockopt(r->sock_skill, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
 		return log_error_errno(-errno, "SO_PASSCRED");
 
-	if (r->m->limits.output != MANIFEST_UNSET) {
+	/* Piped when capped, and for learn, which counts the bytes (never cut: no cap). */
+	if (r->m->limits.output != MANIFEST_UNSET || r->opts.learn) {
 		k = make_pipe(&r->out_fd, &r->spec.stdout_fd);
 		if (k >= 0)
 			k = make_pipe(&r->err_fd, &r->spec.stderr_fd);
@@ -797,9 +803,28 @@ static void run_done(struct run *r)
 	safe_close(r->notify_fd);
 }
 
-int cmd_run(int argc, char **argv)
+static void fill_outcome(const struct run *r, struct run_outcome *ret)
+{
+	if (!ret)
+		return;
+	*ret = (struct run_outcome){
+		.started = r->execed,
+		.wall_usec = r->start_mono ? now_monotonic_usec() - r->start_mono : 0,
+		.cpu_usec = (uint64_t)(r->rusage.ru_utime.tv_sec + r->rusage.ru_stime.tv_sec) *
+				    USEC_PER_SEC +
+			    (uint64_t)(r->rusage.ru_utime.tv_usec + r->rusage.ru_stime.tv_usec),
+		.max_rss_kb = (uint64_t)r->rusage.ru_maxrss,
+		.output_bytes = r->output_bytes,
+		.overlay_degraded = r->overlay_degraded,
+		.overlay_error = r->overlay_error,
+	};
+}
+
+int run_execute(const struct run_options *opts, struct manifest *m, struct run_outcome *ret)
 {
 	struct run r = {
+		.opts = *opts,
+		.m = m,
 		.init_pidfd = -1,
 		.skill_pidfd = -1,
 		.sock_init = -1,
@@ -815,10 +840,8 @@ int cmd_run(int argc, char **argv)
 	const char *reason;
 	int k, status, exit_code, sig;
 
-	k = parse_options(argc, argv, &r.opts);
-	if (k != 0)
-		return k < 0 ? 0 : k;
-
+	if (ret)
+		*ret = (struct run_outcome){ 0 };
 	if (geteuid() == 0) {
 		r.host_uid = r.opts.user_given ? r.opts.user_uid : NOBODY_UID;
 		r.host_gid = r.opts.user_given ? r.opts.user_gid : NOBODY_UID;
@@ -832,11 +855,13 @@ int cmd_run(int argc, char **argv)
 		return EXIT_SKILLBOX_FAILED;
 	}
 
-	k = manifest_load(r.opts.manifest_arg, &r.m, &r.manifest_data, &r.manifest_len);
-	if (k < 0) {
-		r.error = strdup("invalid manifest");
-		emit_run_start(&r);
-		goto failed;
+	if (!r.m) {
+		k = manifest_load(r.opts.manifest_arg, &r.m, &r.manifest_data, &r.manifest_len);
+		if (k < 0) {
+			r.error = strdup("invalid manifest");
+			emit_run_start(&r);
+			goto failed;
+		}
 	}
 	r.trace = r.m->audit.trace | r.opts.trace;
 	if (build_argv(&r) < 0) {
@@ -875,12 +900,25 @@ int cmd_run(int argc, char **argv)
 	status = compute_status(&r, &reason, &exit_code, &sig);
 	emit_exit(&r, status, reason, exit_code, sig);
 	emit_summary(&r, status);
+	fill_outcome(&r, ret);
 	run_done(&r);
 	return status;
 
 failed:
 	emit_exit(&r, EXIT_SKILLBOX_FAILED, "setup-failed", -1, 0);
 	emit_summary(&r, EXIT_SKILLBOX_FAILED);
+	fill_outcome(&r, ret);
 	run_done(&r);
 	return EXIT_SKILLBOX_FAILED;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_options opts;
+	int k;
+
+	k = parse_options(argc, argv, &opts);
+	if (k != 0)
+		return k < 0 ? 0 : k;
+	return run_execute(&opts, NULL, NULL);
 }

@@ -73,6 +73,7 @@ enum rule_kind {
 	RULE_ADDRESS,
 	RULE_HOST_LOOPBACK,
 	RULE_RESOLVER,
+	RULE_LEARN, /* skillbox learn: any address, any port of one protocol */
 };
 
 /* One rule of the ruleset, in the order of its index in the log prefixes. */
@@ -95,6 +96,8 @@ struct run_net {
 	bool host_loopback;
 	bool resolver;
 	bool udp; /* a rule allows UDP */
+	bool learn;
+	struct nfrules_addr gateway[2]; /* learn: the stack's gateway, pinned as host-loopback */
 
 	struct net_rule *rules;
 	size_t n_rules;
@@ -144,6 +147,8 @@ static const char *rule_kind_to_string(enum rule_kind k)
 		return "address";
 	case RULE_HOST_LOOPBACK:
 		return "host-loopback";
+	case RULE_LEARN:
+		return "learn";
 	default:
 		return "resolver";
 	}
@@ -370,7 +375,9 @@ static int build_ruleset(struct run_net *n)
 			.n_addrs = nr->n_addrs,
 			.ports = nr->ports,
 			.n_ports = nr->n_ports,
-			.before_block = nr->kind == RULE_HOST_LOOPBACK || nr->kind == RULE_RESOLVER,
+			.any_port = nr->kind == RULE_LEARN,
+			.before_block = nr->kind == RULE_HOST_LOOPBACK ||
+					nr->kind == RULE_RESOLVER || nr->kind == RULE_LEARN,
 			.log_payload = nr->kind == RULE_RESOLVER,
 		};
 	}
@@ -413,6 +420,11 @@ static int build_files(struct run *r)
 							     .addrs = nr->addrs,
 							     .n_addrs = nr->n_addrs };
 	}
+	/* learn reaches the host's loopback, by the same name a manifest would use. */
+	if (n->learn && !loopback_pinned && n_pins < n->n_rules)
+		pins[n_pins++] = (struct nfdns_pin){ .name = "host-loopback",
+						     .addrs = n->gateway,
+						     .n_addrs = ELEMENTSOF(n->gateway) };
 	n->hosts = nfdns_hosts_file(SANDBOX_HOSTNAME, pins, n_pins);
 	/*
 	 * The resolver address is the stack's: with `dns: resolver` it is open; otherwise the
@@ -451,6 +463,42 @@ static int choose_stack(struct run_net *n, char **ret_error)
 			"slirp4netns (%s) is installed",
 			n->pasta_path, n->slirp_path);
 	n->kind = n->first;
+	return 0;
+}
+
+/*
+ * skillbox learn observes rather than enforces: every TCP and UDP destination is accepted and
+ * logged, the host's loopback (the stack's gateway) and the host's own addresses included,
+ * so each connection the command makes becomes a net.connect event to learn from. These
+ * rules follow the resolver's (DNS queries stay attributed to it, with their names logged)
+ * and come before the blocked addresses. Other protocols (ICMP) are still refused: a
+ * manifest could not declare them.
+ */
+static int add_learn_rules(struct run_net *n)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	static const struct nfrules_addr any[] = { { .family = AF_INET }, { .family = AF_INET6 } };
+	int k;
+
+	n->learn = true;
+	n->host_loopback = true;
+	n->udp = true;
+	k = parse_addr(NFSTACK_GW4, &n->gateway[0]);
+	if (k >= 0)
+		k = parse_addr(NFSTACK_GW6, &n->gateway[1]);
+	if (k < 0)
+		return k;
+	for (size_t i = 0; i < ELEMENTSOF(protos); i++) {
+		struct net_rule *nr = rule_append(n);
+
+		if (!nr)
+			return -ENOMEM;
+		*nr = (struct net_rule){ .kind = RULE_LEARN, .host = "*", .proto = protos[i] };
+		for (size_t j = 0; j < ELEMENTSOF(any) && k >= 0; j++)
+			k = addrs_add(&nr->addrs, &nr->n_addrs, &any[j]);
+		if (k < 0)
+			return k;
+	}
 	return 0;
 }
 
@@ -532,7 +580,8 @@ int run_net_prepare(struct run *r, struct mount_file **ret_files, size_t *ret_n_
 	n->stack = (struct nfstack)NFSTACK_INIT;
 	n->userns_fd = n->netns_fd = n->timer_fd = n->nflog_fd = -1;
 	r->net = n;
-	n->resolver = m->net.dns == MANIFEST_DNS_RESOLVER;
+	/* learn always has the resolver, so that each name the command looks up is logged. */
+	n->resolver = m->net.dns == MANIFEST_DNS_RESOLVER || r->opts.learn;
 	n->egress = m->net.n_egress > 0 || n->resolver;
 
 	for (size_t i = 0; i < m->net.n_egress; i++) {
@@ -554,6 +603,11 @@ int run_net_prepare(struct run *r, struct mount_file **ret_files, size_t *ret_n_
 			.n_ports = 1,
 		};
 		k = addrs_add_text(&nr->addrs, &nr->n_addrs, NFSTACK_DNS4);
+		if (k < 0)
+			return k;
+	}
+	if (r->opts.learn) {
+		k = add_learn_rules(n);
 		if (k < 0)
 			return k;
 	}

@@ -32,6 +32,24 @@ struct run_options {
 	uid_t user_uid;
 	gid_t user_gid;
 	unsigned trace; /* --trace, MANIFEST_TRACE_* bits added to the manifest's */
+	/*
+	 * skillbox learn: the network accepts (and logs) every TCP and UDP destination, the
+	 * host's loopback included; stdout and stderr are counted even without an output limit;
+	 * overlay, when set, is a host directory shown writable through a throwaway overlay.
+	 */
+	bool learn;
+	const char *overlay;
+};
+
+/* What a run tells its caller besides the exit status (skillbox learn reads it). */
+struct run_outcome {
+	bool started;	       /* the command was executed */
+	uint64_t wall_usec;    /* from just before clone() to the end of the sandbox */
+	uint64_t cpu_usec;     /* user + system time of everything that ran in it */
+	uint64_t max_rss_kb;   /* the largest resident set of any of its processes */
+	uint64_t output_bytes; /* stdout + stderr passed through (counted when piped) */
+	bool overlay_degraded; /* the overlay could not be mounted: the directory was read-only */
+	int overlay_error;     /* why, positive errno */
 };
 
 enum refusal_kind {
@@ -99,8 +117,10 @@ struct run {
 	bool timed_out;
 	uint64_t output_bytes;
 	bool output_cut;
-	char *error;	     /* the message printed for a failed run, also in run.exit */
-	unsigned limits_hit; /* bit per limit */
+	bool overlay_degraded; /* init bound the overlay's directory read-only (skillbox learn) */
+	int overlay_error;     /* why, positive errno */
+	char *error;	       /* the message printed for a failed run, also in run.exit */
+	unsigned limits_hit;   /* bit per limit */
 
 	struct refusal_stats refusals[_REFUSAL_KIND_MAX];
 };
@@ -124,6 +144,14 @@ enum {
 	WATCH_NOTIFY,
 	WATCH_NET_FIRST = 100, /* tags from here on belong to the network layer */
 };
+
+/**
+ * One whole run with options already parsed: loads the manifest named by opts->manifest_arg,
+ * or enforces m (taken over and freed) when it is not NULL. Prints its own diagnostics,
+ * writes the audit trail opts asks for, fills *ret when not NULL, and returns the exit
+ * status (the command's own, 124, 125, ...).
+ */
+int run_execute(const struct run_options *opts, struct manifest *m, struct run_outcome *ret);
 
 /** Runs the supervision loop until the sandbox's init has exited. */
 int run_supervise(struct run *r);

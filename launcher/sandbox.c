@@ -419,6 +419,10 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	r = mount_plan_apply(s->plan, become_sandbox_user, &sock, &mf);
 	if (r < 0)
 		fail(sock, SB_STEP_MOUNTS, mf.error, (int32_t)mf.op_index, mf.step);
+	/* An overlay (skillbox learn) that had to be a read-only bind: the parent says so. */
+	if (mf.degraded_op >= 0)
+		send_msg(sock, SB_MSG_DEGRADED, SB_STEP_MOUNTS, mf.degraded_error,
+			 (int32_t)mf.degraded_op, 0);
 
 	if (s->net.setup) {
 		int32_t index = 0;

@@ -30,6 +30,8 @@ enum sandbox_msg_type {
 	SB_MSG_ACK,	  /* parent → skill: listener fetched */
 	SB_MSG_NET_READY, /* init → parent: rules are in, start the user-mode stack */
 	SB_MSG_START,	  /* parent → init: the user-mode stack is up, start the skill */
+	SB_MSG_DEGRADED,  /* init → parent: a step was done in a weaker way (step, error,
+			     index: for SB_STEP_MOUNTS an overlay bound read-only instead) */
 };
 
 enum sandbox_step {

@@ -157,6 +157,31 @@ static void on_failure(struct run *r, const struct sandbox_msg *m)
 	fail_run(r, describe_failure(r, m));
 }
 
+/*
+ * The overlay of skillbox learn could not be mounted: init bound its directory read-only
+ * instead. Recorded for the caller and in the audit trail; the run goes on.
+ */
+static void on_degraded(struct run *r, const struct sandbox_msg *m)
+{
+	const struct mount_op *o = NULL;
+
+	if (m->step != SB_STEP_MOUNTS || m->index < 0 || (size_t)m->index >= r->plan->n_ops)
+		return;
+	o = &r->plan->ops[m->index];
+	r->overlay_degraded = true;
+	r->overlay_error = m->error;
+	if (!r->audit)
+		return;
+	audit_begin(r->audit, "policy.degraded");
+	audit_str(r->audit, "layer", "filesystem");
+	audit_str(r->audit, "path", o->inside);
+	audit_str(r->audit, "wanted", "overlay, writes discarded");
+	audit_str(r->audit, "instead", "read-only");
+	audit_str(r->audit, "error", strerror(m->error));
+	if (audit_end(r->audit) < 0)
+		log_error("audit: writing the audit trail failed");
+}
+
 static void handle_sock_init(struct run *r)
 {
 	for (;;) {
@@ -191,6 +216,9 @@ static void handle_sock_init(struct run *r)
 			if (run_net_receive_fds(r, m.index, fds, n_fds) < 0)
 				fail_run(r, strdup("network: receiving the log socket failed"));
 			n_fds = 0;
+			break;
+		case SB_MSG_DEGRADED:
+			on_degraded(r, &m);
 			break;
 		case SB_MSG_NET_READY:
 			if (run_net_child_ready(r, &error) < 0)

@@ -547,6 +547,149 @@ static int apply_file(struct apply *a, ssize_t i)
 	return r;
 }
 
+/* Records that an overlay was replaced by a read-only bind of its lower directory. */
+static void overlay_degraded(struct apply *a, ssize_t i, int err)
+{
+	a->fail->degraded_op = i;
+	a->fail->degraded_error = err > 0 ? err : EIO;
+}
+
+static int overlay_set_layer(int fs, const char *key, int fd, bool by_fd)
+{
+	char path[32] = "/proc/self/fd/";
+
+	if (by_fd)
+		return sys_fsconfig(fs, FSCONFIG_SET_FD, key, NULL, fd);
+	/* Before pivot_root() /proc is the host's, where "self" is this process. */
+	utoa((uint64_t)fd, path + strlen(path));
+	return sys_fsconfig(fs, FSCONFIG_SET_STRING, key, path, 0);
+}
+
+/* A detached overlay mount of the three layers; returns its mount fd or -errno. */
+static int overlay_mount(int lower, int upper, int work, bool by_fd, bool userxattr)
+{
+	int fs, mnt, e;
+
+	fs = sys_fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -errno;
+	/* "lowerdir+" (Linux 6.7) takes one layer, by fd since 6.13; "lowerdir" a path list. */
+	if (overlay_set_layer(fs, by_fd ? "lowerdir+" : "lowerdir", lower, by_fd) < 0 ||
+	    overlay_set_layer(fs, "upperdir", upper, by_fd) < 0 ||
+	    overlay_set_layer(fs, "workdir", work, by_fd) < 0 ||
+	    (userxattr && sys_fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) ||
+	    sys_fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		goto fail;
+	mnt = sys_fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		goto fail;
+	close(fs);
+	return mnt;
+fail:
+	e = errno;
+	close(fs);
+	return -e;
+}
+
+/*
+ * The upper layer's root gives the merged directory its owner and mode: the lower's, so the
+ * skill may write exactly where it could write to the host directory itself. When the
+ * lower's owner has no uid in the sandbox (a root caller's root-owned directory), the
+ * directory belongs to the sandbox user and carries the lower's "other" permissions, which
+ * are what the sandbox user had there.
+ */
+static int overlay_copy_owner(int upper_parent, const char *name, int lower)
+{
+	struct stat st;
+	mode_t mode;
+
+	if (fstat(lower, &st) < 0)
+		return -errno;
+	mode = st.st_mode & 07777;
+	if (fchownat(upper_parent, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+		mode_t other = st.st_mode & 07;
+
+		mode = (st.st_mode & 01000) | other << 6 | other << 3 | other;
+	}
+	return RET_NERRNO(fchmodat(upper_parent, name, mode, 0));
+}
+
+/*
+ * Mounts the overlay of apply_overlay() at target; returns 0 or -errno, reports nothing.
+ * The upper layer's tmpfs is referenced only by the overlay once this returns.
+ */
+static int overlay_attach(struct apply *a, ssize_t i, int target)
+{
+	static const struct {
+		bool by_fd, userxattr;
+	} variants[] = { { true, true }, { false, true }, { false, false } };
+	const struct mount_op *o = &a->plan->ops[i];
+	char size[24];
+	const char *const options[] = { "size", utoa(o->size, size), "mode", "0755", NULL };
+	int tmp = -1, upper = -1, work = -1, mnt = -EINVAL, r;
+
+	tmp = new_fs("tmpfs", options, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (tmp < 0)
+		return tmp;
+	if (mkdirat(tmp, "upper", 0755) < 0 || mkdirat(tmp, "work", 0700) < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = overlay_copy_owner(tmp, "upper", a->plan->fds[i]);
+	if (r < 0)
+		goto out;
+	upper = open_beneath(tmp, "upper", O_PATH | O_DIRECTORY);
+	work = open_beneath(tmp, "work", O_PATH | O_DIRECTORY);
+	if (upper < 0 || work < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (size_t v = 0; v < ELEMENTSOF(variants) && mnt < 0; v++)
+		mnt = overlay_mount(a->plan->fds[i], upper, work, variants[v].by_fd,
+				    variants[v].userxattr);
+	if (mnt < 0) {
+		r = mnt;
+		goto out;
+	}
+	r = sys_move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	r = r < 0 ? -errno : 0;
+out:
+	if (mnt >= 0)
+		close(mnt);
+	safe_close(work);
+	safe_close(upper);
+	safe_close(tmp);
+	return r;
+}
+
+/*
+ * A host directory made writable for `skillbox learn`: an overlay whose lower layer is the
+ * directory (opened by fd without following symlinks, like a bind source) and whose upper
+ * and work directories are on a private tmpfs nothing else references. What the skill writes
+ * lands in that tmpfs and vanishes with the mount namespace; the host is never written.
+ * "userxattr" keeps overlay's own metadata in user.* xattrs, which a tmpfs has in a user
+ * namespace since Linux 6.6; without them the overlay still mounts, with fewer features.
+ * When no variant can be mounted the directory is bound read-only instead, and that is
+ * reported as degraded (fail->degraded_*), not as a failure.
+ */
+static int apply_overlay(struct apply *a, ssize_t i)
+{
+	const struct mount_op *o = &a->plan->ops[i];
+	int target, r;
+
+	target = walk(a->root_fd, o->inside, false, NULL);
+	if (target < 0)
+		return failed(a, MOUNT_STEP_MOUNTPOINT, -target, i);
+	r = overlay_attach(a, i, target);
+	if (r < 0) {
+		overlay_degraded(a, i, -r);
+		r = attach_clone(a, i, a->plan->fds[i], NULL, target,
+				 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	}
+	close(target);
+	return r;
+}
+
 static void unstage_files(struct apply *a)
 {
 	const struct mount_plan *p = a->plan;
@@ -569,7 +712,7 @@ static int open_sources(struct apply *a)
 	const struct mount_plan *p = a->plan;
 
 	for (size_t i = 0; i < p->n_ops; i++) {
-		if (p->ops[i].kind != MOUNT_OP_BIND)
+		if (p->ops[i].kind != MOUNT_OP_BIND && p->ops[i].kind != MOUNT_OP_OVERLAY)
 			continue;
 		/*
 		 * O_PATH|O_NOFOLLOW with RESOLVE_NO_SYMLINKS: a symlink in any directory
@@ -646,7 +789,9 @@ int mount_plan_apply(const struct mount_plan *p, int (*opened_hook)(void *userda
 	};
 	int r;
 
-	*fail = (struct mount_failure){ .step = MOUNT_STEP_NONE, .op_index = -1 };
+	*fail = (struct mount_failure){ .step = MOUNT_STEP_NONE,
+					.op_index = -1,
+					.degraded_op = -1 };
 
 	/* Nothing done from here on may propagate back to the host's mount table. */
 	if (sys_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -688,6 +833,9 @@ int mount_plan_apply(const struct mount_plan *p, int (*opened_hook)(void *userda
 			break;
 		case MOUNT_OP_FILE:
 			r = apply_file(&a, (ssize_t)i);
+			break;
+		case MOUNT_OP_OVERLAY:
+			r = apply_overlay(&a, (ssize_t)i);
 			break;
 		}
 		if (r < 0)

@@ -77,6 +77,7 @@ int mount_plan_lookup(const struct mount_plan *p, const char *path, bool write,
 		break;
 	case MOUNT_OP_BIND:
 	case MOUNT_OP_TMPFS:
+	case MOUNT_OP_OVERLAY:
 		ret->declared = !write || op->writable;
 		break;
 	case MOUNT_OP_PROC:

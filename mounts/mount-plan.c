@@ -28,6 +28,8 @@ const char *mount_op_kind_to_string(enum mount_op_kind k)
 		return "dev";
 	case MOUNT_OP_FILE:
 		return "file";
+	case MOUNT_OP_OVERLAY:
+		return "overlay";
 	}
 	return "?";
 }
@@ -239,6 +241,16 @@ int mount_plan_build(const struct manifest *m, const struct mount_plan_opts *opt
 		r = add_file(p, "/etc/group", group_content);
 		if (r < 0)
 			return r;
+	}
+	if (opts && opts->overlay) {
+		op = plan_add(p, MOUNT_OP_OVERLAY, opts->overlay, NULL, none);
+		if (!op)
+			return -ENOMEM;
+		op->host = strdup(opts->overlay);
+		if (!op->host)
+			return -ENOMEM;
+		op->writable = true;
+		op->size = DEFAULT_OVERLAY_SIZE;
 	}
 	for (size_t i = 0; opts && i < opts->n_files; i++) {
 		if (manifest_mounts_at(m, opts->files[i].inside))

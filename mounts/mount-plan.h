@@ -23,19 +23,25 @@
 #define SANDBOX_HOSTNAME "skillbox"
 
 /* Size caps of the tmpfs mounts skillbox adds on its own. */
-#define DEFAULT_TMP_SIZE   (128ULL << 20)
-#define DEFAULT_HOME_SIZE  (64ULL << 20)
-#define DEFAULT_SHM_SIZE   (64ULL << 20)
-#define DEFAULT_TMPFS_SIZE (64ULL << 20) /* manifest tmpfs without a size */
+#define DEFAULT_TMP_SIZE     (128ULL << 20)
+#define DEFAULT_HOME_SIZE    (64ULL << 20)
+#define DEFAULT_SHM_SIZE     (64ULL << 20)
+#define DEFAULT_TMPFS_SIZE   (64ULL << 20) /* manifest tmpfs without a size */
+#define DEFAULT_OVERLAY_SIZE (1ULL << 30)  /* the upper layer of MOUNT_OP_OVERLAY */
 
 enum mount_op_kind {
-	MOUNT_OP_BIND,	/* bind a host path (opened by fd, no symlink followed); a host symlink
-			   is recreated as the same symlink instead */
-	MOUNT_OP_TMPFS, /* fresh tmpfs with a size cap */
-	MOUNT_OP_HIDE,	/* mask a path inside a bind: empty read-only tmpfs or /dev/null */
-	MOUNT_OP_PROC,	/* fresh proc for the sandbox's pid namespace */
-	MOUNT_OP_DEV,	/* minimal /dev: null zero full random urandom tty, shm, fd links */
-	MOUNT_OP_FILE,	/* a small generated read-only file (/etc/hosts, /etc/passwd ...) */
+	MOUNT_OP_BIND,	  /* bind a host path (opened by fd, no symlink followed); a host symlink
+			     is recreated as the same symlink instead */
+	MOUNT_OP_TMPFS,	  /* fresh tmpfs with a size cap */
+	MOUNT_OP_HIDE,	  /* mask a path inside a bind: empty read-only tmpfs or /dev/null */
+	MOUNT_OP_PROC,	  /* fresh proc for the sandbox's pid namespace */
+	MOUNT_OP_DEV,	  /* minimal /dev: null zero full random urandom tty, shm, fd links */
+	MOUNT_OP_FILE,	  /* a small generated read-only file (/etc/hosts, /etc/passwd ...) */
+	MOUNT_OP_OVERLAY, /* a host directory made writable through an overlay whose upper layer
+			     is a private tmpfs: writes succeed inside and are thrown away at the
+			     end (skillbox learn). When the kernel cannot mount the overlay, the
+			     directory is bound read-only instead and mount_plan_apply() reports
+			     that in mount_failure.degraded_* */
 };
 
 /* Where an operation came from, so a failure can name the manifest line. */
@@ -78,6 +84,9 @@ struct mount_plan_opts {
 	   binds that very path itself. */
 	const struct mount_file *files;
 	size_t n_files;
+	/* skillbox learn: a host directory (absolute, normalized) shown at the same path,
+	   writable through a throwaway overlay (MOUNT_OP_OVERLAY); NULL for none. */
+	const char *overlay;
 };
 
 /**
@@ -111,6 +120,10 @@ struct mount_failure {
 	enum mount_step step;
 	int error;	  /* positive errno */
 	ssize_t op_index; /* -1 when not tied to an operation */
+	/* An overlay that could not be mounted and was bound read-only instead: its operation,
+	   or -1, and why (positive errno). Set on success too. */
+	ssize_t degraded_op;
+	int degraded_error;
 };
 
 const char *mount_step_to_string(enum mount_step s);

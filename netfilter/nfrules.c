@@ -421,7 +421,7 @@ static int plan_rule_sets(struct builder *bd, const struct nfrules_rule *rl, lon
 			 keys, n, k, &f->set);
 	}
 
-	if (rl->n_ports > 1) {
+	if (rl->n_ports > 1 && !rl->any_port) {
 		_cleanup_free_ uint8_t *keys = malloc(rl->n_ports * 2);
 		char name[32];
 
@@ -443,6 +443,8 @@ static void match_ports(struct builder *bd, struct nftnl_rule *r, const struct n
 			const struct rule_plan *p)
 {
 	match_u8(bd, r, NFT_META_L4PROTO, rl->proto);
+	if (rl->any_port)
+		return;
 	add(bd, r, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
 	if (rl->n_ports == 1) {
 		uint16_t be = htons(rl->ports[0]);
@@ -714,7 +716,8 @@ int nfrules_build_batch(const struct nfrules *rs, uint32_t seq, struct nfrules_b
 	for (size_t k = 0; k < rs->n_rules; k++) {
 		const struct nfrules_rule *rl = &rs->rules[k];
 
-		if (rl->n_ports == 0 || (rl->proto != IPPROTO_TCP && rl->proto != IPPROTO_UDP))
+		if ((rl->n_ports == 0 && !rl->any_port) ||
+		    (rl->proto != IPPROTO_TCP && rl->proto != IPPROTO_UDP))
 			return -EINVAL;
 	}
 	bd.scratch = calloc(1, SCRATCH_SIZE);

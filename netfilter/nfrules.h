@@ -74,8 +74,9 @@ struct nfrules_rule {
 	uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
 	const struct nfrules_addr *addrs;
 	size_t n_addrs; /* none: the rule allows nothing (an optional host that did not resolve) */
-	const uint16_t *ports; /* at least one */
+	const uint16_t *ports; /* at least one, unless any_port */
 	size_t n_ports;
+	bool any_port;	   /* every port of proto, ports ignored (skillbox learn's catch-all) */
 	bool before_block; /* checked before the blocked host addresses (host-loopback, resolver) */
 	bool log_payload;  /* log every packet with its payload, before conntrack (DNS queries) */
 };

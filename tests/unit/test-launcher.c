@@ -1337,6 +1337,8 @@ static void test_trace_emit(void)
 	manifest_free(m);
 }
 
+static void test_learn(void); /* skillbox learn, at the end of this file */
+
 int main(void)
 {
 	build_profiles();
@@ -1353,9 +1355,487 @@ int main(void)
 	test_trace_helpers();
 	test_trace_collect();
 	test_trace_emit();
+	test_learn();
 	for (size_t i = 0; i < ELEMENTSOF(profiles); i++) {
 		seccomp_policy_free(profiles[i].p);
 		manifest_free(profiles[i].m);
 	}
 	return tap_done();
+}
+
+/* ====================================================================================== */
+/* skillbox learn (launcher/learn-gen.c): reading the trail, path rules, limits, the        */
+/* generated manifest. The host's filesystem is a made-up tree (struct learn_host).         */
+/* ====================================================================================== */
+
+#include "learn.h"
+#include "parse-util.h"
+
+/* A made-up host tree: each path, what it is, and a symlink's target or an interpreter. */
+static const struct fake_node {
+	const char *path;
+	enum learn_node node;
+	const char *target; /* SYMLINK: its target; FILE: its interpreter, if any */
+} fake_tree[] = {
+	{ "/usr", LEARN_NODE_DIR },
+	{ "/usr/bin", LEARN_NODE_DIR },
+	{ "/usr/bin/python3", LEARN_NODE_SYMLINK, "python3.11" },
+	{ "/usr/bin/python3.11", LEARN_NODE_FILE, "/lib64/ld-linux-x86-64.so.2" },
+	{ "/usr/bin/sh", LEARN_NODE_SYMLINK, "dash" },
+	{ "/usr/bin/dash", LEARN_NODE_FILE, "/lib64/ld-linux-x86-64.so.2" },
+	{ "/usr/lib", LEARN_NODE_DIR },
+	{ "/usr/lib/x86_64-linux-gnu", LEARN_NODE_DIR },
+	{ "/usr/lib/x86_64-linux-gnu/libc.so.6", LEARN_NODE_FILE },
+	{ "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2", LEARN_NODE_FILE },
+	{ "/usr/lib64", LEARN_NODE_DIR },
+	{ "/usr/lib64/ld-linux-x86-64.so.2", LEARN_NODE_SYMLINK,
+	  "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" },
+	{ "/usr/share", LEARN_NODE_DIR },
+	{ "/usr/share/zoneinfo", LEARN_NODE_DIR },
+	{ "/usr/share/zoneinfo/UTC", LEARN_NODE_FILE },
+	{ "/bin", LEARN_NODE_SYMLINK, "usr/bin" },
+	{ "/lib", LEARN_NODE_SYMLINK, "usr/lib" },
+	{ "/lib64", LEARN_NODE_SYMLINK, "usr/lib64" },
+	{ "/etc", LEARN_NODE_DIR },
+	{ "/etc/ssl", LEARN_NODE_DIR },
+	{ "/etc/ssl/certs", LEARN_NODE_DIR },
+	{ "/etc/ssl/certs/ca.pem", LEARN_NODE_FILE },
+	{ "/etc/localtime", LEARN_NODE_SYMLINK, "/usr/share/zoneinfo/UTC" },
+	{ "/etc/ld.so.cache", LEARN_NODE_FILE },
+	{ "/etc/hosts", LEARN_NODE_FILE },
+	{ "/etc/passwd", LEARN_NODE_FILE },
+	{ "/opt", LEARN_NODE_DIR },
+	{ "/opt/tool", LEARN_NODE_DIR },
+	{ "/opt/tool/bin", LEARN_NODE_DIR },
+	{ "/opt/tool/bin/tool", LEARN_NODE_FILE },
+	{ "/srv", LEARN_NODE_DIR },
+	{ "/srv/data", LEARN_NODE_DIR },
+	{ "/srv/data/a.txt", LEARN_NODE_FILE },
+	{ "/srv/data/b.txt", LEARN_NODE_FILE },
+	{ "/srv/one", LEARN_NODE_DIR },
+	{ "/srv/one/c.txt", LEARN_NODE_FILE },
+	{ "/srv/rel", LEARN_NODE_SYMLINK, "../srv/one/./c.txt" },
+	{ "/srv/loop", LEARN_NODE_SYMLINK, "/srv/loop" },
+	{ "/var", LEARN_NODE_DIR },
+	{ "/var/cache", LEARN_NODE_DIR },
+	{ "/home", LEARN_NODE_DIR },
+	{ "/home/alice", LEARN_NODE_DIR },
+	{ "/home/alice/.gitconfig", LEARN_NODE_FILE },
+	{ "/home/alice/.bashrc", LEARN_NODE_FILE },
+	{ "/tmp", LEARN_NODE_DIR },
+	{ "/tmp/x", LEARN_NODE_FILE },
+	{ "/data", LEARN_NODE_DIR },
+	{ "/data/ext", LEARN_NODE_DIR },
+	{ "/data/ext/f", LEARN_NODE_FILE },
+	{ "/work", LEARN_NODE_DIR },
+	{ "/work/skill", LEARN_NODE_DIR },
+	{ "/work/skill/main.py", LEARN_NODE_FILE },
+	{ "/work/skill/run.sh", LEARN_NODE_FILE, "/bin/sh" },
+	{ "/work/skill/config.json", LEARN_NODE_FILE },
+	{ "/work/skill/out", LEARN_NODE_DIR },
+	{ "/work/skill/out/count.txt", LEARN_NODE_FILE },
+	{ "/work/skill/ext", LEARN_NODE_SYMLINK, "/data/ext" },
+	{ "/work/skill/a:b", LEARN_NODE_DIR },
+};
+
+static const struct fake_node *fake_find(const char *path)
+{
+	for (size_t i = 0; i < ELEMENTSOF(fake_tree); i++)
+		if (streq(fake_tree[i].path, path))
+			return &fake_tree[i];
+	return NULL;
+}
+
+static enum learn_node fake_lstat(const char *path, void *userdata)
+{
+	const struct fake_node *n = fake_find(path);
+
+	(*(unsigned *)userdata)++;
+	return n ? n->node : LEARN_NODE_MISSING;
+}
+
+static char *fake_readlink(const char *path, void *userdata)
+{
+	const struct fake_node *n = fake_find(path);
+
+	return n && n->node == LEARN_NODE_SYMLINK ? strdup(n->target) : NULL;
+}
+
+static char *fake_interpreter(const char *path, void *userdata)
+{
+	const struct fake_node *n = fake_find(path);
+
+	return n && n->node == LEARN_NODE_FILE && n->target ? strdup(n->target) : NULL;
+}
+
+static unsigned fake_lookups;
+static const struct learn_host fake_host = { .lstat = fake_lstat,
+					     .readlink = fake_readlink,
+					     .interpreter = fake_interpreter,
+					     .userdata = &fake_lookups };
+
+static char *joined(char **l)
+{
+	struct buf b = BUF_INIT;
+
+	STRV_FOREACH (s, l)
+		buf_printf(&b, "%s%s", s == l ? "" : " ", *s);
+	return buf_ok(&b) && b.len ? buf_steal(&b) : (buf_done(&b), strdup(""));
+}
+
+static void is_paths(char **got, const char *want, const char *name)
+{
+	_cleanup_free_ char *g = joined(got);
+
+	is_str(g, want, "%s", name);
+}
+
+static void test_learn_trail(void)
+{
+	static const char trail[] =
+		"{\"v\":1,\"event\":\"run.start\"}\n"
+		"{\"event\":\"file.open\",\"path\":\"/etc/ld.so.cache\",\"access\":\"read\"}\n"
+		"{\"event\":\"file.open\",\"path\":\"/etc/ld.so.cache\",\"access\":\"read\"}\n"
+		"{\"event\":\"file.open\",\"path\":\"/usr/lib\",\"access\":\"path\"}\n"
+		"{\"event\":\"file.open\",\"path\":\"/w/out.txt\",\"access\":\"write\","
+		"\"create\":true}\n"
+		"{\"event\":\"file.open\",\"path\":\"/w/rw\",\"access\":\"read-write\"}\n"
+		"{\"event\":\"file.open\",\"path\":\"/w/new\",\"access\":\"read\",\"create\":true}\n"
+		"{\"event\":\"file.open\",\"path\":null,\"access\":\"read\"}\n"
+		"{\"event\":\"file.change\",\"op\":\"rename\",\"path\":\"/w/a\",\"path2\":\"/w/b\"}\n"
+		"{\"event\":\"file.change\",\"op\":\"symlink\",\"path\":\"/w/l\",\"path2\":\"/etc\"}\n"
+		"{\"event\":\"proc.exec\",\"pid\":2,\"resolved\":\"/usr/bin/sh\"}\n"
+		"{\"event\":\"proc.exec\",\"pid\":3,\"resolved\":\"/usr/bin/grep\"}\n"
+		"{\"event\":\"proc.exec\",\"pid\":3,\"resolved\":\"/usr/bin/tee\"}\n"
+		"{\"event\":\"net.connect\",\"source\":\"trace\",\"family\":\"AF_INET\","
+		"\"address\":\"10.0.2.2\",\"port\":80,\"proto\":\"tcp\"}\n"
+		"{\"event\":\"net.connect\",\"source\":\"trace\",\"family\":\"AF_UNIX\","
+		"\"address\":\"/run/x.sock\",\"port\":null,\"proto\":\"stream\"}\n"
+		"{\"event\":\"net.connect\",\"source\":\"trace\",\"family\":\"AF_UNIX\","
+		"\"address\":\"@abstract\",\"port\":null,\"proto\":\"stream\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"allow\",\"proto\":\"tcp\","
+		"\"address\":\"10.0.2.2\",\"port\":8080,\"host\":\"*\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"allow\",\"proto\":\"tcp\","
+		"\"address\":\"10.0.2.2\",\"port\":8080,\"host\":\"*\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"allow\",\"proto\":\"udp\","
+		"\"address\":\"10.0.2.3\",\"port\":53,\"host\":\"resolver\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"allow\",\"proto\":\"tcp\","
+		"\"address\":\"10.0.2.3\",\"port\":53,\"host\":\"*\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"allow\",\"proto\":\"udp\","
+		"\"address\":\"2001:db8::7\",\"port\":443,\"host\":\"*\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"deny\",\"proto\":\"icmp\","
+		"\"address\":\"192.0.2.9\",\"port\":null,\"host\":null}\n"
+		"{\"event\":\"dns.query\",\"verdict\":\"allow\",\"name\":\"example.org\"}\n"
+		"{\"event\":\"dns.query\",\"verdict\":\"allow\",\"name\":\"example.org\"}\n"
+		"{\"event\":\"syscall.deny\",\"syscall\":\"ptrace\"}\n"
+		"{\"event\":\"audit.lost\",\"source\":\"seccomp\",\"reason\":\"repeated\","
+		"\"count\":7}\n"
+		"{\"event\":\"audit.lost\",\"source\":\"seccomp\",\"reason\":\"too-many-keys\","
+		"\"count\":3}\n"
+		"not json at all\n"
+		"[1,2]\n"
+		"{\"event\":\"run.exit\",\"status\":0}";
+	struct learn_trail t;
+
+	ok(learn_trail_read(trail, strlen(trail), &t) == 0, "learn: the trail is read");
+	is_paths(t.reads, "/etc/ld.so.cache /usr/lib /run/x.sock",
+		 "learn: reads: read and O_PATH opens, unix socket paths; once each");
+	is_paths(t.writes, "/w/out.txt /w/rw /w/new /w/a /w/b /w/l",
+		 "learn: writes: write, read-write, create, changes, both paths of a rename");
+	is_paths(t.execs, "/usr/bin/sh /usr/bin/grep /usr/bin/tee", "learn: execs");
+	is_int(t.n_pids, 2, "learn: distinct pids of proc.exec");
+	is_int(t.n_conns, 2, "learn: connections: allowed, distinct, DNS to the resolver left out");
+	ok(t.n_conns == 2 && streq(t.conns[0].address, "10.0.2.2") && t.conns[0].port == 8080 &&
+		   !t.conns[0].udp && streq(t.conns[1].address, "2001:db8::7") && t.conns[1].udp &&
+		   t.conns[1].port == 443,
+	   "learn: ... with address, port and protocol; the traced connect is not one");
+	is_paths(t.unlearnable, "icmp 192.0.2.9", "learn: a refused ICMP flow is unlearnable");
+	is_paths(t.names, "example.org", "learn: names looked up");
+	is_paths(t.syscalls, "ptrace", "learn: syscalls refused");
+	is_int(t.lost, 3, "learn: lost events: distinct keys count, repeats do not");
+	ok(t.has_exit, "learn: run.exit seen");
+	learn_trail_done(&t);
+}
+
+static void test_learn_paths(void)
+{
+	char *reads[] = {
+		(char *)"/lib/x86_64-linux-gnu/libc.so.6",
+		(char *)"/etc/ld.so.cache",
+		(char *)"/etc/ssl/certs/ca.pem",
+		(char *)"/etc/localtime",
+		(char *)"/usr/lib/locale/C.utf8/LC_CTYPE", /* a probe: does not exist */
+		(char *)"/lib/nonexistent.so",		   /* its link is not declared for it */
+		(char *)"/opt/tool/bin/tool",
+		(char *)"/srv/data/a.txt",
+		(char *)"/srv/data/b.txt",
+		(char *)"/srv/one/c.txt",
+		(char *)"/srv/loop",
+		(char *)"/home/alice/.gitconfig",
+		(char *)"/home/alice/.bashrc",
+		(char *)"/proc/self/status",
+		(char *)"/dev/null",
+		(char *)"/tmp/x",
+		(char *)"/home/skill/.cache/x",
+		(char *)"/etc/hosts",
+		(char *)"/etc/passwd",
+		(char *)"/work/skill/main.py",
+		(char *)"/work/skill/ext/f",
+		(char *)"/",
+		NULL,
+	};
+	char *execs[] = { (char *)"/usr/bin/python3", NULL };
+	char *reads2[] = { (char *)"/srv/rel", NULL };
+	char *reads3[] = { (char *)"/lib/nonexistent.so", (char *)"/srv/data/none/x", NULL };
+	char *execs2[] = { (char *)"/work/skill/run.sh", NULL };
+	char *writes[] = {
+		(char *)"/work/skill/output.txt",
+		(char *)"/work/skill/out/count.txt",
+		(char *)"/work/skill/new/deep/file",
+		(char *)"/tmp/scratch",
+		(char *)"/home/skill/.cache/f",
+		(char *)"/var/cache/app/f",
+		(char *)"/dev/null",
+		(char *)"/usr/lib/python3/__pycache__/x.pyc",
+		NULL,
+	};
+	char *writes2[] = { (char *)"/work/skill/out/count.txt", NULL };
+	_cleanup_strv_free_ char **r = NULL, **w = NULL, **e = NULL;
+
+	ok(learn_read_paths(reads, execs, "/work/skill", "/home/alice", &fake_host, &r) == 0,
+	   "learn: read paths");
+	is_paths(r,
+		 "/data/ext/f /etc/ld.so.cache /etc/localtime /etc/ssl /home/alice/.bashrc "
+		 "/home/alice/.gitconfig /lib /lib64 /opt/tool /srv/data /srv/one/c.txt /usr "
+		 "/work/skill",
+		 "learn: read paths: links declared, system grouped, siblings collapsed, never to "
+		 "HOME; defaults, probes and loops left out");
+	r = strv_free(r);
+	ok(learn_read_paths(reads, execs, "/work/skill", "/elsewhere", &fake_host, &r) == 0 &&
+		   strv_contains(r, "/home/alice") && !strv_contains(r, "/home/alice/.bashrc"),
+	   "learn: ... siblings in a directory that is not HOME do collapse");
+	r = strv_free(r);
+	ok(learn_read_paths(reads2, execs2, "/work/skill", NULL, &fake_host, &r) == 0,
+	   "learn: read paths 2");
+	is_paths(r, "/bin /lib64 /srv/one/c.txt /srv/rel /usr /work/skill",
+		 "learn: a relative link with '..' and '.', a script's interpreter and its loader");
+	r = strv_free(r);
+	ok(learn_read_paths(NULL, NULL, "/work/skill", NULL, &fake_host, &r) == 0, "learn: empty");
+	is_paths(r, "/work/skill", "learn: the working directory is always declared");
+	r = strv_free(r);
+	ok(learn_read_paths(reads3, NULL, "/work/skill", NULL, &fake_host, &r) == 0,
+	   "learn: probe");
+	is_paths(r, "/work/skill", "learn: a probe through a link declares not even the link");
+
+	ok(learn_write_paths(writes, "/work/skill", &fake_host, &w, &e) == 0, "learn: write paths");
+	is_paths(w, "/work/skill",
+		 "learn: writes below cwd: the deepest existing directory, nested ones merged");
+	is_paths(e, "/usr/lib /var/cache",
+		 "learn: writes elsewhere: the deepest existing directory; defaults left out");
+	w = strv_free(w);
+	e = strv_free(e);
+	ok(learn_write_paths(writes2, "/work/skill", &fake_host, &w, &e) == 0, "learn: write 2");
+	is_paths(w, "/work/skill/out", "learn: a write in an existing subdirectory: that one");
+	is_paths(e, "", "learn: ... and nothing elsewhere");
+}
+
+static void test_learn_limits(void)
+{
+	struct learn_limits l;
+
+	learn_limits_compute(&(struct learn_measure){ 0 }, &l);
+	ok(l.timeout_usec == 10 * USEC_PER_SEC && l.cpu_usec == 5 * USEC_PER_SEC &&
+		   l.memory == 64ULL << 20 && l.processes == 16 && l.open_files == 256 &&
+		   l.output == 1ULL << 20,
+	   "learn: limits: the floors");
+	learn_limits_compute(&(struct learn_measure){ .wall_usec = 20 * USEC_PER_SEC + 1,
+						      .cpu_usec = 4 * USEC_PER_SEC,
+						      .max_rss_bytes = 100ULL << 20,
+						      .output_bytes = 3ULL << 20,
+						      .processes = 5 },
+			     &l);
+	ok(l.timeout_usec == 61 * USEC_PER_SEC && l.cpu_usec == 12 * USEC_PER_SEC &&
+		   l.memory == 400ULL << 20 && l.processes == 20 && l.output == 12ULL << 20,
+	   "learn: limits: 3x wall and cpu, 4x RSS, processes and output, rounded up");
+	learn_limits_compute(
+		&(struct learn_measure){ .max_rss_bytes = (16ULL << 20) + 1, .output_bytes = 1 },
+		&l);
+	ok(l.memory == 65ULL << 20 && l.output == 1ULL << 20,
+	   "learn: limits: memory rounds up to whole MiB");
+	learn_limits_compute(
+		&(struct learn_measure){ .wall_usec = UINT64_MAX, .max_rss_bytes = UINT64_MAX },
+		&l);
+	ok(l.timeout_usec != MANIFEST_UNSET && l.memory != MANIFEST_UNSET,
+	   "learn: limits: huge measures never overflow into 'unset'");
+}
+
+static void test_learn_name(void)
+{
+	static const struct {
+		const char *dir, *want;
+	} cases[] = {
+		{ "/x/weather", "weather" },
+		{ "/x/My Skill!", "my-skill" },
+		{ "/x/_tool.v2", "tool.v2" },
+		{ "/x/...", "skill" },
+		{ "/", "skill" },
+		{ "/x/a--b", "a--b" },
+		{ "/x/Ünïcode", "n-code" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *n = learn_name_from_dir(cases[i].dir);
+
+		is_str(n, cases[i].want, "learn: name of %s", cases[i].dir);
+	}
+}
+
+static void test_learn_generate(void)
+{
+	static const char trail_text[] =
+		"{\"event\":\"file.open\",\"path\":\"/work/skill/config.json\","
+		"\"access\":\"read\"}\n"
+		"{\"event\":\"file.open\",\"path\":\"/etc/ssl/certs/ca.pem\",\"access\":\"read\"}\n"
+		"{\"event\":\"file.open\",\"path\":\"/work/skill/a:b/x\",\"access\":\"read\"}\n"
+		"{\"event\":\"file.open\",\"path\":\"/work/skill/out/count.txt\","
+		"\"access\":\"write\",\"create\":true}\n"
+		"{\"event\":\"file.open\",\"path\":\"/var/cache/app/f\",\"access\":\"write\"}\n"
+		"{\"event\":\"proc.exec\",\"pid\":2,\"resolved\":\"/usr/bin/python3\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"allow\",\"proto\":\"tcp\","
+		"\"address\":\"10.0.2.2\",\"port\":8080,\"host\":\"*\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"allow\",\"proto\":\"tcp\","
+		"\"address\":\"fd00::2\",\"port\":8080,\"host\":\"*\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"allow\",\"proto\":\"tcp\","
+		"\"address\":\"93.184.216.34\",\"port\":443,\"host\":\"*\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"allow\",\"proto\":\"tcp\","
+		"\"address\":\"2606:2800:220:1::1\",\"port\":80,\"host\":\"*\"}\n"
+		"{\"event\":\"net.connect\",\"verdict\":\"allow\",\"proto\":\"udp\","
+		"\"address\":\"192.0.2.7\",\"port\":5353,\"host\":\"*\"}\n"
+		"{\"event\":\"dns.query\",\"verdict\":\"allow\",\"name\":\"example.org\"}\n"
+		"{\"event\":\"dns.query\",\"verdict\":\"allow\",\"name\":\"unused.example\"}\n"
+		"{\"event\":\"syscall.deny\",\"syscall\":\"ptrace\"}\n"
+		"{\"event\":\"syscall.deny\",\"syscall\":\"personality\"}\n";
+	char *ex_addrs[] = { (char *)"93.184.216.34", (char *)"2606:2800:220:1::1", NULL };
+	const struct learn_resolved resolved[] = {
+		{ "example.org", ex_addrs },
+		{ "unused.example", NULL },
+	};
+	char *argv[] = { (char *)"python3", (char *)"main.py", (char *)"it's \"quoted\"\nnext",
+			 NULL };
+	_cleanup_manifest_free_ struct manifest *m = NULL;
+	_cleanup_free_ char *yaml = NULL;
+	struct manifest_diags diags = { 0 };
+	struct learn_trail t;
+	struct learn_input in = {
+		.argv = argv,
+		.cwd = "/work/skill",
+		.home = "/home/alice",
+		.out_dir = "/work/skill",
+		.trail = &t,
+		.resolved = resolved,
+		.n_resolved = ELEMENTSOF(resolved),
+		.measure = { .wall_usec = 1500000,
+			     .cpu_usec = 200000,
+			     .max_rss_bytes = 20 << 20,
+			     .output_bytes = 12,
+			     .processes = 1 },
+		.status = 0,
+		.now = 86400 * 365,
+	};
+	int k;
+
+	ok(learn_trail_read(trail_text, strlen(trail_text), &t) == 0, "learn: generate: trail");
+	ok(learn_generate(&in, &fake_host, &yaml) == 0 && yaml, "learn: generate");
+	k = manifest_parse(yaml, strlen(yaml),
+			   &(struct manifest_parse_opts){ .path = "gen.yaml",
+							  .dir = "/work/skill",
+							  .home = "/home/alice" },
+			   &m, &diags);
+	if (!ok(k == 0, "learn: generate: the manifest parses")) {
+		for (size_t i = 0; i < diags.n; i++)
+			diag("%u:%u: %s", diags.items[i].loc.line, diags.items[i].loc.column,
+			     diags.items[i].message);
+		diag("%s", yaml);
+	}
+	manifest_diags_done(&diags);
+	ok(yaml && strstr(yaml, "# Generated by skillbox learn on 1971-01-01 00:00:00 UTC.\n") &&
+		   strstr(yaml, "# Command: python3 main.py 'it's \"quoted\"?next'\n") &&
+		   strstr(yaml, "Review before use"),
+	   "learn: generate: the header: date, the command on one line, review before use");
+	if (m) {
+		bool cwd_read = false, ext = false, colon = false;
+
+		is_str(m->name, "skill", "learn: generate: name from the directory");
+		ok(strv_length(m->command) == 3 && streq(m->command[2], "it's \"quoted\"\nnext"),
+		   "learn: generate: command as given, quoted");
+		is_str(m->workdir, "/work/skill", "learn: generate: workdir is the directory");
+		for (size_t i = 0; i < m->fs.n_read; i++) {
+			cwd_read |= streq(m->fs.read[i].host, "/work/skill") &&
+				    streq(m->fs.read[i].inside, "/work/skill");
+			ext |= streq(m->fs.read[i].host, "/etc/ssl");
+			colon |= streq(m->fs.read[i].host, "/work/skill/a:b");
+		}
+		ok(cwd_read && ext && !colon, "learn: generate: reads (the directory at its path)");
+		ok(m->fs.n_write == 1 && streq(m->fs.write[0].host, "/work/skill/out") &&
+			   streq(m->fs.write[0].inside, "/work/skill/out"),
+		   "learn: generate: the one write path below the directory");
+		ok(strstr(yaml, "    - \"./out:/work/skill/out\"\n") &&
+			   strstr(yaml, "    - \".:/work/skill\"\n"),
+		   "learn: generate: host paths below the manifest's directory are relative");
+		ok(strstr(yaml, "  #   - /var/cache\n") != NULL,
+		   "learn: generate: a write elsewhere is a comment, not declared");
+		is_int(m->net.n_egress, 3, "learn: generate: three destinations");
+		if (m->net.n_egress == 3) {
+			const struct manifest_egress *e = m->net.egress;
+
+			ok(e[0].kind == MANIFEST_DEST_HOST_LOOPBACK && e[0].n_ports == 1 &&
+				   e[0].ports[0] == 8080,
+			   "learn: generate: the gateway is host-loopback (both families, once)");
+			ok(e[1].kind == MANIFEST_DEST_HOSTNAME && streq(e[1].host, "example.org") &&
+				   e[1].n_ports == 2 && e[1].ports[0] == 80 && e[1].ports[1] == 443,
+			   "learn: generate: addresses are named by the lookups, ports merged");
+			ok(e[2].kind == MANIFEST_DEST_ADDRESS && e[2].proto == MANIFEST_PROTO_UDP &&
+				   e[2].ports[0] == 5353,
+			   "learn: generate: an unnamed address is a cidr, udp");
+		}
+		if (!ok(strstr(yaml, "    - cidr: \"192.0.2.7\"  # no DNS lookup") &&
+				strstr(yaml,
+				       "# Looked up, but never connected to: unused.example\n"),
+			"learn: generate: comments for the unnamed address and the unused name"))
+			diag("%s", yaml);
+		is_int(m->net.dns, MANIFEST_DNS_PINNED, "learn: generate: dns pinned");
+		ok(m->syscalls.profile == MANIFEST_PROFILE_DEFAULT && m->syscalls.n_allow == 2 &&
+			   streq(m->syscalls.allow[0].name, "ptrace"),
+		   "learn: generate: the default profile plus the refused syscalls");
+		ok(m->limits.timeout_usec == 10 * USEC_PER_SEC &&
+			   m->limits.cpu_usec == 5 * USEC_PER_SEC &&
+			   m->limits.memory == 80ULL << 20 && m->limits.processes == 16 &&
+			   m->limits.open_files == 256 && m->limits.output == 1ULL << 20,
+		   "learn: generate: limits");
+		ok(m->env.n_pass == 0 && m->env.n_set == 0 && m->env.n_secrets == 0 &&
+			   strstr(yaml, "# env: learn cannot tell"),
+		   "learn: generate: no env, a comment instead");
+	}
+	free(yaml);
+	yaml = NULL;
+
+	/* Written to stdout: absolute paths; a failed run and a read-only directory say so. */
+	in.out_dir = NULL;
+	in.status = 3;
+	in.overlay_degraded = true;
+	ok(learn_generate(&in, &fake_host, &yaml) == 0 && strstr(yaml, "    - /work/skill/out\n") &&
+		   strstr(yaml, "# It exited with status 3.") &&
+		   strstr(yaml, "WARNING: the command failed") &&
+		   strstr(yaml, "WARNING: the kernel could not mount the overlay"),
+	   "learn: generate: absolute paths without -o; warnings for a failure and no overlay");
+	learn_trail_done(&t);
+}
+
+static void test_learn(void)
+{
+	test_learn_trail();
+	test_learn_paths();
+	test_learn_limits();
+	test_learn_name();
+	test_learn_generate();
 }
