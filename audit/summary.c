@@ -45,6 +45,7 @@ enum group_kind {
 	/* Evidence missing from the trail. */
 	G_LOST,
 	/* What the skill did and was allowed to do. */
+	G_SENSITIVE, /* credential and secret locations probed (file.open "sensitive") */
 	G_NET_ALLOW,
 	G_NET_TRACED, /* connect() calls seen by tracing: an attempt, no verdict */
 	G_DNS_SEEN,
@@ -87,6 +88,10 @@ static const struct kind_info kind_info[_G_MAX] = {
 			  "connections allowed",
 			  "Destination",
 			  { "proto", "address", "port", "host" } },
+	[G_SENSITIVE] = { "credential_locations_probed",
+			  "credential and secret locations probed",
+			  "Path",
+			  { "path", "access", "exists" } },
 	[G_NET_TRACED] = { "connection_attempts_traced",
 			   "connection attempts seen by tracing (no verdict)",
 			   "Destination",
@@ -592,7 +597,28 @@ static int ingest(struct summary *s, struct run_info *run, struct json_node **ro
 	}
 	if (node_is_str(event, "file.open") || node_is_str(event, "file.change")) {
 		const struct json_node *declared = json_object_get(e, "declared"),
-				       *access = get(e, "access");
+				       *access = get(e, "access"),
+				       *sensitive = json_object_get(e, "sensitive");
+
+		/*
+		 * Credential hunting is worth a reviewer's eye even where the view made it
+		 * harmless (an empty HOME, a file that is not there): listed apart, in addition.
+		 */
+		if (sensitive && sensitive->type == JSON_BOOLEAN && sensitive->boolean) {
+			struct fv w[GROUP_FIELDS_MAX] = { 0 };
+			struct buf wsc[GROUP_FIELDS_MAX] = { BUF_INIT, BUF_INIT, BUF_INIT,
+							     BUF_INIT };
+			int k;
+
+			w[0] = fv_of(get(e, "path"), &wsc[0]);
+			w[1] = fv_of(access ? access : get(e, "op"), &wsc[1]);
+			w[2] = fv_of(json_object_get(e, "exists"), &wsc[2]);
+			k = group_add(s, run, G_SENSITIVE, ts, 0, w);
+			for (size_t i = 0; i < GROUP_FIELDS_MAX; i++)
+				buf_done(&wsc[i]);
+			if (k < 0)
+				return k;
+		}
 
 		if (!declared || declared->type != JSON_BOOLEAN || declared->boolean) {
 			run->n_files_declared++;
@@ -1846,6 +1872,7 @@ static void text_run(struct report *rp, const struct run_info *run)
 	for (int k = G_REFUSAL_FIRST; k <= G_REFUSAL_LAST; k++)
 		text_groups(rp, run, k);
 	text_groups(rp, run, G_LOST);
+	text_groups(rp, run, G_SENSITIVE);
 	text_groups(rp, run, G_NET_ALLOW);
 	text_groups(rp, run, G_NET_TRACED);
 	text_groups(rp, run, G_DNS_SEEN);
@@ -1976,6 +2003,10 @@ static void md_run(struct report *rp, const struct run_info *run)
 		for (int k = G_REFUSAL_FIRST; k <= G_REFUSAL_LAST; k++)
 			md_groups(rp, run, k);
 		md_groups(rp, run, G_LOST);
+	}
+	if (run->n_groups[G_SENSITIVE]) {
+		buf_puts(&rp->b, "\n### ⚠️ Credential hunting\n");
+		md_groups(rp, run, G_SENSITIVE);
 	}
 	if (run->n_groups[G_NET_ALLOW] || run->n_groups[G_NET_TRACED] ||
 	    run->n_groups[G_DNS_SEEN] || run->n_groups[G_EXEC] || run->n_groups[G_OTHER]) {
@@ -2362,6 +2393,7 @@ static void json_run(struct report *rp, const struct run_info *run)
 	jw_rawf(rp, "%" PRIu64, run_lost(run));
 	for (int k = G_REFUSAL_FIRST; k <= G_LOST; k++)
 		jw_groups(rp, run, k);
+	jw_groups(rp, run, G_SENSITIVE);
 	jw_groups(rp, run, G_LIMIT);
 	jw_copy(rp, run->single[S_SUMMARY], "limits_hit", "run_summary_limits_hit");
 	jw_groups(rp, run, G_NET_ALLOW);

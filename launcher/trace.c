@@ -47,6 +47,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "missing-syscalls.h"
 #include "path-util.h"
 #include "run.h"
 #include "strv.h"
@@ -609,6 +610,85 @@ static void collect_exec(struct trace_call *c, const struct seccomp_notif *req,
 	collect_argv(c, req->data.args[IDX(t->argv)]);
 }
 
+/*
+ * Whether path exists in the sandbox's view, checked before the call runs (so an O_CREAT
+ * open of a new file still says "did not exist"). The lookup starts at the task's own root
+ * and stays inside it (RESOLVE_IN_ROOT): an absolute symlink inside the view resolves in the
+ * view, not on the host. 1, 0, or -1 when it cannot be told.
+ */
+static int path_exists_in_view(pid_t host_pid, const char *path)
+{
+	char root[64];
+	int dir, fd, e;
+
+	if (!path || path[0] != '/')
+		return -1;
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)host_pid);
+	dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -1;
+	fd = sys_openat2(dir, path[1] ? path + 1 : ".", O_PATH | O_CLOEXEC, 0,
+			 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	e = errno;
+	close(dir);
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return e == ENOENT || e == ENOTDIR ? 0 : -1;
+}
+
+bool trace_path_is_sensitive(const char *path)
+{
+	static const char *const inside[] = {
+		"/.ssh/",
+		"/.aws/",
+		"/.config/gcloud/",
+		"/.gnupg/",
+		"/.docker/",
+		"/.kube/",
+		"/.azure/",
+		"/.password-store/",
+		"/.mozilla/",
+		"/.config/gh/",
+		"/.local/share/keyrings/",
+	};
+	static const char *const names[] = {
+		".netrc",	 ".git-credentials", ".npmrc",	   ".pypirc",
+		".bash_history", ".zsh_history",     ".env",	   ".pgpass",
+		".my.cnf",	 "id_rsa",	     "id_ed25519", "id_ecdsa",
+		"credentials",	 "shadow",	     "gshadow",
+	};
+	size_t len;
+	const char *base;
+
+	if (!path)
+		return false;
+	len = strlen(path);
+	for (size_t i = 0; i < ELEMENTSOF(inside); i++) {
+		/* Below the directory ("/x/.ssh/id_rsa"), or the directory itself ("/x/.ssh"). */
+		size_t k = strlen(inside[i]) - 1;
+
+		if (strstr(path, inside[i]) || (len >= k && strneq(path + len - k, inside[i], k)))
+			return true;
+	}
+	base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		if (streq(base, names[i]))
+			return true;
+	/* Another process's environment: /proc/<pid>/environ (not our own "self"). */
+	if (strneq(path, "/proc/", 6)) {
+		const char *p = path + 6;
+
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (p > path + 6 && streq(p, "/environ"))
+			return true;
+	}
+	return false;
+}
+
 static void collect_open(struct trace_call *c, const struct seccomp_notif *req,
 			 const struct traced *t)
 {
@@ -629,6 +709,7 @@ static void collect_open(struct trace_call *c, const struct seccomp_notif *req,
 		c->flags = arg_int(req, IDX(t->open_flags));
 	}
 	c->path = read_path(c, req->data.args[IDX(t->path)], dirfd, false, NULL);
+	c->exists = path_exists_in_view(c->host_pid, c->path);
 }
 
 static void collect_change(struct trace_call *c, const struct seccomp_notif *req,
@@ -772,6 +853,7 @@ void trace_collect(struct run *r, const struct seccomp_notif *req, const char *n
 	int k;
 
 	*ret = (struct trace_call){
+		.exists = -1,
 		.syscall = name,
 		.host_tid = (pid_t)req->pid,
 		.host_pid = (pid_t)req->pid,
@@ -1024,6 +1106,10 @@ static void emit_open(struct run *r, const struct trace_call *c)
 	if (truncate)
 		audit_bool(r->audit, "truncate", true);
 	audit_declared(r, &d);
+	if (c->exists >= 0)
+		audit_bool(r->audit, "exists", c->exists);
+	if (trace_path_is_sensitive(c->path))
+		audit_bool(r->audit, "sensitive", true);
 	if (c->error)
 		audit_str(r->audit, "error", c->error);
 	end_event(r);

@@ -105,7 +105,16 @@ struct trace_call {
 	int sock_type;	/* TRACE_CONNECT: SO_TYPE, -1 when unknown */
 	int sock_proto; /* TRACE_CONNECT: SO_PROTOCOL, -1 when unknown */
 	char *error;	/* what could not be read, or NULL */
+	int exists;	/* TRACE_OPEN: the path exists in the view before the call: 1, 0, or -1
+			   when unknown */
 };
+
+/**
+ * True for well-known credential and secret locations (~/.ssh, ~/.aws, .env files, another
+ * process's environ, ...), which file.open flags so a reviewer sees credential hunting even
+ * where the view makes it harmless (an empty HOME, a missing file).
+ */
+bool trace_path_is_sensitive(const char *path);
 
 /**
  * Reads what a traced syscall's arguments point to (bounded, from the tracee's memory and

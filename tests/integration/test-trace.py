@@ -376,6 +376,41 @@ def check_manifest_trace(env, tag):
          "still reports the first exec", fmt(execs) + r.describe())
 
 
+HUNT = r'''
+import os
+for p in ["/home/skill/.ssh/id_rsa", "/skill/data.txt", "/proc/1/environ"]:
+    try:
+        os.close(os.open(p, os.O_RDONLY))
+    except OSError:
+        pass
+os.close(os.open("/tmp/new.txt", os.O_WRONLY | os.O_CREAT, 0o600))
+'''
+
+
+def check_exists_sensitive(env, tag):
+    d = skill_dir(env, "hunt", ["/usr/bin/python3", "/skill/hunt.py"], trace=["files"],
+                  extra={"hunt.py": HUNT})
+    r = run(env, d)
+    by_path = {e.get("path"): e for e in r.of("file.open")}
+    key = by_path.get("/home/skill/.ssh/id_rsa", {})
+    data = by_path.get("/skill/data.txt", {})
+    env_ = by_path.get("/proc/1/environ", {})
+    new = by_path.get("/tmp/new.txt", {})
+    h.ok(key.get("exists") is False and key.get("sensitive") is True,
+         f"{tag}: a probe of ~/.ssh/id_rsa in the empty HOME: exists false, sensitive", key)
+    h.ok(data.get("exists") is True and "sensitive" not in data,
+         f"{tag}: an existing ordinary file: exists true, not sensitive", data)
+    h.ok(env_.get("exists") is True and env_.get("sensitive") is True,
+         f"{tag}: init's environ is flagged sensitive (and is there, though unreadable)", env_)
+    h.ok(new.get("exists") is False and new.get("create") is True,
+         f"{tag}: an O_CREAT open of a new file says it did not exist before", new)
+    rc, out, err = env.run([env.bin, "audit", "summary", env.last_audit_path])
+    text = out.decode(errors="replace")
+    h.ok(rc == 0 and "credential and secret locations probed: 2" in text
+         and "/home/skill/.ssh/id_rsa" in text,
+         f"{tag}: audit summary lists the credential probes", text[-2000:])
+
+
 def check_probe(env, tag):
     d = skill_dir(env, "probe", ["/skill/trace-probe"],
                   extra={"trace-probe": (probe_bytes("trace-probe"), 0o755)})
@@ -512,6 +547,7 @@ def main():
             check_off(env, tag, d)
             check_manifest_trace(env, tag)
             check_probe(env, tag)
+            check_exists_sensitive(env, tag)
             check_flood(env, tag)
             check_fidelity(env, tag)
             check_timing(env, tag)

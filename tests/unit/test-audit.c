@@ -2115,6 +2115,52 @@ static void test_summary_dns_once(void)
 	ok(has(text, "secret.exfil.test"), "summary dns once: the query's name is listed");
 }
 
+/* Reads of credential locations are listed apart, even when the view made them harmless. */
+static void test_summary_sensitive(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_free_ char *data = NULL, *text = NULL, *md = NULL, *js = NULL;
+	_cleanup_json_free_ struct json_node *root = NULL;
+	size_t len = 0, js_len = 0;
+	int fd = new_memfd(), r;
+
+	audit_new(dup(fd), RUN_A, &a);
+	audit_begin_at(a, "run.start", TS_USEC);
+	audit_str(a, "skill", "hunter");
+	audit_end(a);
+	audit_begin_at(a, "file.open", TS_USEC + 1);
+	audit_str(a, "path", "/home/skill/.ssh/id_rsa");
+	audit_str(a, "access", "read");
+	audit_bool(a, "declared", true);
+	audit_str(a, "by", "default");
+	audit_bool(a, "exists", false);
+	audit_bool(a, "sensitive", true);
+	audit_end(a);
+	audit_begin_at(a, "file.open", TS_USEC + 2);
+	audit_str(a, "path", "/usr/lib/os-release");
+	audit_str(a, "access", "read");
+	audit_bool(a, "declared", true);
+	audit_bool(a, "exists", true);
+	audit_end(a);
+	audit_begin_at(a, "run.summary", TS_USEC + 3);
+	audit_end(a);
+	a = audit_free(a);
+	data = fd_contents(fd, &len);
+	close(fd);
+
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	is_int(r, 0, "summary sensitive: 0");
+	ok(has(text, "credential and secret locations probed: 1") &&
+		   has(text, "/home/skill/.ssh/id_rsa"),
+	   "summary sensitive: the probe is listed");
+	ok(!has(text, "os-release"), "summary sensitive: ordinary reads are not");
+	md = summary_of(data, len, AUDIT_SUMMARY_MARKDOWN, &r, NULL);
+	ok(has(md, "Credential hunting"), "summary sensitive: markdown section");
+	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
+	is_int(json_parse(js, js_len, &root, NULL), 0, "summary sensitive: json parses");
+	ok(has(js, "\"credential_locations_probed\""), "summary sensitive: json group");
+}
+
 /* Markdown tables stop before a CI page would overflow; text and JSON keep every row. */
 static void test_summary_many(void)
 {
@@ -2360,6 +2406,7 @@ int main(void)
 	test_summary_tolerant();
 	test_summary_traced_connect();
 	test_summary_dns_once();
+	test_summary_sensitive();
 	test_summary_many();
 	test_summary_fuzz();
 	test_summary_io_error();

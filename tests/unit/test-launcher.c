@@ -1339,6 +1339,37 @@ static void test_trace_emit(void)
 
 static void test_learn(void); /* skillbox learn, at the end of this file */
 
+static void test_sensitive_paths(void)
+{
+	static const char *const yes[] = {
+		"/home/skill/.ssh/id_rsa",
+		"/home/skill/.ssh",
+		"/x/.aws/credentials",
+		"/home/u/.config/gcloud/credentials.db",
+		"/skill/.env",
+		"/home/skill/.netrc",
+		"/home/skill/.bash_history",
+		"/proc/1/environ",
+		"/etc/shadow",
+		"/home/skill/.docker/config.json",
+	};
+	static const char *const no[] = {
+		"/usr/lib/python3/os.py",
+		"/proc/self/environ",
+		"/skill/.envrc",
+		"/etc/passwd",
+		"/home/skill/.sshd_config",
+		"/proc/1/cmdline",
+		"/tmp/credentials.txt",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(yes); i++)
+		ok(trace_path_is_sensitive(yes[i]), "sensitive: %s", yes[i]);
+	for (size_t i = 0; i < ELEMENTSOF(no); i++)
+		ok(!trace_path_is_sensitive(no[i]), "not sensitive: %s", no[i]);
+	ok(!trace_path_is_sensitive(NULL), "not sensitive: NULL");
+}
+
 int main(void)
 {
 	build_profiles();
@@ -1351,6 +1382,7 @@ int main(void)
 	test_deny_details();
 	test_explain();
 	test_stock();
+	test_sensitive_paths();
 	test_trace_flood();
 	test_trace_helpers();
 	test_trace_collect();
