@@ -545,6 +545,10 @@ static int child_setup(void *userdata, int sock, int32_t *index, int64_t *value)
 	k = nflink_loopback_up();
 	if (k < 0 || !n->egress)
 		return k;
+	/* IPv4 is always given by the stack; IPv6 only when the host has it. */
+	k = nflink_catch_route(AF_INET6);
+	if (k < 0)
+		return k;
 
 	*value = NETFAIL_NFLOG;
 	k = nflog_open(NFRULES_LOG_GROUP, NFRULES_SNAPLEN_DNS, &log_fd);
@@ -759,7 +763,8 @@ void run_net_explain(struct run *r, FILE *f)
 			fprintf(f, " (the host's 127.0.0.1 and ::1)");
 		fprintf(f, "\n");
 	}
-	fprintf(f, "  refused even inside a declared network (the host and the stack):");
+	fprintf(f, "  refused, except on the ports declared for them above, even inside a declared "
+		   "network (the host's own addresses and the stack's):");
 	for (size_t i = 0; i < n->n_blocked; i++)
 		fprintf(f, "%s %s", i ? "," : "", format_addr(&n->blocked[i], text, sizeof(text)));
 	fprintf(f, "\n  everything else: refused at once (TCP reset, ICMP administratively "

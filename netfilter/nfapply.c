@@ -133,3 +133,35 @@ int nflink_loopback_up(void)
 		return negative_errno();
 	return read_acks(nl, &(struct nfrules_batch){ .seq_begin = 0, .n_msgs = 1 }, &failed);
 }
+
+int nflink_catch_route(int family)
+{
+	_cleanup_mnl_socket_ struct mnl_socket *nl = NULL;
+	char buf[NETLINK_BUF_SIZE];
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	size_t failed;
+	int r;
+
+	memset(buf, 0, sizeof(buf));
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+	nlh->nlmsg_seq = 1;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (unsigned char)family;
+	rtm->rtm_dst_len = 0;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNICAST;
+	mnl_attr_put_u32(nlh, RTA_OIF, 1); /* LOOPBACK_IFINDEX */
+	mnl_attr_put_u32(nlh, RTA_PRIORITY, UINT32_MAX);
+
+	r = open_netlink(NETLINK_ROUTE, &nl);
+	if (r < 0)
+		return r;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return negative_errno();
+	return read_acks(nl, &(struct nfrules_batch){ .seq_begin = 0, .n_msgs = 1 }, &failed);
+}

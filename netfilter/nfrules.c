@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "nfrules.h"
+#include "nfstack.h"
 
 #define SCRATCH_SIZE (64 * 1024)
 
@@ -585,19 +586,49 @@ static void emit_refuse_chain(struct builder *bd)
 	}
 }
 
+/*
+ * Loopback traffic to the sandbox's own addresses is always allowed. Only to those: the
+ * catch-all route (nflink_catch_route()) sends what no other route takes out through lo,
+ * so that it meets the refuse rules and the log instead of failing unseen with ENETUNREACH.
+ */
+static void emit_lo_accept(struct builder *bd, int family, const char *text, unsigned prefix)
+{
+	uint32_t lo = 1; /* LOOPBACK_IFINDEX: the same in every network namespace */
+	uint8_t addr[16] = { 0 }, mask[16] = { 0 };
+	uint32_t len = family == AF_INET ? 4 : 16;
+	struct nftnl_rule *r;
+
+	if (inet_pton(family, text, addr) != 1) {
+		bd->oom = true;
+		return;
+	}
+	for (unsigned i = 0; i < prefix; i++)
+		mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	r = rule_new(bd, NFRULES_CHAIN);
+	if (!r)
+		return;
+	add(bd, r, e_meta(NFT_META_OIF));
+	add(bd, r, e_cmp(NFT_CMP_EQ, &lo, sizeof(lo)));
+	match_u8(bd, r, NFT_META_NFPROTO, family == AF_INET ? NFPROTO_IPV4 : NFPROTO_IPV6);
+	add(bd, r, e_payload(NFT_PAYLOAD_NETWORK_HEADER, family == AF_INET ? 16 : 24, len));
+	if (prefix < len * 8)
+		add(bd, r, e_bitwise(mask, len));
+	add(bd, r, e_cmp(NFT_CMP_EQ, addr, len));
+	add(bd, r, e_verdict(NF_ACCEPT, NULL));
+	rule_emit(bd, r, -1,
+		  family == AF_INET ? "oif lo ip daddr (own) accept"
+				    : "oif lo ip6 daddr (own) accept");
+}
+
 static void emit_fixed_accepts(struct builder *bd)
 {
 	struct nftnl_rule *r;
-	uint32_t lo = 1; /* LOOPBACK_IFINDEX: the same in every network namespace */
 	uint8_t lo_type = 130, hi_type = 143;
 
-	r = rule_new(bd, NFRULES_CHAIN);
-	if (r) {
-		add(bd, r, e_meta(NFT_META_OIF));
-		add(bd, r, e_cmp(NFT_CMP_EQ, &lo, sizeof(lo)));
-		add(bd, r, e_verdict(NF_ACCEPT, NULL));
-		rule_emit(bd, r, -1, "oif lo accept");
-	}
+	emit_lo_accept(bd, AF_INET, "127.0.0.0", 8);
+	emit_lo_accept(bd, AF_INET, NFSTACK_ADDR4, 32);
+	emit_lo_accept(bd, AF_INET6, "::1", 128);
+	emit_lo_accept(bd, AF_INET6, NFSTACK_ADDR6, 128);
 
 	r = rule_new(bd, NFRULES_CHAIN);
 	if (r) {

@@ -139,3 +139,10 @@ int nfrules_apply(const struct nfrules_batch *b, size_t *ret_failed);
 
 /** Brings the loopback interface of the current network namespace up (rtnetlink). */
 int nflink_loopback_up(void);
+/**
+ * Adds a default route of the given family through lo with the worst possible metric, so
+ * that the user-mode stack's own default route wins whenever it has one. When it has none
+ * (a host without IPv6 gives pasta none; slirp4netns is IPv4 only), connections still meet
+ * the ruleset, refused and logged, instead of failing unseen with ENETUNREACH.
+ */
+int nflink_catch_route(int family);

@@ -464,6 +464,89 @@ network:
          f"{label}: the resolver in the namespace never saw the query")
 
 
+class V4OnlyNS:
+    """A network namespace with IPv4 only (IPv6 disabled), reached from the host by a veth:
+    a stand-in for a host without IPv6, where the user-mode stack gives the sandbox none."""
+
+    def __init__(self):
+        tag = os.getpid() % 100000
+        self.name = f"sbxv4{os.getpid()}"
+        self.host_if = f"sbx{tag}a"
+        self.ns_if = f"sbx{tag}b"
+        n = os.getpid() % 200 + 20
+        self.host_addr, self.ns_addr = f"10.232.{n}.1", f"10.232.{n}.2"
+
+    def ip(self, *args):
+        subprocess.run(["ip"] + list(args), check=True, capture_output=True, timeout=15)
+
+    def __enter__(self):
+        self.ip("netns", "add", self.name)
+        try:
+            ns = ["-n", self.name]
+            subprocess.run(["ip", "netns", "exec", self.name, "sysctl", "-qw",
+                            "net.ipv6.conf.all.disable_ipv6=1",
+                            "net.ipv6.conf.default.disable_ipv6=1"],
+                           check=True, capture_output=True, timeout=15)
+            self.ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
+            self.ip("link", "set", self.ns_if, "netns", self.name)
+            self.ip("addr", "add", f"{self.host_addr}/24", "dev", self.host_if)
+            self.ip("link", "set", self.host_if, "up")
+            self.ip(*ns, "link", "set", "lo", "up")
+            self.ip(*ns, "addr", "add", f"{self.ns_addr}/24", "dev", self.ns_if)
+            self.ip(*ns, "link", "set", self.ns_if, "up")
+            self.ip(*ns, "route", "add", "default", "via", self.host_addr)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=15)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=15)
+
+
+def case_no_host_ipv6(ident, env, ctx):
+    """On a host without IPv6 the stack gives the sandbox no IPv6 route; attempts must still
+    meet the ruleset (refused at once, audited), not fail unseen with ENETUNREACH."""
+    label = f"{ident} host without IPv6"
+    net = f"""\
+network:
+  egress:
+    - cidr: 198.51.100.0/24
+      ports: [{ctx['p1']}]
+"""
+    actions = [
+        ["tcp", "2001:db8::c2", 443, "ipv6 with no ipv6 on the host"],
+        ["udp", "2001:db8::c2", 53, "ipv6 udp"],
+        ["tcp", "203.0.113.7", 443, "ipv4 for comparison"],
+    ]
+    with V4OnlyNS() as ns:
+        d = env.skill(manifest(net), name="v4only", files={"net-probe.py": PROBE})
+        fd, audit = tempfile.mkstemp(prefix="audit-", suffix=".jsonl", dir=env.auditdir)
+        os.close(fd)
+        os.unlink(audit)
+        cmd = ["ip", "netns", "exec", ns.name] + env.argv(
+            [env.bin, "run", "--audit", audit, d, "--"] + [json.dumps(a) for a in actions])
+        p = subprocess.run(cmd, env=env.base_env(), cwd=env.work, capture_output=True,
+                           timeout=90, stdin=subprocess.DEVNULL)
+        lines = []
+        if os.path.exists(audit):
+            with open(audit, "rb") as f:
+                lines = [l.decode(errors="replace") for l in f.read().splitlines()]
+        res = h.Result(p.returncode, p.stdout, p.stderr, lines, 0)
+    RUN_IDS.update(e.get("run") for e in res.events if e.get("run"))
+    results = parse_results(res)
+    if not h.ok(res.rc == 0, f"{label}: runs", res.describe()):
+        return
+    check_refusal(f"{label}: IPv6 TCP", res, results, ["tcp", "2001:db8::c2", 443],
+                  "2001:db8::c2", 443, "tcp")
+    r = result_of(results, "udp", "2001:db8::c2", 53)
+    h.ok(r.get("ok") is False and r.get("error") != "ENETUNREACH",
+         f"{label}: IPv6 UDP is refused by the ruleset, not by a missing route", r)
+    check_refusal(f"{label}: IPv4 still refused as before", res, results,
+                  ["tcp", "203.0.113.7", 443], "203.0.113.7", 443, "tcp")
+
+
 def case_unresolvable(ident, env, ctx):
     label = f"{ident} unresolvable host"
     etc = {"hosts": "127.0.0.1 localhost\n",
@@ -650,6 +733,7 @@ def main():
                     case_no_egress(ident, env, ctx)
                     if root:
                         case_netns(ident, env, ctx)
+                        case_no_host_ipv6(ident, env, ctx)
                         case_unresolvable(ident, env, ctx)
                         if ctx["host_dns"]:
                             case_resolver(ident, env, ctx)

@@ -390,7 +390,10 @@ static void test_batch(void)
 			{ "refuse", NULL, NULL, NULL, -100 },
 			{ "refuse", NULL, NULL, NULL, -100 },
 			{ "output", "sb:q:2", NULL, NULL, -100 },  /* DNS payload, no verdict */
-			{ "output", NULL, NULL, NULL, NF_ACCEPT }, /* oif lo */
+			{ "output", NULL, NULL, NULL, NF_ACCEPT }, /* oif lo, 127.0.0.0/8 */
+			{ "output", NULL, NULL, NULL, NF_ACCEPT }, /* oif lo, own IPv4 */
+			{ "output", NULL, NULL, NULL, NF_ACCEPT }, /* oif lo, ::1 */
+			{ "output", NULL, NULL, NULL, NF_ACCEPT }, /* oif lo, own IPv6 */
 			{ "output", NULL, NULL, NULL, NF_ACCEPT }, /* established */
 			{ "output", NULL, NULL, NULL, NF_ACCEPT }, /* icmpv6 nd */
 			{ "output", NULL, NULL, NULL, NF_DROP },   /* invalid */
@@ -421,8 +424,9 @@ static void test_batch(void)
 		}
 		ok(order, "rules: %zu rules in the documented order", p->n_rules);
 	}
-	if (p->n_rules >= 16) {
+	if (p->n_rules >= 19) {
 		const struct parsed_rule *rl;
+		uint8_t own[16];
 
 		rl = &p->rules[0];
 		ok(strstr(rl->exprs, "meta cmp reject") && rl->reject_type == NFT_REJECT_TCP_RST,
@@ -434,10 +438,20 @@ static void test_batch(void)
 		ok(!strstr(rl->exprs, "ct") && rl->snaplen == NFRULES_SNAPLEN_DNS &&
 			   rl->log_group == 7,
 		   "DNS payload rule: no conntrack match, 512 bytes to group 7 (%s)", rl->exprs);
-		rl = &p->rules[4];
+		rl = &p->rules[3];
+		inet_pton(AF_INET, "127.0.0.0", own);
+		ok(streq(rl->exprs, "meta cmp meta cmp payload bitwise cmp immediate") &&
+			   cmp_has(rl, own, 4),
+		   "loopback: only to 127.0.0.0/8 is accepted on lo (%s)", rl->exprs);
+		rl = &p->rules[6];
+		inet_pton(AF_INET6, NFSTACK_ADDR6, own);
+		ok(streq(rl->exprs, "meta cmp meta cmp payload cmp immediate") &&
+			   cmp_has(rl, own, 16),
+		   "loopback: and to the sandbox's own IPv6 address (%s)", rl->exprs);
+		rl = &p->rules[7];
 		ok(streq(rl->exprs, "ct bitwise cmp immediate"), "established: ct state match (%s)",
 		   rl->exprs);
-		rl = &p->rules[12];
+		rl = &p->rules[15];
 		ok(streq(rl->exprs,
 			 "ct bitwise cmp meta cmp payload lookup meta cmp payload lookup "
 			 "log immediate"),
@@ -445,15 +459,15 @@ static void test_batch(void)
 		   "(%s)",
 		   rl->exprs);
 		ok(rl->snaplen == NFRULES_SNAPLEN, "allow rule: headers only in the log");
-		rl = &p->rules[13];
+		rl = &p->rules[16];
 		inet_pton(AF_INET6, "2606:2800:220:1::1", addr);
 		ok(cmp_has(rl, addr, 16), "allow rule: a single IPv6 address compared exactly");
-		rl = &p->rules[14];
+		rl = &p->rules[17];
 		inet_pton(AF_INET, "10.20.0.0", addr);
 		ok(strstr(rl->exprs, "payload bitwise cmp") && cmp_has(rl, addr, 4) &&
 			   cmp_has(rl, &be5432, 2),
 		   "allow rule: a network is masked and compared, one port compared");
-		rl = &p->rules[15];
+		rl = &p->rules[18];
 		ok(streq(rl->exprs, "log immediate") && rl->snaplen == NFRULES_SNAPLEN_DNS,
 		   "final rule: log everything else (with a DNS question's room) and refuse");
 	}
