@@ -117,6 +117,7 @@ char *seccomp_notify_example(const struct seccomp_data *d, const char *name, con
 /* A program generated at build time for a stock profile (see seccomp-stock-gen.c). */
 struct seccomp_stock {
 	enum manifest_profile profile;
+	unsigned trace;	      /* MANIFEST_TRACE_* bits it traces */
 	uint32_t native_arch; /* SCMP_ARCH_* it was built for */
 	unsigned n_rules;
 	unsigned short len;

@@ -774,10 +774,10 @@ static unsigned probe_filter_flags(void)
 }
 
 /*
- * The stock programs (a profile with no syscalls.allow/deny and no tracing) are generated at
- * build time by seccomp-stock-gen from this very file and linked into the skillbox binary
- * (seccomp-stock.c): building a filter with libseccomp costs ~1.5-3 ms, which would be a
- * sizeable share of a launch. The symbols are weak so the libraries and their tests link
+ * The stock programs (a profile with no syscalls.allow/deny, for each combination of traced
+ * kinds) are generated at build time by seccomp-stock-gen from this very file and linked into the
+ * skillbox binary (seccomp-stock.c): building a filter with libseccomp costs ~1.5-3 ms, which would
+ * be a sizeable share of a launch. The symbols are weak so the libraries and their tests link
  * without them; seccomp_policy_build() then always uses libseccomp.
  */
 extern const struct seccomp_stock seccomp_stock_programs[] __attribute__((weak));
@@ -786,11 +786,12 @@ extern const size_t seccomp_stock_count __attribute__((weak));
 static const struct seccomp_stock *find_stock(const struct seccomp_policy *p,
 					      const struct manifest *m)
 {
-	if (!seccomp_stock_programs || !&seccomp_stock_count || p->trace || m->syscalls.n_allow ||
+	if (!seccomp_stock_programs || !&seccomp_stock_count || m->syscalls.n_allow ||
 	    m->syscalls.n_deny)
 		return NULL;
 	for (size_t i = 0; i < seccomp_stock_count; i++)
 		if (seccomp_stock_programs[i].profile == p->profile &&
+		    seccomp_stock_programs[i].trace == p->trace &&
 		    seccomp_stock_programs[i].native_arch == p->native_arch)
 			return &seccomp_stock_programs[i];
 	return NULL;

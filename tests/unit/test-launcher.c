@@ -922,15 +922,40 @@ static void test_stock(void)
 		seccomp_policy_free(fresh);
 	}
 
+	/* Every traced variant is prebuilt too, and equal to libseccomp's. */
+	for (unsigned t = 1; t < 8; t++) {
+		struct manifest m = { .syscalls = { .profile = MANIFEST_PROFILE_DEFAULT } };
+		struct seccomp_policy *stock = NULL, *fresh = NULL;
+		char *error = NULL;
+
+		if (seccomp_policy_build(&m, t, &stock, &error) < 0 ||
+		    seccomp_policy_build_ex(&m, t, true, &fresh, &error) < 0) {
+			ok(false, "stock trace %u: both build (%s)", t, error ? error : "?");
+		} else {
+			const struct sock_fprog *a = seccomp_policy_program(stock),
+						*b = seccomp_policy_program(fresh);
+
+			ok(seccomp_policy_is_stock(stock) && a->len == b->len &&
+				   memcmp(a->filter, b->filter, sizeof(*a->filter) * a->len) == 0,
+			   "stock trace %u: prebuilt, and equal to libseccomp's", t);
+		}
+		free(error);
+		seccomp_policy_free(stock);
+		seccomp_policy_free(fresh);
+	}
 	{
 		struct manifest m = { .syscalls = { .profile = MANIFEST_PROFILE_DEFAULT } };
+		struct manifest_syscall deny = { .name = (char *)"getpid", .nr = SCMP_SYS(getpid) };
 		struct seccomp_policy *p = NULL;
 		char *error = NULL;
 
-		if (seccomp_policy_build(&m, MANIFEST_TRACE_FILES, &p, &error) == 0)
-			ok(!seccomp_policy_is_stock(p), "stock: tracing builds with libseccomp");
+		m.syscalls.deny = &deny;
+		m.syscalls.n_deny = 1;
+		if (seccomp_policy_build(&m, 0, &p, &error) == 0)
+			ok(!seccomp_policy_is_stock(p), "stock: an adjusted profile builds with "
+							"libseccomp");
 		else
-			ok(false, "stock: tracing builds (%s)", error ? error : "?");
+			ok(false, "stock: an adjusted profile builds (%s)", error ? error : "?");
 		free(error);
 		seccomp_policy_free(p);
 	}
