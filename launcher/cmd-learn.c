@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * skillbox learn [-o FILE] [--timeout DUR] -- COMMAND [ARGS...]
+ * skillbox learn [-o FILE] [--timeout DUR] [--no-network] -- COMMAND [ARGS...]
  *
  * Runs COMMAND once, observed, and drafts the manifest that declares what it used, so a skill
  * author never has to guess a first manifest. The learning run is an ordinary run (the
@@ -69,6 +69,9 @@ static void learn_help(FILE *f)
 		"  -o, --output FILE  write the manifest to FILE (a directory: FILE/skillbox.yaml);\n"
 		"                     default: standard output, after the command's own output\n"
 		"  --timeout DUR      stop the command after DUR (500ms, 30s, 2m, 1h)\n"
+		"  --no-network       learn with loopback only and no user-mode network stack\n"
+		"                     (for commands that need no network, or where the stack\n"
+		"                     cannot run, e.g. /dev/net/tun not usable by your user)\n"
 		"  -h, --help         show this help\n"
 		"\n"
 		"Exit status: the command's own (the manifest is written even when it fails, with a\n"
@@ -78,6 +81,7 @@ static void learn_help(FILE *f)
 struct learn_args {
 	const char *output;
 	uint64_t timeout_usec;
+	bool no_network;
 	char **command;
 };
 
@@ -85,11 +89,13 @@ struct learn_args {
 static int parse_args(int argc, char **argv, struct learn_args *a)
 {
 	enum {
-		OPT_TIMEOUT = 256
+		OPT_TIMEOUT = 256,
+		OPT_NO_NETWORK,
 	};
 	static const struct option options[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "no-network", no_argument, NULL, OPT_NO_NETWORK },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -110,6 +116,9 @@ static int parse_args(int argc, char **argv, struct learn_args *a)
 					optarg);
 				return EXIT_SKILLBOX_FAILED;
 			}
+			break;
+		case OPT_NO_NETWORK:
+			a->no_network = true;
 			break;
 		case 'h':
 			learn_help(stdout);
@@ -205,7 +214,7 @@ static int add_entries(struct buf *b, const char *dir, const char *const *skip, 
 }
 
 /* The manifest of the learning run (see the top of this file). */
-static int learn_manifest(char **command, const char *cwd, struct manifest **ret)
+static int learn_manifest(char **command, const char *cwd, bool network, struct manifest **ret)
 {
 	static const char *const root_skip[] = { "proc", "sys", "dev", "tmp", "home" };
 	static const char *const home_skip[] = { "skill" };
@@ -231,7 +240,9 @@ static int learn_manifest(char **command, const char *cwd, struct manifest **ret
 		buf_done(&b);
 		return log_error_errno(k, "learn: listing the host's root directory");
 	}
-	buf_puts(&b, "network:\n  dns: resolver\naudit:\n  trace: [exec, files, connect]\n");
+	if (network)
+		buf_puts(&b, "network:\n  dns: resolver\n");
+	buf_puts(&b, "audit:\n  trace: [exec, files, connect]\n");
 	if (!buf_ok(&b))
 		return log_error_errno(-ENOMEM, "learn");
 
@@ -549,7 +560,7 @@ int cmd_learn(int argc, char **argv)
 		}
 	}
 
-	if (learn_manifest(a.command, cwd, &m) < 0)
+	if (learn_manifest(a.command, cwd, !a.no_network, &m) < 0)
 		return EXIT_SKILLBOX_FAILED;
 	memfd = memfd_create("skillbox-learn-audit", MFD_CLOEXEC);
 	/* run_execute() takes this one over; ours stays to read the trail back. */
@@ -564,6 +575,7 @@ int cmd_learn(int argc, char **argv)
 		.audit_fd = audit_fd,
 		.timeout_usec = a.timeout_usec,
 		.learn = true,
+		.no_network = a.no_network,
 		.overlay = cwd,
 	};
 	status = run_execute(&opts, m, &outcome);

@@ -585,7 +585,7 @@ int run_net_prepare(struct run *r, struct mount_file **ret_files, size_t *ret_n_
 	n->userns_fd = n->netns_fd = n->timer_fd = n->nflog_fd = -1;
 	r->net = n;
 	/* learn always has the resolver, so that each name the command looks up is logged. */
-	n->resolver = m->net.dns == MANIFEST_DNS_RESOLVER || r->opts.learn;
+	n->resolver = m->net.dns == MANIFEST_DNS_RESOLVER || (r->opts.learn && !r->opts.no_network);
 	n->egress = m->net.n_egress > 0 || n->resolver;
 
 	for (size_t i = 0; i < m->net.n_egress; i++) {
@@ -610,7 +610,7 @@ int run_net_prepare(struct run *r, struct mount_file **ret_files, size_t *ret_n_
 		if (k < 0)
 			return k;
 	}
-	if (r->opts.learn) {
+	if (r->opts.learn && !r->opts.no_network) {
 		k = add_learn_rules(n);
 		if (k < 0)
 			return k;

@@ -38,6 +38,7 @@ struct run_options {
 	 * overlay, when set, is a host directory shown writable through a throwaway overlay.
 	 */
 	bool learn;
+	bool no_network; /* learn: loopback only, no user-mode stack */
 	const char *overlay;
 };
 

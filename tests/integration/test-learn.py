@@ -324,6 +324,25 @@ def case_pipeline(env):
          f"{label}: ... and the audit trail has it as undeclared", ev)
 
 
+def case_no_network(env):
+    """--no-network: no user-mode stack at all, so it works even where /dev/net/tun is not
+    usable; the draft declares no network."""
+    label = f"{env.ident} --no-network"
+    d = make_skill(env, "offline", {"data.txt": "a\nb\n"})
+    r = run_in(env, d, [env.bin, "learn", "--no-network", "-o", "skillbox.yaml", "--",
+                        "sh", "-c", "wc -l < data.txt"])
+    if not h.ok(r.rc == 0 and r.out.strip() == "2", f"{label}: learn runs it", r.describe()):
+        return
+    text = read_manifest(d) or ""
+    h.ok("egress" not in "\n".join(section(text, "network")) and "dns:" not in text,
+         f"{label}: the draft declares no network", text)
+    check(env, d, label)
+    res = env.skillbox(["run", d])
+    h.ok(res.rc == 0 and res.out.strip() == "2" and res.first("run.start") and
+         res.first("run.start").get("network_stack") == "none",
+         f"{label}: runs under the draft with no network stack", res.describe())
+
+
 def case_fetch(env, ports):
     label = f"{env.ident} fetch"
     d = make_skill(env, "fetch", {"fetch.py": FETCH_PY})
@@ -411,6 +430,7 @@ def main():
                     timings = []
                     case_python(env, timings)
                     case_pipeline(env)
+                    case_no_network(env)
                     case_fetch(env, ports)
                     case_status(env)
                     t = dict(timings)
