@@ -1062,16 +1062,21 @@ def case_sigkill(env):
          f"line={line!r} pids={sandbox}")
     userns = ns_of(sandbox[0], "user") if sandbox else None
     netns = ns_of(sandbox[0], "net") if sandbox else None
+    # The sandbox's init is skillbox's child too; a suite run unprivileged cannot read its
+    # namespaces (it is not dumpable), but its cmdline says what it is.
     helpers = [p for p in all_pids() if p != live.pid
-               and _ppid(p) == live.pid and p not in sandbox]
+               and _ppid(p) == live.pid and p not in sandbox and not is_init(p)]
     h.ok(not helpers, f"{tag}: skillbox has no helper process (no pasta at this stage)",
          helpers)
     # Namespace inode numbers are reused once freed: only processes that existed before the
-    # kill can be strays.
+    # kill can be strays. init (pid 1 inside) dies last, after reaping the rest: wait for it
+    # too before looking for strays, or a slow exit would look like one.
     before_kill = all_pids()
+    inits = [p for p in before_kill if _ppid(p) == live.pid and is_init(p)]
     os.kill(live.pid, signal.SIGKILL)
     r = live.finish(RUN_TIMEOUT)
     h.ok(r.rc == -signal.SIGKILL, f"{tag}: skillbox died of SIGKILL", r.rc)
+    h.wait_gone(inits, 10)
     left = h.wait_gone(sandbox, 10)
     h.ok(sandbox and not left, f"{tag}: SIGKILL of skillbox: every sandboxed process is gone",
          f"found {sandbox}, left {left}")
@@ -1083,6 +1088,14 @@ def case_sigkill(env):
 
 def all_pids():
     return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def is_init(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().startswith(b"skillbox-init")
+    except OSError:
+        return False
 
 
 def _ppid(pid):
