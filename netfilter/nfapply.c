@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The thin, kernel-facing half of the ruleset: send the batch nfrules_build_batch() made over
- * one netlink socket and read every acknowledgement; and bring the loopback interface up.
- * Both run in the sandbox's init, in its new network namespace, with the capabilities the new
- * user namespace gives it.
+ * one netlink socket and read every acknowledgement. It runs in the sandbox's init, in its
+ * new network namespace, with the capabilities the new user namespace gives it. (Links and
+ * routes are in nflink.c.)
  */
 #include <errno.h>
 #include <libmnl/libmnl.h>
@@ -104,64 +104,4 @@ int nfrules_apply(const struct nfrules_batch *b, size_t *ret_failed)
 
 	/* nfnetlink processes the batch inside sendmsg(): the answers are queued already. */
 	return read_acks(nl, b, ret_failed);
-}
-
-int nflink_loopback_up(void)
-{
-	_cleanup_mnl_socket_ struct mnl_socket *nl = NULL;
-	char buf[NETLINK_BUF_SIZE];
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
-	size_t failed;
-	int r;
-
-	memset(buf, 0, sizeof(buf));
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = 1;
-	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = 1; /* LOOPBACK_IFINDEX */
-	ifi->ifi_flags = IFF_UP;
-	ifi->ifi_change = IFF_UP;
-
-	r = open_netlink(NETLINK_ROUTE, &nl);
-	if (r < 0)
-		return r;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return negative_errno();
-	return read_acks(nl, &(struct nfrules_batch){ .seq_begin = 0, .n_msgs = 1 }, &failed);
-}
-
-int nflink_catch_route(int family)
-{
-	_cleanup_mnl_socket_ struct mnl_socket *nl = NULL;
-	char buf[NETLINK_BUF_SIZE];
-	struct nlmsghdr *nlh;
-	struct rtmsg *rtm;
-	size_t failed;
-	int r;
-
-	memset(buf, 0, sizeof(buf));
-	nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_NEWROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-	nlh->nlmsg_seq = 1;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = (unsigned char)family;
-	rtm->rtm_dst_len = 0;
-	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put_u32(nlh, RTA_OIF, 1); /* LOOPBACK_IFINDEX */
-	mnl_attr_put_u32(nlh, RTA_PRIORITY, UINT32_MAX);
-
-	r = open_netlink(NETLINK_ROUTE, &nl);
-	if (r < 0)
-		return r;
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
-		return negative_errno();
-	return read_acks(nl, &(struct nfrules_batch){ .seq_begin = 0, .n_msgs = 1 }, &failed);
 }

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Links and routes of the sandbox's network namespace, through libnl-route: bring loopback up,
+ * and add the catch-all route (nflink_catch_route()). Runs in the sandbox's init, in its new
+ * network namespace, with the capabilities its user namespace gives it.
+ */
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "nfrules.h"
+
+/* Loopback is interface 1 in every network namespace (LOOPBACK_IFINDEX). */
+#define LOOPBACK_IFINDEX 1
+
+/* libnl answers with its own NLE_* codes; the callers want -errno. */
+static int nl_to_errno(int nle)
+{
+	switch (nle < 0 ? -nle : nle) {
+	case 0:
+		return 0;
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_PERM:
+		return -EPERM;
+	case NLE_EXIST:
+		return -EEXIST;
+	case NLE_INVAL:
+		return -EINVAL;
+	case NLE_OBJ_NOTFOUND:
+	case NLE_NODEV:
+		return -ENODEV;
+	case NLE_OPNOTSUPP:
+		return -EOPNOTSUPP;
+	case NLE_AF_NOSUPPORT:
+		return -EAFNOSUPPORT;
+	case NLE_BUSY:
+		return -EBUSY;
+	default:
+		return -EIO;
+	}
+}
+
+static int route_socket(struct nl_sock **ret)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int r;
+
+	if (!sk)
+		return -ENOMEM;
+	r = nl_connect(sk, NETLINK_ROUTE);
+	if (r < 0) {
+		nl_socket_free(sk);
+		return nl_to_errno(r);
+	}
+	*ret = sk;
+	return 0;
+}
+
+int nflink_loopback_up(void)
+{
+	struct rtnl_link *lo = NULL, *change = NULL;
+	struct nl_sock *sk = NULL;
+	int r;
+
+	r = route_socket(&sk);
+	if (r < 0)
+		return r;
+	r = nl_to_errno(rtnl_link_get_kernel(sk, LOOPBACK_IFINDEX, NULL, &lo));
+	if (r >= 0) {
+		change = rtnl_link_alloc();
+		if (!change)
+			r = -ENOMEM;
+	}
+	if (r >= 0) {
+		rtnl_link_set_flags(change, IFF_UP);
+		r = nl_to_errno(rtnl_link_change(sk, lo, change, 0));
+	}
+	rtnl_link_put(change);
+	rtnl_link_put(lo);
+	nl_socket_free(sk);
+	return r < 0 ? r : 0;
+}
+
+int nflink_catch_route(int family)
+{
+	static const uint8_t any[16] = { 0 };
+	struct rtnl_route *route = NULL;
+	struct rtnl_nexthop *nh = NULL;
+	struct nl_addr *dst = NULL;
+	struct nl_sock *sk = NULL;
+	int r;
+
+	r = route_socket(&sk);
+	if (r < 0)
+		return r;
+	route = rtnl_route_alloc();
+	nh = rtnl_route_nh_alloc();
+	dst = nl_addr_build(family, any, family == AF_INET ? 4 : 16);
+	if (!route || !nh || !dst) {
+		r = -ENOMEM;
+		goto out;
+	}
+	nl_addr_set_prefixlen(dst, 0);
+	rtnl_route_set_family(route, (uint8_t)family);
+	rtnl_route_set_table(route, RT_TABLE_MAIN);
+	rtnl_route_set_protocol(route, RTPROT_STATIC);
+	rtnl_route_set_scope(route, RT_SCOPE_UNIVERSE);
+	rtnl_route_set_type(route, RTN_UNICAST);
+	/* The worst metric: the user-mode stack's own default route wins whenever it has one. */
+	rtnl_route_set_priority(route, UINT32_MAX);
+	r = nl_to_errno(rtnl_route_set_dst(route, dst));
+	if (r < 0)
+		goto out;
+	rtnl_route_nh_set_ifindex(nh, LOOPBACK_IFINDEX);
+	rtnl_route_add_nexthop(route, TAKE_PTR(nh));
+	r = nl_to_errno(rtnl_route_add(sk, route, NLM_F_CREATE | NLM_F_EXCL));
+out:
+	if (nh)
+		rtnl_route_nh_free(nh);
+	nl_addr_put(dst);
+	rtnl_route_put(route);
+	nl_socket_free(sk);
+	return r < 0 ? r : 0;
+}
