@@ -194,8 +194,18 @@ static int open_audit(struct run *r)
 		if (fd < 0)
 			return log_error_errno(-errno, "audit: duplicating stderr");
 	} else if (r->opts.audit_path) {
-		fd = open(r->opts.audit_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY,
-			  0600);
+		/*
+		 * Not through a symlink: a root CI job writing its trail into a shared directory
+		 * must not be made to append to some other file (--audit-fd and - cover pipes).
+		 */
+		fd = open(r->opts.audit_path,
+			  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
+		if (fd < 0 && errno == ELOOP) {
+			log_error("audit: %s is a symbolic link; name the file itself, or use "
+				  "--audit - or --audit-fd N",
+				  r->opts.audit_path);
+			return -ELOOP;
+		}
 		if (fd < 0)
 			return log_error_errno(-errno, "audit: %s", r->opts.audit_path);
 	} else if (r->opts.audit_fd >= 0) {

@@ -1205,6 +1205,17 @@ def case_audit(env):
          f"{tag}: --audit -: stderr holds JSON lines", r.err)
     check_chain(f"{tag}: --audit -", lines)
 
+    # --audit PATH through a planted symlink: refused, and the target untouched.
+    victim = os.path.join(env.auditdir, "victim.txt")
+    link = os.path.join(env.auditdir, "planted.jsonl")
+    with open(victim, "w") as f:
+        f.write("keep\n")
+    os.chmod(victim, 0o666)
+    os.symlink(victim, link)
+    r = env.skillbox(["run", "--audit", link, d], audit=False, timeout=RUN_TIMEOUT)
+    h.ok(r.rc == 125 and "symbolic link" in r.err and open(victim).read() == "keep\n",
+         f"{tag}: --audit through a symlink is refused; its target is untouched", r.describe())
+
     # --audit-fd: the descriptor is not inherited by the skill.
     path = os.path.join(env.top, "audit-fd.jsonl")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
