@@ -5,10 +5,12 @@
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -257,9 +259,9 @@ static _noreturn_ void skill_main(const struct sandbox_spec *s)
 	/*
 	 * init is non-dumpable so that nothing in the sandbox can read its memory; the skill
 	 * is an ordinary process of its user. The parent needs ptrace access to it for
-	 * pidfd_getfd() and for reading traced syscall arguments, and a fork that never
-	 * exec'd still has the host's mm user namespace, so only real root would pass the
-	 * non-dumpable check.
+	 * pidfd_getfd() before the execve, while it still runs in init's memory map, whose
+	 * user namespace is the host's: only real root would pass the non-dumpable check.
+	 * (init seals itself again once the skill has exec'd: see spawn_skill().)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		fail(sock, SB_STEP_SYNC, errno, 0, 0);
@@ -319,6 +321,47 @@ static _noreturn_ void skill_main(const struct sandbox_spec *s)
 	r = exec_command(s, &exists);
 	send_msg(sock, SB_MSG_FAIL, SB_STEP_EXEC, r, exists ? 1 : 0, 0);
 	_exit(r == ENOENT && !exists ? 127 : 126);
+}
+
+struct skill_args {
+	const struct sandbox_spec *spec;
+	int sock_init;
+};
+
+static int skill_entry(void *userdata)
+{
+	const struct skill_args *a = userdata;
+
+	close(a->sock_init);
+	skill_main(a->spec);
+}
+
+/*
+ * The skill process shares init's memory until it execs (CLONE_VM|CLONE_VFORK, on a stack of
+ * its own, as glibc's posix_spawn does): a fork() would copy init's page tables, which map
+ * all of skillbox's memory, and both sides would then take copy-on-write faults (~0.5 ms a
+ * launch here). init is suspended until the skill has exec'd or exited. The child only
+ * changes per-process state (signals, session, fds, cwd, rlimits, credentials, seccomp),
+ * allocates a little through libcap (never freed, harmless), and never returns.
+ */
+static pid_t spawn_skill(const struct sandbox_spec *s, int sock)
+{
+	enum {
+		STACK_SIZE = 256 * 1024
+	};
+	struct skill_args a = { .spec = s, .sock_init = sock };
+	void *stack;
+	pid_t pid;
+
+	stack = mmap(NULL, STACK_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+	if (stack == MAP_FAILED)
+		return -errno;
+	pid = clone(skill_entry, (char *)stack + STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	if (pid < 0)
+		pid = -errno;
+	munmap(stack, STACK_SIZE);
+	return pid;
 }
 
 /* Closes every descriptor but the sorted, distinct ones in keep[]. */
@@ -464,13 +507,16 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	skill = fork();
+	skill = spawn_skill(s, sock);
 	if (skill < 0)
-		fail(sock, SB_STEP_FORK, errno, 0, 0);
-	if (skill == 0) {
-		close(sock);
-		skill_main(s);
-	}
+		fail(sock, SB_STEP_FORK, -skill, 0, 0);
+	/*
+	 * Dumpable is a property of the memory map, which the skill shared with us until its
+	 * execve(): it made the map dumpable for the parent's pidfd_getfd(). Seal init again.
+	 * (In the moment between, the skill could not reach init anyway: it holds no
+	 * capability, init holds all of them, and the filter refuses ptrace.)
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	/* From here on init only reaps and forwards signals. */
 	close(s->sock_skill);

@@ -1194,6 +1194,19 @@ def check_chain(name, lines):
          json.dumps(summ))
 
 
+def case_init_sealed(env):
+    """init stays non-dumpable while the skill runs: its /proc files belong to (unmapped)
+    root, not to the sandbox user, whatever the skill did before its execve."""
+    tag = f"[{env.ident}] proc"
+    d = skill_dir(env, manifest(["/usr/bin/stat", "-c", "%u %U", "/proc/1/environ",
+                                 "/proc/self/environ"]), name="sealed")
+    r = env.skillbox(["run", d], timeout=RUN_TIMEOUT)
+    lines = r.out.split("\n")
+    h.ok(r.rc == 0 and len(lines) >= 2 and not lines[0].startswith("1000 ")
+         and lines[1].startswith("1000 "),
+         f"{tag}: init is sealed (not dumpable) while the skill runs; the skill is not", r.describe())
+
+
 def case_audit(env):
     tag = f"[{env.ident}] audit"
     d = skill_dir(env, manifest(["/bin/echo", "hello"]))
@@ -1342,6 +1355,7 @@ CASES = [
     case_sigterm,
     case_sigkill,
     case_exit_codes,
+    case_init_sealed,
     case_audit,
     case_host_unchanged,
     case_no_subprocess,
