@@ -61,6 +61,23 @@ static void unmap_file(const char *p, size_t len)
 		munmap((void *)p, len);
 }
 
+/* The one FILE operand of a subcommand, mapped: 0, or the exit status after the message. */
+static int map_operand(const char *verb, int argc, char **argv, const char **ret, size_t *ret_len)
+{
+	int k;
+
+	if (optind != argc - 1) {
+		log_error("audit %s: expected exactly one FILE", verb);
+		return EXIT_SKILLBOX_FAILED;
+	}
+	k = map_file(argv[optind], ret, ret_len);
+	if (k < 0) {
+		log_error_errno(k, "audit %s: %s", verb, argv[optind]);
+		return EXIT_SKILLBOX_FAILED;
+	}
+	return 0;
+}
+
 static int verify(int argc, char **argv)
 {
 	enum {
@@ -95,15 +112,9 @@ static int verify(int argc, char **argv)
 			return EXIT_SKILLBOX_FAILED;
 		}
 	}
-	if (optind != argc - 1) {
-		log_error("audit verify: expected exactly one FILE");
-		return EXIT_SKILLBOX_FAILED;
-	}
-	k = map_file(argv[optind], &data, &len);
-	if (k < 0) {
-		log_error_errno(k, "audit verify: %s", argv[optind]);
-		return EXIT_SKILLBOX_FAILED;
-	}
+	k = map_operand("verify", argc, argv, &data, &len);
+	if (k)
+		return k;
 	k = audit_verify(data, len, &res);
 	unmap_file(data, len);
 	if (k == -EBADMSG) {
@@ -170,15 +181,9 @@ static int summary(int argc, char **argv)
 			return EXIT_SKILLBOX_FAILED;
 		}
 	}
-	if (optind != argc - 1) {
-		log_error("audit summary: expected exactly one FILE");
-		return EXIT_SKILLBOX_FAILED;
-	}
-	k = map_file(argv[optind], &data, &len);
-	if (k < 0) {
-		log_error_errno(k, "audit summary: %s", argv[optind]);
-		return EXIT_SKILLBOX_FAILED;
-	}
+	k = map_operand("summary", argc, argv, &data, &len);
+	if (k)
+		return k;
 	k = audit_summary_write(stdout, argv[optind], data, len, format);
 	unmap_file(data, len);
 	if (k < 0 && k != -EBADMSG) {

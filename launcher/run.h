@@ -109,7 +109,6 @@ struct run {
 	int exec_errno;
 	bool exec_exists;
 	bool setup_failed;
-	struct sandbox_msg fail_msg;
 	bool have_skill_status;
 	int skill_status;
 	bool init_exited;
@@ -117,7 +116,6 @@ struct run {
 	struct rusage rusage;
 	bool timed_out;
 	uint64_t output_bytes;
-	bool output_cut;
 	bool overlay_degraded; /* init bound the overlay's directory read-only (skillbox learn) */
 	int overlay_error;     /* why, positive errno */
 	char *error;	       /* the message printed for a failed run, also in run.exit */

@@ -28,8 +28,6 @@ const char *sandbox_step_to_string(enum sandbox_step s)
 		return "synchronising with skillbox";
 	case SB_STEP_MOUNTS:
 		return "filesystem";
-	case SB_STEP_USER:
-		return "switching to the sandbox user";
 	case SB_STEP_NETWORK:
 		return "network";
 	case SB_STEP_HOSTNAME:

@@ -37,7 +37,6 @@ enum sandbox_msg_type {
 enum sandbox_step {
 	SB_STEP_SYNC = 1, /* talking to the parent */
 	SB_STEP_MOUNTS,	  /* index = mount op, value = enum mount_step */
-	SB_STEP_USER,	  /* becoming the sandbox user */
 	SB_STEP_NETWORK,  /* index/value defined by the network layer */
 	SB_STEP_HOSTNAME,
 	SB_STEP_USERNS, /* forbidding nested user namespaces */

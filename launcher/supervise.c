@@ -148,7 +148,6 @@ static void on_failure(struct run *r, const struct sandbox_msg *m)
 {
 	if (r->setup_failed)
 		return;
-	r->fail_msg = *m;
 	if (m->step == SB_STEP_EXEC) {
 		r->exec_failed = true;
 		r->exec_errno = m->error;
@@ -377,7 +376,6 @@ static void cut_output(struct run *r)
 {
 	char buf[32];
 
-	r->output_cut = true;
 	r->limits_hit |= LIMIT_OUTPUT;
 	emit_limit_hit(r, "output", format_size(buf, sizeof(buf), r->m->limits.output),
 		       "output cut; further writes fail with EPIPE");
