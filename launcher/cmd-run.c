@@ -500,8 +500,8 @@ static int prepare(struct run *r)
 	emit_policy_fs(r);
 	emit_policy_env(r);
 	emit_policy_limits(r);
-	if (r->audit && r->seccomp)
-		seccomp_policy_audit(r->seccomp, r->audit);
+	if (r->audit && r->seccomp && seccomp_policy_audit(r->seccomp, r->audit) < 0)
+		log_error("audit: writing the audit trail failed");
 	if (r->audit)
 		run_net_audit(r);
 	return 0;

@@ -6,24 +6,13 @@
  * Each layer keeps its state in struct run (run->seccomp, run->net).
  */
 
-#include <linux/filter.h>
 #include <stdio.h>
 
 #include "run.h"
+#include "seccomp-policy.h"
 
-/* Seccomp (launcher/seccomp-policy.c, launcher/seccomp-notify.c). */
+/* Seccomp (seccomp/, and launcher/seccomp-notify.c for the listener). */
 
-/** Builds the filter for the manifest's profile plus the traced syscalls; sets *ret_error. */
-int seccomp_policy_build(const struct manifest *m, unsigned trace, struct seccomp_policy **ret,
-			 char **ret_error);
-struct seccomp_policy *seccomp_policy_free(struct seccomp_policy *p);
-const struct sock_fprog *seccomp_policy_program(const struct seccomp_policy *p);
-unsigned seccomp_policy_filter_flags(const struct seccomp_policy *p);
-bool seccomp_policy_has_listener(const struct seccomp_policy *p);
-/** Emits policy.seccomp. */
-void seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a);
-/** Prints the effective syscall policy for `skillbox explain`. */
-void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f);
 /**
  * Handles one notification on the listener (run->notify_fd). Returns 1 when it answered one,
  * 0 when none was pending, -EPIPE when no task uses the filter any more (the caller closes

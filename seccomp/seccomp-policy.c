@@ -58,9 +58,9 @@
 
 #include "audit.h"
 #include "buf.h"
-#include "cli.h"
-#include "layers.h"
+#include "macros.h"
 #include "seccomp-internal.h"
+#include "seccomp-policy.h"
 #include "strv.h"
 
 #ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -1079,10 +1079,10 @@ static void audit_names(struct audit *a, const char *key, char **names)
 	audit_array_end(a);
 }
 
-void seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a)
+int seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a)
 {
 	if (!p || !a)
-		return;
+		return 0;
 	audit_begin(a, "policy.seccomp");
 	audit_str(a, "profile", manifest_profile_to_string(p->profile));
 	audit_names(a, "allow", p->allow_names);
@@ -1114,8 +1114,7 @@ void seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a)
 	audit_uint(a, "bpf_instructions", p->prog.len);
 	audit_bool(a, "prebuilt", p->stock);
 	audit_str(a, "bpf_sha256", p->sha256);
-	if (audit_end(a) < 0)
-		log_error("audit: writing the audit trail failed");
+	return audit_end(a);
 }
 
 static int name_cmp(const void *a, const void *b)

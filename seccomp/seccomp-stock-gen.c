@@ -10,8 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "layers.h"
+#include "macros.h"
 #include "seccomp-internal.h"
+#include "seccomp-policy.h"
 
 #define N_TRACE 8 /* every combination of MANIFEST_TRACE_EXEC, _FILES, _CONNECT */
 

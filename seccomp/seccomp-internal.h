@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "manifest.h"
+#include "seccomp-policy.h"
 
 struct seccomp_policy;
 

@@ -1,0 +1,888 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests for seccomp/: the syscall layer.
+ *
+ * - The filter of each profile (default, strict, default with syscalls.allow/deny, default
+ *   with every trace bit) is compared, as libseccomp's pseudo-code, with a golden file in
+ *   tests/unit/golden/ (SKILLBOX_REGEN_GOLDEN=1 rewrites them).
+ * - The exported BPF program is run by a small classic-BPF interpreter over many syscalls,
+ *   ABIs and argument values, and every answer is checked against the parent's classifier:
+ *   what the filter allows the classifier calls allowed, what the filter notifies it calls
+ *   continue/EPERM/ENOSYS, and clone3's ENOSYS comes from the filter. This is what keeps
+ *   the single table honest.
+ * - The classifier's answers for the cases the issue names, the policy.seccomp event,
+ *   explain, and the build-time stock programs against libseccomp's, byte for byte.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <linux/netlink.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "fd-util.h"
+#include "json.h"
+#include "seccomp-internal.h"
+#include "seccomp-policy.h"
+#include "strv.h"
+#include "tap.h"
+
+#define RUN_ID "0b8a4f2e-5c1d-4e7a-9f3b-2d6c8e1a7b40"
+
+static struct manifest *parse(const char *yaml)
+{
+	static const struct manifest_parse_opts opts = { .path = "test.yaml", .dir = "/tmp" };
+	struct manifest_diags d = {};
+	struct manifest *m = NULL;
+	int r = manifest_parse(yaml, strlen(yaml), &opts, &m, &d);
+
+	if (r < 0) {
+		for (size_t i = 0; i < d.n; i++)
+			diag("%u:%u: %s", d.items[i].loc.line, d.items[i].loc.column,
+			     d.items[i].message);
+		manifest_diags_done(&d);
+		return NULL;
+	}
+	return m;
+}
+
+#define MANIFEST_HEAD "skillbox: 1\nname: t\ncommand: [run]\n"
+
+struct profile {
+	const char *name;
+	const char *yaml;
+	unsigned trace;
+	struct manifest *m;
+	struct seccomp_policy *p;
+};
+
+static struct profile profiles[] = {
+	{ "default", MANIFEST_HEAD, 0 },
+	{ "strict", MANIFEST_HEAD "syscalls:\n  profile: strict\n", 0 },
+	{ "adjusted",
+	  MANIFEST_HEAD "syscalls:\n  allow: [kcmp, socket, clone3, sysfs]\n"
+			"  deny: [getpid, ioctl, unshare]\n",
+	  0 },
+	{ "trace", MANIFEST_HEAD,
+	  MANIFEST_TRACE_EXEC | MANIFEST_TRACE_FILES | MANIFEST_TRACE_CONNECT },
+};
+
+static struct seccomp_policy *profile(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(profiles); i++)
+		if (streq(profiles[i].name, name))
+			return profiles[i].p;
+	abort();
+}
+
+static void build_profiles(void)
+{
+	for (size_t i = 0; i < ELEMENTSOF(profiles); i++) {
+		struct profile *pr = &profiles[i];
+		char *error = NULL;
+		int r;
+
+		pr->m = parse(pr->yaml);
+		if (!ok(pr->m, "%s: the manifest parses", pr->name))
+			exit(tap_done());
+		/* libseccomp itself: the golden files compare its pseudo-code. */
+		r = seccomp_policy_build_ex(pr->m, pr->trace, true, &pr->p, &error);
+		if (!ok(r == 0 && pr->p, "%s: seccomp_policy_build() succeeds (%s)", pr->name,
+			error ? error : strerror(-r)))
+			exit(tap_done());
+		free(error);
+	}
+}
+
+/* --- golden pseudo-code --- */
+
+static char *read_fd_all(int fd, size_t *ret_len)
+{
+	char *data = NULL;
+	size_t len = 0;
+
+	if (lseek(fd, 0, SEEK_SET) < 0 || read_fd_bounded(fd, 16 << 20, &data, &len) < 0)
+		return NULL;
+	*ret_len = len;
+	return data;
+}
+
+static void test_golden(void)
+{
+	const char *arch =
+#if defined(__x86_64__)
+		"x86_64";
+#elif defined(__aarch64__)
+		"aarch64";
+#else
+		NULL;
+#endif
+	bool regen = getenv("SKILLBOX_REGEN_GOLDEN") && streq(getenv("SKILLBOX_REGEN_GOLDEN"), "1");
+
+	for (size_t i = 0; i < ELEMENTSOF(profiles); i++) {
+		_cleanup_close_ int fd = memfd_create("pfc", MFD_CLOEXEC);
+		_cleanup_free_ char *got = NULL, *want = NULL;
+		size_t got_len = 0, want_len = 0;
+		char path[4096];
+		int r;
+
+		if (!arch) {
+			ok(true, "%s: # SKIP no golden files for this architecture",
+			   profiles[i].name);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/tests/unit/golden/seccomp-%s.%s.pfc", SOURCE_DIR,
+			 profiles[i].name, arch);
+		r = seccomp_policy_export_pfc(profiles[i].p, fd);
+		got = r >= 0 ? read_fd_all(fd, &got_len) : NULL;
+		if (!ok(got, "%s: seccomp_export_pfc() writes the pseudo-code", profiles[i].name))
+			continue;
+		if (regen) {
+			_cleanup_close_ int out =
+				open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			ok(out >= 0 && write_full(out, got, got_len) == 0, "%s: rewrote %s",
+			   profiles[i].name, path);
+			continue;
+		}
+		if (read_file_bounded(AT_FDCWD, path, 16 << 20, &want, &want_len) < 0) {
+			/* x86_64's are in the tree; another architecture's are made on it. */
+			if (streq(arch, "x86_64"))
+				ok(false, "%s: golden file %s is readable", profiles[i].name, path);
+			else
+				ok(true,
+				   "%s: # SKIP no golden file for %s yet "
+				   "(SKILLBOX_REGEN_GOLDEN=1 writes it)",
+				   profiles[i].name, arch);
+			continue;
+		}
+		if (!ok(got_len == want_len && memcmp(got, want, got_len) == 0,
+			"%s: the filter matches %s", profiles[i].name, path)) {
+			/* Show where they part. */
+			size_t k = 0, line = 1;
+
+			while (k < got_len && k < want_len && got[k] == want[k])
+				line += got[k++] == '\n';
+			diag("first difference at line %zu (SKILLBOX_REGEN_GOLDEN=1 rewrites)",
+			     line);
+		}
+	}
+}
+
+/* --- a classic BPF interpreter, for what libseccomp emits --- */
+
+static int bpf_run(const struct sock_fprog *prog, const struct seccomp_data *d, uint32_t *ret)
+{
+	uint32_t A = 0, X = 0, M[BPF_MEMWORDS] = { 0 };
+
+	for (size_t pc = 0; pc < prog->len; pc++) {
+		const struct sock_filter *f = &prog->filter[pc];
+		uint32_t src = BPF_SRC(f->code) == BPF_X ? X : f->k;
+		size_t next;
+
+		switch (BPF_CLASS(f->code)) {
+		case BPF_LD:
+			if (f->code == (BPF_LD | BPF_W | BPF_ABS)) {
+				if (f->k % 4 || f->k > sizeof(*d) - 4)
+					return -EINVAL;
+				memcpy(&A, (const char *)d + f->k, 4);
+			} else if (f->code == (BPF_LD | BPF_W | BPF_LEN)) {
+				A = sizeof(*d);
+			} else if (f->code == (BPF_LD | BPF_IMM)) {
+				A = f->k;
+			} else if (f->code == (BPF_LD | BPF_MEM) && f->k < BPF_MEMWORDS) {
+				A = M[f->k];
+			} else {
+				return -EOPNOTSUPP;
+			}
+			break;
+		case BPF_LDX:
+			if (f->code == (BPF_LDX | BPF_IMM))
+				X = f->k;
+			else if (f->code == (BPF_LDX | BPF_MEM) && f->k < BPF_MEMWORDS)
+				X = M[f->k];
+			else
+				return -EOPNOTSUPP;
+			break;
+		case BPF_ST:
+		case BPF_STX:
+			if (f->k >= BPF_MEMWORDS)
+				return -EINVAL;
+			M[f->k] = BPF_CLASS(f->code) == BPF_ST ? A : X;
+			break;
+		case BPF_ALU:
+			switch (BPF_OP(f->code)) {
+			case BPF_ADD:
+				A += src;
+				break;
+			case BPF_SUB:
+				A -= src;
+				break;
+			case BPF_AND:
+				A &= src;
+				break;
+			case BPF_OR:
+				A |= src;
+				break;
+			case BPF_XOR:
+				A ^= src;
+				break;
+			case BPF_LSH:
+				A = src < 32 ? A << src : 0;
+				break;
+			case BPF_RSH:
+				A = src < 32 ? A >> src : 0;
+				break;
+			case BPF_NEG:
+				A = -A;
+				break;
+			default:
+				return -EOPNOTSUPP;
+			}
+			break;
+		case BPF_JMP:
+			if (BPF_OP(f->code) == BPF_JA) {
+				next = pc + f->k;
+			} else {
+				bool t;
+
+				switch (BPF_OP(f->code)) {
+				case BPF_JEQ:
+					t = A == src;
+					break;
+				case BPF_JGT:
+					t = A > src;
+					break;
+				case BPF_JGE:
+					t = A >= src;
+					break;
+				case BPF_JSET:
+					t = A & src;
+					break;
+				default:
+					return -EOPNOTSUPP;
+				}
+				next = pc + (t ? f->jt : f->jf);
+			}
+			if (next + 1 >= prog->len)
+				return -EINVAL;
+			pc = next;
+			break;
+		case BPF_RET:
+			*ret = BPF_RVAL(f->code) == BPF_A ? A : f->k;
+			return 0;
+		case BPF_MISC:
+			if (f->code == (BPF_MISC | BPF_TAX))
+				X = A;
+			else if (f->code == (BPF_MISC | BPF_TXA))
+				A = X;
+			else
+				return -EOPNOTSUPP;
+			break;
+		default:
+			return -EOPNOTSUPP;
+		}
+	}
+	return -EINVAL;
+}
+
+static const char *verdict_name(enum seccomp_verdict v)
+{
+	static const char *const n[] = { "ALLOW", "FILTER_ENOSYS", "CONTINUE", "EPERM", "ENOSYS" };
+
+	return n[v];
+}
+
+/* Does the filter's answer agree with the classifier? */
+static bool agrees(uint32_t action, enum seccomp_verdict v)
+{
+	switch (action) {
+	case SECCOMP_RET_ALLOW:
+		return v == SECCOMP_VERDICT_ALLOW;
+	case SECCOMP_RET_ERRNO | ENOSYS:
+		return v == SECCOMP_VERDICT_FILTER_ENOSYS;
+	case SECCOMP_RET_USER_NOTIF:
+		return v == SECCOMP_VERDICT_CONTINUE || v == SECCOMP_VERDICT_EPERM ||
+		       v == SECCOMP_VERDICT_ENOSYS;
+	default:
+		return false;
+	}
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rng(void)
+{
+	/* xorshift64*: reproducible runs. */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1du;
+}
+
+/* Argument values around every boundary the profiles compare against. */
+static const uint64_t interesting[] = {
+	0,
+	1,
+	2,
+	3,
+	8,
+	9,
+	10,
+	16,
+	17,
+	AF_PACKET,
+	AF_NETLINK,
+	NETLINK_AUDIT,
+	SIGCHLD,
+	0x20000,
+	0x20008,
+	0x40000,
+	0xffffffffu,
+	0xffffffffffffffffu,
+	0x100000000u,
+	0x100000001u,
+	0xffffffff00000001u,
+	0x10000000au,
+	TIOCSTI,
+	TIOCSTI - 1,
+	TIOCSTI + 1,
+	TIOCLINUX,
+	TIOCLINUX - 1,
+	TIOCLINUX + 1,
+	0x100000000u | TIOCSTI,
+	0xffffffff00000000u | TIOCLINUX,
+	0x8000000000000000u | TIOCSTI,
+	0x5410,
+	0x541f,
+	0x5400,
+	0x5500,
+	TCGETS,
+	FIONREAD,
+	FIONBIO,
+	FIOCLEX,
+	0xffffffff80045430u,
+	0x80045430u,
+	0x7fffffffu,
+	0x80000000u,
+	CLONE_NEWUSER | SIGCHLD,
+	CLONE_NEWNS | SIGCHLD,
+	CLONE_NEWNET,
+	CLONE_NEWTIME | SIGCHLD,
+	CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+		CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
+	CLONE_VM | CLONE_VFORK | SIGCHLD,
+	0x7e020000u,
+	0x17e020000u,
+	0x100000000u | SIGCHLD,
+};
+
+struct diff_stats {
+	unsigned long checked;
+	unsigned long by_verdict[5];
+	unsigned long mismatches;
+	unsigned long errors;
+};
+
+static void check_one(const struct seccomp_policy *p, const struct seccomp_data *d,
+		      struct diff_stats *st, const char *profile_name)
+{
+	struct seccomp_class c;
+	uint32_t action = 0;
+	int r = bpf_run(seccomp_policy_program(p), d, &action);
+
+	seccomp_policy_classify(p, d, &c);
+	st->checked++;
+	st->by_verdict[c.verdict]++;
+	if (r < 0) {
+		if (st->errors++ < 3)
+			diag("%s: the interpreter failed (%s) on nr %d", profile_name, strerror(-r),
+			     d->nr);
+		return;
+	}
+	if (!agrees(action, c.verdict) && st->mismatches++ < 10)
+		diag("%s: arch 0x%x nr %d args %#llx %#llx %#llx: filter 0x%08x, classifier %s",
+		     profile_name, d->arch, d->nr, (unsigned long long)d->args[0],
+		     (unsigned long long)d->args[1], (unsigned long long)d->args[2], action,
+		     verdict_name(c.verdict));
+}
+
+static void test_filter_matches_classifier(void)
+{
+	static const int special_nrs[] = { -1, -2, 1000, 4095, INT32_MAX, INT32_MIN, 0x3fffffff };
+#if defined(__x86_64__)
+	static const uint32_t arches[] = { AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64,
+					   0 };
+#elif defined(__aarch64__)
+	static const uint32_t arches[] = { AUDIT_ARCH_AARCH64, AUDIT_ARCH_ARM, AUDIT_ARCH_X86_64,
+					   0 };
+#else
+	static const uint32_t arches[] = { 0 };
+#endif
+	const int conditional[] = { seccomp_syscall_resolve_name("socket"),
+				    seccomp_syscall_resolve_name("ioctl"),
+				    seccomp_syscall_resolve_name("clone"),
+				    seccomp_syscall_resolve_name("personality"),
+				    seccomp_syscall_resolve_name("unshare"),
+				    seccomp_syscall_resolve_name("clone3") };
+
+	for (size_t pi = 0; pi < ELEMENTSOF(profiles); pi++) {
+		const struct seccomp_policy *p = profiles[pi].p;
+		struct diff_stats st = {};
+		struct seccomp_data d = { .arch = arches[0] };
+
+		/* Every number of every ABI, with a few argument vectors. */
+		for (size_t ai = 0; ai < ELEMENTSOF(arches); ai++)
+			for (int nr = 0; nr < 600; nr++)
+				for (size_t k = 0; k < 4; k++) {
+					d = (struct seccomp_data){ .arch = arches[ai], .nr = nr };
+					for (int a = 0; a < 6; a++)
+						d.args[a] =
+							k == 0 ? 0
+							       : interesting[rng() %
+									     ELEMENTSOF(
+										     interesting)];
+					check_one(p, &d, &st, profiles[pi].name);
+#if defined(__x86_64__)
+					/* The same number through the x32 bit. */
+					d.nr = (int)(0x40000000u | (unsigned)nr);
+					check_one(p, &d, &st, profiles[pi].name);
+#endif
+				}
+		for (size_t i = 0; i < ELEMENTSOF(special_nrs); i++) {
+			d = (struct seccomp_data){ .arch = arches[0], .nr = special_nrs[i] };
+			check_one(p, &d, &st, profiles[pi].name);
+		}
+		/* The conditional syscalls, with every pair of interesting first two arguments. */
+		for (size_t ci = 0; ci < ELEMENTSOF(conditional); ci++) {
+			if (conditional[ci] < 0)
+				continue;
+			for (size_t i = 0; i < ELEMENTSOF(interesting); i++)
+				for (size_t j = 0; j < ELEMENTSOF(interesting); j++)
+					for (size_t k = 0; k < 3; k++) {
+						d = (struct seccomp_data){ .arch = arches[0],
+									   .nr = conditional[ci] };
+						d.args[0] = interesting[i];
+						d.args[1] = interesting[j];
+						d.args[2] = k == 0   ? 0
+							    : k == 1 ? NETLINK_AUDIT
+								     : rng();
+						check_one(p, &d, &st, profiles[pi].name);
+					}
+			/* And random 64-bit values. */
+			for (int n = 0; n < 20000; n++) {
+				d = (struct seccomp_data){ .arch = arches[0],
+							   .nr = conditional[ci] };
+				for (int a = 0; a < 6; a++)
+					d.args[a] = rng() >> (rng() % 64);
+				check_one(p, &d, &st, profiles[pi].name);
+			}
+		}
+		ok(st.errors == 0 && st.mismatches == 0,
+		   "%s: the BPF program and the classifier agree on %lu syscalls (allow %lu, "
+		   "filter ENOSYS %lu, continue %lu, EPERM %lu, ENOSYS %lu)",
+		   profiles[pi].name, st.checked, st.by_verdict[SECCOMP_VERDICT_ALLOW],
+		   st.by_verdict[SECCOMP_VERDICT_FILTER_ENOSYS],
+		   st.by_verdict[SECCOMP_VERDICT_CONTINUE], st.by_verdict[SECCOMP_VERDICT_EPERM],
+		   st.by_verdict[SECCOMP_VERDICT_ENOSYS]);
+	}
+}
+
+/* --- the classifier on named cases --- */
+
+static enum seccomp_verdict classify(const char *profile_name, const char *name, uint64_t a0,
+				     uint64_t a1, uint64_t a2)
+{
+	struct seccomp_data d = { .arch = seccomp_arch_native(),
+				  .nr = seccomp_syscall_resolve_name(name),
+				  .args = { a0, a1, a2 } };
+	struct seccomp_class c;
+
+	seccomp_policy_classify(profile(profile_name), &d, &c);
+	return c.verdict;
+}
+
+#define is_verdict(got, want, ...)                                                       \
+	({                                                                               \
+		enum seccomp_verdict _g = (got), _w = (want);                            \
+		bool _r = ok(_g == _w, __VA_ARGS__);                                     \
+		if (!_r)                                                                 \
+			diag("got %s, expected %s", verdict_name(_g), verdict_name(_w)); \
+		_r;                                                                      \
+	})
+
+static void test_classifier(void)
+{
+	struct seccomp_data d;
+	struct seccomp_class c;
+
+	is_verdict(classify("default", "socket", AF_PACKET, SOCK_RAW, 768), SECCOMP_VERDICT_EPERM,
+		   "default: socket(AF_PACKET) is refused with EPERM");
+	is_verdict(classify("default", "socket", AF_NETLINK, SOCK_RAW, NETLINK_AUDIT),
+		   SECCOMP_VERDICT_EPERM, "default: socket(AF_NETLINK, NETLINK_AUDIT) is refused");
+	is_verdict(classify("default", "socket", AF_NETLINK, SOCK_RAW, NETLINK_ROUTE),
+		   SECCOMP_VERDICT_ALLOW, "default: socket(AF_NETLINK, NETLINK_ROUTE) is allowed");
+	is_verdict(classify("default", "socket", AF_INET6, SOCK_STREAM, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: socket(AF_INET6) is allowed");
+	is_verdict(classify("default", "socket", 0x100000000u | AF_INET, SOCK_STREAM, 0),
+		   SECCOMP_VERDICT_ALLOW,
+		   "default: socket() compares the family on the low 32 bits, as the kernel does");
+	is_verdict(classify("strict", "socket", AF_INET, SOCK_STREAM, 0), SECCOMP_VERDICT_EPERM,
+		   "strict: socket(AF_INET) is refused");
+	is_verdict(classify("strict", "socket", AF_UNIX, SOCK_STREAM, 0), SECCOMP_VERDICT_ALLOW,
+		   "strict: socket(AF_UNIX) is allowed");
+	is_verdict(classify("default", "sysfs", 1, 0, 0), SECCOMP_VERDICT_ENOSYS,
+		   "default: a syscall the profile does not know (sysfs) gets ENOSYS");
+	d = (struct seccomp_data){ .arch = seccomp_arch_native(), .nr = 1000 };
+	seccomp_policy_classify(profile("default"), &d, &c);
+	is_verdict(c.verdict, SECCOMP_VERDICT_ENOSYS, "default: syscall 1000 gets ENOSYS");
+	is_verdict(classify("default", "openat", 0, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: openat is allowed by the filter (no trace)");
+	is_verdict(classify("trace", "openat", 0, 0, 0), SECCOMP_VERDICT_CONTINUE,
+		   "trace: openat is traced and continued");
+	is_verdict(classify("trace", "execve", 0, 0, 0), SECCOMP_VERDICT_CONTINUE,
+		   "trace: execve is traced and continued");
+	is_verdict(classify("trace", "connect", 0, 0, 0), SECCOMP_VERDICT_CONTINUE,
+		   "trace: connect is traced and continued");
+	is_verdict(classify("trace", "read", 0, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "trace: read stays allowed by the filter");
+	is_verdict(classify("default", "clone3", 0, 0, 0), SECCOMP_VERDICT_FILTER_ENOSYS,
+		   "default: clone3 gets ENOSYS from the filter (no notification)");
+	is_verdict(classify("default", "clone", CLONE_NEWUSER | SIGCHLD, 0, 0),
+		   SECCOMP_VERDICT_EPERM, "default: clone(CLONE_NEWUSER) is refused");
+	is_verdict(classify("default", "clone",
+			    CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+				    CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |
+				    CLONE_CHILD_CLEARTID,
+			    0, 0),
+		   SECCOMP_VERDICT_ALLOW, "default: clone() for a thread is allowed");
+	is_verdict(classify("default", "unshare", CLONE_NEWUSER, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "default: unshare is refused");
+	is_verdict(classify("default", "mount", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "default: mount is refused");
+	is_verdict(classify("default", "ioctl", 0, TIOCSTI, 0), SECCOMP_VERDICT_EPERM,
+		   "default: ioctl(TIOCSTI) is refused");
+	is_verdict(classify("default", "ioctl", 0, 0x100000000u | TIOCSTI, 0),
+		   SECCOMP_VERDICT_EPERM, "default: ioctl(TIOCSTI with upper bits set) is refused");
+	is_verdict(classify("default", "ioctl", 0, TCGETS, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: ioctl(TCGETS) is allowed");
+	is_verdict(classify("default", "ioctl", 3, 0xffffffff80045430u, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: a sign-extended _IOR request is allowed");
+	is_verdict(classify("strict", "ioctl", 3, 0x80045430u, 0), SECCOMP_VERDICT_EPERM,
+		   "strict: ioctl(TIOCGPTN) is refused");
+	is_verdict(classify("default", "personality", 0xffffffffu, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: personality(0xffffffff) is allowed");
+	is_verdict(classify("default", "personality", 0x40000, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "default: personality(ADDR_NO_RANDOMIZE) is refused");
+	is_verdict(classify("strict", "personality", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "strict: personality is refused");
+	is_verdict(classify("strict", "shmget", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "strict: shmget is refused");
+	is_verdict(classify("adjusted", "getpid", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "syscalls.deny: getpid is refused");
+	is_verdict(classify("adjusted", "ioctl", 0, TCGETS, 0), SECCOMP_VERDICT_EPERM,
+		   "syscalls.deny: ioctl is refused whatever its request");
+	is_verdict(classify("adjusted", "kcmp", 0, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "syscalls.allow: kcmp (refused by default) is allowed");
+	is_verdict(classify("adjusted", "socket", AF_PACKET, SOCK_RAW, 0), SECCOMP_VERDICT_ALLOW,
+		   "syscalls.allow: socket's argument conditions are replaced by an allow");
+	is_verdict(classify("adjusted", "clone3", 0, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "syscalls.allow: clone3 is allowed");
+	is_verdict(classify("adjusted", "sysfs", 0, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "syscalls.allow: sysfs (unknown to the profile) is allowed");
+
+#if defined(__x86_64__)
+	d = (struct seccomp_data){ .arch = AUDIT_ARCH_I386, .nr = 20 };
+	seccomp_policy_classify(profile("default"), &d, &c);
+	is_verdict(c.verdict, SECCOMP_VERDICT_EPERM, "default: i386 getpid is refused");
+	is_str(seccomp_abi_name(profile("default"), c.abi), "i386", "  and named i386");
+	d = (struct seccomp_data){ .arch = AUDIT_ARCH_X86_64, .nr = 0x40000000 | 39 };
+	seccomp_policy_classify(profile("adjusted"), &d, &c);
+	is_verdict(c.verdict, SECCOMP_VERDICT_EPERM, "default: x32 getpid is refused");
+	is_str(seccomp_abi_name(profile("default"), c.abi), "x32", "  and named x32");
+	d = (struct seccomp_data){ .arch = AUDIT_ARCH_X86_64, .nr = -1 };
+	seccomp_policy_classify(profile("default"), &d, &c);
+	is_verdict(c.verdict, SECCOMP_VERDICT_ENOSYS, "default: syscall -1 is native and unknown");
+#endif
+	d = (struct seccomp_data){ .arch = 0x12345678, .nr = 1 };
+	seccomp_policy_classify(profile("default"), &d, &c);
+	is_verdict(c.verdict, SECCOMP_VERDICT_EPERM, "default: an unknown ABI is refused");
+	ok(seccomp_abi_name(profile("default"), c.abi) == NULL, "  and has no ABI name");
+}
+
+static void check_all_names_resolve(const char *name, void *userdata)
+{
+	unsigned *bad = userdata;
+
+	if (seccomp_syscall_resolve_name(name) == __NR_SCMP_ERROR) {
+		diag("libseccomp does not know %s", name);
+		(*bad)++;
+	}
+}
+
+static void test_tables(void)
+{
+	unsigned bad = 0;
+	size_t n;
+	const struct sp_entry *e = seccomp_policy_entries(profile("default"), &n);
+	bool sorted = true;
+
+	seccomp_profile_names(check_all_names_resolve, &bad);
+	ok(bad == 0, "every name in the profile tables is a syscall libseccomp knows");
+	for (size_t i = 1; i < n; i++)
+		sorted = sorted && e[i - 1].nr < e[i].nr;
+	ok(sorted, "the effective table is sorted by number, without duplicates (%zu entries)", n);
+}
+
+/* --- manifest errors --- */
+
+static void test_deny_startup(void)
+{
+	_cleanup_manifest_free_ struct manifest *m =
+		parse(MANIFEST_HEAD "syscalls:\n  deny: [getpid, write]\n");
+	struct seccomp_policy *p = NULL;
+	_cleanup_free_ char *error = NULL;
+	int r;
+
+	r = seccomp_policy_build(m, 0, &p, &error);
+	ok(r == -EINVAL && !p, "syscalls.deny: write is refused (%d)", r);
+	ok(error && strstr(error, "test.yaml:5:") && strstr(error, "write"),
+	   "  the message names the manifest line and the syscall: %s", error ? error : "(null)");
+	seccomp_policy_free(p);
+}
+
+/* --- audit --- */
+
+static struct json_node *member(const struct json_node *o, const char *key)
+{
+	if (!o || o->type != JSON_OBJECT)
+		return NULL;
+	for (size_t i = 0; i < o->n_items; i++)
+		if (streq(o->items[i]->key, key))
+			return o->items[i];
+	return NULL;
+}
+
+/* Emits one event with emit() into a memfd and parses it back. */
+static struct json_node *capture(void (*emit)(struct audit *a, void *userdata), void *userdata)
+{
+	int fd = memfd_create("audit", MFD_CLOEXEC);
+	_cleanup_free_ char *data = NULL;
+	struct json_node *n = NULL;
+	struct audit *a = NULL;
+	size_t len = 0;
+
+	if (fd < 0 || audit_new(fd, RUN_ID, &a) < 0)
+		return NULL;
+	emit(a, userdata);
+	data = read_fd_all(fd, &len);
+	audit_free(a);
+	if (!data || len == 0 || data[len - 1] != '\n')
+		return NULL;
+	if (json_parse(data, len - 1, &n, NULL) < 0)
+		return NULL;
+	return n;
+}
+
+static void emit_policy(struct audit *a, void *userdata)
+{
+	seccomp_policy_audit(userdata, a);
+}
+
+static bool array_has(const struct json_node *arr, const char *s)
+{
+	for (size_t i = 0; arr && arr->type == JSON_ARRAY && i < arr->n_items; i++)
+		if (arr->items[i]->type == JSON_STRING && streq(arr->items[i]->str, s))
+			return true;
+	return false;
+}
+
+static void test_policy_event(void)
+{
+	struct seccomp_policy *p = profile("adjusted");
+	const struct sock_fprog *prog = seccomp_policy_program(p);
+	_cleanup_(json_freep) struct json_node *ev = capture(emit_policy, p);
+	char digest[AUDIT_HASH_HEX_LEN + 1];
+	struct json_node *n;
+
+	if (!ok(ev, "policy.seccomp is written as one JSON line"))
+		return;
+	is_str(member(ev, "event") ? member(ev, "event")->str : NULL, "policy.seccomp",
+	       "  event is policy.seccomp");
+	is_str(member(ev, "profile") ? member(ev, "profile")->str : NULL, "default",
+	       "  profile is default");
+	ok(array_has(member(ev, "allow"), "kcmp") && array_has(member(ev, "deny"), "getpid"),
+	   "  allow and deny list the manifest's adjustments");
+	n = member(ev, "bpf_instructions");
+	ok(n && n->is_integer && n->integer == prog->len, "  bpf_instructions is %u", prog->len);
+	audit_sha256_hex(prog->filter, prog->len * sizeof(struct sock_filter), digest);
+	is_str(member(ev, "bpf_sha256") ? member(ev, "bpf_sha256")->str : NULL, digest,
+	       "  bpf_sha256 is the SHA-256 of the program's bytes");
+	n = member(ev, "rules");
+	ok(n && n->is_integer && n->integer > 100, "  rules is a count (%lld)",
+	   n ? (long long)n->integer : -1LL);
+#if defined(__x86_64__)
+	ok(array_has(member(ev, "arches"), "x86_64") && array_has(member(ev, "arches"), "i386") &&
+		   array_has(member(ev, "arches"), "x32"),
+	   "  arches names x86_64, i386 and x32");
+#endif
+	is_str(member(ev, "default_action") ? member(ev, "default_action")->str : NULL, "notify",
+	       "  default_action is notify");
+
+	json_free(ev);
+	ev = capture(emit_policy, profile("trace"));
+	ok(ev && array_has(member(ev, "traced"), "openat") &&
+		   array_has(member(ev, "traced"), "execve") &&
+		   array_has(member(ev, "traced"), "connect") &&
+		   !array_has(member(ev, "traced"), "read"),
+	   "trace: policy.seccomp lists the traced syscalls");
+}
+
+/* --- explain --- */
+
+static void test_explain(void)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return;
+	seccomp_policy_explain(profile("strict"), f);
+	fclose(f);
+	ok(text && strstr(text, "syscalls: profile strict"), "explain names the profile");
+	ok(text && strstr(text, "socket: every family but AF_UNIX") &&
+		   strstr(text, "System V IPC") && strstr(text, "personality: every persona"),
+	   "explain lists what strict drops");
+	ok(text && strstr(text, "clone3: ENOSYS") && strstr(text, "any other syscall: ENOSYS"),
+	   "explain says what gets ENOSYS");
+	ok(text && strstr(text, "mounts (") && strstr(text, " pivot_root"),
+	   "explain lists the refused syscalls");
+#if defined(__x86_64__)
+	ok(text && strstr(text, "i386") && strstr(text, "x32"),
+	   "explain states the foreign-ABI rule");
+#endif
+	for (const char *l = text; l && *l;) {
+		const char *e = strchrnul(l, '\n');
+
+		if (e - l > 100) {
+			ok(false, "explain lines fit in 100 columns: %.*s", (int)(e - l), l);
+			break;
+		}
+		l = *e ? e + 1 : e;
+	}
+}
+
+/*
+ * The skillbox binary embeds the stock programs generated at build time; this test links
+ * them too and checks that they are exactly what libseccomp builds now, and that a stock
+ * manifest uses them while an adjusted one does not.
+ */
+static void test_stock(void)
+{
+	static const enum manifest_profile which[] = { MANIFEST_PROFILE_DEFAULT,
+						       MANIFEST_PROFILE_STRICT };
+
+	for (size_t i = 0; i < ELEMENTSOF(which); i++) {
+		struct manifest m = { .syscalls = { .profile = which[i] } };
+		struct seccomp_policy *stock = NULL, *fresh = NULL;
+		const struct sock_fprog *a, *b;
+		char *error = NULL;
+		const char *name = manifest_profile_to_string(which[i]);
+
+		if (seccomp_policy_build(&m, 0, &stock, &error) < 0 ||
+		    seccomp_policy_build_ex(&m, 0, true, &fresh, &error) < 0) {
+			ok(false, "stock %s: both build (%s)", name, error ? error : "?");
+			free(error);
+			seccomp_policy_free(stock);
+			seccomp_policy_free(fresh);
+			continue;
+		}
+		a = seccomp_policy_program(stock);
+		b = seccomp_policy_program(fresh);
+		ok(seccomp_policy_is_stock(stock),
+		   "stock %s: a plain manifest uses the build-time "
+		   "program",
+		   name);
+		ok(!seccomp_policy_is_stock(fresh), "stock %s: forcing libseccomp does not", name);
+		ok(a->len == b->len &&
+			   memcmp(a->filter, b->filter, sizeof(*a->filter) * a->len) == 0,
+		   "stock %s: the build-time program equals libseccomp's (%u vs %u instructions)",
+		   name, a->len, b->len);
+		is_int(seccomp_policy_rules(stock), seccomp_policy_rules(fresh),
+		       "stock %s: same rule count", name);
+		seccomp_policy_free(stock);
+		seccomp_policy_free(fresh);
+	}
+
+	/* Every traced variant is prebuilt too, and equal to libseccomp's. */
+	for (unsigned t = 1; t < 8; t++) {
+		struct manifest m = { .syscalls = { .profile = MANIFEST_PROFILE_DEFAULT } };
+		struct seccomp_policy *stock = NULL, *fresh = NULL;
+		char *error = NULL;
+
+		if (seccomp_policy_build(&m, t, &stock, &error) < 0 ||
+		    seccomp_policy_build_ex(&m, t, true, &fresh, &error) < 0) {
+			ok(false, "stock trace %u: both build (%s)", t, error ? error : "?");
+		} else {
+			const struct sock_fprog *a = seccomp_policy_program(stock),
+						*b = seccomp_policy_program(fresh);
+
+			ok(seccomp_policy_is_stock(stock) && a->len == b->len &&
+				   memcmp(a->filter, b->filter, sizeof(*a->filter) * a->len) == 0,
+			   "stock trace %u: prebuilt, and equal to libseccomp's", t);
+		}
+		free(error);
+		seccomp_policy_free(stock);
+		seccomp_policy_free(fresh);
+	}
+	{
+		struct manifest m = { .syscalls = { .profile = MANIFEST_PROFILE_DEFAULT } };
+		struct manifest_syscall deny = { .name = (char *)"getpid", .nr = SCMP_SYS(getpid) };
+		struct seccomp_policy *p = NULL;
+		char *error = NULL;
+
+		m.syscalls.deny = &deny;
+		m.syscalls.n_deny = 1;
+		if (seccomp_policy_build(&m, 0, &p, &error) == 0)
+			ok(!seccomp_policy_is_stock(p), "stock: an adjusted profile builds with "
+							"libseccomp");
+		else
+			ok(false, "stock: an adjusted profile builds (%s)", error ? error : "?");
+		free(error);
+		seccomp_policy_free(p);
+	}
+}
+
+int main(void)
+{
+	build_profiles();
+	test_golden();
+	test_tables();
+	test_classifier();
+	test_filter_matches_classifier();
+	test_deny_startup();
+	test_policy_event();
+	test_explain();
+	test_stock();
+	for (size_t i = 0; i < ELEMENTSOF(profiles); i++) {
+		seccomp_policy_free(profiles[i].p);
+		manifest_free(profiles[i].m);
+	}
+	return tap_done();
+}
