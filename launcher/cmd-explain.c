@@ -162,7 +162,7 @@ int cmd_explain(int argc, char **argv)
 		log_error("network: %s", error ? error : strerror(-k));
 		goto out;
 	}
-	k = seccomp_policy_build(r.m, r.trace, &r.seccomp, &error);
+	k = run_seccomp_build(r.m, r.trace, &r.seccomp, &error);
 	if (k < 0) {
 		log_error("seccomp: %s", error ? error : strerror(-k));
 		goto out;

@@ -456,7 +456,7 @@ static int prepare(struct run *r)
 			return log_error_errno(k, "audit: registering secrets for redaction");
 	}
 
-	k = seccomp_policy_build(r->m, r->trace, &r->seccomp, &error);
+	k = run_seccomp_build(r->m, r->trace, &r->seccomp, &error);
 	if (k < 0) {
 		log_error("seccomp: %s", error ? error : strerror(-k));
 		r->error = TAKE_PTR(error);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "run.h"
-#include "seccomp-policy.h"
+#include "run-seccomp.h"
 
 /* Seccomp (seccomp/, and launcher/seccomp-notify.c for the listener). */
 

@@ -16,7 +16,6 @@
 #include <stdint.h>
 
 #include "audit.h"
-#include "manifest.h"
 #include "seccomp-policy.h"
 
 struct seccomp_policy;
@@ -80,7 +79,7 @@ enum seccomp_verdict {
 	SECCOMP_VERDICT_ALLOW,	       /* the filter allows it; never notified */
 	SECCOMP_VERDICT_FILTER_ENOSYS, /* the filter answers ENOSYS; never notified */
 	SECCOMP_VERDICT_CONTINUE,      /* traced: continue it */
-	SECCOMP_VERDICT_EPERM,	       /* refused by the profile, the manifest or the ABI */
+	SECCOMP_VERDICT_EPERM,	       /* refused by the profile, an adjustment or the ABI */
 	SECCOMP_VERDICT_ENOSYS,	       /* unknown to the profile */
 };
 
@@ -117,8 +116,8 @@ char *seccomp_notify_example(const struct seccomp_data *d, const char *name, con
 
 /* A program generated at build time for a stock profile (see seccomp-stock-gen.c). */
 struct seccomp_stock {
-	enum manifest_profile profile;
-	unsigned trace;	      /* MANIFEST_TRACE_* bits it traces */
+	enum seccomp_profile profile;
+	unsigned trace;	      /* SECCOMP_TRACE_* bits it traces */
 	uint32_t native_arch; /* SCMP_ARCH_* it was built for */
 	unsigned n_rules;
 	unsigned short len;
@@ -126,7 +125,7 @@ struct seccomp_stock {
 };
 
 /** Like seccomp_policy_build(); force_libseccomp ignores the build-time stock programs. */
-int seccomp_policy_build_ex(const struct manifest *m, unsigned trace, bool force_libseccomp,
+int seccomp_policy_build_ex(const struct seccomp_spec *spec, bool force_libseccomp,
 			    struct seccomp_policy **ret, char **ret_error);
 unsigned seccomp_policy_rules(const struct seccomp_policy *p);
 /** True when the program is a build-time stock program rather than built by libseccomp. */

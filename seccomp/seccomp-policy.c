@@ -224,8 +224,8 @@ static const struct sp_group trace_groups[] = {
 	      "fchown", "fchownat", "lchown", "truncate"),
 	GROUP("connect", "connect", "sendto", "sendmsg", "sendmmsg"),
 };
-static const unsigned trace_bits[] = { MANIFEST_TRACE_EXEC, MANIFEST_TRACE_FILES,
-				       MANIFEST_TRACE_CONNECT };
+static const unsigned trace_bits[] = { SECCOMP_TRACE_EXEC, SECCOMP_TRACE_FILES,
+				       SECCOMP_TRACE_CONNECT };
 
 /*
  * skillbox's own start-up uses these between loading the filter and execve(), before the
@@ -244,14 +244,14 @@ enum {
 };
 
 struct seccomp_policy {
-	enum manifest_profile profile;
+	enum seccomp_profile profile;
 	unsigned trace;
 	uint32_t native_arch;
 
 	struct sp_entry *entries; /* sorted by nr */
 	size_t n_entries;
 	struct sp_cond conds[_COND_MAX];
-	char **owned_names; /* names that came from the manifest */
+	char **owned_names; /* names of the adjustments */
 	char **allow_names; /* syscalls.allow / syscalls.deny as written */
 	char **deny_names;
 
@@ -573,22 +573,26 @@ static void apply_strict(struct seccomp_policy *p)
 	}
 }
 
-static char *loc_error(const struct manifest *m, const struct manifest_syscall *s, const char *what)
+static char *loc_error(const struct seccomp_spec *spec, const struct seccomp_name *s,
+		       const char *what)
 {
 	struct buf b = BUF_INIT;
 
-	buf_printf(&b, "%s:%u:%u: syscalls.deny: %s %s", m->path, s->loc.line, s->loc.column,
-		   s->name, what);
+	if (spec->origin)
+		buf_printf(&b, "%s:%u:%u: ", spec->origin, s->line, s->column);
+	buf_printf(&b, "syscalls.deny: %s %s", s->name, what);
 	return buf_steal(&b);
 }
 
-static int apply_manifest(struct seccomp_policy *p, const struct manifest *m, char **ret_error)
+/* The runtime adjustments: syscalls.allow and syscalls.deny, as the spec lists them. */
+static int apply_adjustments(struct seccomp_policy *p, const struct seccomp_spec *spec,
+			     char **ret_error)
 {
 	bool unsorted = false;
 	int r;
 
-	for (size_t i = 0; i < m->syscalls.n_allow; i++) {
-		const struct manifest_syscall *s = &m->syscalls.allow[i];
+	for (size_t i = 0; i < spec->n_allow; i++) {
+		const struct seccomp_name *s = &spec->allow[i];
 
 		r = strv_extend(&p->allow_names, s->name);
 		if (r < 0)
@@ -598,20 +602,20 @@ static int apply_manifest(struct seccomp_policy *p, const struct manifest *m, ch
 		r = strv_extend(&p->owned_names, s->name);
 		if (r < 0)
 			return r;
-		/* Even a refused name: the manifest's author takes that responsibility. */
+		/* Even a name the profile refuses: whoever allowed it takes that responsibility. */
 		r = set_entry(p, s->nr, p->owned_names[strv_length(p->owned_names) - 1], SP_ALLOW,
 			      NULL, SP_FROM_ALLOW, &unsorted);
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < m->syscalls.n_deny; i++) {
-		const struct manifest_syscall *s = &m->syscalls.deny[i];
+	for (size_t i = 0; i < spec->n_deny; i++) {
+		const struct seccomp_name *s = &spec->deny[i];
 
 		for (size_t k = 0; k < ELEMENTSOF(startup_syscalls); k++)
 			if (s->nr >= 0 &&
 			    s->nr == seccomp_syscall_resolve_name(startup_syscalls[k])) {
 				*ret_error =
-					loc_error(m, s,
+					loc_error(spec, s,
 						  "cannot be refused: skillbox itself needs it to "
 						  "start the skill once the filter is loaded");
 				return -EINVAL;
@@ -784,10 +788,9 @@ extern const struct seccomp_stock seccomp_stock_programs[] __attribute__((weak))
 extern const size_t seccomp_stock_count __attribute__((weak));
 
 static const struct seccomp_stock *find_stock(const struct seccomp_policy *p,
-					      const struct manifest *m)
+					      const struct seccomp_spec *spec)
 {
-	if (!seccomp_stock_programs || !&seccomp_stock_count || m->syscalls.n_allow ||
-	    m->syscalls.n_deny)
+	if (!seccomp_stock_programs || !&seccomp_stock_count || spec->n_allow || spec->n_deny)
 		return NULL;
 	for (size_t i = 0; i < seccomp_stock_count; i++)
 		if (seccomp_stock_programs[i].profile == p->profile &&
@@ -813,13 +816,13 @@ static int use_stock(struct seccomp_policy *p, const struct seccomp_stock *s)
 	return 0;
 }
 
-int seccomp_policy_build(const struct manifest *m, unsigned trace, struct seccomp_policy **ret,
+int seccomp_policy_build(const struct seccomp_spec *spec, struct seccomp_policy **ret,
 			 char **ret_error)
 {
-	return seccomp_policy_build_ex(m, trace, false, ret, ret_error);
+	return seccomp_policy_build_ex(spec, false, ret, ret_error);
 }
 
-int seccomp_policy_build_ex(const struct manifest *m, unsigned trace, bool force_libseccomp,
+int seccomp_policy_build_ex(const struct seccomp_spec *spec, bool force_libseccomp,
 			    struct seccomp_policy **ret, char **ret_error)
 {
 	const struct seccomp_stock *stock;
@@ -830,22 +833,22 @@ int seccomp_policy_build_ex(const struct manifest *m, unsigned trace, bool force
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->profile = m->syscalls.profile;
-	p->trace = trace;
+	p->profile = spec->profile;
+	p->trace = spec->trace;
 	p->native_arch = seccomp_arch_native();
 
 	r = build_conds(p);
 	if (r >= 0)
 		r = build_default(p, &error);
-	if (r >= 0 && p->profile == MANIFEST_PROFILE_STRICT)
+	if (r >= 0 && p->profile == SECCOMP_PROFILE_STRICT)
 		apply_strict(p);
 	if (r >= 0)
-		r = apply_manifest(p, m, &error);
+		r = apply_adjustments(p, spec, &error);
 	if (r < 0)
 		goto fail;
 	apply_trace(p);
 
-	stock = force_libseccomp ? NULL : find_stock(p, m);
+	stock = force_libseccomp ? NULL : find_stock(p, spec);
 	if (stock) {
 		r = use_stock(p, stock);
 		if (r < 0)
@@ -886,6 +889,11 @@ fail:
 	else
 		free(error);
 	return r;
+}
+
+const char *seccomp_profile_to_string(enum seccomp_profile p)
+{
+	return p == SECCOMP_PROFILE_STRICT ? "strict" : "default";
 }
 
 struct seccomp_policy *seccomp_policy_free(struct seccomp_policy *p)
@@ -1084,7 +1092,7 @@ int seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a)
 	if (!p || !a)
 		return 0;
 	audit_begin(a, "policy.seccomp");
-	audit_str(a, "profile", manifest_profile_to_string(p->profile));
+	audit_str(a, "profile", seccomp_profile_to_string(p->profile));
 	audit_names(a, "allow", p->allow_names);
 	audit_names(a, "deny", p->deny_names);
 	audit_uint(a, "rules", p->n_rules);
@@ -1231,7 +1239,7 @@ void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f)
 		return;
 	abi = seccomp_abi_name(p, SECCOMP_ABI_NATIVE);
 	fprintf(f, "syscalls: profile %s; %s filter of %u rules, %u BPF instructions\n",
-		manifest_profile_to_string(p->profile), abi, p->n_rules, p->prog.len);
+		seccomp_profile_to_string(p->profile), abi, p->n_rules, p->prog.len);
 	fprintf(f, "  program sha256 %s\n", p->sha256);
 	explain_names(p, f, 2, "allowed", is_kind, &allow);
 	fputs("  allowed with conditions (refused with EPERM otherwise, audited):\n", f);
@@ -1249,7 +1257,7 @@ void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f)
 	for (size_t i = 0; i < ELEMENTSOF(default_refuse); i++)
 		explain_names(p, f, 4, default_refuse[i].why, is_group, default_refuse[i].why);
 	explain_names(p, f, 4, "by syscalls.deny", is_origin, &from_deny);
-	if (p->profile == MANIFEST_PROFILE_STRICT) {
+	if (p->profile == SECCOMP_PROFILE_STRICT) {
 		fputs("  strict: default minus these (refused with EPERM, audited):\n", f);
 		explain_text(f, 4, "socket: every family but AF_UNIX");
 		explain_text(f, 4,

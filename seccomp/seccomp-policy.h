@@ -3,21 +3,57 @@
 
 /*
  * The syscall policy (seccomp/seccomp-policy.c): a filter built in the parent before clone()
- * from the profile tables and the manifest's adjustments, and the classifier that answers
- * the filter's notifications from the very same table.
+ * from the profile tables and the caller's adjustments, and the classifier that answers the
+ * filter's notifications from the very same table.
+ *
+ * seccomp/ knows nothing of manifests: the launcher describes what to build in a struct
+ * seccomp_spec (launcher/run-seccomp.c fills it from the manifest).
  */
 
 #include <linux/filter.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "audit.h"
-#include "manifest.h"
+
+enum seccomp_profile {
+	SECCOMP_PROFILE_DEFAULT,
+	SECCOMP_PROFILE_STRICT,
+};
+
+/* What the filter sends through the listener, to be continued and traced. */
+enum {
+	SECCOMP_TRACE_EXEC = 1u << 0,	 /* execve, execveat */
+	SECCOMP_TRACE_FILES = 1u << 1,	 /* opens and changes of paths */
+	SECCOMP_TRACE_CONNECT = 1u << 2, /* connect, sendto, sendmsg, sendmmsg */
+};
+
+/* A syscall named by an adjustment (syscalls.allow or syscalls.deny). */
+struct seccomp_name {
+	const char *name;
+	int nr;		       /* native number; negative: not a syscall of this architecture */
+	unsigned line, column; /* where it is written in spec->origin, for messages */
+};
+
+/* What to build: a profile, its adjustments, and what to trace. */
+struct seccomp_spec {
+	enum seccomp_profile profile;
+	unsigned trace; /* SECCOMP_TRACE_* bits */
+	const struct seccomp_name *allow;
+	size_t n_allow;
+	const struct seccomp_name *deny;
+	size_t n_deny;
+	const char *origin; /* the file the names come from; errors name FILE:LINE:COLUMN */
+};
 
 struct seccomp_policy;
 
-/** Builds the filter for the manifest's profile plus the traced syscalls; sets *ret_error. */
-int seccomp_policy_build(const struct manifest *m, unsigned trace, struct seccomp_policy **ret,
+/**
+ * Builds the filter for spec: the stock program when there are no adjustments, libseccomp
+ * otherwise. On failure *ret_error (when given) says why, naming the adjustment at fault.
+ */
+int seccomp_policy_build(const struct seccomp_spec *spec, struct seccomp_policy **ret,
 			 char **ret_error);
 struct seccomp_policy *seccomp_policy_free(struct seccomp_policy *p);
 const struct sock_fprog *seccomp_policy_program(const struct seccomp_policy *p);
@@ -27,3 +63,6 @@ bool seccomp_policy_has_listener(const struct seccomp_policy *p);
 int seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a);
 /** Prints the effective syscall policy for `skillbox explain`. */
 void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f);
+
+/** "default" or "strict". */
+const char *seccomp_profile_to_string(enum seccomp_profile p);

@@ -14,10 +14,10 @@
 #include "seccomp-internal.h"
 #include "seccomp-policy.h"
 
-#define N_TRACE 8 /* every combination of MANIFEST_TRACE_EXEC, _FILES, _CONNECT */
+#define N_TRACE 8 /* every combination of SECCOMP_TRACE_EXEC, _FILES, _CONNECT */
 
 struct emitted {
-	enum manifest_profile profile;
+	enum seccomp_profile profile;
 	unsigned trace;
 	unsigned rules;
 	unsigned short len;
@@ -27,13 +27,13 @@ struct emitted {
 
 static int emit(FILE *f, struct emitted *e)
 {
-	struct manifest m = { .syscalls = { .profile = e->profile } };
+	const struct seccomp_spec spec = { .profile = e->profile, .trace = e->trace };
 	struct seccomp_policy *p = NULL;
 	const struct sock_fprog *prog;
 	char *error = NULL;
 	int r;
 
-	r = seccomp_policy_build_ex(&m, e->trace, true, &p, &error);
+	r = seccomp_policy_build_ex(&spec, true, &p, &error);
 	if (r < 0) {
 		fprintf(stderr, "seccomp-stock-gen: %s: %s\n", e->name,
 			error ? error : strerror(-r));
@@ -54,8 +54,8 @@ static int emit(FILE *f, struct emitted *e)
 
 int main(int argc, char **argv)
 {
-	static const enum manifest_profile profiles[] = { MANIFEST_PROFILE_DEFAULT,
-							  MANIFEST_PROFILE_STRICT };
+	static const enum seccomp_profile profiles[] = { SECCOMP_PROFILE_DEFAULT,
+							 SECCOMP_PROFILE_STRICT };
 	struct emitted all[ELEMENTSOF(profiles) * N_TRACE];
 	size_t n = 0;
 	FILE *f;
@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 		for (unsigned t = 0; t < N_TRACE; t++, n++) {
 			all[n] = (struct emitted){ .profile = profiles[i], .trace = t };
 			snprintf(all[n].name, sizeof(all[n].name), "stock_%s_%u",
-				 manifest_profile_to_string(profiles[i]), t);
+				 seccomp_profile_to_string(profiles[i]), t);
 			if (emit(f, &all[n]) < 0) {
 				fclose(f);
 				remove(argv[1]);

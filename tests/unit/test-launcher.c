@@ -30,6 +30,7 @@
 #include "fd-util.h"
 #include "json.h"
 #include "layers.h"
+#include "run-seccomp.h"
 #include "seccomp-internal.h"
 #include "strv.h"
 #include "tap.h"
@@ -130,6 +131,90 @@ static bool array_has(const struct json_node *arr, const char *s)
 		if (arr->items[i]->type == JSON_STRING && streq(arr->items[i]->str, s))
 			return true;
 	return false;
+}
+
+/* --- the seccomp layer from the manifest (launcher/run-seccomp.c) --- */
+
+/*
+ * The launcher turns a manifest into seccomp/'s plain description: the same profiles
+ * test-seccomp builds from descriptions must come out of these manifests, instruction for
+ * instruction (built with libseccomp, so the adjusted one is compared too).
+ */
+static void test_seccomp_from_manifest(void)
+{
+	static const struct seccomp_name allow[] = {
+		{ "kcmp", SCMP_SYS(kcmp) },
+		{ "socket", SCMP_SYS(socket) },
+		{ "clone3", SCMP_SYS(clone3) },
+		{ "sysfs", SCMP_SYS(sysfs) },
+	};
+	static const struct seccomp_name deny[] = {
+		{ "getpid", SCMP_SYS(getpid) },
+		{ "ioctl", SCMP_SYS(ioctl) },
+		{ "unshare", SCMP_SYS(unshare) },
+	};
+	static const struct {
+		const char *name, *yaml;
+		unsigned trace;
+		struct seccomp_spec spec;
+	} cases[] = {
+		{ "default", MANIFEST_HEAD, 0, { .profile = SECCOMP_PROFILE_DEFAULT } },
+		{ "strict",
+		  MANIFEST_HEAD "syscalls:\n  profile: strict\n",
+		  0,
+		  { .profile = SECCOMP_PROFILE_STRICT } },
+		{ "adjusted",
+		  MANIFEST_HEAD "syscalls:\n  allow: [kcmp, socket, clone3, sysfs]\n"
+				"  deny: [getpid, ioctl, unshare]\n",
+		  0,
+		  { .allow = allow,
+		    .n_allow = ELEMENTSOF(allow),
+		    .deny = deny,
+		    .n_deny = ELEMENTSOF(deny) } },
+		{ "trace",
+		  MANIFEST_HEAD,
+		  MANIFEST_TRACE_EXEC | MANIFEST_TRACE_FILES | MANIFEST_TRACE_CONNECT,
+		  { .trace = SECCOMP_TRACE_EXEC | SECCOMP_TRACE_FILES | SECCOMP_TRACE_CONNECT } },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_manifest_free_ struct manifest *m = parse(cases[i].yaml);
+		struct seccomp_policy *got = NULL, *want = NULL;
+		_cleanup_free_ char *error = NULL;
+		const struct sock_fprog *a, *b;
+
+		if (!ok(m, "%s: the manifest parses", cases[i].name))
+			continue;
+		if (!ok(run_seccomp_build(m, cases[i].trace, &got, &error) == 0 &&
+				seccomp_policy_build(&cases[i].spec, &want, NULL) == 0,
+			"%s: seccomp_policy_build() succeeds (%s)", cases[i].name,
+			error ? error : "both"))
+			goto next;
+		a = seccomp_policy_program(got);
+		b = seccomp_policy_program(want);
+		ok(a->len == b->len &&
+			   memcmp(a->filter, b->filter, a->len * sizeof(*a->filter)) == 0,
+		   "%s: the manifest builds the program its description does (%u instructions)",
+		   cases[i].name, a->len);
+	next:
+		seccomp_policy_free(got);
+		seccomp_policy_free(want);
+	}
+}
+
+static void test_deny_startup(void)
+{
+	_cleanup_manifest_free_ struct manifest *m =
+		parse(MANIFEST_HEAD "syscalls:\n  deny: [getpid, write]\n");
+	struct seccomp_policy *p = NULL;
+	_cleanup_free_ char *error = NULL;
+	int r;
+
+	r = run_seccomp_build(m, 0, &p, &error);
+	ok(r == -EINVAL && !p, "syscalls.deny: write is refused (%d)", r);
+	ok(error && strstr(error, "test.yaml:5:") && strstr(error, "write"),
+	   "  the message names the manifest line and the syscall: %s", error ? error : "(null)");
+	seccomp_policy_free(p);
 }
 
 struct args_case {
@@ -632,6 +717,8 @@ static void test_sensitive_paths(void)
 
 int main(void)
 {
+	test_seccomp_from_manifest();
+	test_deny_startup();
 	test_deny_details();
 	test_sensitive_paths();
 	test_trace_flood();
