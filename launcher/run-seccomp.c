@@ -1,13 +1,47 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The seccomp layer of a run, on top of seccomp/: the manifest's syscalls section and the
- * traced kinds become the plain description seccomp/ builds a filter from.
+ * The seccomp layer of a run, on top of seccomp/.
+ *
+ * Before clone(): the manifest's syscalls section and the traced kinds become the plain
+ * description seccomp/ builds a filter from.
+ *
+ * While the skill runs: the parent's end of the listener. Each notification is a syscall the
+ * filter did not allow outright; seccomp_policy_classify() says what it is (with the table
+ * the filter was built from), and we answer: EPERM or ENOSYS for a refusal, which also
+ * becomes a syscall.deny event (decoded by seccomp/seccomp-decode.c) and a run.summary
+ * example, or "continue" for a traced syscall, whose arguments trace.c reads and turns into
+ * a proc.exec, file.open, file.change or net.connect event.
+ *
+ * The one thing read from /proc for a refusal (the pid inside the sandbox, NSpid) is only
+ * used after SECCOMP_IOCTL_NOTIF_ID_VALID has confirmed that the notifying task is still the
+ * one waiting, so that a recycled pid cannot lend us someone else's. A traced call is read
+ * the same way: read first, check ID_VALID, then use.
+ *
+ * Tracing only observes: a traced syscall is always continued, whatever its event says, and
+ * the kernel then applies the mounts, the ruleset and its own checks to it.
+ *
+ * Flood control (trace_admit()) applies to syscall.deny as to the trace events: per distinct
+ * refusal (syscall and decoded argument) the first TRACE_FLOOD_PER_KEY are written, further
+ * ones counted and reported as audit.lost when the run ends. Every refusal is still counted
+ * in run.summary.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include "cli.h"
+#include "fd-util.h"
+#include "layers.h"
 #include "macros.h"
 #include "run-seccomp.h"
+#include "seccomp-decode.h"
+#include "trace.h"
 
 static unsigned trace_bits(unsigned manifest_trace)
 {
@@ -50,4 +84,169 @@ int run_seccomp_build(const struct manifest *m, unsigned trace, struct seccomp_p
 		spec.n_deny = n_deny;
 	}
 	return seccomp_policy_build(&spec, ret, ret_error);
+}
+
+/* --- the listener --- */
+
+/* The pid inside the sandbox: the last NSpid field. 0 when it cannot be read. */
+static pid_t read_ns_pid(pid_t host_pid)
+{
+	char path[64], buf[4096];
+	_cleanup_close_ int fd = -1;
+	const char *line;
+	ssize_t n;
+	long last = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)host_pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return 0;
+	n = read_full(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	line = strstr(buf, "\nNSpid:");
+	if (!line)
+		return 0;
+	line += STRLEN("\nNSpid:");
+	for (;;) {
+		char *end;
+		long v;
+
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (*line < '0' || *line > '9')
+			break;
+		v = strtol(line, &end, 10);
+		last = v;
+		line = end;
+	}
+	return last > 0 && last <= INT32_MAX ? (pid_t)last : 0;
+}
+
+static int notif_sizes(struct seccomp_notif_sizes *ret)
+{
+	static struct seccomp_notif_sizes sizes;
+
+	if (!sizes.seccomp_notif) {
+		struct seccomp_notif_sizes s;
+
+		if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s) < 0)
+			return -errno;
+		/* Never smaller than what this code reads and writes. */
+		s.seccomp_notif = MAX(s.seccomp_notif, (uint16_t)sizeof(struct seccomp_notif));
+		s.seccomp_notif_resp =
+			MAX(s.seccomp_notif_resp, (uint16_t)sizeof(struct seccomp_notif_resp));
+		sizes = s;
+	}
+	*ret = sizes;
+	return 0;
+}
+
+static int respond(int fd, struct seccomp_notif_resp *resp)
+{
+	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0) {
+		/* The task was killed while we decided: nothing to answer. */
+		if (errno == ENOENT || errno == EINTR)
+			return 0;
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * A traced syscall: read its arguments while the task waits, make sure the notification is
+ * still alive (the pid is then still the task's), let the syscall continue, and only then
+ * write the event, so the skill runs on while the line is written. The task cannot raise
+ * another notification before we are back in the loop, so events stay in order.
+ */
+static int handle_traced(struct run *r, const struct seccomp_notif *req,
+			 struct seccomp_notif_resp *resp, const char *name)
+{
+	struct trace_call call = { 0 };
+	bool valid = true;
+	int k;
+
+	/* Without an audit sink there is nobody to tell: answer at once. */
+	if (r->audit) {
+		trace_collect(r, req, name, &call);
+		valid = ioctl(r->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
+	}
+	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+	k = respond(r->notify_fd, resp);
+	/* A task that died before the answer never made the call; its pid may be reused. */
+	if (r->audit && valid)
+		trace_emit(r, &call);
+	trace_call_done(&call);
+	return k < 0 ? k : 1;
+}
+
+int seccomp_notify_handle(struct run *r)
+{
+	struct pollfd pfd = { .fd = r->notify_fd, .events = POLLIN };
+	_cleanup_free_ struct seccomp_notif *req = NULL;
+	_cleanup_free_ struct seccomp_notif_resp *resp = NULL;
+	struct seccomp_notif_sizes sizes = { 0 };
+	struct seccomp_refusal refusal;
+	struct seccomp_class c;
+	pid_t ns_pid = 0;
+	int k;
+
+	if (!r->seccomp || r->notify_fd < 0)
+		return -EBADF;
+
+	/* Called when epoll said readable, and in the drain loop: never block in RECV. */
+	k = poll(&pfd, 1, 0);
+	if (k < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (k == 0)
+		return 0;
+	if (!(pfd.revents & POLLIN))
+		/* POLLHUP: no task uses the filter any more; the listener is done. */
+		return pfd.revents & (POLLHUP | POLLERR | POLLNVAL) ? -EPIPE : 0;
+
+	k = notif_sizes(&sizes);
+	if (k < 0)
+		return k;
+	req = calloc(1, sizes.seccomp_notif);
+	resp = calloc(1, sizes.seccomp_notif_resp);
+	if (!req || !resp)
+		return -ENOMEM;
+	if (ioctl(r->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+		/* The notifying task died between poll() and here. */
+		if (errno == ENOENT || errno == EAGAIN || errno == EINTR)
+			return 0;
+		return -errno;
+	}
+
+	seccomp_policy_classify(r->seccomp, &req->data, &c);
+	resp->id = req->id;
+	if (c.verdict == SECCOMP_VERDICT_CONTINUE)
+		return handle_traced(r, req, resp, c.name);
+
+	/*
+	 * A refusal. SECCOMP_VERDICT_ALLOW cannot reach us (the filter allows those itself); if
+	 * it ever did, the filter and the table disagree, and refusing is the safe answer.
+	 */
+	ns_pid = read_ns_pid((pid_t)req->pid);
+	if (ioctl(r->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
+		ns_pid = 0; /* the task is gone: the pid may be someone else's now */
+	resp->error = -seccomp_verdict_errno(c.verdict);
+	k = respond(r->notify_fd, resp);
+	if (k < 0)
+		return k;
+
+	/* Without memory for the example, the refusal is still written and counted. */
+	(void)seccomp_refusal_decode(r->seccomp, &req->data, &c, &refusal);
+	/* The example names the syscall, its decoded argument and a foreign ABI: the key. */
+	if (r->audit && trace_admit(r, "syscall.deny", refusal.example)) {
+		audit_begin(r->audit, "syscall.deny");
+		seccomp_refusal_audit(r->audit, &refusal, ns_pid > 0 ? ns_pid : (int64_t)req->pid,
+				      req->pid);
+		if (audit_end(r->audit) < 0)
+			log_error("audit: writing the audit trail failed");
+	}
+	run_note_refusal(r, REFUSAL_SYSCALL, refusal.example);
+	seccomp_refusal_done(&refusal);
+	return 1;
 }

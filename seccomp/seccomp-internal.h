@@ -2,8 +2,8 @@
 #pragma once
 
 /*
- * Shared between seccomp-policy.c (building the filter), seccomp-notify.c (answering the
- * listener) and the unit tests. The effective policy is one table of entries, one per native
+ * Shared between seccomp-policy.c (building the filter), seccomp-stock-gen.c and the unit
+ * tests. The effective policy is one table of entries, one per native
  * syscall number the profile knows; the libseccomp filter is generated from it, and the
  * parent's classifier reads the same entries, so the two cannot disagree about what a
  * notification means.
@@ -67,35 +67,6 @@ struct sp_entry {
 	const char *group; /* why the profile refuses it (SP_REFUSE from the profile) */
 };
 
-enum seccomp_abi {
-	SECCOMP_ABI_NATIVE, /* x86_64 or aarch64 */
-	SECCOMP_ABI_I386,
-	SECCOMP_ABI_X32,
-	SECCOMP_ABI_ARM,
-	SECCOMP_ABI_OTHER,
-};
-
-enum seccomp_verdict {
-	SECCOMP_VERDICT_ALLOW,	       /* the filter allows it; never notified */
-	SECCOMP_VERDICT_FILTER_ENOSYS, /* the filter answers ENOSYS; never notified */
-	SECCOMP_VERDICT_CONTINUE,      /* traced: continue it */
-	SECCOMP_VERDICT_EPERM,	       /* refused by the profile, an adjustment or the ABI */
-	SECCOMP_VERDICT_ENOSYS,	       /* unknown to the profile */
-};
-
-struct seccomp_class {
-	enum seccomp_verdict verdict;
-	enum seccomp_abi abi;
-	const struct sp_entry *entry; /* NULL for a foreign ABI or an unknown syscall */
-};
-
-/** Classifies what the filter saw, exactly as the filter decided it. */
-void seccomp_policy_classify(const struct seccomp_policy *p, const struct seccomp_data *d,
-			     struct seccomp_class *ret);
-/** "x86_64", "i386", "x32", "aarch64", "arm" or NULL for an unknown ABI. */
-const char *seccomp_abi_name(const struct seccomp_policy *p, enum seccomp_abi abi);
-/** The libseccomp architecture token of an ABI (for name lookups); 0 when unknown. */
-uint32_t seccomp_abi_arch(const struct seccomp_policy *p, enum seccomp_abi abi);
 /** Writes libseccomp's pseudo-code of the filter to fd. */
 int seccomp_policy_export_pfc(const struct seccomp_policy *p, int fd);
 /** The effective table, sorted by syscall number. */
@@ -104,15 +75,6 @@ const struct sp_entry *seccomp_policy_entries(const struct seccomp_policy *p, si
 void seccomp_profile_names(void (*cb)(const char *name, void *userdata), void *userdata);
 /** The exported program's SHA-256 (hex). */
 const char *seccomp_policy_sha256(const struct seccomp_policy *p);
-
-/*
- * What seccomp-notify.c writes for a refusal: the decoded arguments (as audit fields) and a
- * short example for run.summary ("socket(AF_PACKET)", "getpid (i386)"); foreign names the
- * ABI of a foreign syscall, NULL for a native one. Exposed for the unit tests.
- */
-void seccomp_notify_audit_args(struct audit *a, const struct seccomp_data *d, const char *name);
-char *seccomp_notify_example(const struct seccomp_data *d, const char *name, const char *foreign,
-			     enum seccomp_verdict v);
 
 /* A program generated at build time for a stock profile (see seccomp-stock-gen.c). */
 struct seccomp_stock {

@@ -1012,6 +1012,7 @@ void seccomp_policy_classify(const struct seccomp_policy *p, const struct seccom
 	}
 	e = find_entry(p, d->nr);
 	ret->entry = e;
+	ret->name = e ? e->name : NULL;
 	if (!e) {
 		ret->verdict = SECCOMP_VERDICT_ENOSYS;
 		return;
@@ -1035,6 +1036,11 @@ void seccomp_policy_classify(const struct seccomp_policy *p, const struct seccom
 		ret->verdict = SECCOMP_VERDICT_CONTINUE;
 		break;
 	}
+}
+
+int seccomp_verdict_errno(enum seccomp_verdict v)
+{
+	return v == SECCOMP_VERDICT_ENOSYS || v == SECCOMP_VERDICT_FILTER_ENOSYS ? ENOSYS : EPERM;
 }
 
 const char *seccomp_abi_name(const struct seccomp_policy *p, enum seccomp_abi abi)

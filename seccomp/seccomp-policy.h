@@ -11,8 +11,10 @@
  */
 
 #include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "audit.h"
@@ -64,5 +66,42 @@ int seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a);
 /** Prints the effective syscall policy for `skillbox explain`. */
 void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f);
 
+/* --- the classifier, for the parent's listener --- */
+
+enum seccomp_abi {
+	SECCOMP_ABI_NATIVE, /* x86_64 or aarch64 */
+	SECCOMP_ABI_I386,
+	SECCOMP_ABI_X32,
+	SECCOMP_ABI_ARM,
+	SECCOMP_ABI_OTHER,
+};
+
+enum seccomp_verdict {
+	SECCOMP_VERDICT_ALLOW,	       /* the filter allows it; never notified */
+	SECCOMP_VERDICT_FILTER_ENOSYS, /* the filter answers ENOSYS; never notified */
+	SECCOMP_VERDICT_CONTINUE,      /* traced: continue it */
+	SECCOMP_VERDICT_EPERM,	       /* refused by the profile, an adjustment or the ABI */
+	SECCOMP_VERDICT_ENOSYS,	       /* unknown to the profile */
+};
+
+struct sp_entry;
+
+/* What a notification is, as the filter decided it. */
+struct seccomp_class {
+	enum seccomp_verdict verdict;
+	enum seccomp_abi abi;
+	const char *name;	      /* the table's name; NULL for a foreign ABI or unknown */
+	const struct sp_entry *entry; /* the table's entry (seccomp-internal.h), or NULL */
+};
+
+/** Classifies what the filter saw, exactly as the filter decided it. */
+void seccomp_policy_classify(const struct seccomp_policy *p, const struct seccomp_data *d,
+			     struct seccomp_class *ret);
+/** What the parent answers a refusal of this verdict: EPERM, or ENOSYS. */
+int seccomp_verdict_errno(enum seccomp_verdict v);
+/** "x86_64", "i386", "x32", "aarch64", "arm" or NULL for an unknown ABI. */
+const char *seccomp_abi_name(const struct seccomp_policy *p, enum seccomp_abi abi);
+/** The libseccomp architecture token of an ABI (for name lookups); 0 when unknown. */
+uint32_t seccomp_abi_arch(const struct seccomp_policy *p, enum seccomp_abi abi);
 /** "default" or "strict". */
 const char *seccomp_profile_to_string(enum seccomp_profile p);

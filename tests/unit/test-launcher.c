@@ -125,14 +125,6 @@ static struct json_node *capture(void (*emit)(struct audit *a, void *userdata), 
 	return n;
 }
 
-static bool array_has(const struct json_node *arr, const char *s)
-{
-	for (size_t i = 0; arr && arr->type == JSON_ARRAY && i < arr->n_items; i++)
-		if (arr->items[i]->type == JSON_STRING && streq(arr->items[i]->str, s))
-			return true;
-	return false;
-}
-
 /* --- the seccomp layer from the manifest (launcher/run-seccomp.c) --- */
 
 /*
@@ -215,70 +207,6 @@ static void test_deny_startup(void)
 	ok(error && strstr(error, "test.yaml:5:") && strstr(error, "write"),
 	   "  the message names the manifest line and the syscall: %s", error ? error : "(null)");
 	seccomp_policy_free(p);
-}
-
-struct args_case {
-	const char *name;
-	struct seccomp_data d;
-};
-
-static void emit_args(struct audit *a, void *userdata)
-{
-	struct args_case *c = userdata;
-
-	audit_begin(a, "syscall.deny");
-	seccomp_notify_audit_args(a, &c->d, c->name);
-	audit_end(a);
-}
-
-static void test_deny_details(void)
-{
-	struct args_case sock = { "socket",
-				  { .args = { AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 768 } } };
-	struct args_case nl = { "socket", { .args = { AF_NETLINK, SOCK_RAW, NETLINK_AUDIT } } };
-	struct args_case cl = { "clone", { .args = { CLONE_NEWNS | SIGCHLD } } };
-	struct args_case io = { "ioctl", { .args = { 0, 0x100000000u | TIOCSTI } } };
-	_cleanup_(json_freep) struct json_node *ev = NULL;
-	struct json_node *args;
-	_cleanup_free_ char *ex1 = NULL, *ex2 = NULL, *ex3 = NULL, *ex4 = NULL, *ex5 = NULL;
-	struct seccomp_data d = { .nr = 20 };
-
-	ev = capture(emit_args, &sock);
-	args = member(ev, "args");
-	ok(args && streq(member(args, "family")->str, "AF_PACKET") &&
-		   streq(member(args, "type")->str, "SOCK_RAW|SOCK_CLOEXEC") &&
-		   member(args, "protocol")->integer == 768,
-	   "syscall.deny decodes socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, 768)");
-	json_free(ev);
-	ev = capture(emit_args, &nl);
-	args = member(ev, "args");
-	ok(args && streq(member(args, "family")->str, "AF_NETLINK") &&
-		   streq(member(args, "protocol")->str, "NETLINK_AUDIT"),
-	   "syscall.deny names the netlink protocol");
-	json_free(ev);
-	ev = capture(emit_args, &cl);
-	args = member(ev, "args");
-	ok(args && array_has(member(args, "flags"), "CLONE_NEWNS") &&
-		   member(args, "flags")->n_items == 1 &&
-		   streq(member(args, "exit_signal")->str, "SIGCHLD"),
-	   "syscall.deny decodes clone flags and the exit signal");
-	json_free(ev);
-	ev = capture(emit_args, &io);
-	args = member(ev, "args");
-	ok(args && streq(member(args, "request")->str, "TIOCSTI") &&
-		   streq(member(args, "request_raw")->str, "0x100005412"),
-	   "syscall.deny decodes the ioctl request and keeps the raw value with upper bits");
-
-	ex1 = seccomp_notify_example(&sock.d, "socket", NULL, SECCOMP_VERDICT_EPERM);
-	is_str(ex1, "socket(AF_PACKET)", "run.summary example for socket");
-	ex2 = seccomp_notify_example(&cl.d, "clone", NULL, SECCOMP_VERDICT_EPERM);
-	is_str(ex2, "clone(CLONE_NEWNS)", "run.summary example for clone");
-	ex3 = seccomp_notify_example(&d, "getpid", "i386", SECCOMP_VERDICT_EPERM);
-	is_str(ex3, "getpid (i386)", "run.summary example for a foreign ABI");
-	ex4 = seccomp_notify_example(&nl.d, "socket", NULL, SECCOMP_VERDICT_EPERM);
-	is_str(ex4, "socket(AF_NETLINK, NETLINK_AUDIT)", "run.summary example for netlink");
-	ex5 = seccomp_notify_example(&d, "sysfs", NULL, SECCOMP_VERDICT_ENOSYS);
-	is_str(ex5, "sysfs (ENOSYS)", "run.summary example for an unknown syscall");
 }
 
 /* --- tracing (launcher/trace.c) --- */
@@ -719,7 +647,6 @@ int main(void)
 {
 	test_seccomp_from_manifest();
 	test_deny_startup();
-	test_deny_details();
 	test_sensitive_paths();
 	test_trace_flood();
 	test_trace_helpers();

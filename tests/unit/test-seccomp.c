@@ -10,8 +10,9 @@
  *   what the filter allows the classifier calls allowed, what the filter notifies it calls
  *   continue/EPERM/ENOSYS, and clone3's ENOSYS comes from the filter. This is what keeps
  *   the single table honest.
- * - The classifier's answers for the cases the issue names, the policy.seccomp event,
- *   explain, and the build-time stock programs against libseccomp's, byte for byte.
+ * - The classifier's answers for the cases the issue names, the policy.seccomp event, the
+ *   decoded arguments, run.summary examples and fields of syscall.deny, explain, and the
+ *   build-time stock programs against libseccomp's, byte for byte.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +38,7 @@
 #include "buf.h"
 #include "fd-util.h"
 #include "json.h"
+#include "seccomp-decode.h"
 #include "seccomp-internal.h"
 #include "seccomp-policy.h"
 #include "strv.h"
@@ -732,6 +734,152 @@ static void test_policy_event(void)
 	   "trace: policy.seccomp lists the traced syscalls");
 }
 
+struct args_case {
+	const char *name;
+	struct seccomp_data d;
+};
+
+static void emit_args(struct audit *a, void *userdata)
+{
+	struct args_case *c = userdata;
+
+	audit_begin(a, "syscall.deny");
+	seccomp_decode_args(a, &c->d, c->name);
+	audit_end(a);
+}
+
+static void test_deny_details(void)
+{
+	struct args_case sock = { "socket",
+				  { .args = { AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 768 } } };
+	struct args_case nl = { "socket", { .args = { AF_NETLINK, SOCK_RAW, NETLINK_AUDIT } } };
+	struct args_case cl = { "clone", { .args = { CLONE_NEWNS | SIGCHLD } } };
+	struct args_case io = { "ioctl", { .args = { 0, 0x100000000u | TIOCSTI } } };
+	_cleanup_(json_freep) struct json_node *ev = NULL;
+	struct json_node *args;
+	_cleanup_free_ char *ex1 = NULL, *ex2 = NULL, *ex3 = NULL, *ex4 = NULL, *ex5 = NULL;
+	struct seccomp_data d = { .nr = 20 };
+
+	ev = capture(emit_args, &sock);
+	args = member(ev, "args");
+	ok(args && streq(member(args, "family")->str, "AF_PACKET") &&
+		   streq(member(args, "type")->str, "SOCK_RAW|SOCK_CLOEXEC") &&
+		   member(args, "protocol")->integer == 768,
+	   "syscall.deny decodes socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, 768)");
+	json_free(ev);
+	ev = capture(emit_args, &nl);
+	args = member(ev, "args");
+	ok(args && streq(member(args, "family")->str, "AF_NETLINK") &&
+		   streq(member(args, "protocol")->str, "NETLINK_AUDIT"),
+	   "syscall.deny names the netlink protocol");
+	json_free(ev);
+	ev = capture(emit_args, &cl);
+	args = member(ev, "args");
+	ok(args && array_has(member(args, "flags"), "CLONE_NEWNS") &&
+		   member(args, "flags")->n_items == 1 &&
+		   streq(member(args, "exit_signal")->str, "SIGCHLD"),
+	   "syscall.deny decodes clone flags and the exit signal");
+	json_free(ev);
+	ev = capture(emit_args, &io);
+	args = member(ev, "args");
+	ok(args && streq(member(args, "request")->str, "TIOCSTI") &&
+		   streq(member(args, "request_raw")->str, "0x100005412"),
+	   "syscall.deny decodes the ioctl request and keeps the raw value with upper bits");
+
+	ex1 = seccomp_decode_example(&sock.d, "socket", NULL, SECCOMP_VERDICT_EPERM);
+	is_str(ex1, "socket(AF_PACKET)", "run.summary example for socket");
+	ex2 = seccomp_decode_example(&cl.d, "clone", NULL, SECCOMP_VERDICT_EPERM);
+	is_str(ex2, "clone(CLONE_NEWNS)", "run.summary example for clone");
+	ex3 = seccomp_decode_example(&d, "getpid", "i386", SECCOMP_VERDICT_EPERM);
+	is_str(ex3, "getpid (i386)", "run.summary example for a foreign ABI");
+	ex4 = seccomp_decode_example(&nl.d, "socket", NULL, SECCOMP_VERDICT_EPERM);
+	is_str(ex4, "socket(AF_NETLINK, NETLINK_AUDIT)", "run.summary example for netlink");
+	ex5 = seccomp_decode_example(&d, "sysfs", NULL, SECCOMP_VERDICT_ENOSYS);
+	is_str(ex5, "sysfs (ENOSYS)", "run.summary example for an unknown syscall");
+}
+
+struct refusal_case {
+	const struct seccomp_refusal *r;
+	int64_t pid, host_pid;
+};
+
+static void emit_refusal(struct audit *a, void *userdata)
+{
+	const struct refusal_case *c = userdata;
+
+	audit_begin(a, "syscall.deny");
+	seccomp_refusal_audit(a, c->r, c->pid, c->host_pid);
+	audit_end(a);
+}
+
+/* Classify, decode, write: what the listener does with a refused notification. */
+static struct json_node *refuse(const char *profile_name, const struct seccomp_data *d,
+				struct seccomp_refusal *ret)
+{
+	const struct seccomp_policy *p = profile(profile_name);
+	struct seccomp_class c;
+
+	seccomp_policy_classify(p, d, &c);
+	if (seccomp_refusal_decode(p, d, &c, ret) < 0)
+		return NULL;
+	return capture(emit_refusal, &(struct refusal_case){ ret, 7, 4242 });
+}
+
+static void test_refusal(void)
+{
+	struct seccomp_data sock = { .arch = seccomp_arch_native(),
+				     .nr = seccomp_syscall_resolve_name("socket"),
+				     .args = { AF_PACKET, SOCK_RAW, 768 } };
+	struct seccomp_data sysfs = { .arch = seccomp_arch_native(),
+				      .nr = seccomp_syscall_resolve_name("sysfs") };
+	struct seccomp_data alien = { .arch = 0x12345678, .nr = 1 };
+	struct seccomp_refusal r;
+	struct json_node *ev;
+
+	ev = refuse("default", &sock, &r);
+	ok(r.error == EPERM && streq(r.name, "socket") && r.native &&
+		   streq(r.example, "socket(AF_PACKET)"),
+	   "refusal: socket(AF_PACKET) is EPERM, named, with its example");
+	ok(ev && member(ev, "pid")->integer == 7 && member(ev, "host_pid")->integer == 4242 &&
+		   streq(member(ev, "syscall")->str, "socket") &&
+		   streq(member(ev, "errno")->str, "EPERM") &&
+		   member(ev, "nr")->integer == sock.nr && member(ev, "args") &&
+		   streq(member(member(ev, "args"), "family")->str, "AF_PACKET"),
+	   "refusal: syscall.deny has pid, host_pid, syscall, nr, errno and the decoded args");
+	json_free(ev);
+	seccomp_refusal_done(&r);
+
+	ev = refuse("default", &sysfs, &r);
+	ok(r.error == ENOSYS && streq(r.example, "sysfs (ENOSYS)") && ev &&
+		   streq(member(ev, "syscall")->str, "sysfs") &&
+		   streq(member(ev, "errno")->str, "ENOSYS"),
+	   "refusal: a syscall the profile does not know is ENOSYS, named from libseccomp");
+	json_free(ev);
+	seccomp_refusal_done(&r);
+
+	ev = refuse("default", &alien, &r);
+	ok(r.error == EPERM && !r.abi && !r.name && !r.native &&
+		   streq(r.example, "syscall 1 (arch 0x12345678)") && ev &&
+		   streq(member(ev, "abi")->str, "unknown") &&
+		   streq(member(ev, "arch")->str, "0x12345678") && !member(ev, "args"),
+	   "refusal: an unknown architecture is EPERM, abi unknown with its arch, no args");
+	json_free(ev);
+	seccomp_refusal_done(&r);
+#if defined(__x86_64__)
+	{
+		struct seccomp_data i386 = { .arch = AUDIT_ARCH_I386, .nr = 20 };
+
+		ev = refuse("default", &i386, &r);
+		ok(r.error == EPERM && streq(r.abi, "i386") && streq(r.name, "getpid") &&
+			   streq(r.example, "getpid (i386)") && ev &&
+			   streq(member(ev, "abi")->str, "i386") && !member(ev, "args"),
+		   "refusal: an i386 syscall is EPERM, named on its ABI, arguments not decoded");
+		json_free(ev);
+		seccomp_refusal_done(&r);
+	}
+#endif
+}
+
 /* --- explain --- */
 
 static void test_explain(void)
@@ -854,6 +1002,8 @@ int main(void)
 	test_classifier();
 	test_filter_matches_classifier();
 	test_policy_event();
+	test_deny_details();
+	test_refusal();
 	test_explain();
 	test_stock();
 	for (size_t i = 0; i < ELEMENTSOF(profiles); i++)

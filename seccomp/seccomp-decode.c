@@ -1,45 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The parent's end of the seccomp listener. Each notification is a syscall the filter did not
- * allow outright; seccomp_policy_classify() says what it is (with the table the filter was
- * built from), and we answer: EPERM or ENOSYS for a refusal, which also becomes a syscall.deny
- * event and a run.summary example, or "continue" for a traced syscall, whose arguments
- * trace.c reads and turns into a proc.exec, file.open, file.change or net.connect event.
+ * Decoding the listener's notifications: what the audit trail and run.summary say about a
+ * refused syscall. Its name on its own ABI, its arguments where a reader needs names rather
+ * than numbers (socket's family and type, clone's and unshare's flags, ioctl's request,
+ * personality's persona), and a short example ("socket(AF_PACKET)", "getpid (i386)") that is
+ * both run.summary's example and the key flood control counts by.
  *
- * For a refusal, everything decoded is a register value the kernel copied into the
- * notification; no memory of the skill is read. The one thing read from /proc (the pid
- * inside the sandbox, NSpid) is only used after SECCOMP_IOCTL_NOTIF_ID_VALID has confirmed
- * that the notifying task is still the one waiting, so that a recycled pid cannot lend us
- * someone else's. A traced call is read the same way: read first, check ID_VALID, then use.
- *
- * Tracing only observes: a traced syscall is always continued, whatever its event says, and
- * the kernel then applies the mounts, the ruleset and its own checks to it.
- *
- * Flood control (trace_admit()) applies to syscall.deny as to the trace events: per distinct
- * refusal (syscall and decoded argument) the first TRACE_FLOOD_PER_KEY are written, further
- * ones counted and reported as audit.lost when the run ends. Every refusal is still counted
- * in run.summary.
+ * Everything decoded is a register value the kernel copied into the notification; no memory
+ * of the skill is read. Arguments of a foreign ABI are not decoded: their meaning differs.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/sched.h>
-#include <poll.h>
+#include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "buf.h"
-#include "cli.h"
-#include "fd-util.h"
-#include "layers.h"
-#include "seccomp-internal.h"
-#include "trace.h"
+#include "macros.h"
+#include "seccomp-decode.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -165,7 +148,7 @@ static void format_socket_type(struct buf *b, uint64_t v)
 		buf_printf(b, "|0x%x", t & ~(uint32_t)(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC));
 }
 
-void seccomp_notify_audit_args(struct audit *a, const struct seccomp_data *d, const char *name)
+void seccomp_decode_args(struct audit *a, const struct seccomp_data *d, const char *name)
 {
 	struct buf b = BUF_INIT;
 	char hex[32];
@@ -241,7 +224,7 @@ void seccomp_notify_audit_args(struct audit *a, const struct seccomp_data *d, co
 	buf_done(&b);
 }
 
-char *seccomp_notify_example(const struct seccomp_data *d, const char *name, const char *foreign,
+char *seccomp_decode_example(const struct seccomp_data *d, const char *name, const char *foreign,
 			     enum seccomp_verdict v)
 {
 	struct buf b = BUF_INIT;
@@ -291,206 +274,60 @@ char *seccomp_notify_example(const struct seccomp_data *d, const char *name, con
 	return buf_steal(&b);
 }
 
-/* The pid inside the sandbox: the last NSpid field. 0 when it cannot be read. */
-static pid_t read_ns_pid(pid_t host_pid)
+int seccomp_refusal_decode(const struct seccomp_policy *p, const struct seccomp_data *d,
+			   const struct seccomp_class *c, struct seccomp_refusal *ret)
 {
-	char path[64], buf[4096];
-	_cleanup_close_ int fd = -1;
-	const char *line;
-	ssize_t n;
-	long last = 0;
+	char foreign[32];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)host_pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return 0;
-	n = read_full(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	line = strstr(buf, "\nNSpid:");
-	if (!line)
-		return 0;
-	line += STRLEN("\nNSpid:");
-	for (;;) {
-		char *end;
-		long v;
-
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (*line < '0' || *line > '9')
-			break;
-		v = strtol(line, &end, 10);
-		last = v;
-		line = end;
+	*ret = (struct seccomp_refusal){
+		.data = *d,
+		.native = c->abi == SECCOMP_ABI_NATIVE,
+		.error = seccomp_verdict_errno(c->verdict),
+		.abi = seccomp_abi_name(p, c->abi),
+		.name = c->name,
+	};
+	/* Not in the profile's table (unknown, or another ABI's): libseccomp's names. */
+	if (!ret->name && c->abi != SECCOMP_ABI_OTHER) {
+		ret->resolved =
+			seccomp_syscall_resolve_num_arch(seccomp_abi_arch(p, c->abi), d->nr);
+		ret->name = ret->resolved;
 	}
-	return last > 0 && last <= INT32_MAX ? (pid_t)last : 0;
+	if (ret->native) {
+		ret->example = seccomp_decode_example(d, ret->name, NULL, c->verdict);
+	} else {
+		if (ret->abi)
+			snprintf(foreign, sizeof(foreign), "%s", ret->abi);
+		else
+			snprintf(foreign, sizeof(foreign), "arch 0x%x", d->arch);
+		ret->example = seccomp_decode_example(d, ret->name, foreign, c->verdict);
+	}
+	return ret->example ? 0 : -ENOMEM;
 }
 
-static int notif_sizes(struct seccomp_notif_sizes *ret)
+void seccomp_refusal_done(struct seccomp_refusal *r)
 {
-	static struct seccomp_notif_sizes sizes;
-
-	if (!sizes.seccomp_notif) {
-		struct seccomp_notif_sizes s;
-
-		if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &s) < 0)
-			return -errno;
-		/* Never smaller than what this code reads and writes. */
-		s.seccomp_notif = MAX(s.seccomp_notif, (uint16_t)sizeof(struct seccomp_notif));
-		s.seccomp_notif_resp =
-			MAX(s.seccomp_notif_resp, (uint16_t)sizeof(struct seccomp_notif_resp));
-		sizes = s;
-	}
-	*ret = sizes;
-	return 0;
+	free(r->resolved);
+	free(r->example);
+	*r = (struct seccomp_refusal){ 0 };
 }
 
-static int respond(int fd, struct seccomp_notif_resp *resp)
+void seccomp_refusal_audit(struct audit *a, const struct seccomp_refusal *r, int64_t pid,
+			   int64_t host_pid)
 {
-	if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, resp) < 0) {
-		/* The task was killed while we decided: nothing to answer. */
-		if (errno == ENOENT || errno == EINTR)
-			return 0;
-		return -errno;
-	}
-	return 0;
-}
-
-static void emit_deny(struct run *r, const struct seccomp_notif *req, const struct seccomp_class *c,
-		      const char *name, const char *abi, pid_t ns_pid, int error)
-{
-	struct audit *a = r->audit;
-
-	audit_begin(a, "syscall.deny");
-	audit_int(a, "pid", ns_pid > 0 ? ns_pid : (int64_t)req->pid);
-	audit_int(a, "host_pid", req->pid);
-	audit_str(a, "syscall", name);
-	if (abi) {
-		audit_str(a, "abi", abi);
+	audit_int(a, "pid", pid);
+	audit_int(a, "host_pid", host_pid);
+	audit_str(a, "syscall", r->name);
+	if (r->abi) {
+		audit_str(a, "abi", r->abi);
 	} else {
 		char arch[16];
 
-		snprintf(arch, sizeof(arch), "0x%x", req->data.arch);
+		snprintf(arch, sizeof(arch), "0x%x", r->data.arch);
 		audit_str(a, "abi", "unknown");
 		audit_str(a, "arch", arch);
 	}
-	audit_int(a, "nr", req->data.nr);
-	audit_str(a, "errno", error == EPERM ? "EPERM" : "ENOSYS");
-	if (c->abi == SECCOMP_ABI_NATIVE)
-		seccomp_notify_audit_args(a, &req->data, name);
-	if (audit_end(a) < 0)
-		log_error("audit: writing the audit trail failed");
-}
-
-/*
- * A traced syscall: read its arguments while the task waits, make sure the notification is
- * still alive (the pid is then still the task's), let the syscall continue, and only then
- * write the event, so the skill runs on while the line is written. The task cannot raise
- * another notification before we are back in the loop, so events stay in order.
- */
-static int handle_traced(struct run *r, const struct seccomp_notif *req,
-			 struct seccomp_notif_resp *resp, const char *name)
-{
-	struct trace_call call = { 0 };
-	bool valid = true;
-	int k;
-
-	/* Without an audit sink there is nobody to tell: answer at once. */
-	if (r->audit) {
-		trace_collect(r, req, name, &call);
-		valid = ioctl(r->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
-	}
-	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	k = respond(r->notify_fd, resp);
-	/* A task that died before the answer never made the call; its pid may be reused. */
-	if (r->audit && valid)
-		trace_emit(r, &call);
-	trace_call_done(&call);
-	return k < 0 ? k : 1;
-}
-
-int seccomp_notify_handle(struct run *r)
-{
-	struct pollfd pfd = { .fd = r->notify_fd, .events = POLLIN };
-	_cleanup_free_ struct seccomp_notif *req = NULL;
-	_cleanup_free_ struct seccomp_notif_resp *resp = NULL;
-	_cleanup_free_ char *resolved = NULL, *example = NULL;
-	struct seccomp_notif_sizes sizes = { 0 };
-	struct seccomp_class c;
-	const char *name = NULL, *abi;
-	pid_t ns_pid = 0;
-	int error, k;
-
-	if (!r->seccomp || r->notify_fd < 0)
-		return -EBADF;
-
-	/* Called when epoll said readable, and in the drain loop: never block in RECV. */
-	k = poll(&pfd, 1, 0);
-	if (k < 0)
-		return errno == EINTR ? 0 : -errno;
-	if (k == 0)
-		return 0;
-	if (!(pfd.revents & POLLIN))
-		/* POLLHUP: no task uses the filter any more; the listener is done. */
-		return pfd.revents & (POLLHUP | POLLERR | POLLNVAL) ? -EPIPE : 0;
-
-	k = notif_sizes(&sizes);
-	if (k < 0)
-		return k;
-	req = calloc(1, sizes.seccomp_notif);
-	resp = calloc(1, sizes.seccomp_notif_resp);
-	if (!req || !resp)
-		return -ENOMEM;
-	if (ioctl(r->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
-		/* The notifying task died between poll() and here. */
-		if (errno == ENOENT || errno == EAGAIN || errno == EINTR)
-			return 0;
-		return -errno;
-	}
-
-	seccomp_policy_classify(r->seccomp, &req->data, &c);
-	resp->id = req->id;
-	if (c.verdict == SECCOMP_VERDICT_CONTINUE)
-		return handle_traced(r, req, resp, c.entry ? c.entry->name : NULL);
-
-	/*
-	 * A refusal. SECCOMP_VERDICT_ALLOW cannot reach us (the filter allows those itself); if
-	 * it ever did, the filter and the table disagree, and refusing is the safe answer.
-	 */
-	error = c.verdict == SECCOMP_VERDICT_ENOSYS || c.verdict == SECCOMP_VERDICT_FILTER_ENOSYS
-			? ENOSYS
-			: EPERM;
-	ns_pid = read_ns_pid((pid_t)req->pid);
-	if (ioctl(r->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
-		ns_pid = 0; /* the task is gone: the pid may be someone else's now */
-	resp->error = -error;
-	k = respond(r->notify_fd, resp);
-	if (k < 0)
-		return k;
-
-	abi = seccomp_abi_name(r->seccomp, c.abi);
-	if (c.entry) {
-		name = c.entry->name;
-	} else if (c.abi != SECCOMP_ABI_OTHER) {
-		resolved = seccomp_syscall_resolve_num_arch(seccomp_abi_arch(r->seccomp, c.abi),
-							    req->data.nr);
-		name = resolved;
-	}
-	if (c.abi == SECCOMP_ABI_NATIVE) {
-		example = seccomp_notify_example(&req->data, name, NULL, c.verdict);
-	} else {
-		char foreign[32];
-
-		if (abi)
-			snprintf(foreign, sizeof(foreign), "%s", abi);
-		else
-			snprintf(foreign, sizeof(foreign), "arch 0x%x", req->data.arch);
-		example = seccomp_notify_example(&req->data, name, foreign, c.verdict);
-	}
-	/* The example names the syscall, its decoded argument and a foreign ABI: the key. */
-	if (r->audit && trace_admit(r, "syscall.deny", example))
-		emit_deny(r, req, &c, name, abi, ns_pid, error);
-	run_note_refusal(r, REFUSAL_SYSCALL, example);
-	return 1;
+	audit_int(a, "nr", r->data.nr);
+	audit_str(a, "errno", r->error == EPERM ? "EPERM" : "ENOSYS");
+	if (r->native)
+		seccomp_decode_args(a, &r->data, r->name);
 }
