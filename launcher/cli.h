@@ -37,6 +37,3 @@ int cmd_learn(int argc, char **argv);
  * ret_data is given it receives the file's bytes (for the digest).
  */
 int manifest_load(const char *arg, struct manifest **ret, char **ret_data, size_t *ret_len);
-
-/** Prints one line per verb, for --help. */
-void print_verbs(FILE *f);

@@ -6,9 +6,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "layers.h"
 #include "parse-util.h"
-#include "run.h"
+#include "run-net.h"
+#include "run-seccomp.h"
+#include "strv.h"
 
 static void explain_help(FILE *f)
 {
@@ -124,14 +125,15 @@ int cmd_explain(int argc, char **argv)
 	};
 	_cleanup_free_ struct mount_file *files = NULL;
 	_cleanup_free_ char *error = NULL;
-	struct run r = {
-		.init_pidfd = -1,
-		.skill_pidfd = -1,
-		.sock_init = -1,
-		.sock_skill = -1,
-		.notify_fd = -1,
-	};
+	struct manifest *m = NULL;
+	struct run_net *net = NULL;
+	struct seccomp_policy *seccomp = NULL;
+	struct mount_plan *plan = NULL;
+	struct run_net_opts net_opts;
+	struct sandbox_net_hook hook;
 	const struct manifest_limits *l;
+	uid_t host_uid;
+	gid_t host_gid;
 	size_t n_files = 0;
 	int c, k, status = EXIT_SKILLBOX_FAILED;
 
@@ -150,46 +152,53 @@ int cmd_explain(int argc, char **argv)
 		log_error("explain: expected exactly one MANIFEST or DIR");
 		return EXIT_SKILLBOX_FAILED;
 	}
-	if (manifest_load(argv[optind], &r.m, NULL, NULL) < 0)
+	if (manifest_load(argv[optind], &m, NULL, NULL) < 0)
 		return EXIT_SKILLBOX_FAILED;
-	r.trace = r.m->audit.trace;
-	r.host_uid = geteuid() == 0 ? 65534 : getuid();
-	r.host_gid = geteuid() == 0 ? 65534 : getgid();
-	l = &r.m->limits;
+	host_uid = geteuid() == 0 ? 65534 : getuid();
+	host_gid = geteuid() == 0 ? 65534 : getgid();
+	l = &m->limits;
 
-	k = run_net_prepare(&r, &files, &n_files, &error);
+	net_opts = (struct run_net_opts){
+		.m = m,
+		.host_uid = host_uid,
+		.host_gid = host_gid,
+		.run_id = "",
+	};
+	k = run_net_new(&net_opts, &net);
+	if (k >= 0)
+		k = run_net_prepare(net, &hook, &files, &n_files, &error);
 	if (k < 0) {
 		log_error("network: %s", error ? error : strerror(-k));
 		goto out;
 	}
-	k = run_seccomp_build(r.m, r.trace, &r.seccomp, &error);
+	k = run_seccomp_build(m, m->audit.trace, &seccomp, &error);
 	if (k < 0) {
 		log_error("seccomp: %s", error ? error : strerror(-k));
 		goto out;
 	}
-	k = mount_plan_build(r.m,
+	k = mount_plan_build(m,
 			     &(struct mount_plan_opts){ .terminal = isatty(STDIN_FILENO) ||
 								    isatty(STDOUT_FILENO),
 							.files = files,
 							.n_files = n_files },
-			     &r.plan);
+			     &plan);
 	if (k < 0) {
 		log_error_errno(k, "filesystem: planning the view");
 		goto out;
 	}
 
-	printf("skill: %s (%s)\n", r.m->name, r.m->path);
+	printf("skill: %s (%s)\n", m->name, m->path);
 	printf("command:");
-	STRV_FOREACH (a, r.m->command)
+	STRV_FOREACH (a, m->command)
 		printf(" %s", *a);
-	printf("\nworkdir: %s\n", r.m->workdir ? r.m->workdir : SANDBOX_HOME);
+	printf("\nworkdir: %s\n", m->workdir ? m->workdir : SANDBOX_HOME);
 	printf("identity: uid %u / gid %u inside, no capabilities, no_new_privs; host uid %u\n",
-	       SANDBOX_UID, SANDBOX_GID, (unsigned)r.host_uid);
+	       SANDBOX_UID, SANDBOX_GID, (unsigned)host_uid);
 	printf("namespaces: user mount pid net ipc uts cgroup (nested user namespaces "
 	       "forbidden)\n\n");
-	explain_fs(r.plan, r.m);
+	explain_fs(plan, m);
 	printf("\n");
-	explain_env(r.m);
+	explain_env(m);
 	printf("\nlimits:\n");
 	print_limit("timeout", l->timeout_usec, true, " (whole process tree, exit 124)");
 	print_limit("cpu", l->cpu_usec, true, " (RLIMIT_CPU)");
@@ -199,17 +208,17 @@ int cmd_explain(int argc, char **argv)
 	print_limit("file_size", l->file_size, false, " (RLIMIT_FSIZE)");
 	print_limit("output", l->output, false, " (stdout+stderr, then cut)");
 	printf("\n");
-	run_net_explain(&r, stdout);
+	run_net_explain(net, stdout);
 	printf("\n");
-	if (r.seccomp)
-		seccomp_policy_explain(r.seccomp, stdout);
+	if (seccomp)
+		seccomp_policy_explain(seccomp, stdout);
 	else
 		printf("syscalls: no filter\n");
 	status = 0;
 out:
-	run_net_free(r.net);
-	seccomp_policy_free(r.seccomp);
-	mount_plan_free(r.plan);
-	manifest_free(r.m);
+	run_net_free(net);
+	seccomp_policy_free(seccomp);
+	mount_plan_free(plan);
+	manifest_free(m);
 	return status;
 }

@@ -45,6 +45,7 @@
 #include "fd-util.h"
 #include "json.h"
 #include "learn.h"
+#include "mount-plan.h"
 #include "nfdns.h"
 #include "parse-util.h"
 #include "path-util.h"

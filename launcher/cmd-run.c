@@ -21,11 +21,9 @@
 #include "cli.h"
 #include "config.h"
 #include "fd-util.h"
-#include "layers.h"
 #include "missing-syscalls.h"
 #include "parse-util.h"
-#include "run.h"
-#include "trace.h"
+#include "supervise.h"
 
 extern char **environ;
 
@@ -283,7 +281,7 @@ static void emit_run_start(struct run *r)
 			audit_str(r->audit, NULL, "nftables");
 	}
 	audit_array_end(r->audit);
-	audit_str(r->audit, "network_stack", r->net ? run_net_stack_name(r) : "none");
+	audit_str(r->audit, "network_stack", r->net ? run_net_stack_name(r->net) : "none");
 	audit_array_begin(r->audit, "trace");
 	if (r->trace & MANIFEST_TRACE_EXEC)
 		audit_str(r->audit, NULL, "exec");
@@ -441,6 +439,7 @@ static int prepare(struct run *r)
 {
 	_cleanup_free_ struct mount_file *files = NULL;
 	_cleanup_free_ char *error = NULL;
+	struct run_net_opts net_opts;
 	size_t n_files = 0;
 	int k;
 
@@ -463,7 +462,17 @@ static int prepare(struct run *r)
 		return k;
 	}
 
-	k = run_net_prepare(r, &files, &n_files, &error);
+	net_opts = (struct run_net_opts){
+		.m = r->m,
+		.learn = r->opts.learn,
+		.no_network = r->opts.no_network,
+		.host_uid = r->host_uid,
+		.host_gid = r->host_gid,
+		.run_id = r->run_id,
+	};
+	k = run_net_new(&net_opts, &r->net);
+	if (k >= 0)
+		k = run_net_prepare(r->net, &r->spec.net, &files, &n_files, &error);
 	if (k < 0) {
 		log_error("network: %s", error ? error : strerror(-k));
 		r->error = TAKE_PTR(error);
@@ -503,7 +512,7 @@ static int prepare(struct run *r)
 	if (r->audit && r->seccomp && seccomp_policy_audit(r->seccomp, r->audit) < 0)
 		log_error("audit: writing the audit trail failed");
 	if (r->audit)
-		run_net_audit(r);
+		run_net_audit(r->net, r->audit);
 	return 0;
 }
 
@@ -734,63 +743,43 @@ static void emit_exit(struct run *r, int status, const char *reason, int exit_co
 
 static void emit_summary(struct run *r, int status)
 {
-	static const char *const kinds[] = { "syscall", "net", "file" };
 	uint64_t total = 0;
 
 	if (!r->audit)
 		return;
 	for (size_t k = 0; k < _REFUSAL_KIND_MAX; k++)
-		total += r->refusals[k].count;
+		total += event_sink_refusals(r->sink, k)->count;
 	audit_begin(r->audit, "run.summary");
 	audit_int(r->audit, "status", status);
 	audit_uint(r->audit, "events", audit_next_seq(r->audit) + 1);
 	audit_object_begin(r->audit, "refusals");
 	audit_uint(r->audit, "total", total);
 	for (size_t k = 0; k < _REFUSAL_KIND_MAX; k++)
-		audit_uint(r->audit, kinds[k], r->refusals[k].count);
+		audit_uint(r->audit, refusal_kind_to_string(k),
+			   event_sink_refusals(r->sink, k)->count);
 	audit_object_end(r->audit);
 	audit_array_begin(r->audit, "examples");
-	for (size_t k = 0; k < _REFUSAL_KIND_MAX; k++)
-		for (size_t i = 0; i < r->refusals[k].n_examples; i++) {
+	for (size_t k = 0; k < _REFUSAL_KIND_MAX; k++) {
+		const struct refusal_stats *st = event_sink_refusals(r->sink, k);
+
+		for (size_t i = 0; i < st->n_examples; i++) {
 			audit_object_begin(r->audit, NULL);
-			audit_str(r->audit, "kind", kinds[k]);
-			audit_str(r->audit, "what", r->refusals[k].examples[i]);
+			audit_str(r->audit, "kind", refusal_kind_to_string(k));
+			audit_str(r->audit, "what", st->examples[i]);
 			audit_object_end(r->audit);
 		}
+	}
 	audit_array_end(r->audit);
 	audit_array_begin(r->audit, "limits_hit");
-	if (r->limits_hit & 1)
-		audit_str(r->audit, NULL, "timeout");
-	if (r->limits_hit & 2)
-		audit_str(r->audit, NULL, "output");
-	if (r->limits_hit & 4)
-		audit_str(r->audit, NULL, "cpu");
-	if (r->limits_hit & 8)
-		audit_str(r->audit, NULL, "file_size");
+	for (size_t l = 0; l < _RUN_LIMIT_MAX; l++)
+		if (event_sink_limit_was_hit(r->sink, l))
+			audit_str(r->audit, NULL, run_limit_to_string(l));
 	audit_array_end(r->audit);
 	emit(r);
 }
 
-void run_note_refusal(struct run *r, enum refusal_kind kind, const char *example)
-{
-	struct refusal_stats *s = &r->refusals[kind];
-
-	s->count++;
-	if (s->n_examples < RUN_SUMMARY_EXAMPLES && example) {
-		for (size_t i = 0; i < s->n_examples; i++)
-			if (streq(s->examples[i], example))
-				return;
-		s->examples[s->n_examples] = strdup(example);
-		if (s->examples[s->n_examples])
-			s->n_examples++;
-	}
-}
-
 static void run_done(struct run *r)
 {
-	for (size_t k = 0; k < _REFUSAL_KIND_MAX; k++)
-		for (size_t i = 0; i < r->refusals[k].n_examples; i++)
-			free(r->refusals[k].examples[i]);
 	run_net_free(r->net);
 	seccomp_policy_free(r->seccomp);
 	mount_plan_free(r->plan);
@@ -800,6 +789,7 @@ static void run_done(struct run *r)
 	if (r->manifest_data)
 		free(r->manifest_data);
 	free(r->error);
+	event_sink_free(r->sink);
 	audit_free(r->audit);
 	safe_close(r->init_pidfd);
 	safe_close(r->skill_pidfd);
@@ -809,8 +799,6 @@ static void run_done(struct run *r)
 	safe_close(r->err_fd);
 	safe_close(r->sig_fd);
 	safe_close(r->timer_fd);
-	safe_close(r->ep_fd);
-	safe_close(r->notify_fd);
 }
 
 static void fill_outcome(const struct run *r, struct run_outcome *ret)
@@ -843,8 +831,6 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 		.err_fd = -1,
 		.sig_fd = -1,
 		.timer_fd = -1,
-		.ep_fd = -1,
-		.notify_fd = -1,
 		.spec = { .sock_init = -1, .sock_skill = -1, .stdout_fd = -1, .stderr_fd = -1 },
 	};
 	const char *reason;
@@ -861,6 +847,12 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 	}
 
 	if (open_audit(&r) < 0) {
+		run_done(&r);
+		return EXIT_SKILLBOX_FAILED;
+	}
+	k = event_sink_new(r.audit, &r.sink);
+	if (k < 0) {
+		log_error_errno(k, "run");
 		run_done(&r);
 		return EXIT_SKILLBOX_FAILED;
 	}
@@ -900,7 +892,10 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 
 	k = run_supervise(&r);
 	/* Events that flood control held back are reported before run.exit. */
-	trace_flush(&r);
+	event_sink_flush(r.sink);
+	r.setup_failed = event_sink_failed(r.sink);
+	if (!r.error && event_sink_error(r.sink))
+		r.error = strdup(event_sink_error(r.sink));
 	if (k < 0 && !r.setup_failed) {
 		r.setup_failed = true;
 		if (!r.error)

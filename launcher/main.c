@@ -1,36 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-#include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "config.h"
-
-char **program_argv;
-
-void log_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("skillbox: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int log_error_errno(int error, const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("skillbox: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n", strerror(error < 0 ? -error : error));
-	return error;
-}
 
 static const struct verb {
 	const char *name;
@@ -47,7 +20,7 @@ static const struct verb {
 	  "learn [-o FILE] -- COMMAND [ARGS...]      draft a manifest by observing" },
 };
 
-void print_verbs(FILE *f)
+static void print_verbs(FILE *f)
 {
 	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
 		fprintf(f, "  skillbox %s\n", verbs[i].synopsis);

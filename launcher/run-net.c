@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The network layer of a run (layers.h), on top of netfilter/.
+ * The network layer of a run (run-net.h), on top of netfilter/.
  *
  * Before clone(): every declared hostname is resolved (pinned DNS), the manifest's egress
  * becomes one nftables batch, and /etc/hosts and /etc/resolv.conf are generated for the view
@@ -11,6 +11,11 @@
  * slirp4netns) is started as soon as the namespaces are known, init is told to start the skill once
  * both its rules and the stack are ready, and every logged packet becomes a net.connect or
  * dns.query event as it happens.
+ *
+ * In the parent, once the sandbox exists, the layer's descriptors (the stack's ready pipe and
+ * log, its start timeout, the NFLOG socket) are sources of the run's event loop, and all it
+ * has to say goes through the run's event sink: the events above, each refused packet for
+ * run.summary (event_sink_refusal()), and a stack that cannot start (event_sink_fail()).
  *
  * With no egress declared there is no stack, no route and no ruleset: loopback only.
  */
@@ -30,12 +35,12 @@
 #include "cli.h"
 #include "config.h"
 #include "fd-util.h"
-#include "layers.h"
 #include "nfdns.h"
 #include "nflog.h"
 #include "nfrules.h"
 #include "nfstack.h"
 #include "parse-util.h"
+#include "run-net.h"
 
 /* SB_MSG_FDS indexes from init. */
 enum {
@@ -50,14 +55,6 @@ enum {
 	NETFAIL_NFLOG,
 	NETFAIL_RULES, /* index: the refused message of the batch, or -1 */
 	NETFAIL_SEND,
-};
-
-/* epoll tags. */
-enum {
-	TAG_NFLOG = WATCH_NET_FIRST,
-	TAG_READY,
-	TAG_LOG,
-	TAG_TIMER,
 };
 
 /* A stack that is not ready by then is given up (and the other one tried). */
@@ -92,6 +89,9 @@ struct net_rule {
 };
 
 struct run_net {
+	struct run_net_opts o;
+	struct run_net_attach attach; /* once the sandbox exists */
+
 	bool egress; /* a stack and the ruleset */
 	bool host_loopback;
 	bool resolver;
@@ -120,11 +120,12 @@ struct run_net {
 	uint64_t stack_start_usec;
 	char *fallback_reason;
 	int timer_fd;
-	char *deferred_error;
+	struct event_source *ready_source, *log_source, *timer_source;
 	bool child_ready, start_sent;
 
 	/* The log. */
 	int nflog_fd;
+	struct event_source *nflog_source;
 	struct recent_flow {
 		uint8_t verdict, family, proto;
 		uint8_t daddr[16];
@@ -256,9 +257,8 @@ static struct net_rule *rule_append(struct run_net *n)
 	return t;
 }
 
-static int add_manifest_rule(struct run *r, const struct manifest_egress *e, char **ret_error)
+static int add_manifest_rule(struct run_net *n, const struct manifest_egress *e, char **ret_error)
 {
-	struct run_net *n = r->net;
 	struct net_rule *nr = rule_append(n);
 	struct nfrules_addr a = { 0 };
 	int k;
@@ -283,7 +283,8 @@ static int add_manifest_rule(struct run *r, const struct manifest_egress *e, cha
 			return set_error(ret_error, k,
 					 "%s:%u:%u: host %s does not resolve: %s (declare it "
 					 "'optional: true' to run without it)",
-					 r->m->path, e->loc.line, e->loc.column, e->host, nr->why);
+					 n->o.m->path, e->loc.line, e->loc.column, e->host,
+					 nr->why);
 		nr->resolved = k >= 0;
 		return 0;
 	case MANIFEST_DEST_ADDRESS:
@@ -392,9 +393,8 @@ static int build_ruleset(struct run_net *n)
 	return 0;
 }
 
-static int build_files(struct run *r)
+static int build_files(struct run_net *n)
 {
-	struct run_net *n = r->net;
 	_cleanup_free_ struct nfdns_pin *pins = calloc(n->n_rules ? n->n_rules : 1, sizeof(*pins));
 	size_t n_pins = 0;
 
@@ -566,30 +566,37 @@ static int child_setup(void *userdata, int sock, int32_t *index, int64_t *value)
 	return send_fds(sock, NETFD_NFLOG, &log_fd, 1);
 }
 
-/* --- layers.h --- */
+/* --- run-net.h --- */
 
-int run_net_prepare(struct run *r, struct mount_file **ret_files, size_t *ret_n_files,
-		    char **ret_error)
+int run_net_new(const struct run_net_opts *o, struct run_net **ret)
 {
-	const struct manifest *m = r->m;
-	struct run_net *n;
+	struct run_net *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	n->o = *o;
+	n->stack = (struct nfstack)NFSTACK_INIT;
+	n->userns_fd = n->netns_fd = n->timer_fd = n->nflog_fd = -1;
+	*ret = n;
+	return 0;
+}
+
+int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
+		    struct mount_file **ret_files, size_t *ret_n_files, char **ret_error)
+{
+	const struct manifest *m = n->o.m;
+	bool learn = n->o.learn && !n->o.no_network;
 	struct mount_file *files;
 	int k;
 
 	*ret_files = NULL;
 	*ret_n_files = 0;
-	n = calloc(1, sizeof(*n));
-	if (!n)
-		return -ENOMEM;
-	n->stack = (struct nfstack)NFSTACK_INIT;
-	n->userns_fd = n->netns_fd = n->timer_fd = n->nflog_fd = -1;
-	r->net = n;
 	/* learn always has the resolver, so that each name the command looks up is logged. */
-	n->resolver = m->net.dns == MANIFEST_DNS_RESOLVER || (r->opts.learn && !r->opts.no_network);
+	n->resolver = m->net.dns == MANIFEST_DNS_RESOLVER || learn;
 	n->egress = m->net.n_egress > 0 || n->resolver;
 
 	for (size_t i = 0; i < m->net.n_egress; i++) {
-		k = add_manifest_rule(r, &m->net.egress[i], ret_error);
+		k = add_manifest_rule(n, &m->net.egress[i], ret_error);
 		if (k < 0)
 			return k;
 	}
@@ -610,7 +617,7 @@ int run_net_prepare(struct run *r, struct mount_file **ret_files, size_t *ret_n_
 		if (k < 0)
 			return k;
 	}
-	if (r->opts.learn && !r->opts.no_network) {
+	if (learn) {
 		k = add_learn_rules(n);
 		if (k < 0)
 			return k;
@@ -625,7 +632,7 @@ int run_net_prepare(struct run *r, struct mount_file **ret_files, size_t *ret_n_
 		if (k < 0)
 			return k;
 	}
-	k = build_files(r);
+	k = build_files(n);
 	if (k < 0)
 		return k;
 
@@ -636,10 +643,12 @@ int run_net_prepare(struct run *r, struct mount_file **ret_files, size_t *ret_n_
 	*ret_files = files;
 	*ret_n_files = ELEMENTSOF(n->files);
 
-	r->spec.net.early = child_early;
-	r->spec.net.setup = child_setup;
-	r->spec.net.userdata = n;
-	r->spec.net.wait_start = n->egress;
+	*ret_hook = (struct sandbox_net_hook){
+		.early = child_early,
+		.setup = child_setup,
+		.userdata = n,
+		.wait_start = n->egress,
+	};
 	return 0;
 }
 
@@ -674,10 +683,8 @@ static void audit_rule(struct audit *a, const struct run_net *n, size_t i)
 	audit_object_end(a);
 }
 
-void run_net_audit(struct run *r)
+void run_net_audit(const struct run_net *n, struct audit *a)
 {
-	struct run_net *n = r->net;
-	struct audit *a = r->audit;
 	char text[INET6_ADDRSTRLEN + 8];
 
 	if (!a || !n)
@@ -685,7 +692,7 @@ void run_net_audit(struct run *r)
 	audit_begin(a, "policy.net");
 	audit_bool(a, "egress", n->egress);
 	audit_str(a, "stack", n->egress ? nfstack_kind_to_string(n->first) : "none");
-	audit_str(a, "dns", manifest_dns_to_string(r->m->net.dns));
+	audit_str(a, "dns", manifest_dns_to_string(n->o.m->net.dns));
 	if (n->resolver)
 		audit_str(a, "resolver", NFSTACK_DNS4);
 	else
@@ -716,9 +723,8 @@ void run_net_audit(struct run *r)
 		log_error("audit: writing the audit trail failed");
 }
 
-void run_net_explain(struct run *r, FILE *f)
+void run_net_explain(const struct run_net *n, FILE *f)
 {
-	struct run_net *n = r->net;
 	char text[INET6_ADDRSTRLEN + 8];
 
 	fprintf(f, "network:\n");
@@ -747,7 +753,7 @@ void run_net_explain(struct run *r, FILE *f)
 	for (size_t i = 0; i < n->n_rules; i++) {
 		const struct net_rule *nr = &n->rules[i];
 
-		fprintf(f, "    [%zu] %s:%u  %s ", i, r->m->path, nr->loc.line,
+		fprintf(f, "    [%zu] %s:%u  %s ", i, n->o.m->path, nr->loc.line,
 			proto_name(nr->proto));
 		for (size_t j = 0; j < nr->n_ports; j++)
 			fprintf(f, "%s%u", j ? "," : "", nr->ports[j]);
@@ -772,18 +778,22 @@ void run_net_explain(struct run *r, FILE *f)
 	fprintf(f, "  ruleset: %zu netlink messages, sha256 %s\n", n->batch.n_msgs, n->digest);
 }
 
-const char *run_net_stack_name(const struct run *r)
+const char *run_net_stack_name(const struct run_net *n)
 {
-	if (!r->net || !r->net->egress)
+	if (!n || !n->egress)
 		return "none";
-	return nfstack_kind_to_string(r->net->kind);
+	return nfstack_kind_to_string(n->kind);
 }
 
 /* --- the user-mode stack, in the parent --- */
 
-static int arm_timer(struct run *r, uint64_t usec)
+static int on_stack_ready(struct event_source *s, int fd, uint32_t revents, void *userdata);
+static int on_stack_log(struct event_source *s, int fd, uint32_t revents, void *userdata);
+static int on_timer(struct event_source *s, int fd, uint32_t revents, void *userdata);
+static int on_nflog(struct event_source *s, int fd, uint32_t revents, void *userdata);
+
+static int arm_timer(struct run_net *n, uint64_t usec)
 {
-	struct run_net *n = r->net;
 	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(usec / USEC_PER_SEC),
 						.tv_nsec = (long)(usec % USEC_PER_SEC * 1000) } };
 	int k;
@@ -794,37 +804,25 @@ static int arm_timer(struct run *r, uint64_t usec)
 		n->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		if (n->timer_fd < 0)
 			return negative_errno();
-		k = run_watch(r, n->timer_fd, TAG_TIMER);
+		k = event_add_io(n->attach.loop, &n->timer_source, n->timer_fd, EPOLLIN, on_timer,
+				 n);
 		if (k < 0)
 			return k;
 	}
 	return RET_NERRNO(timerfd_settime(n->timer_fd, 0, &its, NULL));
 }
 
-/* Failures found outside run_net_handle() are reported from it, through the timer. */
-static void defer_failure(struct run *r, char *msg)
+static int start_stack(struct run_net *n)
 {
-	struct run_net *n = r->net;
-
-	if (!n->deferred_error)
-		n->deferred_error = msg ? msg : strdup("network: out of memory");
-	else
-		free(msg);
-	(void)arm_timer(r, 0);
-}
-
-static int start_stack(struct run *r)
-{
-	struct run_net *n = r->net;
 	const struct nfstack_opts o = {
 		.kind = n->kind,
 		.path = n->kind == NFSTACK_PASTA ? n->pasta_path : n->slirp_path,
 		.userns_fd = n->userns_fd,
 		.netns_fd = n->netns_fd,
 		.drop = geteuid() == 0,
-		.uid = r->host_uid,
-		.gid = r->host_gid,
-		.run_id = r->run_id,
+		.uid = n->o.host_uid,
+		.gid = n->o.host_gid,
+		.run_id = n->o.run_id,
 		.host_loopback = n->host_loopback,
 		.dns_forward = n->resolver,
 		.udp = n->udp,
@@ -836,25 +834,25 @@ static int start_stack(struct run *r)
 	k = nfstack_start(&o, &n->stack);
 	if (k < 0)
 		return k;
-	k = run_watch(r, n->stack.ready_fd, TAG_READY);
+	k = event_add_io(n->attach.loop, &n->ready_source, n->stack.ready_fd, EPOLLIN,
+			 on_stack_ready, n);
 	if (k >= 0)
-		k = run_watch(r, n->stack.log_fd, TAG_LOG);
+		k = event_add_io(n->attach.loop, &n->log_source, n->stack.log_fd, EPOLLIN,
+				 on_stack_log, n);
 	if (k >= 0)
-		k = arm_timer(r, STACK_READY_TIMEOUT_USEC);
+		k = arm_timer(n, STACK_READY_TIMEOUT_USEC);
 	return k;
 }
 
-static void stop_stack(struct run *r)
+static void stop_stack(struct run_net *n)
 {
-	struct run_net *n = r->net;
-
-	run_unwatch(r, n->stack.ready_fd);
-	run_unwatch(r, n->stack.log_fd);
+	n->ready_source = event_source_free(n->ready_source);
+	n->log_source = event_source_free(n->log_source);
 	nfstack_stop(&n->stack);
 }
 
 /* A hint for the commonest reason a stack cannot start on a fresh machine. */
-static void tun_hint(struct run *r, struct buf *b)
+static void tun_hint(const struct run_net *n, struct buf *b)
 {
 	struct stat st;
 
@@ -866,12 +864,11 @@ static void tun_hint(struct run *r, struct buf *b)
 		buf_printf(b,
 			   " (/dev/net/tun is mode %04o: uid %u, which runs the stack, cannot open "
 			   "it; distributions ship it as 0666)",
-			   (unsigned)(st.st_mode & 07777), (unsigned)r->host_uid);
+			   (unsigned)(st.st_mode & 07777), (unsigned)n->o.host_uid);
 }
 
-static char *stack_failure_text(struct run *r, const char *what)
+static char *stack_failure_text(struct run_net *n, const char *what)
 {
-	struct run_net *n = r->net;
 	char last[256];
 	struct buf b = BUF_INIT;
 
@@ -883,118 +880,143 @@ static char *stack_failure_text(struct run *r, const char *what)
 }
 
 /* The current stack failed: try slirp4netns after pasta, else fail the run. */
-static int stack_failed(struct run *r, const char *what, char **ret_error)
+static void stack_failed(struct run_net *n, const char *what)
 {
-	struct run_net *n = r->net;
-	_cleanup_free_ char *text = stack_failure_text(r, what);
+	_cleanup_free_ char *text = stack_failure_text(n, what);
 	struct buf b = BUF_INIT;
 	int k;
 
-	stop_stack(r);
+	stop_stack(n);
 	if (n->kind == NFSTACK_PASTA && access(n->slirp_path, X_OK) == 0) {
 		n->fallback_reason = TAKE_PTR(text);
 		n->kind = NFSTACK_SLIRP4NETNS;
-		k = start_stack(r);
+		k = start_stack(n);
 		if (k >= 0)
-			return 0;
+			return;
 		text = strdup(strerror(-k));
 	}
 	buf_puts(&b, "network: the user-mode network stack did not start: ");
 	if (n->fallback_reason)
 		buf_printf(&b, "%s; ", n->fallback_reason);
 	buf_puts(&b, text ? text : "out of memory");
-	tun_hint(r, &b);
-	*ret_error = buf_steal(&b);
-	return -EHOSTUNREACH;
+	tun_hint(n, &b);
+	event_sink_fail(n->attach.sink, buf_steal(&b));
 }
 
-static void emit_stack_ready(struct run *r)
+static void emit_stack_ready(struct run_net *n)
 {
-	struct run_net *n = r->net;
+	struct audit *a = event_sink_audit(n->attach.sink);
 	uint64_t t = now_monotonic_usec() - n->stack_start_usec;
 
-	if (!r->audit)
+	if (!a)
 		return;
-	audit_begin(r->audit, "net.stack");
-	audit_str(r->audit, "stack", nfstack_kind_to_string(n->kind));
-	audit_int(r->audit, "pid", n->stack.pid);
-	audit_uint(r->audit, "uid", geteuid() == 0 ? r->host_uid : getuid());
-	audit_fixed(r->audit, "ready_s", t, 6);
+	audit_begin(a, "net.stack");
+	audit_str(a, "stack", nfstack_kind_to_string(n->kind));
+	audit_int(a, "pid", n->stack.pid);
+	audit_uint(a, "uid", geteuid() == 0 ? n->o.host_uid : getuid());
+	audit_fixed(a, "ready_s", t, 6);
 	if (n->fallback_reason) {
-		audit_str(r->audit, "fallback_from", nfstack_kind_to_string(n->first));
-		audit_str(r->audit, "reason", n->fallback_reason);
+		audit_str(a, "fallback_from", nfstack_kind_to_string(n->first));
+		audit_str(a, "reason", n->fallback_reason);
 	}
-	if (audit_end(r->audit) < 0)
-		log_error("audit: writing the audit trail failed");
+	event_sink_end(n->attach.sink);
 }
 
-static int maybe_start_skill(struct run *r, char **ret_error)
+/* Init's rules are in and the stack is up: init may start the skill. */
+static int maybe_start_skill(struct run_net *n, char **ret_error)
 {
-	struct run_net *n = r->net;
-	struct sandbox_msg m = { .type = SB_MSG_START };
+	int k;
 
 	if (n->start_sent || !n->child_ready || !n->stack.ready)
 		return 0;
 	n->start_sent = true;
-	if (r->sock_init < 0 || write(r->sock_init, &m, sizeof(m)) != sizeof(m))
-		return set_error(ret_error, -EPIPE, "network: starting the skill: %s",
-				 strerror(errno ? errno : EPIPE));
+	k = n->attach.start_skill(n->attach.userdata);
+	if (k < 0)
+		return set_error(ret_error, k, "network: starting the skill: %s", strerror(-k));
 	return 0;
 }
 
-static int on_ready(struct run *r, char **ret_error)
+static int on_stack_ready(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct run_net *n = r->net;
+	struct run_net *n = userdata;
+	char *error = NULL;
 	int k = nfstack_read_ready(&n->stack);
 
 	if (k == 0)
 		return 0;
-	if (k < 0)
-		return stack_failed(r, "exited before the interface was configured", ret_error);
-	run_unwatch(r, n->stack.ready_fd);
+	if (k < 0) {
+		stack_failed(n, "exited before the interface was configured");
+		return 0;
+	}
+	n->ready_source = event_source_free(n->ready_source);
 	n->stack.ready_fd = safe_close(n->stack.ready_fd);
 	(void)timerfd_settime(n->timer_fd, 0, &(struct itimerspec){ 0 }, NULL);
 	/* The stack holds its own references now. */
 	n->userns_fd = safe_close(n->userns_fd);
 	n->netns_fd = safe_close(n->netns_fd);
-	emit_stack_ready(r);
-	return maybe_start_skill(r, ret_error);
+	emit_stack_ready(n);
+	if (maybe_start_skill(n, &error) < 0)
+		event_sink_fail(n->attach.sink, error);
+	return 0;
 }
 
-int run_net_started(struct run *r, char **ret_error)
+static int on_stack_log(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct run_net *n = r->net;
+	struct run_net *n = userdata;
+
+	if (nfstack_read_log(&n->stack)) {
+		/* It closed its output: nothing more to read, stop watching. */
+		n->log_source = event_source_free(n->log_source);
+		n->stack.log_fd = safe_close(n->stack.log_fd);
+	}
+	return 0;
+}
+
+static int on_timer(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct run_net *n = userdata;
+	uint64_t expirations;
+
+	if (read(n->timer_fd, &expirations, sizeof(expirations)) < 0 && errno == EAGAIN)
+		return 0;
+	if (n->stack_started && !n->stack.ready)
+		stack_failed(n, "did not configure the interface within 10s");
+	return 0;
+}
+
+int run_net_start(struct run_net *n, const struct run_net_attach *a, char **ret_error)
+{
 	int k;
 
-	if (!n || !n->egress)
+	if (!n)
+		return 0;
+	n->attach = *a;
+	if (!n->egress)
 		return 0;
 	/*
 	 * A root caller can open the namespaces right away. Otherwise (init is not dumpable, so
 	 * /proc/<pid>/ns is closed to an unprivileged caller) init sends them right after the
 	 * id maps (child_early); whichever arrives first starts the stack.
 	 */
-	if (nfstack_open_namespaces(r->init_pid, &n->userns_fd, &n->netns_fd) < 0)
+	if (nfstack_open_namespaces(a->init_pid, &n->userns_fd, &n->netns_fd) < 0)
 		return 0;
-	k = start_stack(r);
+	k = start_stack(n);
 	if (k < 0)
 		return set_error(ret_error, k, "network: starting %s: %s",
 				 nfstack_kind_to_string(n->kind), strerror(-k));
 	return 0;
 }
 
-int run_net_child_ready(struct run *r, char **ret_error)
+int run_net_child_ready(struct run_net *n, char **ret_error)
 {
-	struct run_net *n = r->net;
-
 	if (!n)
 		return 0;
 	n->child_ready = true;
-	return maybe_start_skill(r, ret_error);
+	return maybe_start_skill(n, ret_error);
 }
 
-int run_net_receive_fds(struct run *r, int32_t index, int *fds, size_t n_fds)
+int run_net_receive_fds(struct run_net *n, int32_t index, int *fds, size_t n_fds)
 {
-	struct run_net *n = r->net;
 	int k = 0;
 
 	if (!n || !n->egress) {
@@ -1012,13 +1034,13 @@ int run_net_receive_fds(struct run *r, int32_t index, int *fds, size_t n_fds)
 		n->userns_fd = fds[0];
 		n->netns_fd = fds[1];
 		n_fds = 0;
-		k = start_stack(r);
+		k = start_stack(n);
 		if (k < 0) {
 			struct buf b = BUF_INIT;
 
 			buf_printf(&b, "network: starting %s: %s", nfstack_kind_to_string(n->kind),
 				   strerror(-k));
-			defer_failure(r, buf_steal(&b));
+			event_sink_fail(n->attach.sink, buf_steal(&b));
 			k = 0;
 		}
 		break;
@@ -1030,7 +1052,8 @@ int run_net_receive_fds(struct run *r, int32_t index, int *fds, size_t n_fds)
 		n->nflog_fd = fds[0];
 		n_fds = 0;
 		fd_set_nonblock(n->nflog_fd, true);
-		k = run_watch(r, n->nflog_fd, TAG_NFLOG);
+		k = event_add_io(n->attach.loop, &n->nflog_source, n->nflog_fd, EPOLLIN, on_nflog,
+				 n);
 		break;
 	default:
 		k = -EBADMSG;
@@ -1070,8 +1093,9 @@ static bool event_allowed(struct run_net *n)
 	return true;
 }
 
-static void emit_dns_query(struct run *r, const struct nflog_flow *f, const char *verdict)
+static void emit_dns_query(struct run_net *n, const struct nflog_flow *f, const char *verdict)
 {
+	struct audit *a = event_sink_audit(n->attach.sink);
 	char name[NFDNS_NAME_MAX], tbuf[16], addr[INET6_ADDRSTRLEN];
 	uint16_t type;
 	int k;
@@ -1084,18 +1108,17 @@ static void emit_dns_query(struct run *r, const struct nflog_flow *f, const char
 		k = nfdns_parse_query_tcp(f->l4_payload, f->l4_len, name, sizeof(name), &type);
 	else
 		return;
-	if (k < 0 || !r->audit || !event_allowed(r->net))
+	if (k < 0 || !a || !event_allowed(n))
 		return;
 	inet_ntop(f->family, f->daddr, addr, sizeof(addr));
-	audit_begin(r->audit, "dns.query");
-	audit_str(r->audit, "verdict", verdict);
-	audit_str(r->audit, "name", name);
-	audit_str(r->audit, "type", nfdns_type_to_string(type, tbuf, sizeof(tbuf)));
-	audit_str(r->audit, "resolver", addr);
-	audit_str(r->audit, "proto", proto_name(f->proto));
-	audit_uint(r->audit, "src_port", f->sport);
-	if (audit_end(r->audit) < 0)
-		log_error("audit: writing the audit trail failed");
+	audit_begin(a, "dns.query");
+	audit_str(a, "verdict", verdict);
+	audit_str(a, "name", name);
+	audit_str(a, "type", nfdns_type_to_string(type, tbuf, sizeof(tbuf)));
+	audit_str(a, "resolver", addr);
+	audit_str(a, "proto", proto_name(f->proto));
+	audit_uint(a, "src_port", f->sport);
+	event_sink_end(n->attach.sink);
 }
 
 /*
@@ -1126,44 +1149,44 @@ static bool seen_recently(struct run_net *n, const struct nflog_flow *f, bool al
 	return false;
 }
 
-static void emit_connect(struct run *r, const struct nflog_flow *f, const struct net_rule *nr,
+static void emit_connect(struct run_net *n, const struct nflog_flow *f, const struct net_rule *nr,
 			 long rule, const char *reason)
 {
+	struct audit *a = event_sink_audit(n->attach.sink);
 	struct flow_text t;
 
-	if (!r->audit || seen_recently(r->net, f, nr != NULL) || !event_allowed(r->net))
+	if (!a || seen_recently(n, f, nr != NULL) || !event_allowed(n))
 		return;
 	describe_flow(f, &t);
-	audit_begin(r->audit, "net.connect");
-	audit_str(r->audit, "verdict", nr ? "allow" : "deny");
-	audit_str(r->audit, "proto", t.proto);
-	audit_str(r->audit, "address", t.addr);
+	audit_begin(a, "net.connect");
+	audit_str(a, "verdict", nr ? "allow" : "deny");
+	audit_str(a, "proto", t.proto);
+	audit_str(a, "address", t.addr);
 	if (f->has_ports) {
-		audit_uint(r->audit, "port", f->dport);
-		audit_uint(r->audit, "src_port", f->sport);
+		audit_uint(a, "port", f->dport);
+		audit_uint(a, "src_port", f->sport);
 	} else {
-		audit_null(r->audit, "port");
+		audit_null(a, "port");
 	}
 	if (f->has_icmp)
-		audit_uint(r->audit, "icmp_type", f->icmp_type);
+		audit_uint(a, "icmp_type", f->icmp_type);
 	if (nr) {
-		audit_str(r->audit, "host", nr->host);
-		audit_uint(r->audit, "rule", (uint64_t)rule);
+		audit_str(a, "host", nr->host);
+		audit_uint(a, "rule", (uint64_t)rule);
 		if (nr->loc.line)
-			audit_uint(r->audit, "line", nr->loc.line);
+			audit_uint(a, "line", nr->loc.line);
 		else
-			audit_null(r->audit, "line");
+			audit_null(a, "line");
 	} else {
-		audit_null(r->audit, "host");
-		audit_null(r->audit, "rule");
-		audit_null(r->audit, "line");
-		audit_str(r->audit, "reason", reason);
+		audit_null(a, "host");
+		audit_null(a, "rule");
+		audit_null(a, "line");
+		audit_str(a, "reason", reason);
 	}
-	if (audit_end(r->audit) < 0)
-		log_error("audit: writing the audit trail failed");
+	event_sink_end(n->attach.sink);
 }
 
-static void note_refusal(struct run *r, const struct nflog_flow *f)
+static void note_refusal(struct run_net *n, const struct nflog_flow *f)
 {
 	struct flow_text t;
 	char example[96];
@@ -1175,13 +1198,12 @@ static void note_refusal(struct run *r, const struct nflog_flow *f)
 			 f->dport);
 	else
 		snprintf(example, sizeof(example), "%s %s", t.proto, t.addr);
-	run_note_refusal(r, REFUSAL_NET, example);
+	event_sink_refusal(n->attach.sink, REFUSAL_NET, example);
 }
 
 static void on_packet(const struct nflog_packet *p, void *userdata)
 {
-	struct run *r = userdata;
-	struct run_net *n = r->net;
+	struct run_net *n = userdata;
 	struct nflog_flow f;
 	long k;
 	enum nfrules_verdict v = nfrules_parse_prefix(p->prefix, &k);
@@ -1193,41 +1215,41 @@ static void on_packet(const struct nflog_packet *p, void *userdata)
 		return;
 	switch (v) {
 	case NFRULES_LOG_PAYLOAD:
-		emit_dns_query(r, &f, "allow");
+		emit_dns_query(n, &f, "allow");
 		break;
 	case NFRULES_LOG_ALLOW:
-		emit_connect(r, &f, &n->rules[k], k, NULL);
+		emit_connect(n, &f, &n->rules[k], k, NULL);
 		break;
 	case NFRULES_LOG_HOST:
 	case NFRULES_LOG_DENY:
-		note_refusal(r, &f);
-		emit_connect(r, &f, NULL, -1, v == NFRULES_LOG_HOST ? "host" : "undeclared");
-		emit_dns_query(r, &f, "deny");
+		note_refusal(n, &f);
+		emit_connect(n, &f, NULL, -1, v == NFRULES_LOG_HOST ? "host" : "undeclared");
+		emit_dns_query(n, &f, "deny");
 		break;
 	default:
 		break;
 	}
 }
 
-static void emit_lost(struct run *r, const char *reason, uint64_t dropped)
+static void emit_lost(struct run_net *n, const char *reason, uint64_t dropped)
 {
-	if (!r->audit)
+	struct audit *a = event_sink_audit(n->attach.sink);
+
+	if (!a)
 		return;
-	audit_begin(r->audit, "audit.lost");
-	audit_str(r->audit, "source", "nflog");
-	audit_str(r->audit, "reason", reason);
+	audit_begin(a, "audit.lost");
+	audit_str(a, "source", "nflog");
+	audit_str(a, "reason", reason);
 	if (dropped)
-		audit_uint(r->audit, "dropped", dropped);
+		audit_uint(a, "dropped", dropped);
 	else
-		audit_null(r->audit, "dropped");
-	if (audit_end(r->audit) < 0)
-		log_error("audit: writing the audit trail failed");
+		audit_null(a, "dropped");
+	event_sink_end(n->attach.sink);
 }
 
 /* Reads everything queued on the log socket. */
-static void drain_nflog(struct run *r)
+static void drain_nflog(struct run_net *n)
 {
-	struct run_net *n = r->net;
 	_cleanup_free_ char *buf = NULL;
 
 	if (n->nflog_fd < 0)
@@ -1243,58 +1265,23 @@ static void drain_nflog(struct run *r)
 		if (len < 0 && errno == ENOBUFS) {
 			/* The kernel dropped log messages: say so, then go on reading. */
 			n->buffer_overruns++;
-			emit_lost(r, "the log socket's buffer overran; packets were not logged", 0);
+			emit_lost(n, "the log socket's buffer overran; packets were not logged", 0);
 			continue;
 		}
 		if (len <= 0)
 			return;
-		(void)nflog_foreach(buf, (size_t)len, on_packet, r);
+		(void)nflog_foreach(buf, (size_t)len, on_packet, n);
 	}
 }
 
-int run_net_handle(struct run *r, uint32_t tag, uint32_t events, char **ret_error)
+static int on_nflog(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct run_net *n = r->net;
-	uint64_t expirations;
-
-	if (!n)
-		return 0;
-	switch (tag) {
-	case TAG_NFLOG:
-		drain_nflog(r);
-		return 0;
-	case TAG_READY:
-		if (n->stack.ready_fd < 0)
-			return 0;
-		return on_ready(r, ret_error);
-	case TAG_LOG:
-		if (n->stack.log_fd < 0)
-			return 0;
-		if (nfstack_read_log(&n->stack)) {
-			/* It closed its output: nothing more to read, stop watching. */
-			run_unwatch(r, n->stack.log_fd);
-			n->stack.log_fd = safe_close(n->stack.log_fd);
-		}
-		return 0;
-	case TAG_TIMER:
-		if (read(n->timer_fd, &expirations, sizeof(expirations)) < 0 && errno == EAGAIN)
-			return 0;
-		if (n->deferred_error) {
-			*ret_error = TAKE_PTR(n->deferred_error);
-			return -EIO;
-		}
-		if (n->stack_started && !n->stack.ready)
-			return stack_failed(r, "did not configure the interface within 10s",
-					    ret_error);
-		return 0;
-	default:
-		return 0;
-	}
+	drain_nflog(userdata);
+	return 0;
 }
 
-char *run_net_describe_failure(struct run *r, const struct sandbox_msg *m)
+char *run_net_describe_failure(const struct run_net *n, const struct sandbox_msg *m)
 {
-	struct run_net *n = r->net;
 	struct buf b = BUF_INIT;
 	const char *why = strerror(m->error);
 
@@ -1319,7 +1306,7 @@ char *run_net_describe_failure(struct run *r, const struct sandbox_msg *m)
 			if (msg->rule >= 0 && (size_t)msg->rule < n->n_rules) {
 				const struct net_rule *nr = &n->rules[msg->rule];
 
-				buf_printf(&b, ", for %s:%u:%u (%s, %s", r->m->path, nr->loc.line,
+				buf_printf(&b, ", for %s:%u:%u (%s, %s", n->o.m->path, nr->loc.line,
 					   nr->loc.column, nr->host, proto_name(nr->proto));
 				for (size_t j = 0; j < nr->n_ports; j++)
 					buf_printf(&b, "%s%u", j ? "," : " ", nr->ports[j]);
@@ -1340,27 +1327,25 @@ char *run_net_describe_failure(struct run *r, const struct sandbox_msg *m)
 	return buf_steal(&b);
 }
 
-void run_net_finish(struct run *r)
+void run_net_finish(struct run_net *n)
 {
-	struct run_net *n = r->net;
-
 	if (!n)
 		return;
 	/* The sandbox is gone; the stack frees its memory (tens of ms for pasta) while we
 	   finish, and is reaped last. */
 	nfstack_kill(&n->stack);
 	/* Late packets (logged just before the skill ended) are still queued: read them. */
-	drain_nflog(r);
+	drain_nflog(n);
 	if (n->events_dropped)
-		emit_lost(r,
+		emit_lost(n,
 			  "more than 10000 network events in one run; the rest were counted only",
 			  n->events_dropped);
 	n->events_dropped = 0;
-	run_unwatch(r, n->nflog_fd);
+	n->nflog_source = event_source_free(n->nflog_source);
 	n->nflog_fd = safe_close(n->nflog_fd);
-	run_unwatch(r, n->stack.ready_fd);
-	run_unwatch(r, n->stack.log_fd);
-	run_unwatch(r, n->timer_fd);
+	n->ready_source = event_source_free(n->ready_source);
+	n->log_source = event_source_free(n->log_source);
+	n->timer_source = event_source_free(n->timer_source);
 	n->timer_fd = safe_close(n->timer_fd);
 }
 
@@ -1368,6 +1353,10 @@ struct run_net *run_net_free(struct run_net *n)
 {
 	if (!n)
 		return NULL;
+	event_source_free(n->nflog_source);
+	event_source_free(n->ready_source);
+	event_source_free(n->log_source);
+	event_source_free(n->timer_source);
 	nfstack_stop(&n->stack);
 	safe_close(n->nflog_fd);
 	safe_close(n->timer_fd);
@@ -1384,7 +1373,6 @@ struct run_net *run_net_free(struct run_net *n)
 	free(n->pasta_path);
 	free(n->slirp_path);
 	free(n->fallback_reason);
-	free(n->deferred_error);
 	free(n);
 	return NULL;
 }

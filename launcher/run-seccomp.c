@@ -20,10 +20,10 @@
  * Tracing only observes: a traced syscall is always continued, whatever its event says, and
  * the kernel then applies the mounts, the ruleset and its own checks to it.
  *
- * Flood control (trace_admit()) applies to syscall.deny as to the trace events: per distinct
- * refusal (syscall and decoded argument) the first TRACE_FLOOD_PER_KEY are written, further
- * ones counted and reported as audit.lost when the run ends. Every refusal is still counted
- * in run.summary.
+ * The listener is a source of the run's event loop, and everything goes through the run's
+ * event sink: flood control (event_sink_admit()) applies to syscall.deny as to the trace
+ * events, per distinct refusal (syscall and decoded argument), and every refusal is still
+ * counted in run.summary (event_sink_refusal()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,13 +35,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "fd-util.h"
-#include "layers.h"
 #include "macros.h"
 #include "run-seccomp.h"
 #include "seccomp-decode.h"
-#include "trace.h"
 
 static unsigned trace_bits(unsigned manifest_trace)
 {
@@ -154,48 +151,83 @@ static int respond(int fd, struct seccomp_notif_resp *resp)
 	return 0;
 }
 
+struct seccomp_listener {
+	const struct seccomp_policy *policy;
+	int fd;
+	struct event_source *source;
+	struct trace_context trace; /* its sink is where refusals go too */
+};
+
 /*
  * A traced syscall: read its arguments while the task waits, make sure the notification is
  * still alive (the pid is then still the task's), let the syscall continue, and only then
  * write the event, so the skill runs on while the line is written. The task cannot raise
  * another notification before we are back in the loop, so events stay in order.
  */
-static int handle_traced(struct run *r, const struct seccomp_notif *req,
+static int handle_traced(struct seccomp_listener *l, const struct seccomp_notif *req,
 			 struct seccomp_notif_resp *resp, const char *name)
 {
+	bool audited = event_sink_audit(l->trace.sink) != NULL;
 	struct trace_call call = { 0 };
 	bool valid = true;
 	int k;
 
-	/* Without an audit sink there is nobody to tell: answer at once. */
-	if (r->audit) {
-		trace_collect(r, req, name, &call);
-		valid = ioctl(r->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
+	/* Without an audit trail there is nobody to tell: answer at once. */
+	if (audited) {
+		trace_collect(&l->trace, req, name, &call);
+		valid = ioctl(l->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) == 0;
 	}
 	resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	k = respond(r->notify_fd, resp);
+	k = respond(l->fd, resp);
 	/* A task that died before the answer never made the call; its pid may be reused. */
-	if (r->audit && valid)
-		trace_emit(r, &call);
+	if (audited && valid)
+		trace_emit(&l->trace, &call);
 	trace_call_done(&call);
 	return k < 0 ? k : 1;
 }
 
-int seccomp_notify_handle(struct run *r)
+/* A refusal: answer it, then write syscall.deny (flood control permitting) and count it. */
+static int handle_refused(struct seccomp_listener *l, const struct seccomp_notif *req,
+			  struct seccomp_notif_resp *resp, const struct seccomp_class *c)
 {
-	struct pollfd pfd = { .fd = r->notify_fd, .events = POLLIN };
+	struct event_sink *sink = l->trace.sink;
+	struct audit *a = event_sink_audit(sink);
+	struct seccomp_refusal refusal;
+	pid_t ns_pid;
+	int k;
+
+	ns_pid = read_ns_pid((pid_t)req->pid);
+	if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
+		ns_pid = 0; /* the task is gone: the pid may be someone else's now */
+	resp->error = -seccomp_verdict_errno(c->verdict);
+	k = respond(l->fd, resp);
+	if (k < 0)
+		return k;
+
+	/* Without memory for the example, the refusal is still written and counted. */
+	(void)seccomp_refusal_decode(l->policy, &req->data, c, &refusal);
+	/* The example names the syscall, its decoded argument and a foreign ABI: the key. */
+	if (a && event_sink_admit(sink, "syscall.deny", refusal.example)) {
+		audit_begin(a, "syscall.deny");
+		seccomp_refusal_audit(a, &refusal, ns_pid > 0 ? ns_pid : (int64_t)req->pid,
+				      req->pid);
+		event_sink_end(sink);
+	}
+	event_sink_refusal(sink, REFUSAL_SYSCALL, refusal.example);
+	seccomp_refusal_done(&refusal);
+	return 1;
+}
+
+int seccomp_listener_handle(struct seccomp_listener *l)
+{
+	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
 	_cleanup_free_ struct seccomp_notif *req = NULL;
 	_cleanup_free_ struct seccomp_notif_resp *resp = NULL;
 	struct seccomp_notif_sizes sizes = { 0 };
-	struct seccomp_refusal refusal;
 	struct seccomp_class c;
-	pid_t ns_pid = 0;
 	int k;
 
-	if (!r->seccomp || r->notify_fd < 0)
-		return -EBADF;
-
-	/* Called when epoll said readable, and in the drain loop: never block in RECV. */
+	/* Called when epoll said readable, and when draining: never block in RECV. */
 	k = poll(&pfd, 1, 0);
 	if (k < 0)
 		return errno == EINTR ? 0 : -errno;
@@ -212,41 +244,71 @@ int seccomp_notify_handle(struct run *r)
 	resp = calloc(1, sizes.seccomp_notif_resp);
 	if (!req || !resp)
 		return -ENOMEM;
-	if (ioctl(r->notify_fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
+	if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_RECV, req) < 0) {
 		/* The notifying task died between poll() and here. */
 		if (errno == ENOENT || errno == EAGAIN || errno == EINTR)
 			return 0;
 		return -errno;
 	}
 
-	seccomp_policy_classify(r->seccomp, &req->data, &c);
+	seccomp_policy_classify(l->policy, &req->data, &c);
 	resp->id = req->id;
 	if (c.verdict == SECCOMP_VERDICT_CONTINUE)
-		return handle_traced(r, req, resp, c.name);
-
+		return handle_traced(l, req, resp, c.name);
 	/*
 	 * A refusal. SECCOMP_VERDICT_ALLOW cannot reach us (the filter allows those itself); if
 	 * it ever did, the filter and the table disagree, and refusing is the safe answer.
 	 */
-	ns_pid = read_ns_pid((pid_t)req->pid);
-	if (ioctl(r->notify_fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
-		ns_pid = 0; /* the task is gone: the pid may be someone else's now */
-	resp->error = -seccomp_verdict_errno(c.verdict);
-	k = respond(r->notify_fd, resp);
-	if (k < 0)
-		return k;
+	return handle_refused(l, req, resp, &c);
+}
 
-	/* Without memory for the example, the refusal is still written and counted. */
-	(void)seccomp_refusal_decode(r->seccomp, &req->data, &c, &refusal);
-	/* The example names the syscall, its decoded argument and a foreign ABI: the key. */
-	if (r->audit && trace_admit(r, "syscall.deny", refusal.example)) {
-		audit_begin(r->audit, "syscall.deny");
-		seccomp_refusal_audit(r->audit, &refusal, ns_pid > 0 ? ns_pid : (int64_t)req->pid,
-				      req->pid);
-		if (audit_end(r->audit) < 0)
-			log_error("audit: writing the audit trail failed");
+/* The listener is done (no task uses the filter) or broken: stop watching it and close it. */
+static void listener_close(struct seccomp_listener *l)
+{
+	l->source = event_source_free(l->source);
+	l->fd = safe_close(l->fd);
+}
+
+static int on_notify(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct seccomp_listener *l = userdata;
+
+	if (seccomp_listener_handle(l) < 0)
+		listener_close(l);
+	return 0;
+}
+
+int seccomp_listener_new(struct event_loop *loop, const struct seccomp_policy *p, int fd,
+			 const struct trace_context *trace, struct seccomp_listener **ret)
+{
+	struct seccomp_listener *l = calloc(1, sizeof(*l));
+	int k;
+
+	if (!l) {
+		safe_close(fd);
+		return -ENOMEM;
 	}
-	run_note_refusal(r, REFUSAL_SYSCALL, refusal.example);
-	seccomp_refusal_done(&refusal);
-	return 1;
+	*l = (struct seccomp_listener){ .policy = p, .fd = fd, .trace = *trace };
+	k = event_add_io(loop, &l->source, fd, EPOLLIN, on_notify, l);
+	if (k < 0) {
+		seccomp_listener_free(l);
+		return k;
+	}
+	*ret = l;
+	return 0;
+}
+
+void seccomp_listener_drain(struct seccomp_listener *l)
+{
+	while (l && l->fd >= 0 && seccomp_listener_handle(l) > 0)
+		;
+}
+
+struct seccomp_listener *seccomp_listener_free(struct seccomp_listener *l)
+{
+	if (!l)
+		return NULL;
+	listener_close(l);
+	free(l);
+	return NULL;
 }

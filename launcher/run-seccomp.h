@@ -3,11 +3,13 @@
 
 /*
  * The seccomp layer of a run (launcher/run-seccomp.c), on top of seccomp/: the policy the
- * manifest asks for.
+ * manifest asks for, and the parent's end of the listener.
  */
 
+#include "event-loop.h"
 #include "manifest.h"
 #include "seccomp-policy.h"
+#include "trace.h"
 
 /**
  * Builds the syscall policy of m's syscalls section, tracing what trace asks for
@@ -15,3 +17,21 @@
  */
 int run_seccomp_build(const struct manifest *m, unsigned trace, struct seccomp_policy **ret,
 		      char **ret_error);
+
+struct seccomp_listener;
+
+/**
+ * Answers the notifications of the listener fd from the loop, as the policy p says; refusals
+ * and traced calls are reported through trace->sink. Takes fd over, also on failure.
+ */
+int seccomp_listener_new(struct event_loop *loop, const struct seccomp_policy *p, int fd,
+			 const struct trace_context *trace, struct seccomp_listener **ret);
+/**
+ * Answers one pending notification. Returns 1 when it answered one, 0 when none was pending,
+ * -EPIPE when no task uses the filter any more, another -errno on a listener error. The loop
+ * calls it when the listener is readable.
+ */
+int seccomp_listener_handle(struct seccomp_listener *l);
+/** The sandbox is gone: answers whatever notification is still queued. */
+void seccomp_listener_drain(struct seccomp_listener *l);
+struct seccomp_listener *seccomp_listener_free(struct seccomp_listener *l);

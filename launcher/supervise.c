@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The parent's side of a run once the sandbox exists: one epoll loop over the sandbox's init
- * (pidfd), the two control sockets, signals, the timeout timer, the capped output pipes, the
- * seccomp listener and the network layer's descriptors. It ends when init has exited; init
- * is pid 1 of the sandbox's pid namespace, so by then nothing sandboxed is alive.
+ * The parent's side of a run once the sandbox exists. The supervisor owns the run's event
+ * loop (event-loop.h) and hands the run's event sink (event-sink.h) to every handler it sets
+ * up. Its own sources are the sandbox's init (pidfd), the two control sockets, signals, the
+ * timeout timer and the capped output pipes; the seccomp listener (run-seccomp.c) is
+ * registered when the skill hands it over, and the network layer (run-net.c) registers its
+ * own descriptors. The loop ends when init has exited; init is pid 1 of the sandbox's pid
+ * namespace, so by then nothing sandboxed is alive, and what is still buffered is collected.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,56 +23,24 @@
 #include "buf.h"
 #include "cli.h"
 #include "fd-util.h"
-#include "layers.h"
 #include "missing-syscalls.h"
 #include "parse-util.h"
-#include "run.h"
+#include "supervise.h"
 
-#define LIMIT_TIMEOUT	1u
-#define LIMIT_OUTPUT	2u
-#define LIMIT_CPU	4u
-#define LIMIT_FILE_SIZE 8u
-
-int run_watch(struct run *r, int fd, uint32_t tag)
+/* The sink's stop hook: a failed run takes the whole sandbox down. */
+static void kill_sandbox(void *userdata)
 {
-	struct epoll_event ev = {
-		.events = EPOLLIN,
-		.data.u64 = ((uint64_t)tag << 32) | (uint32_t)fd,
-	};
+	struct run *r = userdata;
 
-	return RET_NERRNO(epoll_ctl(r->ep_fd, EPOLL_CTL_ADD, fd, &ev));
-}
-
-void run_unwatch(struct run *r, int fd)
-{
-	if (fd >= 0)
-		epoll_ctl(r->ep_fd, EPOLL_CTL_DEL, fd, NULL);
-}
-
-static void kill_sandbox(struct run *r)
-{
 	if (r->init_pidfd >= 0 && !r->init_exited)
 		sys_pidfd_send_signal(r->init_pidfd, SIGKILL, NULL, 0);
 }
 
-static void set_error(struct run *r, char *msg)
+/* Stops watching fd and closes it. */
+static void unwatch(struct event_source **s, int *fd)
 {
-	if (!msg)
-		msg = strdup("out of memory");
-	if (!msg)
-		return;
-	fprintf(stderr, "skillbox: %s\n", msg);
-	if (!r->error)
-		r->error = msg;
-	else
-		free(msg);
-}
-
-static void fail_run(struct run *r, char *msg)
-{
-	r->setup_failed = true;
-	set_error(r, msg);
-	kill_sandbox(r);
+	*s = event_source_free(*s);
+	*fd = safe_close(*fd);
 }
 
 static char *describe_mount_failure(struct run *r, const struct sandbox_msg *m)
@@ -115,7 +86,7 @@ static char *describe_failure(struct run *r, const struct sandbox_msg *m)
 	case SB_STEP_MOUNTS:
 		return describe_mount_failure(r, m);
 	case SB_STEP_NETWORK:
-		return run_net_describe_failure(r, m);
+		return run_net_describe_failure(r->net, m);
 	case SB_STEP_WORKDIR:
 		if (r->m->workdir)
 			buf_printf(&b, "%s:%u:%u: workdir %s: %s", r->m->path,
@@ -146,14 +117,14 @@ static char *describe_failure(struct run *r, const struct sandbox_msg *m)
 
 static void on_failure(struct run *r, const struct sandbox_msg *m)
 {
-	if (r->setup_failed)
+	if (event_sink_failed(r->sink))
 		return;
 	if (m->step == SB_STEP_EXEC) {
 		r->exec_failed = true;
 		r->exec_errno = m->error;
 		r->exec_exists = m->index != 0;
 	}
-	fail_run(r, describe_failure(r, m));
+	event_sink_fail(r->sink, describe_failure(r, m));
 }
 
 /*
@@ -162,6 +133,7 @@ static void on_failure(struct run *r, const struct sandbox_msg *m)
  */
 static void on_degraded(struct run *r, const struct sandbox_msg *m)
 {
+	struct audit *a = event_sink_audit(r->sink);
 	const struct mount_op *o = NULL;
 
 	if (m->step != SB_STEP_MOUNTS || m->index < 0 || (size_t)m->index >= r->plan->n_ops)
@@ -169,20 +141,21 @@ static void on_degraded(struct run *r, const struct sandbox_msg *m)
 	o = &r->plan->ops[m->index];
 	r->overlay_degraded = true;
 	r->overlay_error = m->error;
-	if (!r->audit)
+	if (!a)
 		return;
-	audit_begin(r->audit, "policy.degraded");
-	audit_str(r->audit, "layer", "filesystem");
-	audit_str(r->audit, "path", o->inside);
-	audit_str(r->audit, "wanted", "overlay, writes discarded");
-	audit_str(r->audit, "instead", "read-only");
-	audit_str(r->audit, "error", strerror(m->error));
-	if (audit_end(r->audit) < 0)
-		log_error("audit: writing the audit trail failed");
+	audit_begin(a, "policy.degraded");
+	audit_str(a, "layer", "filesystem");
+	audit_str(a, "path", o->inside);
+	audit_str(a, "wanted", "overlay, writes discarded");
+	audit_str(a, "instead", "read-only");
+	audit_str(a, "error", strerror(m->error));
+	event_sink_end(r->sink);
 }
 
-static void handle_sock_init(struct run *r)
+static int on_sock_init(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
+	struct run *r = userdata;
+
 	for (;;) {
 		struct sandbox_msg m;
 		int fds[4];
@@ -192,11 +165,10 @@ static void handle_sock_init(struct run *r)
 		_cleanup_free_ char *error = NULL;
 
 		if (n == -EAGAIN)
-			return;
+			return 0;
 		if (n <= 0) {
-			run_unwatch(r, r->sock_init);
-			r->sock_init = safe_close(r->sock_init);
-			return;
+			unwatch(&r->sock_init_source, &r->sock_init);
+			return 0;
 		}
 		if ((size_t)n != sizeof(m)) {
 			for (size_t i = 0; i < n_fds; i++)
@@ -212,16 +184,17 @@ static void handle_sock_init(struct run *r)
 			r->skill_status = (int)m.value;
 			break;
 		case SB_MSG_FDS:
-			if (run_net_receive_fds(r, m.index, fds, n_fds) < 0)
-				fail_run(r, strdup("network: receiving the log socket failed"));
+			if (run_net_receive_fds(r->net, m.index, fds, n_fds) < 0)
+				event_sink_fail(r->sink,
+						strdup("network: receiving the log socket failed"));
 			n_fds = 0;
 			break;
 		case SB_MSG_DEGRADED:
 			on_degraded(r, &m);
 			break;
 		case SB_MSG_NET_READY:
-			if (run_net_child_ready(r, &error) < 0)
-				fail_run(r, TAKE_PTR(error));
+			if (run_net_child_ready(r->net, &error) < 0)
+				event_sink_fail(r->sink, TAKE_PTR(error));
 			break;
 		default:
 			break;
@@ -231,45 +204,58 @@ static void handle_sock_init(struct run *r)
 	}
 }
 
+/* The skill was executed (its control socket closed at execve); tracing says so itself. */
 static void emit_exec(struct run *r)
 {
-	if (!r->audit || (r->trace & MANIFEST_TRACE_EXEC))
+	struct audit *a = event_sink_audit(r->sink);
+
+	if (!a || (r->trace & MANIFEST_TRACE_EXEC))
 		return;
-	audit_begin(r->audit, "proc.exec");
-	audit_int(r->audit, "pid", 2);
+	audit_begin(a, "proc.exec");
+	audit_int(a, "pid", 2);
 	if (r->skill_pid > 0)
-		audit_int(r->audit, "host_pid", r->skill_pid);
-	audit_int(r->audit, "ppid", 1);
-	audit_str(r->audit, "path", r->argv[0]);
-	audit_array_begin(r->audit, "argv");
-	STRV_FOREACH (a, r->argv)
-		audit_str(r->audit, NULL, *a);
-	audit_array_end(r->audit);
-	audit_str(r->audit, "workdir", r->spec.workdir);
-	if (audit_end(r->audit) < 0)
-		log_error("audit: writing the audit trail failed");
+		audit_int(a, "host_pid", r->skill_pid);
+	audit_int(a, "ppid", 1);
+	audit_str(a, "path", r->argv[0]);
+	audit_array_begin(a, "argv");
+	STRV_FOREACH (arg, r->argv)
+		audit_str(a, NULL, *arg);
+	audit_array_end(a);
+	audit_str(a, "workdir", r->spec.workdir);
+	event_sink_end(r->sink);
 }
 
+/*
+ * The skill loaded its filter and sent the listener's number: fetch it and hand it to the
+ * seccomp layer, which answers notifications from the loop and reports through the sink.
+ */
 static int fetch_listener(struct run *r, int number)
 {
 	struct sandbox_msg ack = { .type = SB_MSG_ACK };
-	int fd;
+	const struct trace_context trace = {
+		.sink = r->sink,
+		.plan = r->plan,
+		.init_pid = r->init_pid,
+	};
+	int fd, k;
 
 	if (r->skill_pidfd < 0)
 		return -ESRCH;
 	fd = (int)syscall(SYS_pidfd_getfd, r->skill_pidfd, number, 0);
 	if (fd < 0)
 		return -errno;
-	r->notify_fd = fd;
-	if (run_watch(r, fd, WATCH_NOTIFY) < 0)
-		return -errno;
+	k = seccomp_listener_new(r->loop, r->seccomp, fd, &trace, &r->listener);
+	if (k < 0)
+		return k;
 	if (write(r->sock_skill, &ack, sizeof(ack)) != sizeof(ack))
 		return -EPIPE;
 	return 0;
 }
 
-static void handle_sock_skill(struct run *r)
+static int on_sock_skill(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
+	struct run *r = userdata;
+
 	for (;;) {
 		union {
 			struct cmsghdr h;
@@ -287,16 +273,15 @@ static void handle_sock_skill(struct run *r)
 		int k;
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
+			return 0;
 		if (n <= 0) {
 			/* The descriptor closes at execve: EOF without a failure is success. */
-			run_unwatch(r, r->sock_skill);
-			r->sock_skill = safe_close(r->sock_skill);
-			if (!r->setup_failed && !r->execed) {
+			unwatch(&r->sock_skill_source, &r->sock_skill);
+			if (!event_sink_failed(r->sink) && !r->execed) {
 				r->execed = true;
 				emit_exec(r);
 			}
-			return;
+			return 0;
 		}
 		if ((size_t)n != sizeof(m))
 			continue;
@@ -320,7 +305,7 @@ static void handle_sock_skill(struct run *r)
 
 				buf_printf(&b, "seccomp: fetching the notification listener: %s",
 					   strerror(-k));
-				fail_run(r, buf_steal(&b));
+				event_sink_fail(r->sink, buf_steal(&b));
 			}
 			break;
 		case SB_MSG_FAIL:
@@ -332,8 +317,9 @@ static void handle_sock_skill(struct run *r)
 	}
 }
 
-static void handle_signal(struct run *r)
+static int on_signal(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
+	struct run *r = userdata;
 	struct signalfd_siginfo si;
 
 	while (read(r->sig_fd, &si, sizeof(si)) == sizeof(si)) {
@@ -341,49 +327,37 @@ static void handle_signal(struct run *r)
 		if (r->init_pidfd >= 0 && !r->init_exited)
 			sys_pidfd_send_signal(r->init_pidfd, (int)si.ssi_signo, NULL, 0);
 	}
+	return 0;
 }
 
-static void emit_limit_hit(struct run *r, const char *limit, const char *value, const char *action)
+static int on_timer(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	if (!r->audit)
-		return;
-	audit_begin(r->audit, "limit.hit");
-	audit_str(r->audit, "limit", limit);
-	audit_str(r->audit, "value", value);
-	audit_str(r->audit, "action", action);
-	if (audit_end(r->audit) < 0)
-		log_error("audit: writing the audit trail failed");
-}
-
-static void handle_timer(struct run *r)
-{
+	struct run *r = userdata;
 	uint64_t expirations;
 	char buf[32];
 	uint64_t t = r->opts.timeout_usec != MANIFEST_UNSET ? r->opts.timeout_usec
 							    : r->m->limits.timeout_usec;
 
 	if (read(r->timer_fd, &expirations, sizeof(expirations)) < 0 || r->timed_out)
-		return;
+		return 0;
 	r->timed_out = true;
-	r->limits_hit |= LIMIT_TIMEOUT;
-	emit_limit_hit(r, "timeout", format_duration(buf, sizeof(buf), t),
-		       "killed the whole sandbox");
+	event_sink_limit(r->sink, RUN_LIMIT_TIMEOUT, format_duration(buf, sizeof(buf), t),
+			 "killed the whole sandbox");
 	fprintf(stderr, "skillbox: timeout: the skill ran longer than %s and was killed\n", buf);
 	kill_sandbox(r);
+	return 0;
 }
 
 static void cut_output(struct run *r)
 {
 	char buf[32];
 
-	r->limits_hit |= LIMIT_OUTPUT;
-	emit_limit_hit(r, "output", format_size(buf, sizeof(buf), r->m->limits.output),
-		       "output cut; further writes fail with EPIPE");
+	event_sink_limit(r->sink, RUN_LIMIT_OUTPUT,
+			 format_size(buf, sizeof(buf), r->m->limits.output),
+			 "output cut; further writes fail with EPIPE");
 	/* Closing our ends makes the skill's next write fail with EPIPE (SIGPIPE). */
-	run_unwatch(r, r->out_fd);
-	run_unwatch(r, r->err_fd);
-	r->out_fd = safe_close(r->out_fd);
-	r->err_fd = safe_close(r->err_fd);
+	unwatch(&r->out_source, &r->out_fd);
+	unwatch(&r->err_source, &r->err_fd);
 }
 
 static void handle_output(struct run *r, int fd, int to)
@@ -399,11 +373,10 @@ static void handle_output(struct run *r, int fd, int to)
 		if (n < 0 && errno == EAGAIN)
 			return;
 		if (n <= 0) {
-			run_unwatch(r, fd);
 			if (fd == r->out_fd)
-				r->out_fd = safe_close(r->out_fd);
+				unwatch(&r->out_source, &r->out_fd);
 			else
-				r->err_fd = safe_close(r->err_fd);
+				unwatch(&r->err_source, &r->err_fd);
 			return;
 		}
 		allowed = r->m->limits.output - r->output_bytes;
@@ -417,15 +390,31 @@ static void handle_output(struct run *r, int fd, int to)
 	}
 }
 
-static void reap_init(struct run *r)
+static int on_stdout(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
+	handle_output(userdata, fd, STDOUT_FILENO);
+	return 0;
+}
+
+static int on_stderr(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	handle_output(userdata, fd, STDERR_FILENO);
+	return 0;
+}
+
+/* init has exited: the sandbox is gone, and so the loop ends. */
+static int on_init_exit(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct run *r = userdata;
 	int status;
 	pid_t p = wait4(r->init_pid, &status, WNOHANG, &r->rusage);
 
 	if (p == r->init_pid) {
 		r->init_exited = true;
 		r->init_status = status;
+		event_loop_exit(r->loop);
 	}
+	return 0;
 }
 
 static int start_timer(struct run *r)
@@ -446,7 +435,7 @@ static int start_timer(struct run *r)
 	its.it_value.tv_nsec = (long)(deadline % USEC_PER_SEC * NSEC_PER_USEC);
 	if (timerfd_settime(r->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
 		return -errno;
-	return run_watch(r, r->timer_fd, WATCH_TIMER);
+	return event_add_io(r->loop, &r->timer_source, r->timer_fd, EPOLLIN, on_timer, r);
 }
 
 /* After the run, note the limits the kernel enforced (the skill died of them). */
@@ -462,117 +451,107 @@ static void note_rlimit_hits(struct run *r)
 	     (WTERMSIG(r->skill_status) == SIGKILL &&
 	      (uint64_t)(r->rusage.ru_utime.tv_sec + r->rusage.ru_stime.tv_sec) * USEC_PER_SEC >=
 		      l->cpu_usec))) {
-		r->limits_hit |= LIMIT_CPU;
-		emit_limit_hit(r, "cpu", format_duration(buf, sizeof(buf), l->cpu_usec),
-			       "the kernel stopped the skill (RLIMIT_CPU)");
+		event_sink_limit(r->sink, RUN_LIMIT_CPU,
+				 format_duration(buf, sizeof(buf), l->cpu_usec),
+				 "the kernel stopped the skill (RLIMIT_CPU)");
 	}
 	if (l->file_size != MANIFEST_UNSET && WTERMSIG(r->skill_status) == SIGXFSZ) {
-		r->limits_hit |= LIMIT_FILE_SIZE;
-		emit_limit_hit(r, "file_size", format_size(buf, sizeof(buf), l->file_size),
-			       "the kernel stopped the skill (RLIMIT_FSIZE)");
+		event_sink_limit(r->sink, RUN_LIMIT_FILE_SIZE,
+				 format_size(buf, sizeof(buf), l->file_size),
+				 "the kernel stopped the skill (RLIMIT_FSIZE)");
 	}
 }
 
-int run_supervise(struct run *r)
+static int start_skill(void *userdata)
+{
+	struct run *r = userdata;
+	struct sandbox_msg m = { .type = SB_MSG_START };
+
+	if (r->sock_init < 0)
+		return -EPIPE;
+	if (write(r->sock_init, &m, sizeof(m)) != sizeof(m))
+		return errno ? -errno : -EPIPE;
+	return 0;
+}
+
+static int watch(struct run *r, int fd, event_io_handler_t cb, struct event_source **ret)
+{
+	return event_add_io(r->loop, ret, fd, EPOLLIN, cb, r);
+}
+
+static int supervise(struct run *r)
 {
 	_cleanup_free_ char *error = NULL;
 	int k;
 
-	r->ep_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (r->ep_fd < 0)
-		return log_error_errno(-errno, "epoll_create1");
+	k = event_loop_new(&r->loop);
+	if (k < 0)
+		return log_error_errno(k, "epoll_create1");
+	event_sink_set_stop(r->sink, kill_sandbox, r);
 	fd_set_nonblock(r->sock_init, true);
 	fd_set_nonblock(r->sock_skill, true);
-	if ((k = run_watch(r, r->init_pidfd, WATCH_INIT_PIDFD)) < 0 ||
-	    (k = run_watch(r, r->sock_init, WATCH_SOCK_INIT)) < 0 ||
-	    (k = run_watch(r, r->sock_skill, WATCH_SOCK_SKILL)) < 0 ||
-	    (k = run_watch(r, r->sig_fd, WATCH_SIGNAL)) < 0)
+	if ((k = watch(r, r->init_pidfd, on_init_exit, &r->init_source)) < 0 ||
+	    (k = watch(r, r->sock_init, on_sock_init, &r->sock_init_source)) < 0 ||
+	    (k = watch(r, r->sock_skill, on_sock_skill, &r->sock_skill_source)) < 0 ||
+	    (k = watch(r, r->sig_fd, on_signal, &r->signal_source)) < 0)
 		return log_error_errno(k, "epoll_ctl");
 	if (r->out_fd >= 0) {
 		fd_set_nonblock(r->out_fd, true);
 		fd_set_nonblock(r->err_fd, true);
-		if ((k = run_watch(r, r->out_fd, WATCH_STDOUT)) < 0 ||
-		    (k = run_watch(r, r->err_fd, WATCH_STDERR)) < 0)
+		if ((k = watch(r, r->out_fd, on_stdout, &r->out_source)) < 0 ||
+		    (k = watch(r, r->err_fd, on_stderr, &r->err_source)) < 0)
 			return log_error_errno(k, "epoll_ctl");
 	}
 	k = start_timer(r);
 	if (k < 0)
 		return log_error_errno(k, "timerfd");
 
-	k = run_net_started(r, &error);
+	k = run_net_start(r->net,
+			  &(struct run_net_attach){
+				  .loop = r->loop,
+				  .sink = r->sink,
+				  .init_pid = r->init_pid,
+				  .start_skill = start_skill,
+				  .userdata = r,
+			  },
+			  &error);
+	if (k < 0)
+		event_sink_fail(r->sink, TAKE_PTR(error));
+
+	k = event_loop_run(r->loop);
 	if (k < 0) {
-		fail_run(r, TAKE_PTR(error));
-		error = NULL;
-	}
-
-	while (!r->init_exited) {
-		struct epoll_event evs[16];
-		int n = epoll_wait(r->ep_fd, evs, ELEMENTSOF(evs), -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			kill_sandbox(r);
-			return log_error_errno(-errno, "epoll_wait");
-		}
-		for (int i = 0; i < n; i++) {
-			uint32_t tag = (uint32_t)(evs[i].data.u64 >> 32);
-
-			switch (tag) {
-			case WATCH_INIT_PIDFD:
-				reap_init(r);
-				break;
-			case WATCH_SOCK_INIT:
-				if (r->sock_init >= 0)
-					handle_sock_init(r);
-				break;
-			case WATCH_SOCK_SKILL:
-				if (r->sock_skill >= 0)
-					handle_sock_skill(r);
-				break;
-			case WATCH_SIGNAL:
-				handle_signal(r);
-				break;
-			case WATCH_TIMER:
-				handle_timer(r);
-				break;
-			case WATCH_STDOUT:
-				if (r->out_fd >= 0)
-					handle_output(r, r->out_fd, STDOUT_FILENO);
-				break;
-			case WATCH_STDERR:
-				if (r->err_fd >= 0)
-					handle_output(r, r->err_fd, STDERR_FILENO);
-				break;
-			case WATCH_NOTIFY:
-				if (r->notify_fd >= 0 && seccomp_notify_handle(r) < 0) {
-					run_unwatch(r, r->notify_fd);
-					r->notify_fd = safe_close(r->notify_fd);
-				}
-				break;
-			default:
-				if (tag >= WATCH_NET_FIRST &&
-				    run_net_handle(r, tag, evs[i].events, &error) < 0) {
-					fail_run(r, TAKE_PTR(error));
-					error = NULL;
-				}
-				break;
-			}
-		}
+		kill_sandbox(r);
+		return log_error_errno(k, "epoll_wait");
 	}
 
 	/* Everything sandboxed is gone: collect what is still buffered. */
 	if (r->sock_init >= 0)
-		handle_sock_init(r);
+		on_sock_init(r->sock_init_source, r->sock_init, EPOLLIN, r);
 	if (r->sock_skill >= 0)
-		handle_sock_skill(r);
+		on_sock_skill(r->sock_skill_source, r->sock_skill, EPOLLIN, r);
 	if (r->out_fd >= 0)
 		handle_output(r, r->out_fd, STDOUT_FILENO);
 	if (r->err_fd >= 0)
 		handle_output(r, r->err_fd, STDERR_FILENO);
-	while (r->notify_fd >= 0 && seccomp_notify_handle(r) > 0)
-		;
-	run_net_finish(r);
+	seccomp_listener_drain(r->listener);
+	run_net_finish(r->net);
 	note_rlimit_hits(r);
 	return 0;
+}
+
+int run_supervise(struct run *r)
+{
+	int k = supervise(r);
+
+	/* The loop and its sources go with the sandbox; the layers free their own. */
+	r->listener = seccomp_listener_free(r->listener);
+	r->init_source = event_source_free(r->init_source);
+	r->sock_init_source = event_source_free(r->sock_init_source);
+	r->sock_skill_source = event_source_free(r->sock_skill_source);
+	r->signal_source = event_source_free(r->signal_source);
+	r->timer_source = event_source_free(r->timer_source);
+	r->out_source = event_source_free(r->out_source);
+	r->err_source = event_source_free(r->err_source);
+	r->loop = event_loop_free(r->loop);
+	return k;
 }

@@ -49,7 +49,6 @@
 #include "cli.h"
 #include "missing-syscalls.h"
 #include "path-util.h"
-#include "run.h"
 #include "strv.h"
 #include "trace.h"
 
@@ -62,154 +61,6 @@
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
 #endif
-
-/* --- flood control --- */
-
-#define FLOOD_SLOTS (2 * TRACE_FLOOD_MAX_KEYS) /* open addressing, at most half full */
-
-struct flood_key {
-	char digest[AUDIT_HASH_HEX_LEN + 1]; /* "" for a free slot */
-	const char *event;		     /* a string literal */
-	char *shown;			     /* the key, cut at TRACE_KEY_SHOWN bytes */
-	uint64_t count;			     /* events seen, written or not */
-};
-
-struct trace_flood {
-	struct flood_key *slots;
-	uint32_t *order; /* slot indexes in the order keys were first seen */
-	size_t n_keys;
-	uint64_t overflow; /* events of keys that did not fit */
-};
-
-struct trace_flood *trace_flood_new(void)
-{
-	struct trace_flood *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return NULL;
-	f->slots = calloc(FLOOD_SLOTS, sizeof(*f->slots));
-	f->order = calloc(TRACE_FLOOD_MAX_KEYS, sizeof(*f->order));
-	if (!f->slots || !f->order)
-		return trace_flood_free(f);
-	return f;
-}
-
-struct trace_flood *trace_flood_free(struct trace_flood *f)
-{
-	if (!f)
-		return NULL;
-	for (size_t i = 0; f->slots && i < f->n_keys; i++)
-		free(f->slots[f->order[i]].shown);
-	free(f->slots);
-	free(f->order);
-	free(f);
-	return NULL;
-}
-
-static uint64_t hex_prefix(const char *hex)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 16; i++) {
-		char c = hex[i];
-
-		v = v << 4 | (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
-	}
-	return v;
-}
-
-bool trace_flood_admit(struct trace_flood *f, const char *event, const char *key)
-{
-	char digest[AUDIT_HASH_HEX_LEN + 1];
-	struct buf b = BUF_INIT;
-	struct flood_key *k;
-	size_t i;
-
-	if (!f)
-		return true;
-	/* The event name and the key, separated by a byte neither contains. */
-	buf_puts(&b, event);
-	buf_putc(&b, '\0');
-	buf_puts(&b, key ? key : "");
-	if (!buf_ok(&b)) {
-		buf_done(&b);
-		return true;
-	}
-	audit_sha256_hex(b.data, b.len, digest);
-	buf_done(&b);
-
-	for (i = hex_prefix(digest) % FLOOD_SLOTS;; i = (i + 1) % FLOOD_SLOTS) {
-		k = &f->slots[i];
-		if (!k->digest[0] || streq(k->digest, digest))
-			break;
-	}
-	if (!k->digest[0]) {
-		if (f->n_keys >= TRACE_FLOOD_MAX_KEYS) {
-			f->overflow++;
-			return false;
-		}
-		k->shown = strndup(key ? key : "", TRACE_KEY_SHOWN);
-		if (!k->shown)
-			return true;
-		memcpy(k->digest, digest, sizeof(digest));
-		k->event = event;
-		f->order[f->n_keys++] = (uint32_t)i;
-	}
-	k->count++;
-	return k->count <= TRACE_FLOOD_PER_KEY;
-}
-
-void trace_flood_report(const struct trace_flood *f,
-			void (*cb)(const char *event, const char *key, uint64_t count,
-				   void *userdata),
-			void *userdata)
-{
-	if (!f)
-		return;
-	for (size_t i = 0; i < f->n_keys; i++) {
-		const struct flood_key *k = &f->slots[f->order[i]];
-
-		if (k->count > TRACE_FLOOD_PER_KEY)
-			cb(k->event, k->shown, k->count - TRACE_FLOOD_PER_KEY, userdata);
-	}
-	if (f->overflow)
-		cb(NULL, NULL, f->overflow, userdata);
-}
-
-bool trace_admit(struct run *r, const char *event, const char *key)
-{
-	if (!r->flood)
-		r->flood = trace_flood_new();
-	/* Without memory for the table everything is written: nothing is lost unannounced. */
-	return trace_flood_admit(r->flood, event, key);
-}
-
-static void emit_lost(const char *event, const char *key, uint64_t count, void *userdata)
-{
-	struct run *r = userdata;
-
-	audit_begin(r->audit, "audit.lost");
-	audit_str(r->audit, "source", "seccomp");
-	if (event) {
-		/* "event" is the line's own common field: the held-back event is "lost_event". */
-		audit_str(r->audit, "reason", "repeated");
-		audit_str(r->audit, "lost_event", event);
-		audit_str(r->audit, "key", key);
-	} else {
-		audit_str(r->audit, "reason", "too-many-keys");
-		audit_uint(r->audit, "keys", TRACE_FLOOD_MAX_KEYS);
-	}
-	audit_uint(r->audit, "count", count);
-	if (audit_end(r->audit) < 0)
-		log_error("audit: writing the audit trail failed");
-}
-
-void trace_flush(struct run *r)
-{
-	if (r->audit)
-		trace_flood_report(r->flood, emit_lost, r);
-	r->flood = trace_flood_free(r->flood);
-}
 
 /* --- reading the tracee --- */
 
@@ -845,8 +696,8 @@ kind:
 	socket_kind(c);
 }
 
-void trace_collect(struct run *r, const struct seccomp_notif *req, const char *name,
-		   struct trace_call *ret)
+void trace_collect(const struct trace_context *ctx, const struct seccomp_notif *req,
+		   const char *name, struct trace_call *ret)
 {
 	const struct traced *t = find_traced(name);
 	pid_t host_ppid = 0;
@@ -879,7 +730,7 @@ void trace_collect(struct run *r, const struct seccomp_notif *req, const char *n
 
 	switch (t->kind) {
 	case TRACE_EXEC:
-		if (host_ppid && host_ppid == r->init_pid)
+		if (host_ppid && host_ppid == ctx->init_pid)
 			ret->ppid = 1;
 		else if (host_ppid && read_status(host_ppid, NULL, &ret->ppid, NULL) < 0)
 			ret->ppid = 0;
@@ -967,41 +818,36 @@ static const char *proto_name(const struct trace_call *c, char *buf, size_t size
 	return buf;
 }
 
-static void end_event(struct run *r)
+static void emit_exec(const struct trace_context *ctx, const struct trace_call *c)
 {
-	if (audit_end(r->audit) < 0)
-		log_error("audit: writing the audit trail failed");
-}
-
-static void emit_exec(struct run *r, const struct trace_call *c)
-{
+	struct audit *au = event_sink_audit(ctx->sink);
 	struct buf key = BUF_INIT;
 
 	buf_puts(&key, c->path ? c->path : "?");
 	STRV_FOREACH (a, c->argv)
 		buf_printf(&key, " %s", *a);
-	if (!trace_admit(r, "proc.exec", buf_str(&key))) {
+	if (!event_sink_admit(ctx->sink, "proc.exec", buf_str(&key))) {
 		buf_done(&key);
 		return;
 	}
 	buf_done(&key);
 
-	audit_begin(r->audit, "proc.exec");
-	audit_str(r->audit, "source", "trace");
-	audit_int(r->audit, "pid", c->pid);
-	audit_int(r->audit, "ppid", c->ppid);
-	audit_int(r->audit, "host_pid", c->host_pid);
-	audit_str(r->audit, "path", c->given);
-	audit_str(r->audit, "resolved", c->path);
-	audit_array_begin(r->audit, "argv");
+	audit_begin(au, "proc.exec");
+	audit_str(au, "source", "trace");
+	audit_int(au, "pid", c->pid);
+	audit_int(au, "ppid", c->ppid);
+	audit_int(au, "host_pid", c->host_pid);
+	audit_str(au, "path", c->given);
+	audit_str(au, "resolved", c->path);
+	audit_array_begin(au, "argv");
 	STRV_FOREACH (a, c->argv)
-		audit_str(r->audit, NULL, *a);
-	audit_array_end(r->audit);
+		audit_str(au, NULL, *a);
+	audit_array_end(au);
 	if (c->argv_truncated)
-		audit_bool(r->audit, "argv_truncated", true);
+		audit_bool(au, "argv_truncated", true);
 	if (c->error)
-		audit_str(r->audit, "error", c->error);
-	end_event(r);
+		audit_str(au, "error", c->error);
+	event_sink_end(ctx->sink);
 }
 
 /* Whether the view provides a file event's path(s) for its access. */
@@ -1017,13 +863,13 @@ static bool has_second_path(const struct trace_call *c)
 	return c->kind == TRACE_CHANGE && (streq(c->op, "rename") || streq(c->op, "link"));
 }
 
-static void lookup_declared(struct run *r, const struct trace_call *c, bool write,
+static void lookup_declared(const struct trace_context *ctx, const struct trace_call *c, bool write,
 			    struct declared *ret)
 {
 	struct mount_lookup l, l2;
 
 	*ret = (struct declared){ 0 };
-	if (!c->path || !r->plan || mount_plan_lookup(r->plan, c->path, write, &l) < 0)
+	if (!c->path || !ctx->plan || mount_plan_lookup(ctx->plan, c->path, write, &l) < 0)
 		return;
 	*ret = (struct declared){ .known = true,
 				  .declared = l.declared,
@@ -1031,7 +877,7 @@ static void lookup_declared(struct run *r, const struct trace_call *c, bool writ
 				  .mount = l.op ? l.op->inside : NULL };
 	/* rename and link write the second path too; a symlink's target is only text. */
 	if (has_second_path(c) && c->path2 &&
-	    mount_plan_lookup(r->plan, c->path2, true, &l2) == 0) {
+	    mount_plan_lookup(ctx->plan, c->path2, true, &l2) == 0) {
 		ret->declared = ret->declared && l2.declared;
 		ret->by_default = ret->by_default && l2.by_default;
 	}
@@ -1043,8 +889,8 @@ static void lookup_declared(struct run *r, const struct trace_call *c, bool writ
  * tracing (which refuses nothing): the view does not have the path, or has it read-only, so
  * the kernel fails the call (ENOENT, EROFS) on its own.
  */
-static void note_undeclared(struct run *r, const struct trace_call *c, const struct declared *d,
-			    const char *what)
+static void note_undeclared(const struct trace_context *ctx, const struct trace_call *c,
+			    const struct declared *d, const char *what)
 {
 	struct buf b = BUF_INIT;
 
@@ -1053,21 +899,23 @@ static void note_undeclared(struct run *r, const struct trace_call *c, const str
 	buf_printf(&b, "%s %s", what, c->path);
 	if (has_second_path(c) && c->path2)
 		buf_printf(&b, " -> %s", c->path2);
-	run_note_refusal(r, REFUSAL_FILE, buf_ok(&b) ? buf_str(&b) : what);
+	event_sink_refusal(ctx->sink, REFUSAL_FILE, buf_ok(&b) ? buf_str(&b) : what);
 	buf_done(&b);
 }
 
-static void audit_declared(struct run *r, const struct declared *d)
+static void audit_declared(const struct trace_context *ctx, const struct declared *d)
 {
+	struct audit *au = event_sink_audit(ctx->sink);
+
 	if (!d->known) {
-		audit_null(r->audit, "declared");
-		audit_null(r->audit, "mount");
+		audit_null(au, "declared");
+		audit_null(au, "mount");
 		return;
 	}
-	audit_bool(r->audit, "declared", d->declared);
+	audit_bool(au, "declared", d->declared);
 	if (d->by_default)
-		audit_str(r->audit, "by", "default");
-	audit_str(r->audit, "mount", d->mount);
+		audit_str(au, "by", "default");
+	audit_str(au, "mount", d->mount);
 }
 
 static bool is_write_open(int flags)
@@ -1076,8 +924,9 @@ static bool is_write_open(int flags)
 	       (flags & O_TMPFILE) == O_TMPFILE;
 }
 
-static void emit_open(struct run *r, const struct trace_call *c)
+static void emit_open(const struct trace_context *ctx, const struct trace_call *c)
 {
+	struct audit *au = event_sink_audit(ctx->sink);
 	const char *access = trace_open_access(c->flags);
 	/* O_TMPFILE includes O_DIRECTORY: only both bits together make an unnamed file. */
 	bool create = (c->flags & O_CREAT) || (c->flags & O_TMPFILE) == O_TMPFILE;
@@ -1086,65 +935,67 @@ static void emit_open(struct run *r, const struct trace_call *c)
 	struct declared d;
 	bool admit;
 
-	lookup_declared(r, c, is_write_open(c->flags), &d);
-	note_undeclared(r, c, &d, access);
+	lookup_declared(ctx, c, is_write_open(c->flags), &d);
+	note_undeclared(ctx, c, &d, access);
 	buf_printf(&key, "%s%s%s %s", access, create ? "+create" : "", truncate ? "+truncate" : "",
 		   c->path    ? c->path
 		   : c->error ? c->error
 			      : "?");
-	admit = trace_admit(r, "file.open", buf_str(&key));
+	admit = event_sink_admit(ctx->sink, "file.open", buf_str(&key));
 	buf_done(&key);
 	if (!admit)
 		return;
 
-	audit_begin(r->audit, "file.open");
-	audit_int(r->audit, "pid", c->pid);
-	audit_str(r->audit, "path", c->path);
-	audit_str(r->audit, "access", access);
+	audit_begin(au, "file.open");
+	audit_int(au, "pid", c->pid);
+	audit_str(au, "path", c->path);
+	audit_str(au, "access", access);
 	if (create)
-		audit_bool(r->audit, "create", true);
+		audit_bool(au, "create", true);
 	if (truncate)
-		audit_bool(r->audit, "truncate", true);
-	audit_declared(r, &d);
+		audit_bool(au, "truncate", true);
+	audit_declared(ctx, &d);
 	if (c->exists >= 0)
-		audit_bool(r->audit, "exists", c->exists);
+		audit_bool(au, "exists", c->exists);
 	if (trace_path_is_sensitive(c->path))
-		audit_bool(r->audit, "sensitive", true);
+		audit_bool(au, "sensitive", true);
 	if (c->error)
-		audit_str(r->audit, "error", c->error);
-	end_event(r);
+		audit_str(au, "error", c->error);
+	event_sink_end(ctx->sink);
 }
 
-static void emit_change(struct run *r, const struct trace_call *c)
+static void emit_change(const struct trace_context *ctx, const struct trace_call *c)
 {
+	struct audit *au = event_sink_audit(ctx->sink);
 	struct buf key = BUF_INIT;
 	struct declared d;
 	bool admit;
 
-	lookup_declared(r, c, true, &d);
-	note_undeclared(r, c, &d, c->op);
+	lookup_declared(ctx, c, true, &d);
+	note_undeclared(ctx, c, &d, c->op);
 	buf_printf(&key, "%s %s", c->op, c->path ? c->path : c->error ? c->error : "?");
 	if (c->path2)
 		buf_printf(&key, " %s", c->path2);
-	admit = trace_admit(r, "file.change", buf_str(&key));
+	admit = event_sink_admit(ctx->sink, "file.change", buf_str(&key));
 	buf_done(&key);
 	if (!admit)
 		return;
 
-	audit_begin(r->audit, "file.change");
-	audit_int(r->audit, "pid", c->pid);
-	audit_str(r->audit, "op", c->op);
-	audit_str(r->audit, "path", c->path);
+	audit_begin(au, "file.change");
+	audit_int(au, "pid", c->pid);
+	audit_str(au, "op", c->op);
+	audit_str(au, "path", c->path);
 	if (has_second_path(c) || streq(c->op, "symlink"))
-		audit_str(r->audit, "path2", c->path2);
-	audit_declared(r, &d);
+		audit_str(au, "path2", c->path2);
+	audit_declared(ctx, &d);
 	if (c->error)
-		audit_str(r->audit, "error", c->error);
-	end_event(r);
+		audit_str(au, "error", c->error);
+	event_sink_end(ctx->sink);
 }
 
-static void emit_connect(struct run *r, const struct trace_call *c)
+static void emit_connect(const struct trace_context *ctx, const struct trace_call *c)
 {
+	struct audit *au = event_sink_audit(ctx->sink);
 	const char *family = family_name(c->family);
 	char pbuf[32], fbuf[16];
 	const char *proto = proto_name(c, pbuf, sizeof(pbuf));
@@ -1159,44 +1010,44 @@ static void emit_connect(struct run *r, const struct trace_call *c)
 		   c->address ? c->address : "?");
 	if (c->port >= 0)
 		buf_printf(&key, ":%d", c->port);
-	admit = trace_admit(r, "net.connect", buf_str(&key));
+	admit = event_sink_admit(ctx->sink, "net.connect", buf_str(&key));
 	buf_done(&key);
 	if (!admit)
 		return;
 
-	audit_begin(r->audit, "net.connect");
-	audit_str(r->audit, "source", "trace");
-	audit_int(r->audit, "pid", c->pid);
-	audit_int(r->audit, "host_pid", c->host_pid);
-	audit_int(r->audit, "fd", c->fd);
-	audit_str(r->audit, "family", family);
-	audit_str(r->audit, "address", c->address);
+	audit_begin(au, "net.connect");
+	audit_str(au, "source", "trace");
+	audit_int(au, "pid", c->pid);
+	audit_int(au, "host_pid", c->host_pid);
+	audit_int(au, "fd", c->fd);
+	audit_str(au, "family", family);
+	audit_str(au, "address", c->address);
 	if (c->port >= 0)
-		audit_uint(r->audit, "port", (uint64_t)c->port);
+		audit_uint(au, "port", (uint64_t)c->port);
 	else
-		audit_null(r->audit, "port");
-	audit_str(r->audit, "proto", proto);
+		audit_null(au, "port");
+	audit_str(au, "proto", proto);
 	if (c->error)
-		audit_str(r->audit, "error", c->error);
-	end_event(r);
+		audit_str(au, "error", c->error);
+	event_sink_end(ctx->sink);
 }
 
-void trace_emit(struct run *r, const struct trace_call *c)
+void trace_emit(const struct trace_context *ctx, const struct trace_call *c)
 {
-	if (!r->audit)
+	if (!event_sink_audit(ctx->sink))
 		return;
 	switch (c->kind) {
 	case TRACE_EXEC:
-		emit_exec(r, c);
+		emit_exec(ctx, c);
 		break;
 	case TRACE_OPEN:
-		emit_open(r, c);
+		emit_open(ctx, c);
 		break;
 	case TRACE_CHANGE:
-		emit_change(r, c);
+		emit_change(ctx, c);
 		break;
 	case TRACE_CONNECT:
-		emit_connect(r, c);
+		emit_connect(ctx, c);
 		break;
 	case TRACE_NONE:
 		break;

@@ -3,7 +3,7 @@
 
 /*
  * Opt-in runtime tracing (audit.trace, --trace exec,files,connect). The filter sends the
- * traced syscalls to the parent's seccomp listener; seccomp-notify.c hands each one here to
+ * traced syscalls to the parent's seccomp listener; run-seccomp.c hands each one here to
  * read its arguments (trace_collect()), answers it with SECCOMP_USER_NOTIF_FLAG_CONTINUE,
  * and has the event written (trace_emit()): proc.exec, file.open, file.change, net.connect.
  *
@@ -15,8 +15,8 @@
  * kernel did.
  *
  * Flood control applies to these events and to syscall.deny: per distinct key (the event and
- * its salient fields) the first TRACE_FLOOD_PER_KEY events are written, further ones only
- * counted; trace_flush() reports the counts as audit.lost events at the end of the run.
+ * its salient fields) the first EVENT_FLOOD_PER_KEY events are written, further ones only
+ * counted (event_sink_admit()).
  */
 
 #include <linux/seccomp.h>
@@ -25,54 +25,23 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-struct run;
+#include "event-sink.h"
+#include "mount-plan.h"
 
-/* Events written per distinct key; the rest are counted. */
-#define TRACE_FLOOD_PER_KEY 100
-/* Distinct keys remembered; events of further keys are counted in one aggregate. */
-#define TRACE_FLOOD_MAX_KEYS 4096
 /* Bounds of a proc.exec argv: arguments, bytes per argument, bytes in all. */
 #define TRACE_ARGV_MAX	 64
 #define TRACE_ARG_MAX	 256
 #define TRACE_ARGV_BYTES 4096
-/* The longest key kept for the audit.lost event (the rest is cut, the digest is of all). */
-#define TRACE_KEY_SHOWN 256
 
-/* --- flood control (pure; unit-tested) --- */
-
-struct trace_flood;
-
-struct trace_flood *trace_flood_new(void);
-struct trace_flood *trace_flood_free(struct trace_flood *f);
-/**
- * Counts one event with this key; true when it is to be written: the first
- * TRACE_FLOOD_PER_KEY of each key. Once TRACE_FLOOD_MAX_KEYS keys are known, events of a new
- * key are counted in an aggregate and not written. Keys compare by SHA-256 of event and key,
- * so no crafted key can pass for another. On allocation failure it answers true: an event
- * is never held back without being counted.
+/*
+ * What tracing needs of the run: where events go, the view a path is checked against, and
+ * the sandbox's init (a parent that is init is pid 1 inside).
  */
-bool trace_flood_admit(struct trace_flood *f, const char *event, const char *key);
-/**
- * Calls cb once per key that had events counted and not written (count: how many), in the
- * order the keys were first seen, then once with event and key NULL for the aggregate of
- * keys beyond the table, when there were any.
- */
-void trace_flood_report(const struct trace_flood *f,
-			void (*cb)(const char *event, const char *key, uint64_t count,
-				   void *userdata),
-			void *userdata);
-
-/* --- the run's side --- */
-
-/** Flood control of the run (see trace_flood_admit()); creates its state on first use. */
-bool trace_admit(struct run *r, const char *event, const char *key);
-/**
- * The run is over: writes one audit.lost {source: "seccomp", reason: "repeated",
- * lost_event, key, count} per key
- * that had events held back (and the aggregate as reason "too-many-keys"), then frees the
- * tracing state. Call once after supervision, before run.exit. Takes a run without state.
- */
-void trace_flush(struct run *r);
+struct trace_context {
+	struct event_sink *sink;
+	const struct mount_plan *plan; /* NULL: "declared" is unknown */
+	pid_t init_pid;
+};
 
 /* --- one traced syscall --- */
 
@@ -122,10 +91,13 @@ bool trace_path_is_sensitive(const char *path);
  * SECCOMP_IOCTL_NOTIF_ID_VALID before using ret: the task may have died and its pid be
  * someone else's. Never fails: what could not be read is NULL, with ret->error saying why.
  */
-void trace_collect(struct run *r, const struct seccomp_notif *req, const char *name,
+void trace_collect(const struct trace_context *t, const struct seccomp_notif *req, const char *name,
 		   struct trace_call *ret);
-/** Writes the call's event (unless flood control holds it back); notes undeclared file access. */
-void trace_emit(struct run *r, const struct trace_call *c);
+/**
+ * Writes the call's event (unless flood control holds it back) and counts a file access the
+ * view does not declare as a refusal for run.summary.
+ */
+void trace_emit(const struct trace_context *t, const struct trace_call *c);
 void trace_call_done(struct trace_call *c);
 
 /* --- pure helpers, exposed for the unit tests --- */

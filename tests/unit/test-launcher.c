@@ -29,38 +29,13 @@
 #include "cli.h"
 #include "fd-util.h"
 #include "json.h"
-#include "layers.h"
+#include "event-loop.h"
+#include "event-sink.h"
 #include "run-seccomp.h"
 #include "seccomp-internal.h"
 #include "strv.h"
 #include "tap.h"
 #include "trace.h"
-
-/* main.c's (cli.h), which is not part of the library. */
-char **program_argv;
-
-void log_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# log_error: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-int log_error_errno(int error, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# log_error_errno(%d): ", error);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	return error;
-}
 
 #define RUN_ID "0b8a4f2e-5c1d-4e7a-9f3b-2d6c8e1a7b40"
 
@@ -83,17 +58,6 @@ static struct manifest *parse(const char *yaml)
 
 #define MANIFEST_HEAD "skillbox: 1\nname: t\ncommand: [run]\n"
 
-static char *read_fd_all(int fd, size_t *ret_len)
-{
-	char *data = NULL;
-	size_t len = 0;
-
-	if (lseek(fd, 0, SEEK_SET) < 0 || read_fd_bounded(fd, 16 << 20, &data, &len) < 0)
-		return NULL;
-	*ret_len = len;
-	return data;
-}
-
 static struct json_node *member(const struct json_node *o, const char *key)
 {
 	if (!o || o->type != JSON_OBJECT)
@@ -102,27 +66,6 @@ static struct json_node *member(const struct json_node *o, const char *key)
 		if (streq(o->items[i]->key, key))
 			return o->items[i];
 	return NULL;
-}
-
-/* Emits one event with emit() into a memfd and parses it back. */
-static struct json_node *capture(void (*emit)(struct audit *a, void *userdata), void *userdata)
-{
-	int fd = memfd_create("audit", MFD_CLOEXEC);
-	_cleanup_free_ char *data = NULL;
-	struct json_node *n = NULL;
-	struct audit *a = NULL;
-	size_t len = 0;
-
-	if (fd < 0 || audit_new(fd, RUN_ID, &a) < 0)
-		return NULL;
-	emit(a, userdata);
-	data = read_fd_all(fd, &len);
-	audit_free(a);
-	if (!data || len == 0 || data[len - 1] != '\n')
-		return NULL;
-	if (json_parse(data, len - 1, &n, NULL) < 0)
-		return NULL;
-	return n;
 }
 
 /* --- the seccomp layer from the manifest (launcher/run-seccomp.c) --- */
@@ -214,7 +157,7 @@ static void test_deny_startup(void)
 struct lost_seen {
 	size_t n;
 	const char *event[8];
-	char key[8][TRACE_KEY_SHOWN + 1];
+	char key[8][EVENT_FLOOD_KEY_SHOWN + 1];
 	uint64_t count[8];
 };
 
@@ -231,7 +174,7 @@ static void on_lost(const char *event, const char *key, uint64_t count, void *us
 
 static void test_trace_flood(void)
 {
-	struct trace_flood *f = trace_flood_new();
+	struct event_flood *f = event_flood_new();
 	struct lost_seen l = { 0 };
 	unsigned written = 0, overflow_written = 0;
 	char key[64], longkey[600];
@@ -239,57 +182,57 @@ static void test_trace_flood(void)
 	if (!ok(f, "flood: a table is created"))
 		return;
 	for (int i = 0; i < 10000; i++)
-		written += trace_flood_admit(f, "syscall.deny", "keyctl");
+		written += event_flood_admit(f, "syscall.deny", "keyctl");
 	is_int(written, 100, "flood: 100 of 10000 identical events are written");
 	for (int i = 0; i < 150; i++)
-		written += trace_flood_admit(f, "file.open", "read /etc/shadow");
+		written += event_flood_admit(f, "file.open", "read /etc/shadow");
 	is_int(written, 200, "flood: another key has its own 100");
 	/* The same key text under another event is another key. */
-	ok(trace_flood_admit(f, "file.change", "keyctl"), "flood: keys are per event");
+	ok(event_flood_admit(f, "file.change", "keyctl"), "flood: keys are per event");
 	/* Keys are compared whole: a long common prefix does not merge them. */
 	memset(longkey, 'a', sizeof(longkey) - 1);
 	longkey[sizeof(longkey) - 1] = '\0';
 	for (int i = 0; i < 100; i++)
-		trace_flood_admit(f, "file.open", longkey);
+		event_flood_admit(f, "file.open", longkey);
 	longkey[sizeof(longkey) - 2] = 'b';
-	ok(trace_flood_admit(f, "file.open", longkey),
+	ok(event_flood_admit(f, "file.open", longkey),
 	   "flood: keys that differ past the shown part are still different");
 	longkey[sizeof(longkey) - 2] = 'a';
-	ok(!trace_flood_admit(f, "file.open", longkey), "flood: the 101st of the long key is held");
+	ok(!event_flood_admit(f, "file.open", longkey), "flood: the 101st of the long key is held");
 
-	trace_flood_report(f, on_lost, &l);
+	event_flood_report(f, on_lost, &l);
 	ok(l.n == 3 && streq(l.event[0], "syscall.deny") && streq(l.key[0], "keyctl") &&
 		   l.count[0] == 9900 && streq(l.event[1], "file.open") &&
 		   streq(l.key[1], "read /etc/shadow") && l.count[1] == 50 && l.count[2] == 1 &&
-		   strlen(l.key[2]) == TRACE_KEY_SHOWN,
+		   strlen(l.key[2]) == EVENT_FLOOD_KEY_SHOWN,
 	   "flood: the report lists held-back counts per key, in first-seen order, keys cut at "
 	   "%d bytes",
-	   TRACE_KEY_SHOWN);
+	   EVENT_FLOOD_KEY_SHOWN);
 	for (size_t i = 0; i < l.n; i++)
 		diag("lost %s '%.40s' %" PRIu64, l.event[i], l.key[i], l.count[i]);
 
 	/* Fill the table: 5 keys so far, then distinct ones up to the limit and beyond. */
-	for (int i = 0; i < TRACE_FLOOD_MAX_KEYS + 500; i++) {
+	for (int i = 0; i < EVENT_FLOOD_MAX_KEYS + 500; i++) {
 		bool w;
 
 		snprintf(key, sizeof(key), "read /x/%d", i);
-		w = trace_flood_admit(f, "file.open", key);
-		if (i >= TRACE_FLOOD_MAX_KEYS - 5)
+		w = event_flood_admit(f, "file.open", key);
+		if (i >= EVENT_FLOOD_MAX_KEYS - 5)
 			overflow_written += w;
 	}
 	is_int(overflow_written, 0, "flood: beyond %d keys nothing new is written",
-	       TRACE_FLOOD_MAX_KEYS);
-	ok(trace_flood_admit(f, "syscall.deny", "keyctl") == false &&
-		   trace_flood_admit(f, "file.open", "read /x/7") == true,
+	       EVENT_FLOOD_MAX_KEYS);
+	ok(event_flood_admit(f, "syscall.deny", "keyctl") == false &&
+		   event_flood_admit(f, "file.open", "read /x/7") == true,
 	   "flood: known keys keep their own budget when the table is full");
 	l = (struct lost_seen){ 0 };
-	trace_flood_report(f, on_lost, &l);
+	event_flood_report(f, on_lost, &l);
 	ok(l.n == 4 && l.event[3] == NULL && l.count[3] == 505 && l.count[0] == 9901,
 	   "flood: the aggregate of keys beyond the table is reported last (got %" PRIu64 ")",
 	   l.n == 4 ? l.count[3] : 0);
-	trace_flood_free(f);
-	ok(trace_flood_admit(NULL, "x", "y"), "flood: without a table everything is written");
-	ok(trace_flood_free(NULL) == NULL, "flood: free takes NULL");
+	event_flood_free(f);
+	ok(event_flood_admit(NULL, "x", "y"), "flood: without a table everything is written");
+	ok(event_flood_free(NULL) == NULL, "flood: free takes NULL");
 }
 
 static void test_trace_helpers(void)
@@ -340,7 +283,7 @@ static struct seccomp_notif self_notif(uint64_t a0, uint64_t a1, uint64_t a2, ui
 
 static void test_trace_collect(void)
 {
-	struct run r = { .init_pid = -1 };
+	const struct trace_context ctx = { .init_pid = -1 };
 	struct trace_call c;
 	struct seccomp_notif n;
 	char cwd[PATH_MAX], want[PATH_MAX + 16], long_arg[300];
@@ -354,7 +297,7 @@ static void test_trace_collect(void)
 
 	n = self_notif((uint64_t)(uint32_t)AT_FDCWD, PTR("sub/../made.txt"),
 		       O_WRONLY | O_CREAT | O_TRUNC, 0600, 0, 0);
-	trace_collect(&r, &n, "openat", &c);
+	trace_collect(&ctx, &n, "openat", &c);
 	snprintf(want, sizeof(want), "%s/made.txt", streq(cwd, "/") ? "" : cwd);
 	ok(c.kind == TRACE_OPEN && c.path && streq(c.path, want) &&
 		   c.flags == (O_WRONLY | O_CREAT | O_TRUNC) && c.pid == getpid() && !c.error,
@@ -369,20 +312,20 @@ static void test_trace_collect(void)
 		memset(pages, 'x', (size_t)ps);
 		memcpy(pages + ps - 5, "/abc", 5);
 		n = self_notif(PTR(pages + ps - 5), O_RDONLY, 0, 0, 0, 0);
-		trace_collect(&r, &n, "open", &c);
+		trace_collect(&ctx, &n, "open", &c);
 		ok(c.path && streq(c.path, "/abc") && !c.error,
 		   "collect: a path up to the last byte of a mapping is read (page-bounded reads)");
 		trace_call_done(&c);
 		pages[ps - 1] = 'x';
 		n = self_notif(PTR(pages + ps - 5), O_RDONLY, 0, 0, 0, 0);
-		trace_collect(&r, &n, "open", &c);
+		trace_collect(&ctx, &n, "open", &c);
 		ok(c.kind == TRACE_OPEN && !c.path && c.error && strstr(c.error, "Bad address"),
 		   "collect: a path running into an unreadable page gives path null and an error "
 		   "(%s)",
 		   c.error);
 		trace_call_done(&c);
 		n = self_notif(0, O_RDONLY, 0, 0, 0, 0);
-		trace_collect(&r, &n, "open", &c);
+		trace_collect(&ctx, &n, "open", &c);
 		ok(!c.path && c.error, "collect: a NULL path gives an error, not a crash");
 		trace_call_done(&c);
 		munmap(pages, (size_t)ps * 2);
@@ -394,7 +337,7 @@ static void test_trace_collect(void)
 	for (int i = 0; i < 70; i++)
 		argv[i] = i == 1 ? long_arg : (char *)"arg";
 	n = self_notif(PTR("/usr/bin/env"), PTR(argv), 0, 0, 0, 0);
-	trace_collect(&r, &n, "execve", &c);
+	trace_collect(&ctx, &n, "execve", &c);
 	ok(c.kind == TRACE_EXEC && c.given && streq(c.given, "/usr/bin/env") && c.path &&
 		   streq(c.path, "/usr/bin/env") && strv_length(c.argv) == TRACE_ARGV_MAX &&
 		   strlen(c.argv[1]) == TRACE_ARG_MAX && c.argv_truncated,
@@ -403,7 +346,7 @@ static void test_trace_collect(void)
 	trace_call_done(&c);
 	for (int i = 0; i < 70; i++)
 		argv[i] = i < 20 ? long_arg : NULL;
-	trace_collect(&r, &n, "execve", &c);
+	trace_collect(&ctx, &n, "execve", &c);
 	{
 		size_t total = 0;
 
@@ -416,7 +359,7 @@ static void test_trace_collect(void)
 	trace_call_done(&c);
 	argv[0] = (char *)"true";
 	argv[1] = NULL;
-	trace_collect(&r, &n, "execve", &c);
+	trace_collect(&ctx, &n, "execve", &c);
 	ok(strv_length(c.argv) == 1 && !c.argv_truncated && !c.error,
 	   "collect: a short argv is whole");
 	trace_call_done(&c);
@@ -430,31 +373,31 @@ static void test_trace_collect(void)
 
 		inet_pton(AF_INET, "10.0.0.1", &sin.sin_addr);
 		n = self_notif((uint64_t)s, PTR(&sin), sizeof(sin), 0, 0, 0);
-		trace_collect(&r, &n, "connect", &c);
+		trace_collect(&ctx, &n, "connect", &c);
 		ok(c.kind == TRACE_CONNECT && c.family == AF_INET && c.address &&
 			   streq(c.address, "10.0.0.1") && c.port == 53 &&
 			   c.sock_type == SOCK_DGRAM && c.sock_proto == IPPROTO_UDP && c.fd == s,
 		   "collect: connect() gives family, address, port and the socket's protocol");
 		trace_call_done(&c);
 		n = self_notif((uint64_t)s, PTR("x"), 1, 0, 0, 0);
-		trace_collect(&r, &n, "sendto", &c);
+		trace_collect(&ctx, &n, "sendto", &c);
 		ok(c.kind == TRACE_NONE, "collect: sendto() without a destination is no event");
 		trace_call_done(&c);
 		n = self_notif((uint64_t)s, PTR(&mh), 0, 0, 0, 0);
-		trace_collect(&r, &n, "sendmsg", &c);
+		trace_collect(&ctx, &n, "sendmsg", &c);
 		ok(c.kind == TRACE_CONNECT && c.port == 53,
 		   "collect: sendmsg()'s msg_name is read");
 		trace_call_done(&c);
 		memcpy(sun.sun_path, "\0abstract", 9);
 		n = self_notif((uint64_t)s, PTR(&sun), offsetof(struct sockaddr_un, sun_path) + 9,
 			       0, 0, 0);
-		trace_collect(&r, &n, "connect", &c);
+		trace_collect(&ctx, &n, "connect", &c);
 		ok(c.family == AF_UNIX && c.address && streq(c.address, "@abstract"),
 		   "collect: an abstract unix address is shown as @name (%s)", c.address);
 		trace_call_done(&c);
 		sun.sun_family = AF_NETLINK;
 		n = self_notif((uint64_t)s, PTR(&sun), sizeof(sun), 0, 0, 0);
-		trace_collect(&r, &n, "connect", &c);
+		trace_collect(&ctx, &n, "connect", &c);
 		ok(c.kind == TRACE_NONE, "collect: netlink is not a connection");
 		trace_call_done(&c);
 		close(s);
@@ -462,38 +405,57 @@ static void test_trace_collect(void)
 
 	/* Changes: the AT_REMOVEDIR flag, and rename's two paths. */
 	n = self_notif((uint64_t)(uint32_t)AT_FDCWD, PTR("/skill/rw/d"), AT_REMOVEDIR, 0, 0, 0);
-	trace_collect(&r, &n, "unlinkat", &c);
+	trace_collect(&ctx, &n, "unlinkat", &c);
 	ok(c.kind == TRACE_CHANGE && streq(c.op, "rmdir") && streq(c.path, "/skill/rw/d"),
 	   "collect: unlinkat(AT_REMOVEDIR) is rmdir");
 	trace_call_done(&c);
 	n = self_notif(PTR("/a/b"), PTR("/a/c"), 0, 0, 0, 0);
-	trace_collect(&r, &n, "rename", &c);
+	trace_collect(&ctx, &n, "rename", &c);
 	ok(streq(c.op, "rename") && streq(c.path, "/a/b") && c.path2 && streq(c.path2, "/a/c"),
 	   "collect: rename() has both paths");
 	trace_call_done(&c);
 	n = self_notif(PTR("target/x"), PTR("/a/link"), 0, 0, 0, 0);
-	trace_collect(&r, &n, "symlink", &c);
+	trace_collect(&ctx, &n, "symlink", &c);
 	ok(streq(c.op, "symlink") && streq(c.path, "/a/link") && streq(c.path2, "target/x"),
 	   "collect: symlink()'s target is kept as written");
 	trace_call_done(&c);
 	n = self_notif(0, 0, 0, 0, 0, 0);
-	trace_collect(&r, &n, "getpid", &c);
+	trace_collect(&ctx, &n, "getpid", &c);
 	ok(c.kind == TRACE_NONE, "collect: an untraced syscall is no event");
 	trace_call_done(&c);
 }
 
-struct emit_case {
-	struct run *r;
-	struct trace_call *c;
+/* An audit trail on a memfd, read back one event at a time. */
+struct trail {
+	int fd;
+	struct audit *a;
+	size_t seen;
 };
 
-static void emit_trace(struct audit *a, void *userdata)
+static bool trail_open(struct trail *t)
 {
-	struct emit_case *e = userdata;
+	*t = (struct trail){ .fd = memfd_create("audit", MFD_CLOEXEC) };
+	return t->fd >= 0 && audit_new(t->fd, RUN_ID, &t->a) >= 0;
+}
 
-	e->r->audit = a;
-	trace_emit(e->r, e->c);
-	e->r->audit = NULL;
+/* The event written since the last call, parsed; NULL when none was. */
+static struct json_node *trail_next(struct trail *t)
+{
+	char buf[8192];
+	struct json_node *n = NULL;
+	ssize_t len = pread(t->fd, buf, sizeof(buf), (off_t)t->seen);
+
+	if (len <= 0 || buf[len - 1] != '\n')
+		return NULL;
+	t->seen += (size_t)len;
+	if (json_parse(buf, (size_t)len - 1, &n, NULL) < 0)
+		return NULL;
+	return n;
+}
+
+static void trail_close(struct trail *t)
+{
+	audit_free(t->a); /* closes the memfd */
 }
 
 static const char *str_of(const struct json_node *ev, const char *key)
@@ -518,32 +480,42 @@ static void test_trace_emit(void)
 {
 	struct manifest *m = parse(MANIFEST_HEAD "filesystem:\n  read: [/usr, \".:/skill\"]\n"
 						 "  write: [\"./rw:/skill/rw\"]\n");
-	struct run r = { 0 };
+	struct mount_plan *plan = NULL;
+	struct event_sink *sink = NULL;
+	const struct refusal_stats *files;
+	struct trace_context ctx;
 	struct trace_call c;
 	struct json_node *ev;
+	struct trail t;
 
-	if (!ok(m && mount_plan_build(m, &(struct mount_plan_opts){ 0 }, &r.plan) == 0,
+	if (!ok(m && mount_plan_build(m, &(struct mount_plan_opts){ 0 }, &plan) == 0,
 		"emit: a plan for the view"))
 		return;
+	if (!ok(trail_open(&t) && event_sink_new(t.a, &sink) == 0, "emit: a trail and a sink"))
+		return;
+	ctx = (struct trace_context){ .sink = sink, .plan = plan };
+	files = event_sink_refusals(sink, REFUSAL_FILE);
 
 	c = (struct trace_call){
 		.kind = TRACE_OPEN, .pid = 7, .path = (char *)"/etc/shadow", .flags = O_RDONLY
 	};
-	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	trace_emit(&ctx, &c);
+	ev = trail_next(&t);
 	ok(ev && streq(str_of(ev, "event"), "file.open") && streq(str_of(ev, "access"), "read") &&
 		   bool_of(ev, "declared") == 0 && member(ev, "mount") &&
 		   member(ev, "mount")->type == JSON_NULL && !member(ev, "by"),
 	   "emit: reading /etc/shadow is undeclared, no mount");
 	json_free(ev);
-	ok(r.refusals[REFUSAL_FILE].count == 1 && r.refusals[REFUSAL_FILE].n_examples == 1 &&
-		   streq(r.refusals[REFUSAL_FILE].examples[0], "read /etc/shadow"),
+	ok(files->count == 1 && files->n_examples == 1 &&
+		   streq(files->examples[0], "read /etc/shadow"),
 	   "emit: an undeclared access is listed for run.summary");
 
 	c = (struct trace_call){ .kind = TRACE_OPEN,
 				 .pid = 7,
 				 .path = (char *)"/skill/rw/o",
 				 .flags = O_WRONLY | O_CREAT | O_TRUNC };
-	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	trace_emit(&ctx, &c);
+	ev = trail_next(&t);
 	ok(ev && streq(str_of(ev, "access"), "write") && bool_of(ev, "create") == 1 &&
 		   bool_of(ev, "truncate") == 1 && bool_of(ev, "declared") == 1 &&
 		   streq(str_of(ev, "mount"), "/skill/rw"),
@@ -553,7 +525,8 @@ static void test_trace_emit(void)
 	c = (struct trace_call){
 		.kind = TRACE_OPEN, .pid = 7, .path = (char *)"/tmp/x", .flags = O_RDWR
 	};
-	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	trace_emit(&ctx, &c);
+	ev = trail_next(&t);
 	ok(ev && streq(str_of(ev, "access"), "read-write") && bool_of(ev, "declared") == 1 &&
 		   streq(str_of(ev, "by"), "default") && streq(str_of(ev, "mount"), "/tmp") &&
 		   !member(ev, "create"),
@@ -565,26 +538,27 @@ static void test_trace_emit(void)
 				 .op = "rename",
 				 .path = (char *)"/skill/rw/a",
 				 .path2 = (char *)"/skill/b" };
-	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	trace_emit(&ctx, &c);
+	ev = trail_next(&t);
 	ok(ev && streq(str_of(ev, "event"), "file.change") && streq(str_of(ev, "op"), "rename") &&
 		   streq(str_of(ev, "path2"), "/skill/b") && bool_of(ev, "declared") == 0,
 	   "emit: a rename into a read path is undeclared");
 	json_free(ev);
-	ok(r.refusals[REFUSAL_FILE].count == 2 &&
-		   streq(r.refusals[REFUSAL_FILE].examples[1], "rename /skill/rw/a -> /skill/b"),
+	ok(files->count == 2 && streq(files->examples[1], "rename /skill/rw/a -> /skill/b"),
 	   "emit: ... and listed with both paths");
 
 	c = (struct trace_call){ .kind = TRACE_OPEN,
 				 .pid = 7,
 				 .flags = O_RDONLY,
 				 .error = (char *)"reading the path: Bad address" };
-	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	trace_emit(&ctx, &c);
+	ev = trail_next(&t);
 	ok(ev && member(ev, "path") && member(ev, "path")->type == JSON_NULL &&
 		   bool_of(ev, "declared") == -2 &&
 		   streq(str_of(ev, "error"), "reading the path: Bad address"),
 	   "emit: an unreadable path is null, declared null, with the error");
 	json_free(ev);
-	is_int(r.refusals[REFUSAL_FILE].count, 2, "emit: ... and is not counted as undeclared");
+	is_int(files->count, 2, "emit: ... and is not counted as undeclared");
 
 	c = (struct trace_call){ .kind = TRACE_CONNECT,
 				 .pid = 2,
@@ -595,7 +569,8 @@ static void test_trace_emit(void)
 				 .port = 9,
 				 .sock_type = SOCK_DGRAM,
 				 .sock_proto = IPPROTO_UDP };
-	ev = capture(emit_trace, &(struct emit_case){ &r, &c });
+	trace_emit(&ctx, &c);
+	ev = trail_next(&t);
 	ok(ev && streq(str_of(ev, "event"), "net.connect") &&
 		   streq(str_of(ev, "source"), "trace") &&
 		   streq(str_of(ev, "family"), "AF_INET6") && streq(str_of(ev, "proto"), "udp") &&
@@ -603,11 +578,178 @@ static void test_trace_emit(void)
 	   "emit: net.connect from the trace has no verdict");
 	json_free(ev);
 
-	r.flood = trace_flood_free(r.flood);
-	for (size_t i = 0; i < r.refusals[REFUSAL_FILE].n_examples; i++)
-		free(r.refusals[REFUSAL_FILE].examples[i]);
-	mount_plan_free(r.plan);
+	event_sink_free(sink);
+	trail_close(&t);
+	mount_plan_free(plan);
 	manifest_free(m);
+}
+
+/* --- the run's event loop and sink (launcher/event-loop.c, event-sink.c) --- */
+
+struct loop_case {
+	struct event_loop *loop;
+	struct event_source *a, *b, *ticker;
+	unsigned a_calls, b_calls, bad_calls, ticks;
+};
+
+/* Each of a and b frees the other: whichever runs first, the other must not run. */
+static int on_a(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct loop_case *c = userdata;
+
+	c->a_calls++;
+	c->b = event_source_free(c->b);
+	event_loop_exit(c->loop);
+	return 0;
+}
+
+static int on_b(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct loop_case *c = userdata;
+
+	c->b_calls++;
+	c->a = event_source_free(c->a);
+	event_loop_exit(c->loop);
+	return 0;
+}
+
+static int on_bad(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	((struct loop_case *)userdata)->bad_calls++;
+	return -EIO;
+}
+
+static int on_tick(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct loop_case *c = userdata;
+
+	if (++c->ticks == 3)
+		event_loop_exit(c->loop);
+	return 0;
+}
+
+static void test_event_loop(void)
+{
+	struct loop_case c = { 0 };
+	struct event_source *bad = NULL;
+	int p1[2], p2[2], p3[2];
+
+	if (!ok(pipe2(p1, O_CLOEXEC) == 0 && pipe2(p2, O_CLOEXEC) == 0 &&
+			pipe2(p3, O_CLOEXEC) == 0 && event_loop_new(&c.loop) == 0,
+		"loop: created"))
+		return;
+	/* Both readable before the loop waits: one batch holds both events. */
+	ok(write(p1[1], "x", 1) == 1 && write(p2[1], "x", 1) == 1 &&
+		   event_add_io(c.loop, &c.a, p1[0], EPOLLIN, on_a, &c) == 0 &&
+		   event_add_io(c.loop, &c.b, p2[0], EPOLLIN, on_b, &c) == 0,
+	   "loop: two sources registered");
+	is_int(event_loop_run(c.loop), 0, "loop: runs until a handler asks it to exit");
+	ok(c.a_calls + c.b_calls == 1,
+	   "loop: a source freed by another handler of the same batch is not called (%u, %u)",
+	   c.a_calls, c.b_calls);
+	c.a = event_source_free(c.a);
+	c.b = event_source_free(c.b);
+	c.loop = event_loop_free(c.loop);
+
+	/* A handler failing is disabled; the others go on. */
+	c = (struct loop_case){ 0 };
+	ok(event_loop_new(&c.loop) == 0 &&
+		   event_add_io(c.loop, &bad, p1[0], EPOLLIN, on_bad, &c) == 0 &&
+		   event_add_io(c.loop, &c.ticker, p3[0], EPOLLIN, on_tick, &c) == 0 &&
+		   write(p3[1], "x", 1) == 1,
+	   "loop: a failing source and a ticking one");
+	is_int(event_loop_run(c.loop), 0, "loop: runs three ticks");
+	ok(c.ticks == 3 && c.bad_calls == 1,
+	   "loop: a handler returning an error is not called again (%u calls in %u ticks)",
+	   c.bad_calls, c.ticks);
+	/* Sources outlive a freed loop: their owners still free them. */
+	c.loop = event_loop_free(c.loop);
+	ok(event_source_free(bad) == NULL && event_source_free(c.ticker) == NULL &&
+		   event_source_free(NULL) == NULL,
+	   "loop: sources are freed after their loop, and free takes NULL");
+	for (int i = 0; i < 2; i++) {
+		close(p1[i]);
+		close(p2[i]);
+		close(p3[i]);
+	}
+}
+
+static unsigned stops;
+
+static void count_stop(void *userdata)
+{
+	stops++;
+}
+
+static void test_event_sink(void)
+{
+	static const char *const examples[] = { "a", "b", "a", "c", "d", "e", "f", "g" };
+	struct event_sink *sink = NULL, *quiet = NULL;
+	const struct refusal_stats *st;
+	struct json_node *ev;
+	unsigned admitted = 0;
+	struct trail t;
+
+	if (!ok(trail_open(&t) && event_sink_new(t.a, &sink) == 0 &&
+			event_sink_new(NULL, &quiet) == 0,
+		"sink: created, with a trail and without"))
+		return;
+	ok(event_sink_audit(sink) == t.a && event_sink_audit(quiet) == NULL,
+	   "sink: hands out its writer, NULL without a trail");
+
+	for (size_t i = 0; i < ELEMENTSOF(examples); i++)
+		event_sink_refusal(sink, REFUSAL_NET, examples[i]);
+	event_sink_refusal(sink, REFUSAL_NET, NULL);
+	st = event_sink_refusals(sink, REFUSAL_NET);
+	ok(st->count == 9 && st->n_examples == RUN_SUMMARY_EXAMPLES &&
+		   streq(st->examples[0], "a") && streq(st->examples[2], "c") &&
+		   streq(st->examples[4], "e") &&
+		   event_sink_refusals(sink, REFUSAL_FILE)->count == 0,
+	   "sink: refusals are all counted, with the first %d distinct examples",
+	   RUN_SUMMARY_EXAMPLES);
+
+	event_sink_limit(sink, RUN_LIMIT_OUTPUT, "1K", "output cut");
+	ev = trail_next(&t);
+	ok(ev && streq(str_of(ev, "event"), "limit.hit") && streq(str_of(ev, "limit"), "output") &&
+		   streq(str_of(ev, "value"), "1K") && streq(str_of(ev, "action"), "output cut") &&
+		   event_sink_limit_was_hit(sink, RUN_LIMIT_OUTPUT) &&
+		   !event_sink_limit_was_hit(sink, RUN_LIMIT_TIMEOUT),
+	   "sink: a limit hit is written as limit.hit and noted");
+	json_free(ev);
+	event_sink_limit(quiet, RUN_LIMIT_CPU, "1s", "stopped");
+	ok(event_sink_limit_was_hit(quiet, RUN_LIMIT_CPU),
+	   "sink: ... and noted without a trail too");
+
+	for (int i = 0; i < EVENT_FLOOD_PER_KEY + 2; i++)
+		admitted += event_sink_admit(sink, "file.open", "read /etc/shadow");
+	is_int(admitted, EVENT_FLOOD_PER_KEY, "sink: flood control admits %d of a key",
+	       EVENT_FLOOD_PER_KEY);
+	ok(!trail_next(&t), "sink: admitting writes nothing");
+	event_sink_flush(sink);
+	ev = trail_next(&t);
+	ok(ev && streq(str_of(ev, "event"), "audit.lost") &&
+		   streq(str_of(ev, "source"), "seccomp") &&
+		   streq(str_of(ev, "reason"), "repeated") &&
+		   streq(str_of(ev, "lost_event"), "file.open") &&
+		   streq(str_of(ev, "key"), "read /etc/shadow") && member(ev, "count") &&
+		   member(ev, "count")->integer == 2,
+	   "sink: flush writes what flood control held back as audit.lost");
+	json_free(ev);
+	ok(event_sink_admit(sink, "file.open", "read /etc/shadow"),
+	   "sink: after a flush the counts start again");
+
+	ok(!event_sink_failed(sink) && !event_sink_error(sink), "sink: no failure yet");
+	event_sink_set_stop(sink, count_stop, NULL);
+	event_sink_fail(sink, strdup("network: first"));
+	event_sink_fail(sink, strdup("network: second"));
+	ok(event_sink_failed(sink) && streq(event_sink_error(sink), "network: first") && stops == 2,
+	   "sink: a failure keeps the first message and stops the sandbox each time");
+
+	is_str(refusal_kind_to_string(REFUSAL_SYSCALL), "syscall", "sink: refusal kind names");
+	is_str(run_limit_to_string(RUN_LIMIT_FILE_SIZE), "file_size", "sink: limit names");
+	event_sink_free(quiet);
+	event_sink_free(sink);
+	trail_close(&t);
 }
 
 static void test_learn(void); /* skillbox learn, at the end of this file */
@@ -648,6 +790,8 @@ int main(void)
 	test_seccomp_from_manifest();
 	test_deny_startup();
 	test_sensitive_paths();
+	test_event_loop();
+	test_event_sink();
 	test_trace_flood();
 	test_trace_helpers();
 	test_trace_collect();
