@@ -182,7 +182,7 @@ struct audit *event_sink_audit(const struct event_sink *s)
 
 void event_sink_end(struct event_sink *s)
 {
-	if (audit_end(s->audit) < 0)
+	if (s->audit && audit_end(s->audit) < 0)
 		log_error("audit: writing the audit trail failed");
 }
 

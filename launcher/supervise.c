@@ -25,7 +25,7 @@
 #include "fd-util.h"
 #include "missing-syscalls.h"
 #include "parse-util.h"
-#include "supervise.h"
+#include "run-state.h"
 
 /* The sink's stop hook: a failed run takes the whole sandbox down. */
 static void kill_sandbox(void *userdata)

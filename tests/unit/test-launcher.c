@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests for launcher/: the decoded arguments and run.summary examples of syscall.deny,
- * tracing (reading a traced call's arguments, flood control, the events), and skillbox
- * learn.
+ * Tests for launcher/: the syscall policy built from a manifest (run-seccomp.c), the run's
+ * event loop and event sink, tracing (reading a traced call's arguments, flood control, the
+ * events), and skillbox learn.
  */
 #include <arpa/inet.h>
 #include <errno.h>

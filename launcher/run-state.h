@@ -2,10 +2,11 @@
 #pragma once
 
 /*
- * The state of one run, shared by the two files that own it: cmd-run.c prepares every layer
- * before clone(), spawns the sandbox and writes run.exit and run.summary; supervise.c runs
- * the event loop while the sandbox lives. Nothing else sees it: the layers' handlers are
- * given the loop and the event sink (event-loop.h, event-sink.h), not the run.
+ * The state of one run, shared by the files that own it: cmd-run.c prepares every layer
+ * before clone() and writes run.exit and run.summary; spawn.c starts the sandbox;
+ * supervise.c runs the event loop while the sandbox lives. Nothing else sees it: the
+ * layers' handlers are given the loop and the event sink (event-loop.h, event-sink.h), not
+ * the run.
  */
 
 #include <stdbool.h>
@@ -80,6 +81,12 @@ struct run {
 	int overlay_error;     /* why, positive errno */
 	char *error;	       /* the message printed for a failed run, also in run.exit */
 };
+
+/**
+ * Creates the sandbox from r->spec (clone3 with its init as the child), writes the id maps
+ * and lets init go. Prints what failed; 0 or -errno.
+ */
+int run_spawn(struct run *r);
 
 /**
  * Runs the sandbox's event loop until its init has exited, then collects what is still
