@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "buf.h"
+#include "json.h"
+#include "summary-internal.h"
+
+/*
+ * The first pass of `audit summary`: every line of the file is read into the state of the run
+ * it belongs to. The one-off events (run.start, policy.*, run.exit, run.summary) are kept
+ * whole; every other event is classified here (a refusal, an allowed connection, a program,
+ * ...) and counted in its group by summary-aggregate.c. When the file's chain is broken, each
+ * run is verified again on its own, so that the report can say which runs the break touches.
+ *
+ * Everything in the file is untrusted: a tampered file can hold anything at all, so every field
+ * may be missing or of another type.
+ */
+
+static const char *const single_events[_S_MAX] = {
+	[S_START] = "run.start",      [S_FS] = "policy.fs",	      [S_ENV] = "policy.env",
+	[S_LIMITS] = "policy.limits", [S_SECCOMP] = "policy.seccomp", [S_NET] = "policy.net",
+	[S_EXIT] = "run.exit",	      [S_SUMMARY] = "run.summary",
+};
+
+/* A JSON number's value; its text is strict JSON, which strtod reads in the C locale. */
+bool summary_get_double(const struct json_node *obj, const char *key, double *ret)
+{
+	const struct json_node *n = get(obj, key);
+	char *end;
+	double d;
+
+	if (!n || n->type != JSON_NUMBER)
+		return false;
+	d = strtod(n->str, &end);
+	if (*end || d != d)
+		return false;
+	*ret = d;
+	return true;
+}
+
+/* Compact JSON text of a node, for values whose shape this version does not know. */
+void summary_node_compact(struct buf *b, const struct json_node *n)
+{
+	switch (n->type) {
+	case JSON_NULL:
+		buf_puts(b, "null");
+		break;
+	case JSON_BOOLEAN:
+		buf_puts(b, n->boolean ? "true" : "false");
+		break;
+	case JSON_NUMBER:
+		buf_append(b, n->str, n->len);
+		break;
+	case JSON_STRING:
+		json_escape(b, n->str, n->len);
+		break;
+	case JSON_ARRAY:
+	case JSON_OBJECT:
+		buf_putc(b, n->type == JSON_ARRAY ? '[' : '{');
+		for (size_t i = 0; i < n->n_items; i++) {
+			if (i)
+				buf_putc(b, ',');
+			if (n->type == JSON_OBJECT) {
+				json_escape(b, n->items[i]->key, n->items[i]->key_len);
+				buf_putc(b, ':');
+			}
+			summary_node_compact(b, n->items[i]);
+		}
+		buf_putc(b, n->type == JSON_ARRAY ? ']' : '}');
+		break;
+	}
+}
+
+/* A node as display text: a string as itself, anything else as its JSON text. */
+void summary_node_text(struct buf *b, const struct json_node *n)
+{
+	if (n && n->type == JSON_STRING)
+		buf_append(b, n->str, n->len);
+	else if (n)
+		summary_node_compact(b, n);
+}
+
+/* Borrows a field value from a node; containers are written to scratch. */
+static struct fv fv_of(const struct json_node *n, struct buf *scratch)
+{
+	if (!n || n->type == JSON_NULL)
+		return (struct fv){};
+	switch (n->type) {
+	case JSON_STRING:
+		return (struct fv){ n->str, n->len, false };
+	case JSON_NUMBER:
+		return (struct fv){ n->str, n->len, true };
+	case JSON_BOOLEAN:
+		return (struct fv){ n->boolean ? "true" : "false", n->boolean ? 4 : 5, true };
+	default:
+		buf_reset(scratch);
+		summary_node_compact(scratch, n);
+		return (struct fv){ buf_str(scratch), scratch->len, true };
+	}
+}
+
+/* "2026-11-22T05:24:00.123456Z", as the writer makes them; anything else is ignored. */
+static bool ts_valid(const char *s, size_t n)
+{
+	static const char pattern[] = "9999-99-99T99:99:99.999999Z";
+
+	if (n != sizeof(pattern) - 1)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (pattern[i] == '9' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != pattern[i])
+			return false;
+	return true;
+}
+
+static uint64_t digits(const char *s, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	return v;
+}
+
+/* Microseconds since the epoch of a ts_valid() time (days from the civil date, Hinnant). */
+int64_t summary_ts_usec(const char *s)
+{
+	int64_t y = (int64_t)digits(s, 4), m = (int64_t)digits(s + 5, 2),
+		d = (int64_t)digits(s + 8, 2), era, yoe, doy, doe, days;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	days = era * 146097 + doe - 719468;
+	return ((days * 24 + (int64_t)digits(s + 11, 2)) * 60 + (int64_t)digits(s + 14, 2)) * 60 *
+		       1000000 +
+	       (int64_t)digits(s + 17, 2) * 1000000 + (int64_t)digits(s + 20, 6);
+}
+
+/* Keeps the earliest and latest of the valid times seen (lines may be out of order). */
+void summary_ts_note(char first[TS_MAX], char last[TS_MAX], const struct json_node *ts)
+{
+	if (!ts || ts->type != JSON_STRING || !ts_valid(ts->str, ts->len))
+		return;
+	if (!first[0] || strcmp(ts->str, first) < 0)
+		memcpy(first, ts->str, TS_MAX);
+	if (!last[0] || strcmp(ts->str, last) > 0)
+		memcpy(last, ts->str, TS_MAX);
+}
+
+/* Is a verdict an allowing one? Anything else that is present counts as a refusal. */
+static bool verdict_allows(const struct json_node *n)
+{
+	static const char *const allowing[] = { "allow", "allowed", "accept", "accepted", "pass" };
+
+	for (size_t i = 0; i < ELEMENTSOF(allowing); i++)
+		if (node_is_str(n, allowing[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The decoded arguments of a denied system call: every member that is not one of the fields
+ * every syscall.deny has, as "name=value", so newer writers' decodings show up unchanged.
+ */
+static struct fv syscall_args(const struct json_node *e, struct buf *scratch)
+{
+	static const char *const known[] = { "v",   "seq",	"ts",	"run",	 "event",   "prev",
+					     "pid", "host_pid", "tid",	"ppid",	 "syscall", "abi",
+					     "nr",  "errno",	"arch", "source" };
+
+	buf_reset(scratch);
+	for (size_t i = 0; i < e->n_items; i++) {
+		const struct json_node *m = e->items[i];
+		bool skip = false;
+
+		for (size_t k = 0; k < ELEMENTSOF(known) && !skip; k++)
+			skip = strlen(known[k]) == m->key_len &&
+			       memcmp(known[k], m->key, m->key_len) == 0;
+		if (skip)
+			continue;
+		if (scratch->len)
+			buf_putc(scratch, ' ');
+		buf_append(scratch, m->key, m->key_len);
+		buf_putc(scratch, '=');
+		summary_node_text(scratch, m);
+	}
+	if (!scratch->len)
+		return (struct fv){};
+	return (struct fv){ buf_str(scratch), scratch->len, false };
+}
+
+static int ingest(struct summary *s, struct run_info *run, struct json_node **rootp)
+{
+	const struct json_node *e = *rootp, *ts = json_object_get(e, "ts"),
+			       *event = get(e, "event");
+	struct buf *sc = s->scratch;
+	struct fv v[GROUP_FIELDS_MAX] = {};
+	uint64_t n;
+
+	summary_ts_note(run->first_ts, run->last_ts, ts);
+	if (!event || event->type != JSON_STRING) {
+		v[0] = (struct fv){ "(no event name)", strlen("(no event name)"), false };
+		return summary_group_add(s, run, G_OTHER, ts, 0, v);
+	}
+	for (size_t i = 0; i < _S_MAX; i++)
+		if (node_is_str(event, single_events[i])) {
+			if (run->single[i]) {
+				run->n_repeated++;
+				return 0;
+			}
+			run->single[i] = TAKE_PTR(*rootp);
+			return 0;
+		}
+
+	if (node_is_str(event, "proc.exec")) {
+		v[0] = fv_of(get(e, "path"), &sc[0]);
+		return summary_group_add(s, run, G_EXEC, ts, 0, v);
+	}
+	if (node_is_str(event, "syscall.deny")) {
+		const struct json_node *name = get(e, "syscall");
+
+		v[0] = fv_of(name ? name : get(e, "nr"), &sc[0]);
+		v[1] = syscall_args(e, &sc[1]);
+		v[2] = fv_of(get(e, "errno"), &sc[2]);
+		v[3] = fv_of(get(e, "abi"), &sc[3]);
+		return summary_group_add(s, run, G_SYSCALL, ts, 0, v);
+	}
+	if (node_is_str(event, "net.connect")) {
+		const struct json_node *verdict = get(e, "verdict");
+
+		v[0] = fv_of(get(e, "proto"), &sc[0]);
+		v[1] = fv_of(get(e, "address"), &sc[1]);
+		v[2] = fv_of(get(e, "port"), &sc[2]);
+		/* Tracing sees the call, not the firewall's answer: an attempt, not a refusal. */
+		if (!verdict) {
+			v[3] = fv_of(get(e, "family"), &sc[3]);
+			return summary_group_add(s, run, G_NET_TRACED, ts, 0, v);
+		}
+		v[3] = fv_of(get(e, "host"), &sc[3]);
+		if (!verdict_allows(verdict)) {
+			uint64_t port;
+
+			if (get_u64(e, "port", &port) && port == 53)
+				run->dns_connect_denies++;
+			return summary_group_add(s, run, G_NET_DENY, ts, 0, v);
+		}
+		return summary_group_add(s, run, G_NET_ALLOW, ts, 0, v);
+	}
+	if (node_is_str(event, "dns.query")) {
+		const struct json_node *verdict = get(e, "verdict");
+
+		v[0] = fv_of(get(e, "name"), &sc[0]);
+		v[1] = fv_of(get(e, "qtype"), &sc[1]);
+		v[2] = fv_of(verdict, &sc[2]);
+		/* Without a verdict a query was only observed (dns: resolver records each one). */
+		return summary_group_add(
+			s, run, !verdict || verdict_allows(verdict) ? G_DNS_SEEN : G_DNS_DENY, ts,
+			0, v);
+	}
+	if (node_is_str(event, "file.open") || node_is_str(event, "file.change")) {
+		const struct json_node *declared = json_object_get(e, "declared"),
+				       *access = get(e, "access"),
+				       *sensitive = json_object_get(e, "sensitive");
+
+		/*
+		 * Credential hunting is worth a reviewer's eye even where the view made it
+		 * harmless (an empty HOME, a file that is not there): listed apart, in addition.
+		 */
+		if (sensitive && sensitive->type == JSON_BOOLEAN && sensitive->boolean) {
+			struct fv w[GROUP_FIELDS_MAX] = { 0 };
+			struct buf wsc[GROUP_FIELDS_MAX] = { BUF_INIT, BUF_INIT, BUF_INIT,
+							     BUF_INIT };
+			int k;
+
+			w[0] = fv_of(get(e, "path"), &wsc[0]);
+			w[1] = fv_of(access ? access : get(e, "op"), &wsc[1]);
+			w[2] = fv_of(json_object_get(e, "exists"), &wsc[2]);
+			k = summary_group_add(s, run, G_SENSITIVE, ts, 0, w);
+			for (size_t i = 0; i < GROUP_FIELDS_MAX; i++)
+				buf_done(&wsc[i]);
+			if (k < 0)
+				return k;
+		}
+
+		if (!declared || declared->type != JSON_BOOLEAN || declared->boolean) {
+			run->n_files_declared++;
+			return 0;
+		}
+		v[0] = fv_of(get(e, "path"), &sc[0]);
+		v[1] = fv_of(access ? access : get(e, "op"), &sc[1]);
+		v[2] = fv_of(event, &sc[2]);
+		return summary_group_add(s, run, G_FILE, ts, 0, v);
+	}
+	if (node_is_str(event, "limit.hit")) {
+		v[0] = fv_of(get(e, "limit"), &sc[0]);
+		v[1] = fv_of(get(e, "value"), &sc[1]);
+		v[2] = fv_of(get(e, "action"), &sc[2]);
+		return summary_group_add(s, run, G_LIMIT, ts, 0, v);
+	}
+	if (node_is_str(event, "audit.lost")) {
+		v[0] = fv_of(get(e, "source"), &sc[0]);
+		if (!get_u64(e, "count", &n))
+			n = 0;
+		return summary_group_add(s, run, G_LOST, ts, n, v);
+	}
+	v[0] = fv_of(event, &sc[0]);
+	return summary_group_add(s, run, G_OTHER, ts, 0, v);
+}
+
+/* Keeps a line of a run, to verify the run on its own once the file is known to be broken. */
+static int run_keep_line(struct run_info *run, const char *line, size_t n, uint64_t lineno,
+			 bool last_without_newline)
+{
+	/* A last line without its newline stays so: the verifier names the truncation. */
+	buf_append(&run->lines, line, n);
+	if (!last_without_newline)
+		buf_putc(&run->lines, '\n');
+	if (!buf_ok(&run->lines))
+		return -ENOMEM;
+	return VEC_PUSH(run->line_map, run->n_map, run->cap_map, lineno);
+}
+
+static int read_line(struct summary *s, const char *line, size_t n, bool last_without_newline)
+{
+	_cleanup_json_free_ struct json_node *root = NULL;
+	const struct json_node *id;
+	struct run_info *run;
+	int r;
+
+	s->lines++;
+	r = json_parse(line, n, &root, NULL);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || root->type != JSON_OBJECT)
+		root = json_free(root);
+
+	/* A line without a readable run id belongs with the lines around it. */
+	id = get(root, "run");
+	if (id && id->type != JSON_STRING)
+		id = NULL;
+	if (id || !s->current) {
+		r = summary_run_find(s, id, &run);
+		if (r < 0)
+			return r;
+	} else {
+		run = s->current;
+	}
+	s->current = run;
+	if (!run->first_line)
+		run->first_line = s->lines;
+	run->last_line = s->lines;
+	run->n_lines++;
+	if (s->keep_lines) {
+		r = run_keep_line(run, line, n, s->lines, last_without_newline);
+		if (r < 0)
+			return r;
+	}
+	if (!root) {
+		run->n_unreadable++;
+		return 0;
+	}
+	return ingest(s, run, &root);
+}
+
+int summary_read_all(struct summary *s, const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	int r;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+		r = read_line(s, p, n, !nl);
+		if (r < 0)
+			return r;
+		p += n + (nl ? 1 : 0);
+	}
+	return 0;
+}
+
+/*
+ * Writes reason with every "line N" (N counted in the run's own lines) turned into the line
+ * number in the file.
+ */
+static void remap_reason(struct buf *out, const char *reason, const uint64_t *map, size_t n)
+{
+	const char *p = reason;
+
+	while (*p) {
+		const char *at = strstr(p, "line ");
+		const char *d;
+		uint64_t k = 0;
+
+		if (!at) {
+			buf_puts(out, p);
+			break;
+		}
+		at += strlen("line ");
+		buf_append(out, p, (size_t)(at - p));
+		for (d = at; *d >= '0' && *d <= '9' && k < UINT64_MAX / 10; d++)
+			k = k * 10 + (uint64_t)(*d - '0');
+		if (d > at && k >= 1 && k <= n)
+			buf_printf(out, "%" PRIu64, map[k - 1]);
+		else if (d > at && k == n + 1 && n > 0)
+			buf_printf(out, "%" PRIu64, map[n - 1] + 1);
+		else
+			buf_append(out, at, (size_t)(d - at));
+		p = d;
+	}
+}
+
+/*
+ * When the file is broken, each run is verified on its own (each run's chain starts from its
+ * run id), so a reviewer learns which runs are damaged and which still hold together. Runs
+ * whose lines were only shuffled together (or written to one file at the same time) are each
+ * intact alone; the file-level break at the top says what is wrong with the whole.
+ */
+int summary_check_runs(struct summary *s)
+{
+	for (size_t i = 0; i < s->n_runs; i++) {
+		struct run_info *run = s->runs[i];
+		struct audit_verify_result res;
+		struct buf reason = BUF_INIT;
+		int r;
+
+		r = audit_verify(run->lines.data, run->lines.len, &res);
+		if (r == -ENOMEM)
+			return r;
+		if (r == 0)
+			continue;
+		remap_reason(&reason, res.reason, run->line_map, run->n_map);
+		if (!buf_ok(&reason)) {
+			buf_done(&reason);
+			return -ENOMEM;
+		}
+		run->broken = true;
+		run->bad_line = res.bad_line >= 1 && res.bad_line <= run->n_map
+					? run->line_map[res.bad_line - 1]
+				: run->n_map ? run->line_map[run->n_map - 1] + 1
+					     : 0;
+		run->reason = buf_steal(&reason);
+	}
+	return 0;
+}
