@@ -329,7 +329,8 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 		jw_rawf(rp, "null");
 	jw_copy(rp, run->single[S_SUMMARY], "examples", "run_summary_examples");
 	jw_close(rp, '}');
-	jw_k(rp, "events_lost");
+	/* Not "events_lost": that is the list of groups below, and a key appears once. */
+	jw_k(rp, "events_lost_total");
 	jw_rawf(rp, "%" PRIu64, summary_run_lost(run));
 	for (int k = G_REFUSAL_FIRST; k <= G_LOST; k++)
 		jw_groups(rp, run, k);

@@ -1837,7 +1837,10 @@ static void test_summary_formats(void)
 	       "summary json: decoded argument");
 	ok(files && files->n_items == 2, "summary json: files outside the manifest");
 	is_int(int_of(ex, "exit"), 3, "summary json: exit code");
-	is_int(int_of(run, "events_lost"), 17, "summary json: events lost");
+	is_int(int_of(run, "events_lost_total"), 17, "summary json: events lost");
+	ok(json_object_get(run, "events_lost")->type == JSON_ARRAY &&
+		   json_object_get(run, "events_lost")->n_items == 1,
+	   "summary json: events lost by source");
 	is_int(int_of(json_object_get(run, "refusals"), "run_summary_total"), 6,
 	       "summary json: the writer's own count kept");
 }
