@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,591 +145,173 @@ void json_escape(struct buf *b, const void *s, size_t n)
 }
 
 /*
- * The parser. One recursive descent serves three callers: json_parse() (build a tree),
- * json_validate() and json_object_next() (no tree: a NULL ret means "check and skip").
- * Recursion is bounded by JSON_DEPTH_MAX, so hostile input cannot exhaust the stack.
+ * Reading. jansson does the parsing; what is left here is the policy on top of it: the flags
+ * that make it as strict as the trail needs, the depth limit, and turning its errors into
+ * -errno. JSON_REJECT_DUPLICATES matters most: with two "event" members a reader that takes
+ * the first and one that takes the last (jq, Python) would see different events in the same
+ * line, so a trail that holds one is refused, not read one way.
  */
-struct parser {
-	const char *start, *p, *end;
-	struct buf scratch; /* unescaped text of the string being read */
-};
+#define PARSE_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL)
 
-static void skip_ws(struct parser *ps)
+/* Whether n nests more than max containers deep, counting n itself (depth 0 is a scalar). */
+static bool deeper_than(const json_t *n, unsigned max)
 {
-	while (ps->p < ps->end &&
-	       (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\n' || *ps->p == '\r'))
-		ps->p++;
-}
+	const json_t *v;
+	const char *key;
+	size_t i;
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int read_hex4(struct parser *ps, uint32_t *ret)
-{
-	uint32_t v = 0;
-
-	if (ps->end - ps->p < 4)
-		return -EBADMSG;
-	for (int i = 0; i < 4; i++) {
-		int h = hex_value(ps->p[i]);
-
-		if (h < 0) {
-			ps->p += i;
-			return -EBADMSG;
-		}
-		v = (v << 4) | (uint32_t)h;
-	}
-	ps->p += 4;
-	*ret = v;
-	return 0;
-}
-
-static void put_utf8(struct buf *b, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
+	if (!json_is_object(n) && !json_is_array(n))
+		return false;
+	if (max == 0)
+		return true;
+	if (json_is_array(n)) {
+		json_array_foreach(n, i, v) if (deeper_than(v, max - 1)) return true;
 	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
+		JSON_FOREACH_MEMBER(n, key, v)
+		if (deeper_than(v, max - 1))
+			return true;
 	}
-	buf_append(b, u, n);
+	return false;
 }
 
-/* Reads the escape after a backslash (ps->p is past the backslash). */
-static int parse_escape(struct parser *ps, struct buf *out)
+static int parse_error(const json_error_t *e, struct json_parse_error *ret_error)
 {
-	uint32_t cp, lo;
-	char c;
-	int r;
-
-	if (ps->p >= ps->end)
-		return -EBADMSG;
-	c = *ps->p++;
-	switch (c) {
-	case '"':
-	case '\\':
-	case '/':
-		break;
-	case 'b':
-		c = '\b';
-		break;
-	case 'f':
-		c = '\f';
-		break;
-	case 'n':
-		c = '\n';
-		break;
-	case 'r':
-		c = '\r';
-		break;
-	case 't':
-		c = '\t';
-		break;
-	case 'u':
-		r = read_hex4(ps, &cp);
-		if (r < 0)
-			return r;
-		if (cp >= 0xdc00 && cp <= 0xdfff) {
-			/* A low surrogate with no high one before it cannot become UTF-8. */
-			ps->p -= 6;
-			return -EBADMSG;
-		}
-		if (cp >= 0xd800 && cp <= 0xdbff) {
-			if (ps->end - ps->p < 2 || ps->p[0] != '\\' || ps->p[1] != 'u')
-				return -EBADMSG;
-			ps->p += 2;
-			r = read_hex4(ps, &lo);
-			if (r < 0)
-				return r;
-			if (lo < 0xdc00 || lo > 0xdfff) {
-				ps->p -= 6;
-				return -EBADMSG;
-			}
-			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-		}
-		if (out)
-			put_utf8(out, cp);
-		return 0;
-	default:
-		ps->p--;
-		return -EBADMSG;
-	}
-	if (out)
-		buf_putc(out, c);
-	return 0;
-}
-
-/* Reads a string token at ps->p (a quote); appends its unescaped value to out unless NULL. */
-static int parse_string(struct parser *ps, struct buf *out)
-{
-	const char *plain;
-
-	ps->p++;
-	plain = ps->p;
-	for (;;) {
-		uint32_t cp;
-		uint8_t c;
-		int r;
-
-		if (ps->p >= ps->end)
-			return -EBADMSG;
-		c = (uint8_t)*ps->p;
-		if (c == '"' || c == '\\') {
-			if (out)
-				buf_append(out, plain, (size_t)(ps->p - plain));
-			ps->p++;
-			if (c == '"')
-				break;
-			r = parse_escape(ps, out);
-			if (r < 0)
-				return r;
-			plain = ps->p;
-		} else if (c < 0x20) {
-			return -EBADMSG;
-		} else if (c < 0x80) {
-			ps->p++;
-		} else {
-			r = utf8_next((const uint8_t *)ps->p, (size_t)(ps->end - ps->p), &cp);
-			if (r < 0)
-				return -EBADMSG;
-			ps->p += r;
-		}
-	}
-	if (out && !buf_ok(out))
+	switch (json_error_code(e)) {
+	case json_error_out_of_memory:
 		return -ENOMEM;
-	return 0;
-}
-
-static char *memdup_nul(const void *p, size_t n)
-{
-	char *d = malloc(n + 1);
-
-	if (!d)
-		return NULL;
-	if (n)
-		memcpy(d, p, n);
-	d[n] = 0;
-	return d;
-}
-
-static int node_new(enum json_type type, struct json_node **ret)
-{
-	struct json_node *n = calloc(1, sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	n->type = type;
-	*ret = n;
-	return 0;
-}
-
-static int node_append(struct json_node *parent, struct json_node *child)
-{
-	size_t n = parent->n_items;
-
-	/* The capacity is implied: 4, then doubling, so it is full at 4, 8, 16, ... items. */
-	if (n == 0 || (n >= 4 && (n & (n - 1)) == 0)) {
-		struct json_node **items =
-			reallocarray(parent->items, n ? n * 2 : 4, sizeof(*items));
-
-		if (!items)
-			return -ENOMEM;
-		parent->items = items;
-	}
-	parent->items[parent->n_items++] = child;
-	return 0;
-}
-
-static int parse_value(struct parser *ps, unsigned depth, struct json_node **ret);
-
-static int parse_number(struct parser *ps, struct json_node **ret)
-{
-	_cleanup_json_free_ struct json_node *n = NULL;
-	const char *start = ps->p;
-	bool integral = true;
-	int r;
-
-	if (*ps->p == '-')
-		ps->p++;
-	if (ps->p >= ps->end)
-		return -EBADMSG;
-	if (*ps->p == '0')
-		ps->p++;
-	else if (*ps->p >= '1' && *ps->p <= '9')
-		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
-			ps->p++;
-	else
-		return -EBADMSG;
-	if (ps->p < ps->end && *ps->p == '.') {
-		integral = false;
-		ps->p++;
-		if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9')
-			return -EBADMSG;
-		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
-			ps->p++;
-	}
-	if (ps->p < ps->end && (*ps->p == 'e' || *ps->p == 'E')) {
-		integral = false;
-		ps->p++;
-		if (ps->p < ps->end && (*ps->p == '+' || *ps->p == '-'))
-			ps->p++;
-		if (ps->p >= ps->end || *ps->p < '0' || *ps->p > '9')
-			return -EBADMSG;
-		while (ps->p < ps->end && *ps->p >= '0' && *ps->p <= '9')
-			ps->p++;
-	}
-	if (!ret)
-		return 0;
-
-	r = node_new(JSON_NUMBER, &n);
-	if (r < 0)
-		return r;
-	n->len = (size_t)(ps->p - start);
-	n->str = memdup_nul(start, n->len);
-	if (!n->str)
-		return -ENOMEM;
-	if (integral) {
-		/* Accumulate downwards so that INT64_MIN fits. */
-		const char *d = start + (*start == '-');
-		int64_t v = 0;
-
-		n->is_integer = true;
-		for (; d < ps->p; d++) {
-			int digit = *d - '0';
-
-			if (v < (INT64_MIN + digit) / 10) {
-				n->is_integer = false;
-				break;
-			}
-			v = v * 10 - digit;
-		}
-		if (n->is_integer && *start != '-') {
-			if (v == INT64_MIN)
-				n->is_integer = false;
-			else
-				v = -v;
-		}
-		if (n->is_integer)
-			n->integer = v;
-	}
-	*ret = TAKE_PTR(n);
-	return 0;
-}
-
-static int parse_literal(struct parser *ps, const char *word, struct json_node **ret)
-{
-	size_t n = strlen(word);
-	int r;
-
-	if ((size_t)(ps->end - ps->p) < n || memcmp(ps->p, word, n) != 0)
-		return -EBADMSG;
-	ps->p += n;
-	if (!ret)
-		return 0;
-	r = node_new(word[0] == 'n' ? JSON_NULL : JSON_BOOLEAN, ret);
-	if (r < 0)
-		return r;
-	(*ret)->boolean = word[0] == 't';
-	return 0;
-}
-
-static int parse_string_node(struct parser *ps, struct json_node **ret)
-{
-	_cleanup_json_free_ struct json_node *n = NULL;
-	int r;
-
-	if (!ret)
-		return parse_string(ps, NULL);
-	buf_reset(&ps->scratch);
-	r = parse_string(ps, &ps->scratch);
-	if (r < 0)
-		return r;
-	r = node_new(JSON_STRING, &n);
-	if (r < 0)
-		return r;
-	n->str = memdup_nul(ps->scratch.data, ps->scratch.len);
-	if (!n->str)
-		return -ENOMEM;
-	n->len = ps->scratch.len;
-	*ret = TAKE_PTR(n);
-	return 0;
-}
-
-/* Reads an object or array at ps->p; depth counts this container. */
-static int parse_container(struct parser *ps, unsigned depth, struct json_node **ret)
-{
-	_cleanup_json_free_ struct json_node *n = NULL;
-	bool object = *ps->p == '{';
-	char close = object ? '}' : ']';
-	int r;
-
-	if (depth > JSON_DEPTH_MAX)
+	case json_error_stack_overflow:
+		/* jansson's own limit (JSON_PARSER_MAX_DEPTH, 2048) is far above ours. */
 		return -ELNRNG;
-	if (ret) {
-		r = node_new(object ? JSON_OBJECT : JSON_ARRAY, &n);
-		if (r < 0)
-			return r;
-	}
-	ps->p++;
-	skip_ws(ps);
-	if (ps->p < ps->end && *ps->p == close) {
-		ps->p++;
-		goto done;
-	}
-	for (;;) {
-		_cleanup_free_ char *key = NULL;
-		struct json_node *child = NULL;
-		size_t key_len = 0;
-
-		if (object) {
-			skip_ws(ps);
-			if (ps->p >= ps->end || *ps->p != '"')
-				return -EBADMSG;
-			if (ret) {
-				buf_reset(&ps->scratch);
-				r = parse_string(ps, &ps->scratch);
-				if (r < 0)
-					return r;
-				key_len = ps->scratch.len;
-				key = memdup_nul(ps->scratch.data, key_len);
-				if (!key)
-					return -ENOMEM;
-			} else {
-				r = parse_string(ps, NULL);
-				if (r < 0)
-					return r;
-			}
-			skip_ws(ps);
-			if (ps->p >= ps->end || *ps->p != ':')
-				return -EBADMSG;
-			ps->p++;
-		}
-		r = parse_value(ps, depth, ret ? &child : NULL);
-		if (r < 0)
-			return r;
-		if (child) {
-			child->key = TAKE_PTR(key);
-			child->key_len = key_len;
-			r = node_append(n, child);
-			if (r < 0) {
-				json_free(child);
-				return r;
-			}
-		}
-		skip_ws(ps);
-		if (ps->p >= ps->end)
-			return -EBADMSG;
-		if (*ps->p == close) {
-			ps->p++;
-			break;
-		}
-		if (*ps->p != ',')
-			return -EBADMSG;
-		ps->p++;
-	}
-done:
-	if (ret)
-		*ret = TAKE_PTR(n);
-	return 0;
-}
-
-/* Reads one value, with the whitespace before it; depth counts the containers around it. */
-static int parse_value(struct parser *ps, unsigned depth, struct json_node **ret)
-{
-	skip_ws(ps);
-	if (ps->p >= ps->end)
-		return -EBADMSG;
-	switch (*ps->p) {
-	case '{':
-	case '[':
-		return parse_container(ps, depth + 1, ret);
-	case '"':
-		return parse_string_node(ps, ret);
-	case 't':
-		return parse_literal(ps, "true", ret);
-	case 'f':
-		return parse_literal(ps, "false", ret);
-	case 'n':
-		return parse_literal(ps, "null", ret);
 	default:
-		return parse_number(ps, ret);
+		break;
 	}
+	if (ret_error) {
+		ret_error->code = json_error_code(e);
+		ret_error->offset = e->position > 0 ? (size_t)e->position : 0;
+		snprintf(ret_error->text, sizeof(ret_error->text), "%s", e->text);
+	}
+	return -EBADMSG;
 }
 
-static int parse_document(const char *data, size_t len, struct json_node **ret,
-			  size_t *ret_error_offset)
+int json_parse(const char *data, size_t len, json_t **ret, struct json_parse_error *ret_error)
 {
-	struct parser ps = { .start = data, .p = data, .end = data + len, .scratch = BUF_INIT };
-	int r;
+	json_t *root;
+	json_error_t e;
+	int r = 0;
 
-	r = parse_value(&ps, 0, ret);
-	if (r == 0) {
-		skip_ws(&ps);
-		if (ps.p != ps.end) {
-			r = -EBADMSG;
-			if (ret)
-				*ret = json_free(*ret);
-		}
+	if (!data && len)
+		return -EINVAL;
+	root = json_loadb(data ? data : "", len, PARSE_FLAGS, &e);
+	if (!root && json_error_code(&e) == json_error_numeric_overflow) {
+		/*
+		 * jansson holds integers as int64_t and refuses any beyond it, but the writer emits
+		 * uint64_t values (a limit of 2^63 bytes or more is a valid manifest), so such a
+		 * text is read with its numbers as doubles. A real beyond a double still fails.
+		 */
+		root = json_loadb(data ? data : "", len, PARSE_FLAGS | JSON_DECODE_INT_AS_REAL, &e);
+		r = 1;
 	}
-	buf_done(&ps.scratch);
-	if (r < 0 && ret_error_offset)
-		*ret_error_offset = (size_t)(ps.p - data);
+	if (!root)
+		return parse_error(&e, ret_error);
+	if (deeper_than(root, JSON_DEPTH_MAX)) {
+		json_decref(root);
+		return -ELNRNG;
+	}
+	*ret = root;
 	return r;
 }
 
-int json_parse(const char *data, size_t len, struct json_node **ret, size_t *ret_error_offset)
+int json_validate(const char *data, size_t len, struct json_parse_error *ret_error)
 {
-	struct json_node *root = NULL;
-	int r;
+	json_t *root = NULL;
+	int r = json_parse(data, len, &root, ret_error);
 
-	if (!data && len)
-		return -EINVAL;
-	r = parse_document(data ? data : "", len, &root, ret_error_offset);
-	if (r < 0)
-		return r;
-	*ret = root;
-	return 0;
+	json_decref(root);
+	return r;
 }
 
-int json_validate(const char *data, size_t len, size_t *ret_error_offset)
+const char *json_get_str(const json_t *obj, const char *key)
 {
-	if (!data && len)
-		return -EINVAL;
-	return parse_document(data ? data : "", len, NULL, ret_error_offset);
+	return json_string_value(json_object_get(obj, key));
 }
 
-struct json_node *json_free(struct json_node *n)
+int json_get_int(const json_t *obj, const char *key, int64_t *ret)
 {
-	if (!n)
-		return NULL;
-	for (size_t i = 0; i < n->n_items; i++)
-		json_free(n->items[i]);
-	free(n->items);
-	free(n->key);
-	free(n->str);
-	free(n);
-	return NULL;
-}
-
-const struct json_node *json_object_get(const struct json_node *obj, const char *key)
-{
-	size_t key_len;
-
-	if (!obj || obj->type != JSON_OBJECT || !key)
-		return NULL;
-	key_len = strlen(key);
-	for (size_t i = 0; i < obj->n_items; i++) {
-		const struct json_node *m = obj->items[i];
-
-		if (m->key_len == key_len && memcmp(m->key, key, key_len) == 0)
-			return m;
-	}
-	return NULL;
-}
-
-const char *json_object_get_str(const struct json_node *obj, const char *key)
-{
-	const struct json_node *m = json_object_get(obj, key);
-
-	return m && m->type == JSON_STRING ? m->str : NULL;
-}
-
-int json_object_get_int(const struct json_node *obj, const char *key, int64_t *ret)
-{
-	const struct json_node *m = json_object_get(obj, key);
+	const json_t *m = json_object_get(obj, key);
 
 	if (!m)
 		return -ENOENT;
-	if (m->type != JSON_NUMBER || !m->is_integer)
+	if (!json_is_integer(m))
 		return -EINVAL;
-	*ret = m->integer;
+	*ret = json_integer_value(m);
 	return 0;
 }
 
-int json_object_next(const char *data, size_t len, size_t *pos, struct json_member *ret)
+void json_number_text(struct buf *b, const json_t *n)
 {
-	struct parser ps = { .start = data, .p = data + *pos, .end = data + len };
-	const char *key;
-	int r;
+	double d = json_number_value(n);
+	char text[32];
 
-	if (*pos > len)
-		return -EINVAL;
-	skip_ws(&ps);
-	if (ps.p >= ps.end)
-		return -EBADMSG;
-	if (*pos == 0) {
-		if (*ps.p != '{')
-			return -EBADMSG;
-		ps.p++;
-		skip_ws(&ps);
-		if (ps.p < ps.end && *ps.p == '}') {
-			*pos = (size_t)(ps.p - data);
-			return 0;
-		}
-	} else {
-		if (*ps.p == '}')
-			return 0;
-		if (*ps.p != ',')
-			return -EBADMSG;
-		ps.p++;
-		skip_ws(&ps);
+	if (json_is_integer(n)) {
+		buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(n));
+		return;
 	}
-	if (ps.p >= ps.end || *ps.p != '"')
-		return -EBADMSG;
-	key = ps.p;
-	r = parse_string(&ps, NULL);
-	if (r < 0)
-		return r;
-	ret->key = key;
-	ret->key_len = (size_t)(ps.p - key);
-	skip_ws(&ps);
-	if (ps.p >= ps.end || *ps.p != ':')
-		return -EBADMSG;
-	ps.p++;
-	skip_ws(&ps);
-	ret->value = ps.p;
-	/* Depth 1: the members of the top-level object sit inside one container already. */
-	r = parse_value(&ps, 1, NULL);
-	if (r < 0)
-		return r;
-	ret->value_len = (size_t)(ps.p - ret->value);
-	*pos = (size_t)(ps.p - data);
-	return 1;
+	for (int precision = 15; precision <= 17; precision++) {
+		snprintf(text, sizeof(text), "%.*g", precision, d);
+		if (strtod(text, NULL) == d)
+			break;
+	}
+	buf_puts(b, text);
+	/* A real stays one when read back: 3.0, not 3. */
+	if (!strpbrk(text, ".e"))
+		buf_puts(b, ".0");
 }
 
-int json_unquote(const char *token, size_t len, struct buf *out)
+void json_compact_text(struct buf *b, const json_t *n)
 {
-	struct parser ps = { .start = token, .p = token, .end = token + len };
-	int r;
+	const char *key;
+	const json_t *v;
+	size_t i;
 
-	if (len < 2 || token[0] != '"')
-		return -EBADMSG;
-	r = parse_string(&ps, out);
-	if (r < 0)
-		return r;
-	return ps.p == ps.end ? 0 : -EBADMSG;
+	switch (json_typeof(n)) {
+	case JSON_OBJECT:
+		buf_putc(b, '{');
+		i = 0;
+		JSON_FOREACH_MEMBER(n, key, v)
+		{
+			if (i++)
+				buf_putc(b, ',');
+			json_escape(b, key, strlen(key));
+			buf_putc(b, ':');
+			json_compact_text(b, v);
+		}
+		buf_putc(b, '}');
+		break;
+	case JSON_ARRAY:
+		buf_putc(b, '[');
+		json_array_foreach(n, i, v)
+		{
+			if (i)
+				buf_putc(b, ',');
+			json_compact_text(b, v);
+		}
+		buf_putc(b, ']');
+		break;
+	case JSON_STRING:
+		json_escape(b, json_string_value(n), json_string_length(n));
+		break;
+	case JSON_INTEGER:
+	case JSON_REAL:
+		json_number_text(b, n);
+		break;
+	case JSON_TRUE:
+		buf_puts(b, "true");
+		break;
+	case JSON_FALSE:
+		buf_puts(b, "false");
+		break;
+	case JSON_NULL:
+		buf_puts(b, "null");
+		break;
+	}
 }

@@ -2,11 +2,13 @@
 #pragma once
 
 /*
- * The small amount of JSON the audit trail needs: escaping strings for the writer, a strict
- * RFC 8259 parser that builds a tree for readers of single lines, and a tree-less validator
- * plus member walker for audit_verify(), which reads millions of lines.
+ * The JSON of the audit trail. Writing is ours: escaping strings exactly as the trail's format
+ * wants them (json_escape()), which is smaller and faster than building a library's tree for
+ * every event. Reading is jansson's: json_parse() reads one line into a json_t tree with the
+ * strictness the trail needs (see json_parse()); readers use jansson's accessors on it.
  */
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,71 +28,41 @@ void json_escape(struct buf *b, const void *s, size_t n);
 /** Same as json_escape() without the surrounding quotes, for building a string in pieces. */
 void json_escape_unquoted(struct buf *b, const void *s, size_t n);
 
-enum json_type {
-	JSON_NULL,
-	JSON_BOOLEAN,
-	JSON_NUMBER,
-	JSON_STRING,
-	JSON_ARRAY,
-	JSON_OBJECT,
-};
-
-struct json_node {
-	enum json_type type;
-	/* The member name when this node is a value inside an object; NUL-terminated. */
-	char *key;
-	size_t key_len;
-	/* JSON_STRING: the unescaped value; JSON_NUMBER: its text. NUL-terminated, and len counts
-	 * the bytes, since a string may contain \u0000. */
-	char *str;
-	size_t len;
-	/* JSON_NUMBER: true when it has no fraction or exponent and fits in integer. */
-	bool is_integer;
-	int64_t integer;
-	/* JSON_BOOLEAN */
-	bool boolean;
-	/* JSON_ARRAY elements or JSON_OBJECT members, in document order (duplicates kept). */
-	struct json_node **items;
-	size_t n_items;
+/* Why json_parse() refused a text: where (a byte offset) and jansson's words for it. */
+struct json_parse_error {
+	enum json_error_code code;
+	size_t offset;
+	char text[JSON_ERROR_TEXT_LENGTH];
 };
 
 /**
- * Parses exactly one JSON text (surrounding whitespace allowed, nothing else). Returns 0,
- * -EBADMSG when the text is not strict JSON (invalid UTF-8 and lone surrogates included),
- * -ELNRNG when nested deeper than JSON_DEPTH_MAX, or -ENOMEM. On a syntax error
- * ret_error_offset (may be NULL) gets the byte offset where parsing stopped.
+ * Parses exactly one JSON text (surrounding whitespace allowed, nothing else) with jansson:
+ * strict RFC 8259 (no comments, NaN, single quotes or trailing commas; UTF-8 checked, lone
+ * surrogates refused), and besides refuses duplicate keys, NUL in keys and reals beyond a
+ * double. \u0000 inside string values is kept (json_string_length() counts it). An integer
+ * beyond int64_t, which jansson cannot hold, makes the whole text read again with every number
+ * as a double: that is the one case that returns 1 instead of 0. Errors: -EBADMSG (not such
+ * JSON; ret_error, which may be NULL, says where and why), -ELNRNG (containers nested deeper
+ * than JSON_DEPTH_MAX), -ENOMEM. On success *ret is a new reference.
  */
-int json_parse(const char *data, size_t len, struct json_node **ret, size_t *ret_error_offset);
-/** Checks like json_parse() without building anything; same return values. */
-int json_validate(const char *data, size_t len, size_t *ret_error_offset);
-/** Frees a tree; takes NULL; returns NULL. */
-struct json_node *json_free(struct json_node *n);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_node *, json_free)
-#define _cleanup_json_free_ _cleanup_(json_freep)
+int json_parse(const char *data, size_t len, json_t **ret, struct json_parse_error *ret_error);
+/** Checks like json_parse() and drops the tree; same return values. */
+int json_validate(const char *data, size_t len, struct json_parse_error *ret_error);
 
-/** The first member of object named key, or NULL (also when obj is not an object). */
-const struct json_node *json_object_get(const struct json_node *obj, const char *key);
-/** The value of member key when it is a string, else NULL. */
-const char *json_object_get_str(const struct json_node *obj, const char *key);
+#define _cleanup_json_decref_ _cleanup_(json_decrefp)
+
+/** The value of member key when it is a string, else NULL (also when obj is not an object). */
+const char *json_get_str(const json_t *obj, const char *key);
 /** Stores the value of member key when it is an integer: 0, -ENOENT, or -EINVAL (not one). */
-int json_object_get_int(const struct json_node *obj, const char *key, int64_t *ret);
-
-/* A member of an object, as raw spans of the text it was read from. */
-struct json_member {
-	const char *key; /* the key token, quotes and escapes included */
-	size_t key_len;
-	const char *value; /* the value's text: a whole string, number, literal or container */
-	size_t value_len;
-};
-
+int json_get_int(const json_t *obj, const char *key, int64_t *ret);
 /**
- * Walks the members of the top-level object of a text json_validate() accepted, without
- * building a tree. Start with *pos = 0. Returns 1 and fills ret for each member, 0 after the
- * last, -EBADMSG when the text is not an object.
+ * Appends a number as JSON text: an integer exactly, a real in the shortest form that reads
+ * back as the same double (0.5, 1.25, 3.0, 1.5e+19). jansson keeps a number's value, not the
+ * text it was read from, so 1.250000 comes back as 1.25.
  */
-int json_object_next(const char *data, size_t len, size_t *pos, struct json_member *ret);
-/**
- * Appends the unescaped value of a string token (quotes included, as json_member gives it) to
- * out. Returns 0, -EBADMSG when token is not exactly one JSON string, or -ENOMEM.
- */
-int json_unquote(const char *token, size_t len, struct buf *out);
+void json_number_text(struct buf *b, const json_t *n);
+/** Appends any value as compact JSON text (members in their order, strings via json_escape()). */
+void json_compact_text(struct buf *b, const json_t *n);
+
+/* jansson's object iteration wants a mutable object; reading through it changes nothing. */
+#define JSON_FOREACH_MEMBER(obj, key, value) json_object_foreach((json_t *)(obj), key, value)

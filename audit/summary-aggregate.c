@@ -114,7 +114,7 @@ static char *memdup_nul(const void *p, size_t n)
  * time. ts may be NULL; sum is added to the group's sum (audit.lost counts).
  */
 int summary_group_add(struct summary *s, struct run_info *run, enum group_kind kind,
-		      const struct json_node *ts, uint64_t sum, const struct fv v[GROUP_FIELDS_MAX])
+		      const json_t *ts, uint64_t sum, const struct fv v[GROUP_FIELDS_MAX])
 {
 	struct group probe = { .kind = kind }, *g, **found;
 
@@ -183,7 +183,7 @@ struct run_info *summary_run_free(struct run_info *run)
 	for (size_t k = 0; k < _G_MAX; k++)
 		free(run->groups[k]);
 	for (size_t i = 0; i < _S_MAX; i++)
-		json_free(run->single[i]);
+		json_decref(run->single[i]);
 	free(run->id);
 	free(run->reason);
 	buf_done(&run->lines);
@@ -192,13 +192,13 @@ struct run_info *summary_run_free(struct run_info *run)
 	return NULL;
 }
 
-int summary_run_find(struct summary *s, const struct json_node *id, struct run_info **ret)
+int summary_run_find(struct summary *s, const json_t *id, struct run_info **ret)
 {
 	struct run_info probe = {}, *run, **found;
 
 	if (id) {
-		probe.id = id->str;
-		probe.id_len = id->len;
+		probe.id = (char *)json_string_value(id);
+		probe.id_len = json_string_length(id);
 	}
 	if (s->current && run_cmp(&probe, s->current) == 0) {
 		*ret = s->current;
@@ -214,8 +214,8 @@ int summary_run_find(struct summary *s, const struct json_node *id, struct run_i
 		return -ENOMEM;
 	run->lines = (struct buf)BUF_INIT;
 	if (id) {
-		run->id = memdup_nul(id->str, id->len);
-		run->id_len = id->len;
+		run->id = memdup_nul(json_string_value(id), json_string_length(id));
+		run->id_len = json_string_length(id);
 		if (!run->id)
 			return summary_run_free(run), -ENOMEM;
 	}

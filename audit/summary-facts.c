@@ -30,38 +30,47 @@ static bool shell_plain(const char *s, size_t n)
 }
 
 /* argv as a shell would read it back. */
-static void command_line(struct buf *b, const struct json_node *argv)
+static void command_line(struct buf *b, const json_t *argv)
 {
-	for (size_t i = 0; argv && i < argv->n_items; i++) {
-		const struct json_node *a = argv->items[i];
+	const json_t *a;
+	size_t i;
+
+	json_array_foreach(argv, i, a)
+	{
+		const char *s = json_string_value(a);
+		size_t n = json_string_length(a);
 
 		if (i)
 			buf_putc(b, ' ');
-		if (a->type != JSON_STRING) {
-			summary_node_compact(b, a);
-		} else if (shell_plain(a->str, a->len)) {
-			buf_append(b, a->str, a->len);
+		if (!s) {
+			json_compact_text(b, a);
+		} else if (shell_plain(s, n)) {
+			buf_append(b, s, n);
 		} else {
 			buf_putc(b, '\'');
-			for (size_t k = 0; k < a->len; k++)
-				if (a->str[k] == '\'')
+			for (size_t k = 0; k < n; k++)
+				if (s[k] == '\'')
 					buf_puts(b, "'\\''");
 				else
-					buf_putc(b, a->str[k]);
+					buf_putc(b, s[k]);
 			buf_putc(b, '\'');
 		}
 	}
 }
 
 /* The items of an array as text joined by sep; false when it is absent or empty. */
-static bool join(struct buf *b, const struct json_node *arr, const char *sep)
+static bool join(struct buf *b, const json_t *arr, const char *sep)
 {
-	if (!arr || arr->type != JSON_ARRAY || !arr->n_items)
+	const json_t *item;
+	size_t i;
+
+	if (!json_is_array(arr) || !json_array_size(arr))
 		return false;
-	for (size_t i = 0; i < arr->n_items; i++) {
+	json_array_foreach(arr, i, item)
+	{
 		if (i)
 			buf_puts(b, sep);
-		summary_node_text(b, arr->items[i]);
+		summary_node_text(b, item);
 	}
 	return true;
 }
@@ -186,7 +195,7 @@ static void raw_to_val(struct report *rp)
 }
 
 /* Appends a node's text as an untrusted value. */
-static void val_node(struct report *rp, const struct json_node *n)
+static void val_node(struct report *rp, const json_t *n)
 {
 	if (n)
 		summary_node_text(&rp->raw, n);
@@ -232,7 +241,7 @@ void summary_put_time(struct report *rp, struct buf *b, const char *ts, const st
 
 static void describe_run_by(struct report *rp, const struct run_info *run)
 {
-	const struct json_node *st = run->single[S_START];
+	const json_t *st = run->single[S_START];
 	struct buf *v = &rp->val;
 	uint64_t uid, gid, host, sb;
 
@@ -268,8 +277,8 @@ static void describe_when(struct report *rp, const struct run_info *run)
 
 static void describe_software(struct report *rp, const struct run_info *run)
 {
-	const struct json_node *st = run->single[S_START];
-	const struct json_node *n;
+	const json_t *st = run->single[S_START];
+	const json_t *n;
 
 	buf_puts(&rp->val, "skillbox ");
 	val_node(rp, get(st, "skillbox") ?: get(st, "version"));
@@ -283,7 +292,7 @@ static void describe_software(struct report *rp, const struct run_info *run)
 	}
 }
 
-static void describe_list(struct report *rp, const struct json_node *arr, const char *none)
+static void describe_list(struct report *rp, const json_t *arr, const char *none)
 {
 	if (join(&rp->raw, arr, " "))
 		raw_to_val(rp);
@@ -294,7 +303,7 @@ static void describe_list(struct report *rp, const struct json_node *arr, const 
 /* Mounts in brief: how many, and the writable and hidden ones in full. */
 static void describe_mounts(struct report *rp, const struct run_info *run)
 {
-	const struct json_node *mounts = get_array(run->single[S_FS], "mounts");
+	const json_t *mounts = get_array(run->single[S_FS], "mounts");
 	size_t writable = 0, hidden = 0;
 
 	if (!run->single[S_FS]) {
@@ -302,13 +311,13 @@ static void describe_mounts(struct report *rp, const struct run_info *run)
 		summary_row(rp, "mounts");
 		return;
 	}
-	for (size_t i = 0; mounts && i < mounts->n_items; i++) {
-		const struct json_node *m = mounts->items[i];
+	for (size_t i = 0; i < json_array_size(mounts); i++) {
+		const json_t *m = json_array_get(mounts, i);
 
 		writable += get_is(m, "access", "rw");
 		hidden += get_is(m, "kind", "hide");
 	}
-	buf_printf(&rp->val, "%zu (%zu writable%s", mounts ? mounts->n_items : 0, writable,
+	buf_printf(&rp->val, "%zu (%zu writable%s", json_array_size(mounts), writable,
 		   hidden ? ", " : ")");
 	if (hidden)
 		buf_printf(&rp->val, "%zu hidden)", hidden);
@@ -317,9 +326,9 @@ static void describe_mounts(struct report *rp, const struct run_info *run)
 	for (int pass = 0; pass < 2; pass++) {
 		bool any = false;
 
-		for (size_t i = 0; mounts && i < mounts->n_items; i++) {
-			const struct json_node *m = mounts->items[i], *host = get(m, "host"),
-					       *size = get(m, "size");
+		for (size_t i = 0; i < json_array_size(mounts); i++) {
+			const json_t *m = json_array_get(mounts, i), *host = get(m, "host"),
+				     *size = get(m, "size");
 
 			if (pass == 0 ? !get_is(m, "access", "rw") : !get_is(m, "kind", "hide"))
 				continue;
@@ -347,28 +356,29 @@ static void describe_mounts(struct report *rp, const struct run_info *run)
 
 static void describe_egress(struct report *rp, const struct run_info *run)
 {
-	const struct json_node *net = run->single[S_NET], *rules = get_array(net, "rules"), *n,
-			       *layers = get_array(run->single[S_START], "layers");
+	const json_t *net = run->single[S_NET], *rules = get_array(net, "rules"), *n, *m,
+		     *layers = get_array(run->single[S_START], "layers");
+	const char *key;
 	bool any = false;
 
 	if (!net) {
 		/* Without the event only the layers tell whether egress rules existed. */
 		bool nft = false;
 
-		for (size_t i = 0; layers && i < layers->n_items; i++)
-			nft = nft || node_is_str(layers->items[i], "nftables");
+		for (size_t i = 0; i < json_array_size(layers); i++)
+			nft = nft || node_is_str(json_array_get(layers, i), "nftables");
 		buf_puts(&rp->val,
 			 nft ? "rules not recorded (no policy.net event)" : "none (loopback only)");
 		summary_row(rp, "egress");
 		return;
 	}
-	for (size_t i = 0; rules && i < rules->n_items; i++) {
-		const struct json_node *rule = rules->items[i], *dest, *addrs, *ports;
+	for (size_t i = 0; i < json_array_size(rules); i++) {
+		const json_t *rule = json_array_get(rules, i), *dest, *addrs, *ports;
 
 		if (any)
 			buf_putc(&rp->val, '\n');
 		any = true;
-		if (rule->type != JSON_OBJECT) {
+		if (!json_is_object(rule)) {
 			summary_node_text(&rp->raw, rule);
 			raw_to_val(rp);
 			continue;
@@ -381,15 +391,15 @@ static void describe_egress(struct report *rp, const struct run_info *run)
 		if (dest)
 			summary_node_text(&rp->raw, dest);
 		else
-			summary_node_compact(&rp->raw, rule);
+			json_compact_text(&rp->raw, rule);
 		addrs = get(rule, "addresses") ?: get(rule, "addrs");
-		if (addrs && addrs->type == JSON_ARRAY && addrs->n_items) {
+		if (json_array_size(addrs)) {
 			buf_puts(&rp->raw, " = ");
 			join(&rp->raw, addrs, ", ");
 		}
 		ports = get(rule, "ports") ?: get(rule, "port");
-		if (ports && ports->type == JSON_ARRAY) {
-			buf_puts(&rp->raw, ports->n_items == 1 ? " port " : " ports ");
+		if (json_is_array(ports)) {
+			buf_puts(&rp->raw, json_array_size(ports) == 1 ? " port " : " ports ");
 			if (!join(&rp->raw, ports, ","))
 				buf_puts(&rp->raw, "any");
 		} else if (ports) {
@@ -407,13 +417,12 @@ static void describe_egress(struct report *rp, const struct run_info *run)
 		buf_puts(&rp->val, "none (loopback only)");
 	summary_row(rp, "egress");
 
-	for (size_t i = 0; i < net->n_items; i++) {
-		const struct json_node *m = net->items[i];
+	JSON_FOREACH_MEMBER(net, key, m)
+	{
 		static const char *const shown[] = { "dns", "stack", "digest", "sha256" };
 
 		for (size_t k = 0; k < ELEMENTSOF(shown); k++)
-			if (m->key_len == strlen(shown[k]) &&
-			    memcmp(m->key, shown[k], m->key_len) == 0 && m->type != JSON_NULL) {
+			if (streq(key, shown[k]) && !json_is_null(m)) {
 				if (rp->raw.len)
 					buf_puts(&rp->raw, ", ");
 				buf_printf(&rp->raw, "%s ", shown[k]);
@@ -428,7 +437,7 @@ static void describe_egress(struct report *rp, const struct run_info *run)
 
 static void describe_seccomp(struct report *rp, const struct run_info *run)
 {
-	const struct json_node *sc = run->single[S_SECCOMP], *n;
+	const json_t *sc = run->single[S_SECCOMP], *n;
 	static const struct {
 		const char *key, *label;
 		bool list;
@@ -451,7 +460,7 @@ static void describe_seccomp(struct report *rp, const struct run_info *run)
 	val_node(rp, get(sc, "profile"));
 	for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
 		n = get(sc, parts[i].key);
-		if (!n || (parts[i].list && (n->type != JSON_ARRAY || !n->n_items)))
+		if (!n || (parts[i].list && !json_array_size(n)))
 			continue;
 		buf_printf(&rp->val, ", %s ", parts[i].label);
 		if (join(&rp->raw, n, " "))
@@ -470,7 +479,8 @@ static void describe_limits(struct report *rp, const struct run_info *run)
 {
 	static const char *const skip[] = { "v",     "seq",  "ts",	     "run",
 					    "event", "prev", "memory_rlimit" };
-	const struct json_node *l = run->single[S_LIMITS];
+	const json_t *l = run->single[S_LIMITS], *m;
+	const char *key;
 	char tmp[32];
 	bool any = false;
 
@@ -479,24 +489,24 @@ static void describe_limits(struct report *rp, const struct run_info *run)
 		summary_row(rp, "limits");
 		return;
 	}
-	for (size_t i = 0; i < l->n_items; i++) {
-		const struct json_node *m = l->items[i];
+	JSON_FOREACH_MEMBER(l, key, m)
+	{
 		bool size, common = false;
 
 		/* The common fields, and how memory is enforced, are not limits. */
 		for (size_t k = 0; k < ELEMENTSOF(skip); k++)
-			common = common || streq(m->key, skip[k]);
-		if (m->type == JSON_NULL || common)
+			common = common || streq(key, skip[k]);
+		if (json_is_null(m) || common)
 			continue;
-		size = streq(m->key, "memory") || streq(m->key, "file_size") ||
-		       streq(m->key, "output");
+		size = streq(key, "memory") || streq(key, "file_size") || streq(key, "output");
 		if (any)
 			buf_puts(&rp->val, ", ");
 		any = true;
-		buf_append(&rp->raw, m->key, m->key_len);
+		buf_puts(&rp->raw, key);
 		buf_putc(&rp->raw, ' ');
-		if (size && m->type == JSON_NUMBER && m->is_integer && m->integer >= 0)
-			buf_puts(&rp->raw, format_size(tmp, sizeof(tmp), (uint64_t)m->integer));
+		if (size && json_is_integer(m) && json_integer_value(m) >= 0)
+			buf_puts(&rp->raw,
+				 format_size(tmp, sizeof(tmp), (uint64_t)json_integer_value(m)));
 		else
 			summary_node_text(&rp->raw, m);
 		raw_to_val(rp);
@@ -509,7 +519,7 @@ static void describe_limits(struct report *rp, const struct run_info *run)
 static void describe_env(struct report *rp, const struct run_info *run)
 {
 	static const char *const lists[] = { "defaults", "passed", "set", "secrets", "missing" };
-	const struct json_node *env = run->single[S_ENV], *stripped;
+	const json_t *env = run->single[S_ENV], *stripped;
 
 	if (!env)
 		return;
@@ -520,8 +530,9 @@ static void describe_env(struct report *rp, const struct run_info *run)
 		raw_to_val(rp);
 	}
 	stripped = get_array(env, "stripped");
-	if (stripped && stripped->n_items)
-		buf_printf(&rp->val, "%s%zu stripped", rp->val.len ? "; " : "", stripped->n_items);
+	if (json_array_size(stripped))
+		buf_printf(&rp->val, "%s%zu stripped", rp->val.len ? "; " : "",
+			   json_array_size(stripped));
 	if (!rp->val.len)
 		buf_puts(&rp->val, "nothing passed");
 	summary_row(rp, "environment");
@@ -529,7 +540,7 @@ static void describe_env(struct report *rp, const struct run_info *run)
 
 static void describe_exit(struct report *rp, const struct run_info *run)
 {
-	const struct json_node *ex = run->single[S_EXIT], *n;
+	const json_t *ex = run->single[S_EXIT], *n;
 	struct buf *v = &rp->val;
 	uint64_t rss;
 	double a, b;
@@ -576,24 +587,24 @@ static void describe_exit(struct report *rp, const struct run_info *run)
 /* Limits the run.summary names that no limit.hit event recorded. */
 static void limits_only_in_summary(const struct run_info *run, struct buf *raw)
 {
-	const struct json_node *hit = get_array(run->single[S_SUMMARY], "limits_hit");
+	const json_t *hit = get_array(run->single[S_SUMMARY], "limits_hit");
 
 	/* Bounded, as a forged summary could name a million. */
-	for (size_t i = 0; hit && i < MIN(hit->n_items, (size_t)32); i++) {
+	for (size_t i = 0; i < MIN(json_array_size(hit), (size_t)32); i++) {
+		const json_t *item = json_array_get(hit, i);
 		bool seen = false;
 
 		for (size_t k = 0; k < run->n_groups[G_LIMIT] && !seen; k++) {
 			const struct fv *f = &run->groups[G_LIMIT][k]->f[0];
 
-			seen = hit->items[i]->type == JSON_STRING && f->s &&
-			       f->n == hit->items[i]->len &&
-			       memcmp(f->s, hit->items[i]->str, f->n) == 0;
+			seen = json_is_string(item) && f->s && f->n == json_string_length(item) &&
+			       memcmp(f->s, json_string_value(item), f->n) == 0;
 		}
 		if (seen)
 			continue;
 		if (raw->len)
 			buf_puts(raw, ", ");
-		summary_node_text(raw, hit->items[i]);
+		summary_node_text(raw, item);
 	}
 }
 
@@ -662,7 +673,7 @@ static void integrity_text(struct report *rp, const struct run_info *run)
 /* The facts rows, shared by text and markdown. */
 void summary_run_rows(struct report *rp, const struct run_info *run)
 {
-	const struct json_node *st = run->single[S_START], *n;
+	const json_t *st = run->single[S_START], *n;
 	uint64_t lost = summary_run_lost(run);
 
 	integrity_text(rp, run);
@@ -714,7 +725,7 @@ void summary_run_rows(struct report *rp, const struct run_info *run)
 		raw_to_val(rp);
 	}
 	summary_row(rp, "manifest");
-	if ((n = get_array(st, "argv")) && n->n_items) {
+	if (json_array_size(n = get_array(st, "argv"))) {
 		command_line(&rp->raw, n);
 		raw_to_val(rp);
 		summary_row(rp, "command");

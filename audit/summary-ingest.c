@@ -28,79 +28,44 @@ static const char *const single_events[_S_MAX] = {
 	[S_EXIT] = "run.exit",	      [S_SUMMARY] = "run.summary",
 };
 
-/* A JSON number's value; its text is strict JSON, which strtod reads in the C locale. */
-bool summary_get_double(const struct json_node *obj, const char *key, double *ret)
+/* A number's value (an integer read as a double, as the reports only show it rounded). */
+bool summary_get_double(const json_t *obj, const char *key, double *ret)
 {
-	const struct json_node *n = get(obj, key);
-	char *end;
-	double d;
+	const json_t *n = get(obj, key);
 
-	if (!n || n->type != JSON_NUMBER)
+	if (!json_is_number(n))
 		return false;
-	d = strtod(n->str, &end);
-	if (*end || d != d)
-		return false;
-	*ret = d;
+	*ret = json_number_value(n);
 	return true;
 }
 
-/* Compact JSON text of a node, for values whose shape this version does not know. */
-void summary_node_compact(struct buf *b, const struct json_node *n)
-{
-	switch (n->type) {
-	case JSON_NULL:
-		buf_puts(b, "null");
-		break;
-	case JSON_BOOLEAN:
-		buf_puts(b, n->boolean ? "true" : "false");
-		break;
-	case JSON_NUMBER:
-		buf_append(b, n->str, n->len);
-		break;
-	case JSON_STRING:
-		json_escape(b, n->str, n->len);
-		break;
-	case JSON_ARRAY:
-	case JSON_OBJECT:
-		buf_putc(b, n->type == JSON_ARRAY ? '[' : '{');
-		for (size_t i = 0; i < n->n_items; i++) {
-			if (i)
-				buf_putc(b, ',');
-			if (n->type == JSON_OBJECT) {
-				json_escape(b, n->items[i]->key, n->items[i]->key_len);
-				buf_putc(b, ':');
-			}
-			summary_node_compact(b, n->items[i]);
-		}
-		buf_putc(b, n->type == JSON_ARRAY ? ']' : '}');
-		break;
-	}
-}
-
 /* A node as display text: a string as itself, anything else as its JSON text. */
-void summary_node_text(struct buf *b, const struct json_node *n)
+void summary_node_text(struct buf *b, const json_t *n)
 {
-	if (n && n->type == JSON_STRING)
-		buf_append(b, n->str, n->len);
+	if (json_is_string(n))
+		buf_append(b, json_string_value(n), json_string_length(n));
 	else if (n)
-		summary_node_compact(b, n);
+		json_compact_text(b, n);
 }
 
-/* Borrows a field value from a node; containers are written to scratch. */
-static struct fv fv_of(const struct json_node *n, struct buf *scratch)
+/*
+ * Borrows a field value from a node: a string's bytes from the tree; numbers and containers
+ * are written to scratch as JSON text (jansson keeps a number's value, not its text).
+ */
+static struct fv fv_of(const json_t *n, struct buf *scratch)
 {
-	if (!n || n->type == JSON_NULL)
+	if (!n || json_is_null(n))
 		return (struct fv){};
-	switch (n->type) {
+	switch (json_typeof(n)) {
 	case JSON_STRING:
-		return (struct fv){ n->str, n->len, false };
-	case JSON_NUMBER:
-		return (struct fv){ n->str, n->len, true };
-	case JSON_BOOLEAN:
-		return (struct fv){ n->boolean ? "true" : "false", n->boolean ? 4 : 5, true };
+		return (struct fv){ json_string_value(n), json_string_length(n), false };
+	case JSON_TRUE:
+		return (struct fv){ "true", 4, true };
+	case JSON_FALSE:
+		return (struct fv){ "false", 5, true };
 	default:
 		buf_reset(scratch);
-		summary_node_compact(scratch, n);
+		json_compact_text(scratch, n);
 		return (struct fv){ buf_str(scratch), scratch->len, true };
 	}
 }
@@ -145,18 +110,21 @@ int64_t summary_ts_usec(const char *s)
 }
 
 /* Keeps the earliest and latest of the valid times seen (lines may be out of order). */
-void summary_ts_note(char first[TS_MAX], char last[TS_MAX], const struct json_node *ts)
+void summary_ts_note(char first[TS_MAX], char last[TS_MAX], const json_t *ts)
 {
-	if (!ts || ts->type != JSON_STRING || !ts_valid(ts->str, ts->len))
+	const char *s = json_string_value(ts);
+
+	/* ts_valid() makes s 27 bytes and its NUL: TS_MAX. */
+	if (!s || !ts_valid(s, json_string_length(ts)))
 		return;
-	if (!first[0] || strcmp(ts->str, first) < 0)
-		memcpy(first, ts->str, TS_MAX);
-	if (!last[0] || strcmp(ts->str, last) > 0)
-		memcpy(last, ts->str, TS_MAX);
+	if (!first[0] || strcmp(s, first) < 0)
+		memcpy(first, s, TS_MAX);
+	if (!last[0] || strcmp(s, last) > 0)
+		memcpy(last, s, TS_MAX);
 }
 
 /* Is a verdict an allowing one? Anything else that is present counts as a refusal. */
-static bool verdict_allows(const struct json_node *n)
+static bool verdict_allows(const json_t *n)
 {
 	static const char *const allowing[] = { "allow", "allowed", "accept", "accepted", "pass" };
 
@@ -170,25 +138,27 @@ static bool verdict_allows(const struct json_node *n)
  * The decoded arguments of a denied system call: every member that is not one of the fields
  * every syscall.deny has, as "name=value", so newer writers' decodings show up unchanged.
  */
-static struct fv syscall_args(const struct json_node *e, struct buf *scratch)
+static struct fv syscall_args(const json_t *e, struct buf *scratch)
 {
 	static const char *const known[] = { "v",   "seq",	"ts",	"run",	 "event",   "prev",
 					     "pid", "host_pid", "tid",	"ppid",	 "syscall", "abi",
 					     "nr",  "errno",	"arch", "source" };
 
+	const char *key;
+	const json_t *m;
+
 	buf_reset(scratch);
-	for (size_t i = 0; i < e->n_items; i++) {
-		const struct json_node *m = e->items[i];
+	JSON_FOREACH_MEMBER(e, key, m)
+	{
 		bool skip = false;
 
 		for (size_t k = 0; k < ELEMENTSOF(known) && !skip; k++)
-			skip = strlen(known[k]) == m->key_len &&
-			       memcmp(known[k], m->key, m->key_len) == 0;
+			skip = streq(known[k], key);
 		if (skip)
 			continue;
 		if (scratch->len)
 			buf_putc(scratch, ' ');
-		buf_append(scratch, m->key, m->key_len);
+		buf_puts(scratch, key);
 		buf_putc(scratch, '=');
 		summary_node_text(scratch, m);
 	}
@@ -197,16 +167,15 @@ static struct fv syscall_args(const struct json_node *e, struct buf *scratch)
 	return (struct fv){ buf_str(scratch), scratch->len, false };
 }
 
-static int ingest(struct summary *s, struct run_info *run, struct json_node **rootp)
+static int ingest(struct summary *s, struct run_info *run, json_t **rootp)
 {
-	const struct json_node *e = *rootp, *ts = json_object_get(e, "ts"),
-			       *event = get(e, "event");
+	const json_t *e = *rootp, *ts = json_object_get(e, "ts"), *event = get(e, "event");
 	struct buf *sc = s->scratch;
 	struct fv v[GROUP_FIELDS_MAX] = {};
 	uint64_t n;
 
 	summary_ts_note(run->first_ts, run->last_ts, ts);
-	if (!event || event->type != JSON_STRING) {
+	if (!json_is_string(event)) {
 		v[0] = (struct fv){ "(no event name)", strlen("(no event name)"), false };
 		return summary_group_add(s, run, G_OTHER, ts, 0, v);
 	}
@@ -225,7 +194,7 @@ static int ingest(struct summary *s, struct run_info *run, struct json_node **ro
 		return summary_group_add(s, run, G_EXEC, ts, 0, v);
 	}
 	if (node_is_str(event, "syscall.deny")) {
-		const struct json_node *name = get(e, "syscall");
+		const json_t *name = get(e, "syscall");
 
 		v[0] = fv_of(name ? name : get(e, "nr"), &sc[0]);
 		v[1] = syscall_args(e, &sc[1]);
@@ -234,7 +203,7 @@ static int ingest(struct summary *s, struct run_info *run, struct json_node **ro
 		return summary_group_add(s, run, G_SYSCALL, ts, 0, v);
 	}
 	if (node_is_str(event, "net.connect")) {
-		const struct json_node *verdict = get(e, "verdict");
+		const json_t *verdict = get(e, "verdict");
 
 		v[0] = fv_of(get(e, "proto"), &sc[0]);
 		v[1] = fv_of(get(e, "address"), &sc[1]);
@@ -255,7 +224,7 @@ static int ingest(struct summary *s, struct run_info *run, struct json_node **ro
 		return summary_group_add(s, run, G_NET_ALLOW, ts, 0, v);
 	}
 	if (node_is_str(event, "dns.query")) {
-		const struct json_node *verdict = get(e, "verdict");
+		const json_t *verdict = get(e, "verdict");
 
 		v[0] = fv_of(get(e, "name"), &sc[0]);
 		v[1] = fv_of(get(e, "qtype"), &sc[1]);
@@ -266,15 +235,14 @@ static int ingest(struct summary *s, struct run_info *run, struct json_node **ro
 			0, v);
 	}
 	if (node_is_str(event, "file.open") || node_is_str(event, "file.change")) {
-		const struct json_node *declared = json_object_get(e, "declared"),
-				       *access = get(e, "access"),
-				       *sensitive = json_object_get(e, "sensitive");
+		const json_t *declared = json_object_get(e, "declared"), *access = get(e, "access"),
+			     *sensitive = json_object_get(e, "sensitive");
 
 		/*
 		 * Credential hunting is worth a reviewer's eye even where the view made it
 		 * harmless (an empty HOME, a file that is not there): listed apart, in addition.
 		 */
-		if (sensitive && sensitive->type == JSON_BOOLEAN && sensitive->boolean) {
+		if (json_is_true(sensitive)) {
 			struct fv w[GROUP_FIELDS_MAX] = { 0 };
 			struct buf wsc[GROUP_FIELDS_MAX] = { BUF_INIT, BUF_INIT, BUF_INIT,
 							     BUF_INIT };
@@ -290,7 +258,7 @@ static int ingest(struct summary *s, struct run_info *run, struct json_node **ro
 				return k;
 		}
 
-		if (!declared || declared->type != JSON_BOOLEAN || declared->boolean) {
+		if (!json_is_false(declared)) {
 			run->n_files_declared++;
 			return 0;
 		}
@@ -330,8 +298,8 @@ static int run_keep_line(struct run_info *run, const char *line, size_t n, uint6
 
 static int read_line(struct summary *s, const char *line, size_t n, bool last_without_newline)
 {
-	_cleanup_json_free_ struct json_node *root = NULL;
-	const struct json_node *id;
+	_cleanup_json_decref_ json_t *root = NULL;
+	const json_t *id;
 	struct run_info *run;
 	int r;
 
@@ -339,12 +307,12 @@ static int read_line(struct summary *s, const char *line, size_t n, bool last_wi
 	r = json_parse(line, n, &root, NULL);
 	if (r == -ENOMEM)
 		return r;
-	if (r < 0 || root->type != JSON_OBJECT)
-		root = json_free(root);
+	if (r < 0 || !json_is_object(root))
+		json_decrefp(&root);
 
 	/* A line without a readable run id belongs with the lines around it. */
 	id = get(root, "run");
-	if (id && id->type != JSON_STRING)
+	if (!json_is_string(id))
 		id = NULL;
 	if (id || !s->current) {
 		r = summary_run_find(s, id, &run);

@@ -103,7 +103,7 @@ struct run_info {
 	size_t index;
 	uint64_t first_line, last_line, n_lines, n_unreadable, n_repeated, n_files_declared;
 	char first_ts[TS_MAX], last_ts[TS_MAX];
-	struct json_node *single[_S_MAX];
+	json_t *single[_S_MAX];
 
 	struct group **groups[_G_MAX];
 	size_t n_groups[_G_MAX], cap_groups[_G_MAX];
@@ -174,42 +174,43 @@ extern const struct kind_info summary_kinds[_G_MAX];
 
 /* ---- values of events: every field may be missing or of another type ---------------- */
 
-static inline const struct json_node *get(const struct json_node *obj, const char *key)
+static inline const json_t *get(const json_t *obj, const char *key)
 {
-	const struct json_node *n = json_object_get(obj, key);
+	const json_t *n = json_object_get(obj, key);
 
-	return n && n->type != JSON_NULL ? n : NULL;
+	return n && !json_is_null(n) ? n : NULL;
 }
 
-static inline const char *get_str(const struct json_node *obj, const char *key)
+static inline const char *get_str(const json_t *obj, const char *key)
 {
-	return json_object_get_str(obj, key);
+	return json_get_str(obj, key);
 }
 
-static inline const struct json_node *get_array(const struct json_node *obj, const char *key)
+static inline const json_t *get_array(const json_t *obj, const char *key)
 {
-	const struct json_node *n = get(obj, key);
+	const json_t *n = get(obj, key);
 
-	return n && n->type == JSON_ARRAY ? n : NULL;
+	return json_is_array(n) ? n : NULL;
 }
 
-static inline bool node_is_str(const struct json_node *n, const char *s)
+static inline bool node_is_str(const json_t *n, const char *s)
 {
-	return n && n->type == JSON_STRING && n->len == strlen(s) && memcmp(n->str, s, n->len) == 0;
+	return json_is_string(n) && json_string_length(n) == strlen(s) &&
+	       memcmp(json_string_value(n), s, json_string_length(n)) == 0;
 }
 
-static inline bool get_is(const struct json_node *obj, const char *key, const char *s)
+static inline bool get_is(const json_t *obj, const char *key, const char *s)
 {
 	return node_is_str(get(obj, key), s);
 }
 
-static inline bool get_u64(const struct json_node *obj, const char *key, uint64_t *ret)
+static inline bool get_u64(const json_t *obj, const char *key, uint64_t *ret)
 {
-	const struct json_node *n = get(obj, key);
+	const json_t *n = get(obj, key);
 
-	if (!n || n->type != JSON_NUMBER || !n->is_integer || n->integer < 0)
+	if (!json_is_integer(n) || json_integer_value(n) < 0)
 		return false;
-	*ret = (uint64_t)n->integer;
+	*ret = (uint64_t)json_integer_value(n);
 	return true;
 }
 
@@ -219,15 +220,13 @@ static inline bool fv_is(const struct fv *v, const char *s)
 }
 
 /** A number's value as a double (false when n is not a number). */
-bool summary_get_double(const struct json_node *obj, const char *key, double *ret);
-/** Appends the compact JSON text of a node, for values whose shape is not known. */
-void summary_node_compact(struct buf *b, const struct json_node *n);
+bool summary_get_double(const json_t *obj, const char *key, double *ret);
 /** Appends a node as display text: a string as itself, anything else as its JSON text. */
-void summary_node_text(struct buf *b, const struct json_node *n);
+void summary_node_text(struct buf *b, const json_t *n);
 /** Microseconds since the epoch of a timestamp as the writer makes them. */
 int64_t summary_ts_usec(const char *s);
 /** Keeps the earliest and latest of the valid timestamps seen in first and last. */
-void summary_ts_note(char first[TS_MAX], char last[TS_MAX], const struct json_node *ts);
+void summary_ts_note(char first[TS_MAX], char last[TS_MAX], const json_t *ts);
 
 /* ---- summary-ingest.c ----------------------------------------------------------------- */
 
@@ -240,10 +239,9 @@ int summary_check_runs(struct summary *s);
 
 /** Counts one event in the group of its kind and field values; ts may be NULL. */
 int summary_group_add(struct summary *s, struct run_info *run, enum group_kind kind,
-		      const struct json_node *ts, uint64_t sum,
-		      const struct fv v[GROUP_FIELDS_MAX]);
+		      const json_t *ts, uint64_t sum, const struct fv v[GROUP_FIELDS_MAX]);
 /** The run with this id (NULL: lines without one), created on first sight. */
-int summary_run_find(struct summary *s, const struct json_node *id, struct run_info **ret);
+int summary_run_find(struct summary *s, const json_t *id, struct run_info **ret);
 struct run_info *summary_run_free(struct run_info *run);
 /** Frees everything s holds. */
 void summary_done(struct summary *s);

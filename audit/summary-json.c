@@ -94,35 +94,43 @@ _printf_(2, 3) static void jw_rawf(struct report *rp, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void jw_node(struct report *rp, const struct json_node *n)
+static void jw_node(struct report *rp, const json_t *n)
 {
+	const char *key;
+	const json_t *v;
+	size_t i;
+
 	if (!n) {
 		jw_rawf(rp, "null");
 		return;
 	}
-	switch (n->type) {
+	switch (json_typeof(n)) {
 	case JSON_ARRAY:
+		jw_open(rp, '[');
+		json_array_foreach(n, i, v) jw_node(rp, v);
+		jw_close(rp, ']');
+		break;
 	case JSON_OBJECT:
-		jw_open(rp, n->type == JSON_ARRAY ? '[' : '{');
-		for (size_t i = 0; i < n->n_items; i++) {
-			if (n->type == JSON_OBJECT)
-				jw_key(rp, n->items[i]->key, n->items[i]->key_len);
-			jw_node(rp, n->items[i]);
+		jw_open(rp, '{');
+		JSON_FOREACH_MEMBER(n, key, v)
+		{
+			jw_key(rp, key, strlen(key));
+			jw_node(rp, v);
 		}
-		jw_close(rp, n->type == JSON_ARRAY ? ']' : '}');
+		jw_close(rp, '}');
 		break;
 	case JSON_STRING:
-		jw_str(rp, n->str, n->len);
+		jw_str(rp, json_string_value(n), json_string_length(n));
 		break;
 	default:
 		jw_sep(rp);
-		summary_node_compact(&rp->b, n);
+		json_compact_text(&rp->b, n);
 		break;
 	}
 }
 
 /* A member copied from an event as it is (null when missing). */
-static void jw_copy(struct report *rp, const struct json_node *obj, const char *key, const char *as)
+static void jw_copy(struct report *rp, const json_t *obj, const char *key, const char *as)
 {
 	jw_k(rp, as ? as : key);
 	jw_node(rp, get(obj, key));
@@ -169,8 +177,10 @@ static void jw_groups(struct report *rp, const struct run_info *run, enum group_
 
 void summary_json_run(struct report *rp, const struct run_info *run)
 {
-	const struct json_node *st = run->single[S_START], *fs = run->single[S_FS],
-			       *mounts = get_array(fs, "mounts"), *net = run->single[S_NET], *n;
+	const json_t *st = run->single[S_START], *fs = run->single[S_FS],
+		     *mounts = get_array(fs, "mounts"), *net = run->single[S_NET], *n, *m;
+	const char *key;
+	size_t i;
 	uint64_t t;
 	double d;
 	bool measured;
@@ -229,20 +239,16 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	jw_open(rp, '{');
 	jw_k(rp, "mounts");
 	if (fs)
-		jw_rawf(rp, "%zu", mounts ? mounts->n_items : 0);
+		jw_rawf(rp, "%zu", json_array_size(mounts));
 	else
 		jw_rawf(rp, "null");
 	jw_k(rp, "writable");
 	jw_open(rp, '[');
-	for (size_t i = 0; mounts && i < mounts->n_items; i++)
-		if (get_is(mounts->items[i], "access", "rw"))
-			jw_node(rp, mounts->items[i]);
+	json_array_foreach(mounts, i, m) if (get_is(m, "access", "rw")) jw_node(rp, m);
 	jw_close(rp, ']');
 	jw_k(rp, "hidden");
 	jw_open(rp, '[');
-	for (size_t i = 0; mounts && i < mounts->n_items; i++)
-		if (get_is(mounts->items[i], "kind", "hide"))
-			jw_node(rp, get(mounts->items[i], "path"));
+	json_array_foreach(mounts, i, m) if (get_is(m, "kind", "hide")) jw_node(rp, get(m, "path"));
 	jw_close(rp, ']');
 	jw_k(rp, "egress");
 	jw_node(rp, get_array(net, "rules"));
@@ -252,18 +258,18 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	jw_k(rp, "seccomp");
 	if (run->single[S_SECCOMP]) {
 		jw_open(rp, '{');
-		for (size_t i = 0; i < run->single[S_SECCOMP]->n_items; i++) {
-			const struct json_node *m = run->single[S_SECCOMP]->items[i];
+		JSON_FOREACH_MEMBER(run->single[S_SECCOMP], key, m)
+		{
 			static const char *const skip[] = {
 				"v", "seq", "ts", "run", "event", "prev"
 			};
 			bool common = false;
 
 			for (size_t k = 0; k < ELEMENTSOF(skip); k++)
-				common = common || streq(m->key, skip[k]);
+				common = common || streq(key, skip[k]);
 			if (common)
 				continue;
-			jw_key(rp, m->key, m->key_len);
+			jw_key(rp, key, strlen(key));
 			jw_node(rp, m);
 		}
 		jw_close(rp, '}');
@@ -272,14 +278,12 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	}
 	jw_k(rp, "limits");
 	jw_open(rp, '{');
-	for (size_t i = 0; run->single[S_LIMITS] && i < run->single[S_LIMITS]->n_items; i++) {
-		const struct json_node *m = run->single[S_LIMITS]->items[i];
-
-		if (m->type == JSON_NULL || streq(m->key, "v") || streq(m->key, "seq") ||
-		    streq(m->key, "ts") || streq(m->key, "run") || streq(m->key, "event") ||
-		    streq(m->key, "prev"))
+	JSON_FOREACH_MEMBER(run->single[S_LIMITS], key, m)
+	{
+		if (json_is_null(m) || streq(key, "v") || streq(key, "seq") || streq(key, "ts") ||
+		    streq(key, "run") || streq(key, "event") || streq(key, "prev"))
 			continue;
-		jw_key(rp, m->key, m->key_len);
+		jw_key(rp, key, strlen(key));
 		jw_node(rp, m);
 	}
 	jw_close(rp, '}');
@@ -291,20 +295,19 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	jw_copy(rp, run->single[S_ENV], "missing", NULL);
 	jw_k(rp, "stripped");
 	n = get_array(run->single[S_ENV], "stripped");
-	jw_rawf(rp, "%zu", n ? n->n_items : 0);
+	jw_rawf(rp, "%zu", json_array_size(n));
 	jw_close(rp, '}');
 	jw_close(rp, '}');
 
 	jw_k(rp, "exit");
 	if (run->single[S_EXIT]) {
 		jw_open(rp, '{');
-		for (size_t i = 0; i < run->single[S_EXIT]->n_items; i++) {
-			const struct json_node *m = run->single[S_EXIT]->items[i];
-
-			if (streq(m->key, "v") || streq(m->key, "seq") || streq(m->key, "run") ||
-			    streq(m->key, "event") || streq(m->key, "prev"))
+		JSON_FOREACH_MEMBER(run->single[S_EXIT], key, m)
+		{
+			if (streq(key, "v") || streq(key, "seq") || streq(key, "run") ||
+			    streq(key, "event") || streq(key, "prev"))
 				continue;
-			jw_key(rp, m->key, m->key_len);
+			jw_key(rp, key, strlen(key));
 			jw_node(rp, m);
 		}
 		jw_close(rp, '}');

@@ -95,8 +95,7 @@ static void md_groups(struct report *rp, const struct run_info *run, enum group_
 
 void summary_markdown_run(struct report *rp, const struct run_info *run)
 {
-	const struct json_node *skill = get(run->single[S_START], "skill"),
-			       *ex = run->single[S_EXIT];
+	const json_t *skill = get(run->single[S_START], "skill"), *ex = run->single[S_EXIT];
 	uint64_t refusals = summary_run_refusals_reported(run);
 
 	buf_printf(&rp->b, "\n## Run %zu of %zu: ", run->index + 1, rp->s->n_runs);
@@ -183,7 +182,7 @@ void summary_markdown_header(struct report *rp)
 	buf_puts(&rp->b, "\n| Run | Skill | Exit | Refusals | Chain |\n|---:|---|---|---:|---|\n");
 	for (size_t i = 0; i < s->n_runs; i++) {
 		const struct run_info *run = s->runs[i];
-		const struct json_node *n = get(run->single[S_START], "skill");
+		const json_t *n = get(run->single[S_START], "skill");
 
 		buf_printf(&rp->b, "| %zu | ", i + 1);
 		if (n) {

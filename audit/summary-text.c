@@ -111,7 +111,7 @@ static void text_groups(struct report *rp, const struct run_info *run, enum grou
 
 void summary_text_run(struct report *rp, const struct run_info *run)
 {
-	const struct json_node *skill = get(run->single[S_START], "skill");
+	const json_t *skill = get(run->single[S_START], "skill");
 
 	buf_printf(&rp->b, "\n== run %zu of %zu", run->index + 1, rp->s->n_runs);
 	if (skill) {

@@ -36,14 +36,12 @@ struct verifier {
 	struct audit_verify_result *res;
 	struct audit_hasher hasher;
 	uint64_t lineno;
-	struct buf key;		    /* unescaped key, when it has escapes */
-	struct buf str[_FIELD_MAX]; /* unescaped string fields */
 
 	/* The line being checked. */
 	uint64_t seq;
 	char run[AUDIT_RUN_ID_LEN + 1];
 	char prev[AUDIT_HASH_HEX_LEN + 1];
-	const char *event;
+	char event[64]; /* enough to name it in a reason, and to tell the ones that matter */
 	size_t event_len;
 
 	/* The run the previous line belonged to. */
@@ -84,28 +82,6 @@ static const char *shown(const char *s, size_t n, char *dst, size_t size)
 	}
 	dst[o] = 0;
 	return dst;
-}
-
-/* The unescaped text of a string token; points into the line unless it has escapes. */
-static int string_value(const char *token, size_t len, struct buf *scratch, const char **ret,
-			size_t *ret_len)
-{
-	int r;
-
-	if (len < 2 || token[0] != '"')
-		return -EBADMSG;
-	if (!memchr(token, '\\', len)) {
-		*ret = token + 1;
-		*ret_len = len - 2;
-		return 0;
-	}
-	buf_reset(scratch);
-	r = json_unquote(token, len, scratch);
-	if (r < 0)
-		return r;
-	*ret = buf_str(scratch);
-	*ret_len = scratch->len;
-	return 0;
 }
 
 static bool span_eq(const char *s, size_t n, const char *z)
@@ -149,93 +125,108 @@ static bool all_of(const char *s, size_t n, const char *pattern)
 	return true;
 }
 
-static bool parse_u64(const char *s, size_t n, uint64_t *ret)
-{
-	uint64_t v = 0;
-
-	if (n == 0 || (n > 1 && s[0] == '0'))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*ret = v;
-	return true;
-}
-
 /* Reads a field whose value must be a string; reports a line that has something else. */
-static int string_field(struct verifier *v, int f, const struct json_member *m, const char **ret,
+static int string_field(struct verifier *v, int f, const json_t *value, const char **ret,
 			size_t *ret_len)
 {
-	int r = string_value(m->value, m->value_len, &v->str[f], ret, ret_len);
-
-	if (r == -ENOMEM)
-		return r;
-	if (r < 0)
+	if (!json_is_string(value))
 		return bad(v, "line %" PRIu64 ": %s is not a string", v->lineno, field_names[f]);
+	*ret = json_string_value(value);
+	*ret_len = json_string_length(value);
 	return 0;
+}
+
+/*
+ * A number the writer made as an integer. In a line that holds an integer beyond int64_t,
+ * json_parse() read every number as a double (reread): then an integral double stands for it.
+ */
+static bool integer_value(const json_t *value, bool reread, uint64_t *ret)
+{
+	double d;
+
+	if (json_is_integer(value)) {
+		if (json_integer_value(value) < 0)
+			return false;
+		*ret = (uint64_t)json_integer_value(value);
+		return true;
+	}
+	if (!reread || !json_is_real(value))
+		return false;
+	d = json_real_value(value);
+	/* Exact below 2^53; beyond, seq could not be told from its neighbours anyway. */
+	if (d < 0 || d >= 0x1p53 || d != (double)(uint64_t)d)
+		return false;
+	*ret = (uint64_t)d;
+	return true;
 }
 
 /* Checks the shape of one line: JSON, the common fields first and in order, prev last. */
 static int check_fields(struct verifier *v, const char *line, size_t n)
 {
-	struct json_member m, last = {};
-	const char *key, *s;
-	size_t pos = 0, key_len, len, error_offset = 0;
+	_cleanup_json_decref_ json_t *root = NULL;
+	struct json_parse_error error = {};
+	const char *key, *s = NULL, *last_key = "";
+	const json_t *value;
+	size_t len = 0;
 	unsigned i = 0;
-	char tmp[64];
+	uint64_t u;
+	char tmp[64], why[128];
+	bool reread;
 	int r, f, last_f = -1;
 
-	r = json_validate(line, n, &error_offset);
+	r = json_parse(line, n, &root, &error);
 	if (r == -ENOMEM)
 		return r;
 	if (r == -ELNRNG)
 		return bad(v, "line %" PRIu64 ": JSON nested more than %d levels deep", v->lineno,
 			   JSON_DEPTH_MAX);
+	if (r < 0 && error.code == json_error_duplicate_key)
+		return bad(v, "line %" PRIu64 ": duplicate field (column %zu: %s)", v->lineno,
+			   error.offset, shown(error.text, strlen(error.text), why, sizeof(why)));
 	if (r < 0)
-		return bad(v, "line %" PRIu64 ": not valid JSON (column %zu)", v->lineno,
-			   error_offset + 1);
+		return bad(v, "line %" PRIu64 ": not valid JSON (column %zu: %s)", v->lineno,
+			   error.offset, shown(error.text, strlen(error.text), why, sizeof(why)));
+	reread = r > 0;
+	if (!json_is_object(root))
+		return bad(v, "line %" PRIu64 ": not a JSON object", v->lineno);
 
-	for (;; i++) {
-		r = json_object_next(line, n, &pos, &m);
-		if (r < 0)
-			return bad(v, "line %" PRIu64 ": not a JSON object", v->lineno);
-		if (r == 0)
-			break;
-		r = string_value(m.key, m.key_len, &v->key, &key, &key_len);
-		if (r < 0)
-			return r;
-		f = field_of(key, key_len);
+	/* jansson keeps members in their order and refused duplicates: each key is seen once. */
+	JSON_FOREACH_MEMBER(root, key, value)
+	{
+		f = field_of(key, strlen(key));
 
 		if (i < FIELD_PREV && f != (int)i)
 			return bad(v,
 				   "line %" PRIu64
 				   ": field %u is \"%s\", expected \"%s\" (v, seq, ts, "
 				   "run and event come first, in this order)",
-				   v->lineno, i + 1, shown(key, key_len, tmp, sizeof(tmp)),
+				   v->lineno, i + 1, shown(key, strlen(key), tmp, sizeof(tmp)),
 				   field_names[i]);
-		if (i >= FIELD_PREV && f >= 0 && f != FIELD_PREV)
-			return bad(v, "line %" PRIu64 ": duplicate field \"%s\"", v->lineno,
-				   field_names[f]);
 		if (last_f == FIELD_PREV)
 			return bad(v, "line %" PRIu64 ": \"prev\" is not the last field",
 				   v->lineno);
 
 		switch (f) {
 		case FIELD_V:
-			if (!span_eq(m.value, m.value_len, "1"))
-				return bad(v, "line %" PRIu64 ": format version %s, expected 1",
-					   v->lineno,
-					   shown(m.value, m.value_len, tmp, sizeof(tmp)));
+			if (!integer_value(value, reread, &u) || u != AUDIT_FORMAT_VERSION) {
+				struct buf text = BUF_INIT;
+
+				json_compact_text(&text, value);
+				r = bad(v, "line %" PRIu64 ": format version %s, expected 1",
+					v->lineno,
+					shown(text.data ? text.data : "", text.len, tmp,
+					      sizeof(tmp)));
+				buf_done(&text);
+				return r;
+			}
 			break;
 		case FIELD_SEQ:
-			if (!parse_u64(m.value, m.value_len, &v->seq))
+			if (!integer_value(value, reread, &v->seq))
 				return bad(v, "line %" PRIu64 ": seq is not a non-negative integer",
 					   v->lineno);
 			break;
 		case FIELD_TS:
-			r = string_field(v, f, &m, &s, &len);
+			r = string_field(v, f, value, &s, &len);
 			if (r < 0)
 				return r;
 			if (!all_of(s, len, "9999-99-99T99:99:99.999999Z"))
@@ -245,7 +236,7 @@ static int check_fields(struct verifier *v, const char *line, size_t n)
 					   v->lineno, shown(s, len, tmp, sizeof(tmp)));
 			break;
 		case FIELD_RUN:
-			r = string_field(v, f, &m, &s, &len);
+			r = string_field(v, f, value, &s, &len);
 			if (r < 0)
 				return r;
 			if (!all_of(s, len, "XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX"))
@@ -255,14 +246,19 @@ static int check_fields(struct verifier *v, const char *line, size_t n)
 			v->run[AUDIT_RUN_ID_LEN] = 0;
 			break;
 		case FIELD_EVENT:
-			r = string_field(v, f, &m, &v->event, &v->event_len);
+			r = string_field(v, f, value, &s, &len);
 			if (r < 0)
 				return r;
-			if (v->event_len == 0)
+			if (len == 0)
 				return bad(v, "line %" PRIu64 ": event is empty", v->lineno);
+			if (len >= sizeof(v->event))
+				len = sizeof(v->event) - 1;
+			memcpy(v->event, s, len);
+			v->event[len] = 0;
+			v->event_len = len;
 			break;
 		case FIELD_PREV:
-			r = string_field(v, f, &m, &s, &len);
+			r = string_field(v, f, value, &s, &len);
 			if (r < 0)
 				return r;
 			if (!all_of(s, len,
@@ -276,16 +272,17 @@ static int check_fields(struct verifier *v, const char *line, size_t n)
 		default:
 			break;
 		}
-		last = m;
+		last_key = key;
 		last_f = f;
+		i++;
 	}
 
 	if (i < FIELD_PREV)
 		return bad(v, "line %" PRIu64 ": field \"%s\" is missing", v->lineno,
 			   field_names[i]);
 	if (last_f != FIELD_PREV)
-		return bad(v, "line %" PRIu64 ": last field is %s, expected \"prev\"", v->lineno,
-			   shown(last.key, last.key_len, tmp, sizeof(tmp)));
+		return bad(v, "line %" PRIu64 ": last field is \"%s\", expected \"prev\"",
+			   v->lineno, shown(last_key, strlen(last_key), tmp, sizeof(tmp)));
 	return 0;
 }
 
@@ -400,9 +397,6 @@ int audit_verify(const char *data, size_t len, struct audit_verify_result *res)
 	r = audit_hasher_init(&v.hasher);
 	if (r < 0)
 		return r;
-	v.key = (struct buf)BUF_INIT;
-	for (int f = 0; f < _FIELD_MAX; f++)
-		v.str[f] = (struct buf)BUF_INIT;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -438,8 +432,5 @@ finish:
 			 strerror(-r));
 	}
 	audit_hasher_done(&v.hasher);
-	buf_done(&v.key);
-	for (int f = 0; f < _FIELD_MAX; f++)
-		buf_done(&v.str[f]);
 	return r;
 }

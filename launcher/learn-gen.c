@@ -160,19 +160,19 @@ static bool is_stack_resolver(const char *address)
 }
 
 /* A net.connect event from the NFLOG log (it has a verdict; the traced ones do not). */
-static int read_connect(const struct json_node *ev, struct learn_trail *t)
+static int read_connect(const json_t *ev, struct learn_trail *t)
 {
-	const char *verdict = json_object_get_str(ev, "verdict");
-	const char *proto = json_object_get_str(ev, "proto");
-	const char *address = json_object_get_str(ev, "address");
-	const char *host = json_object_get_str(ev, "host");
+	const char *verdict = json_get_str(ev, "verdict");
+	const char *proto = json_get_str(ev, "proto");
+	const char *address = json_get_str(ev, "address");
+	const char *host = json_get_str(ev, "host");
 	int64_t port = -1;
 	struct buf b = BUF_INIT;
 	int k;
 
 	if (!verdict) {
 		/* Traced: only a unix socket's path says something the log does not. */
-		const char *family = json_object_get_str(ev, "family");
+		const char *family = json_get_str(ev, "family");
 
 		if (family && streq(family, "AF_UNIX") && address && address[0] == '/')
 			return strv_add_unique(&t->reads, address);
@@ -180,7 +180,7 @@ static int read_connect(const struct json_node *ev, struct learn_trail *t)
 	}
 	if (!address || !proto)
 		return 0;
-	(void)json_object_get_int(ev, "port", &port);
+	(void)json_get_int(ev, "port", &port);
 	if (streq(verdict, "allow") && (streq(proto, "tcp") || streq(proto, "udp")) && port > 0 &&
 	    port <= 65535) {
 		/* DNS through the stack's resolver is `dns`, not egress. */
@@ -199,23 +199,20 @@ static int read_connect(const struct json_node *ev, struct learn_trail *t)
 	return k;
 }
 
-static bool member_true(const struct json_node *ev, const char *key)
+static bool member_true(const json_t *ev, const char *key)
 {
-	const struct json_node *n = json_object_get(ev, key);
-
-	return n && n->type == JSON_BOOLEAN && n->boolean;
+	return json_is_true(json_object_get(ev, key));
 }
 
-static int read_event(const struct json_node *ev, struct learn_trail *t, int64_t **pids,
-		      size_t *n_pids)
+static int read_event(const json_t *ev, struct learn_trail *t, int64_t **pids, size_t *n_pids)
 {
-	const char *event = json_object_get_str(ev, "event");
-	const char *path = json_object_get_str(ev, "path");
+	const char *event = json_get_str(ev, "event");
+	const char *path = json_get_str(ev, "path");
 
 	if (!event)
 		return 0;
 	if (streq(event, "file.open")) {
-		const char *access = json_object_get_str(ev, "access");
+		const char *access = json_get_str(ev, "access");
 		bool write = access && (streq(access, "write") || streq(access, "read-write"));
 
 		if (!path || path[0] != '/')
@@ -224,8 +221,8 @@ static int read_event(const struct json_node *ev, struct learn_trail *t, int64_t
 		return strv_add_unique(write ? &t->writes : &t->reads, path);
 	}
 	if (streq(event, "file.change")) {
-		const char *op = json_object_get_str(ev, "op");
-		const char *path2 = json_object_get_str(ev, "path2");
+		const char *op = json_get_str(ev, "op");
+		const char *path2 = json_get_str(ev, "path2");
 		int k = 0;
 
 		if (path && path[0] == '/')
@@ -237,10 +234,10 @@ static int read_event(const struct json_node *ev, struct learn_trail *t, int64_t
 		return k;
 	}
 	if (streq(event, "proc.exec")) {
-		const char *resolved = json_object_get_str(ev, "resolved");
+		const char *resolved = json_get_str(ev, "resolved");
 		int64_t pid, *v;
 
-		if (json_object_get_int(ev, "pid", &pid) == 0) {
+		if (json_get_int(ev, "pid", &pid) == 0) {
 			bool seen = false;
 
 			for (size_t i = 0; i < *n_pids; i++)
@@ -260,26 +257,26 @@ static int read_event(const struct json_node *ev, struct learn_trail *t, int64_t
 	if (streq(event, "net.connect"))
 		return read_connect(ev, t);
 	if (streq(event, "dns.query")) {
-		const char *name = json_object_get_str(ev, "name");
+		const char *name = json_get_str(ev, "name");
 
 		if (!name || !*name || streq(name, "."))
 			return 0;
 		return strv_add_unique(&t->names, name);
 	}
 	if (streq(event, "syscall.deny")) {
-		const char *name = json_object_get_str(ev, "syscall");
+		const char *name = json_get_str(ev, "syscall");
 
 		return name ? strv_add_unique(&t->syscalls, name) : 0;
 	}
 	if (streq(event, "audit.lost")) {
-		const char *reason = json_object_get_str(ev, "reason");
+		const char *reason = json_get_str(ev, "reason");
 		int64_t count = 0;
 
 		/* Repeats of one key lose nothing learn needs; distinct keys lost do. */
 		if (reason && streq(reason, "repeated"))
 			return 0;
-		if (json_object_get_int(ev, "count", &count) < 0 &&
-		    json_object_get_int(ev, "dropped", &count) < 0)
+		if (json_get_int(ev, "count", &count) < 0 &&
+		    json_get_int(ev, "dropped", &count) < 0)
 			count = 1;
 		t->lost += count > 0 ? (uint64_t)count : 1;
 		return 0;
@@ -299,11 +296,11 @@ int learn_trail_read(const char *data, size_t len, struct learn_trail *ret)
 	for (size_t pos = 0; pos < len && k >= 0;) {
 		const char *nl = memchr(data + pos, '\n', len - pos);
 		size_t end = nl ? (size_t)(nl - data) : len;
-		struct json_node *ev = NULL;
+		json_t *ev = NULL;
 
-		if (json_parse(data + pos, end - pos, &ev, NULL) == 0 && ev->type == JSON_OBJECT)
+		if (json_parse(data + pos, end - pos, &ev, NULL) >= 0 && json_is_object(ev))
 			k = read_event(ev, &t, &pids, &n_pids);
-		json_free(ev);
+		json_decref(ev);
 		pos = end + 1;
 	}
 	if (k < 0) {

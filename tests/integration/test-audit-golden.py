@@ -73,6 +73,9 @@ def derived(base):
     e = list(s)
     e[5], e[6] = e[6], e[5]
     cases["swapped"] = join(e)
+    e = list(s)
+    e[0] = e[0].replace(b'"seq":0,', b'"seq":-0,', 1)
+    cases["edited-seq"] = join(e)  # the same number to a reader; other bytes to the chain
     cases["truncated"] = join(s)[:-40]
     cases["no-newline"] = join(s)[:-1]
     cases["nosummary"] = join(s[:-1])

@@ -649,22 +649,17 @@ static void test_tables(void)
 
 /* --- audit --- */
 
-static struct json_node *member(const struct json_node *o, const char *key)
+static json_t *member(const json_t *o, const char *key)
 {
-	if (!o || o->type != JSON_OBJECT)
-		return NULL;
-	for (size_t i = 0; i < o->n_items; i++)
-		if (streq(o->items[i]->key, key))
-			return o->items[i];
-	return NULL;
+	return json_object_get(o, key);
 }
 
 /* Emits one event with emit() into a memfd and parses it back. */
-static struct json_node *capture(void (*emit)(struct audit *a, void *userdata), void *userdata)
+static json_t *capture(void (*emit)(struct audit *a, void *userdata), void *userdata)
 {
 	int fd = memfd_create("audit", MFD_CLOEXEC);
 	_cleanup_free_ char *data = NULL;
-	struct json_node *n = NULL;
+	json_t *n = NULL;
 	struct audit *a = NULL;
 	size_t len = 0;
 
@@ -685,10 +680,10 @@ static void emit_policy(struct audit *a, void *userdata)
 	seccomp_policy_audit(userdata, a);
 }
 
-static bool array_has(const struct json_node *arr, const char *s)
+static bool array_has(const json_t *arr, const char *s)
 {
-	for (size_t i = 0; arr && arr->type == JSON_ARRAY && i < arr->n_items; i++)
-		if (arr->items[i]->type == JSON_STRING && streq(arr->items[i]->str, s))
+	for (size_t i = 0; i < json_array_size(arr); i++)
+		if (streq(json_string_value(json_array_get(arr, i)) ?: "", s))
 			return true;
 	return false;
 }
@@ -697,35 +692,37 @@ static void test_policy_event(void)
 {
 	struct seccomp_policy *p = profile("adjusted");
 	const struct sock_fprog *prog = seccomp_policy_program(p);
-	_cleanup_(json_freep) struct json_node *ev = capture(emit_policy, p);
+	_cleanup_json_decref_ json_t *ev = capture(emit_policy, p);
 	char digest[AUDIT_HASH_HEX_LEN + 1];
-	struct json_node *n;
+	json_t *n;
 
 	if (!ok(ev, "policy.seccomp is written as one JSON line"))
 		return;
-	is_str(member(ev, "event") ? member(ev, "event")->str : NULL, "policy.seccomp",
-	       "  event is policy.seccomp");
-	is_str(member(ev, "profile") ? member(ev, "profile")->str : NULL, "default",
+	is_str(member(ev, "event") ? json_string_value(member(ev, "event")) : NULL,
+	       "policy.seccomp", "  event is policy.seccomp");
+	is_str(member(ev, "profile") ? json_string_value(member(ev, "profile")) : NULL, "default",
 	       "  profile is default");
 	ok(array_has(member(ev, "allow"), "kcmp") && array_has(member(ev, "deny"), "getpid"),
 	   "  allow and deny list the manifest's adjustments");
 	n = member(ev, "bpf_instructions");
-	ok(n && n->is_integer && n->integer == prog->len, "  bpf_instructions is %u", prog->len);
+	ok(json_is_integer(n) && json_integer_value(n) == prog->len, "  bpf_instructions is %u",
+	   prog->len);
 	audit_sha256_hex(prog->filter, prog->len * sizeof(struct sock_filter), digest);
-	is_str(member(ev, "bpf_sha256") ? member(ev, "bpf_sha256")->str : NULL, digest,
-	       "  bpf_sha256 is the SHA-256 of the program's bytes");
+	is_str(member(ev, "bpf_sha256") ? json_string_value(member(ev, "bpf_sha256")) : NULL,
+	       digest, "  bpf_sha256 is the SHA-256 of the program's bytes");
 	n = member(ev, "rules");
-	ok(n && n->is_integer && n->integer > 100, "  rules is a count (%lld)",
-	   n ? (long long)n->integer : -1LL);
+	ok(json_is_integer(n) && json_integer_value(n) > 100, "  rules is a count (%lld)",
+	   n ? (long long)json_integer_value(n) : -1LL);
 #if defined(__x86_64__)
 	ok(array_has(member(ev, "arches"), "x86_64") && array_has(member(ev, "arches"), "i386") &&
 		   array_has(member(ev, "arches"), "x32"),
 	   "  arches names x86_64, i386 and x32");
 #endif
-	is_str(member(ev, "default_action") ? member(ev, "default_action")->str : NULL, "notify",
-	       "  default_action is notify");
+	is_str(member(ev, "default_action") ? json_string_value(member(ev, "default_action"))
+					    : NULL,
+	       "notify", "  default_action is notify");
 
-	json_free(ev);
+	json_decref(ev);
 	ev = capture(emit_policy, profile("trace"));
 	ok(ev && array_has(member(ev, "traced"), "openat") &&
 		   array_has(member(ev, "traced"), "execve") &&
@@ -755,35 +752,35 @@ static void test_deny_details(void)
 	struct args_case nl = { "socket", { .args = { AF_NETLINK, SOCK_RAW, NETLINK_AUDIT } } };
 	struct args_case cl = { "clone", { .args = { CLONE_NEWNS | SIGCHLD } } };
 	struct args_case io = { "ioctl", { .args = { 0, 0x100000000u | TIOCSTI } } };
-	_cleanup_(json_freep) struct json_node *ev = NULL;
-	struct json_node *args;
+	_cleanup_json_decref_ json_t *ev = NULL;
+	json_t *args;
 	_cleanup_free_ char *ex1 = NULL, *ex2 = NULL, *ex3 = NULL, *ex4 = NULL, *ex5 = NULL;
 	struct seccomp_data d = { .nr = 20 };
 
 	ev = capture(emit_args, &sock);
 	args = member(ev, "args");
-	ok(args && streq(member(args, "family")->str, "AF_PACKET") &&
-		   streq(member(args, "type")->str, "SOCK_RAW|SOCK_CLOEXEC") &&
-		   member(args, "protocol")->integer == 768,
+	ok(args && streq(json_string_value(member(args, "family")), "AF_PACKET") &&
+		   streq(json_string_value(member(args, "type")), "SOCK_RAW|SOCK_CLOEXEC") &&
+		   json_integer_value(member(args, "protocol")) == 768,
 	   "syscall.deny decodes socket(AF_PACKET, SOCK_RAW|SOCK_CLOEXEC, 768)");
-	json_free(ev);
+	json_decref(ev);
 	ev = capture(emit_args, &nl);
 	args = member(ev, "args");
-	ok(args && streq(member(args, "family")->str, "AF_NETLINK") &&
-		   streq(member(args, "protocol")->str, "NETLINK_AUDIT"),
+	ok(args && streq(json_string_value(member(args, "family")), "AF_NETLINK") &&
+		   streq(json_string_value(member(args, "protocol")), "NETLINK_AUDIT"),
 	   "syscall.deny names the netlink protocol");
-	json_free(ev);
+	json_decref(ev);
 	ev = capture(emit_args, &cl);
 	args = member(ev, "args");
 	ok(args && array_has(member(args, "flags"), "CLONE_NEWNS") &&
-		   member(args, "flags")->n_items == 1 &&
-		   streq(member(args, "exit_signal")->str, "SIGCHLD"),
+		   json_array_size(member(args, "flags")) == 1 &&
+		   streq(json_string_value(member(args, "exit_signal")), "SIGCHLD"),
 	   "syscall.deny decodes clone flags and the exit signal");
-	json_free(ev);
+	json_decref(ev);
 	ev = capture(emit_args, &io);
 	args = member(ev, "args");
-	ok(args && streq(member(args, "request")->str, "TIOCSTI") &&
-		   streq(member(args, "request_raw")->str, "0x100005412"),
+	ok(args && streq(json_string_value(member(args, "request")), "TIOCSTI") &&
+		   streq(json_string_value(member(args, "request_raw")), "0x100005412"),
 	   "syscall.deny decodes the ioctl request and keeps the raw value with upper bits");
 
 	ex1 = seccomp_decode_example(&sock.d, "socket", NULL, SECCOMP_VERDICT_EPERM);
@@ -813,8 +810,8 @@ static void emit_refusal(struct audit *a, void *userdata)
 }
 
 /* Classify, decode, write: what the listener does with a refused notification. */
-static struct json_node *refuse(const char *profile_name, const struct seccomp_data *d,
-				struct seccomp_refusal *ret)
+static json_t *refuse(const char *profile_name, const struct seccomp_data *d,
+		      struct seccomp_refusal *ret)
 {
 	const struct seccomp_policy *p = profile(profile_name);
 	struct seccomp_class c;
@@ -834,36 +831,38 @@ static void test_refusal(void)
 				      .nr = seccomp_syscall_resolve_name("sysfs") };
 	struct seccomp_data alien = { .arch = 0x12345678, .nr = 1 };
 	struct seccomp_refusal r;
-	struct json_node *ev;
+	json_t *ev;
 
 	ev = refuse("default", &sock, &r);
 	ok(r.error == EPERM && streq(r.name, "socket") && r.native &&
 		   streq(r.example, "socket(AF_PACKET)"),
 	   "refusal: socket(AF_PACKET) is EPERM, named, with its example");
-	ok(ev && member(ev, "pid")->integer == 7 && member(ev, "host_pid")->integer == 4242 &&
-		   streq(member(ev, "syscall")->str, "socket") &&
-		   streq(member(ev, "errno")->str, "EPERM") &&
-		   member(ev, "nr")->integer == sock.nr && member(ev, "args") &&
-		   streq(member(member(ev, "args"), "family")->str, "AF_PACKET"),
+	ok(ev && json_integer_value(member(ev, "pid")) == 7 &&
+		   json_integer_value(member(ev, "host_pid")) == 4242 &&
+		   streq(json_string_value(member(ev, "syscall")), "socket") &&
+		   streq(json_string_value(member(ev, "errno")), "EPERM") &&
+		   json_integer_value(member(ev, "nr")) == sock.nr && member(ev, "args") &&
+		   streq(json_string_value(member(member(ev, "args"), "family")), "AF_PACKET"),
 	   "refusal: syscall.deny has pid, host_pid, syscall, nr, errno and the decoded args");
-	json_free(ev);
+	json_decref(ev);
 	seccomp_refusal_done(&r);
 
 	ev = refuse("default", &sysfs, &r);
 	ok(r.error == ENOSYS && streq(r.example, "sysfs (ENOSYS)") && ev &&
-		   streq(member(ev, "syscall")->str, "sysfs") &&
-		   streq(member(ev, "errno")->str, "ENOSYS"),
+		   streq(json_string_value(member(ev, "syscall")), "sysfs") &&
+		   streq(json_string_value(member(ev, "errno")), "ENOSYS"),
 	   "refusal: a syscall the profile does not know is ENOSYS, named from libseccomp");
-	json_free(ev);
+	json_decref(ev);
 	seccomp_refusal_done(&r);
 
 	ev = refuse("default", &alien, &r);
 	ok(r.error == EPERM && !r.abi && !r.name && !r.native &&
 		   streq(r.example, "syscall 1 (arch 0x12345678)") && ev &&
-		   streq(member(ev, "abi")->str, "unknown") &&
-		   streq(member(ev, "arch")->str, "0x12345678") && !member(ev, "args"),
+		   streq(json_string_value(member(ev, "abi")), "unknown") &&
+		   streq(json_string_value(member(ev, "arch")), "0x12345678") &&
+		   !member(ev, "args"),
 	   "refusal: an unknown architecture is EPERM, abi unknown with its arch, no args");
-	json_free(ev);
+	json_decref(ev);
 	seccomp_refusal_done(&r);
 #if defined(__x86_64__)
 	{
@@ -872,9 +871,10 @@ static void test_refusal(void)
 		ev = refuse("default", &i386, &r);
 		ok(r.error == EPERM && streq(r.abi, "i386") && streq(r.name, "getpid") &&
 			   streq(r.example, "getpid (i386)") && ev &&
-			   streq(member(ev, "abi")->str, "i386") && !member(ev, "args"),
+			   streq(json_string_value(member(ev, "abi")), "i386") &&
+			   !member(ev, "args"),
 		   "refusal: an i386 syscall is EPERM, named on its ABI, arguments not decoded");
-		json_free(ev);
+		json_decref(ev);
 		seccomp_refusal_done(&r);
 	}
 #endif
