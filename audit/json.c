@@ -165,11 +165,15 @@ static bool deeper_than(const json_t *n, unsigned max)
 	if (max == 0)
 		return true;
 	if (json_is_array(n)) {
-		json_array_foreach(n, i, v) if (deeper_than(v, max - 1)) return true;
+		json_array_foreach (n, i, v) {
+			if (deeper_than(v, max - 1))
+				return true;
+		}
 	} else {
-		JSON_FOREACH_MEMBER(n, key, v)
-		if (deeper_than(v, max - 1))
-			return true;
+		JSON_FOREACH_MEMBER (n, key, v) {
+			if (deeper_than(v, max - 1))
+				return true;
+		}
 	}
 	return false;
 }
@@ -277,8 +281,7 @@ void json_compact_text(struct buf *b, const json_t *n)
 	case JSON_OBJECT:
 		buf_putc(b, '{');
 		i = 0;
-		JSON_FOREACH_MEMBER(n, key, v)
-		{
+		JSON_FOREACH_MEMBER (n, key, v) {
 			if (i++)
 				buf_putc(b, ',');
 			json_escape(b, key, strlen(key));
@@ -289,8 +292,7 @@ void json_compact_text(struct buf *b, const json_t *n)
 		break;
 	case JSON_ARRAY:
 		buf_putc(b, '[');
-		json_array_foreach(n, i, v)
-		{
+		json_array_foreach (n, i, v) {
 			if (i)
 				buf_putc(b, ',');
 			json_compact_text(b, v);

@@ -65,4 +65,4 @@ void json_number_text(struct buf *b, const json_t *n);
 void json_compact_text(struct buf *b, const json_t *n);
 
 /* jansson's object iteration wants a mutable object; reading through it changes nothing. */
-#define JSON_FOREACH_MEMBER(obj, key, value) json_object_foreach((json_t *)(obj), key, value)
+#define JSON_FOREACH_MEMBER(obj, key, value) json_object_foreach ((json_t *)(obj), key, value)

@@ -35,8 +35,7 @@ static void command_line(struct buf *b, const json_t *argv)
 	const json_t *a;
 	size_t i;
 
-	json_array_foreach(argv, i, a)
-	{
+	json_array_foreach (argv, i, a) {
 		const char *s = json_string_value(a);
 		size_t n = json_string_length(a);
 
@@ -66,8 +65,7 @@ static bool join(struct buf *b, const json_t *arr, const char *sep)
 
 	if (!json_is_array(arr) || !json_array_size(arr))
 		return false;
-	json_array_foreach(arr, i, item)
-	{
+	json_array_foreach (arr, i, item) {
 		if (i)
 			buf_puts(b, sep);
 		summary_node_text(b, item);
@@ -417,8 +415,7 @@ static void describe_egress(struct report *rp, const struct run_info *run)
 		buf_puts(&rp->val, "none (loopback only)");
 	summary_row(rp, "egress");
 
-	JSON_FOREACH_MEMBER(net, key, m)
-	{
+	JSON_FOREACH_MEMBER (net, key, m) {
 		static const char *const shown[] = { "dns", "stack", "digest", "sha256" };
 
 		for (size_t k = 0; k < ELEMENTSOF(shown); k++)
@@ -489,8 +486,7 @@ static void describe_limits(struct report *rp, const struct run_info *run)
 		summary_row(rp, "limits");
 		return;
 	}
-	JSON_FOREACH_MEMBER(l, key, m)
-	{
+	JSON_FOREACH_MEMBER (l, key, m) {
 		bool size, common = false;
 
 		/* The common fields, and how memory is enforced, are not limits. */

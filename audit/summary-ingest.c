@@ -148,8 +148,7 @@ static struct fv syscall_args(const json_t *e, struct buf *scratch)
 	const json_t *m;
 
 	buf_reset(scratch);
-	JSON_FOREACH_MEMBER(e, key, m)
-	{
+	JSON_FOREACH_MEMBER (e, key, m) {
 		bool skip = false;
 
 		for (size_t k = 0; k < ELEMENTSOF(known) && !skip; k++)

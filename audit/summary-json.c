@@ -107,13 +107,13 @@ static void jw_node(struct report *rp, const json_t *n)
 	switch (json_typeof(n)) {
 	case JSON_ARRAY:
 		jw_open(rp, '[');
-		json_array_foreach(n, i, v) jw_node(rp, v);
+		json_array_foreach (n, i, v)
+			jw_node(rp, v);
 		jw_close(rp, ']');
 		break;
 	case JSON_OBJECT:
 		jw_open(rp, '{');
-		JSON_FOREACH_MEMBER(n, key, v)
-		{
+		JSON_FOREACH_MEMBER (n, key, v) {
 			jw_key(rp, key, strlen(key));
 			jw_node(rp, v);
 		}
@@ -244,11 +244,17 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 		jw_rawf(rp, "null");
 	jw_k(rp, "writable");
 	jw_open(rp, '[');
-	json_array_foreach(mounts, i, m) if (get_is(m, "access", "rw")) jw_node(rp, m);
+	json_array_foreach (mounts, i, m) {
+		if (get_is(m, "access", "rw"))
+			jw_node(rp, m);
+	}
 	jw_close(rp, ']');
 	jw_k(rp, "hidden");
 	jw_open(rp, '[');
-	json_array_foreach(mounts, i, m) if (get_is(m, "kind", "hide")) jw_node(rp, get(m, "path"));
+	json_array_foreach (mounts, i, m) {
+		if (get_is(m, "kind", "hide"))
+			jw_node(rp, get(m, "path"));
+	}
 	jw_close(rp, ']');
 	jw_k(rp, "egress");
 	jw_node(rp, get_array(net, "rules"));
@@ -258,8 +264,7 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	jw_k(rp, "seccomp");
 	if (run->single[S_SECCOMP]) {
 		jw_open(rp, '{');
-		JSON_FOREACH_MEMBER(run->single[S_SECCOMP], key, m)
-		{
+		JSON_FOREACH_MEMBER (run->single[S_SECCOMP], key, m) {
 			static const char *const skip[] = {
 				"v", "seq", "ts", "run", "event", "prev"
 			};
@@ -278,8 +283,7 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	}
 	jw_k(rp, "limits");
 	jw_open(rp, '{');
-	JSON_FOREACH_MEMBER(run->single[S_LIMITS], key, m)
-	{
+	JSON_FOREACH_MEMBER (run->single[S_LIMITS], key, m) {
 		if (json_is_null(m) || streq(key, "v") || streq(key, "seq") || streq(key, "ts") ||
 		    streq(key, "run") || streq(key, "event") || streq(key, "prev"))
 			continue;
@@ -302,8 +306,7 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	jw_k(rp, "exit");
 	if (run->single[S_EXIT]) {
 		jw_open(rp, '{');
-		JSON_FOREACH_MEMBER(run->single[S_EXIT], key, m)
-		{
+		JSON_FOREACH_MEMBER (run->single[S_EXIT], key, m) {
 			if (streq(key, "v") || streq(key, "seq") || streq(key, "run") ||
 			    streq(key, "event") || streq(key, "prev"))
 				continue;

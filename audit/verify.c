@@ -191,8 +191,7 @@ static int check_fields(struct verifier *v, const char *line, size_t n)
 		return bad(v, "line %" PRIu64 ": not a JSON object", v->lineno);
 
 	/* jansson keeps members in their order and refused duplicates: each key is seen once. */
-	JSON_FOREACH_MEMBER(root, key, value)
-	{
+	JSON_FOREACH_MEMBER (root, key, value) {
 		f = field_of(key, strlen(key));
 
 		if (i < FIELD_PREV && f != (int)i)

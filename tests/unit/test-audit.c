@@ -322,9 +322,10 @@ static void test_parse(void)
 	obj = parse_ok(" {\"b\":1,\"a\":[true,false,null,\"x\",{}],\"c\":{\"d\":-2.5e3},"
 		       "\"\":\"empty key\"}\r\n");
 	if (obj) {
-		JSON_FOREACH_MEMBER(obj, key, m)
-		if (k < ELEMENTSOF(keys))
-			keys[k++] = key;
+		JSON_FOREACH_MEMBER (obj, key, m) {
+			if (k < ELEMENTSOF(keys))
+				keys[k++] = key;
+		}
 		ok(json_is_object(obj) && k == 4 && streq(keys[0], "b") && streq(keys[1], "a") &&
 			   streq(keys[2], "c") && streq(keys[3], ""),
 		   "parse: object with 4 members, keys kept in order");
