@@ -30,6 +30,54 @@ bool manifest_name_is_valid(const char *s)
 	return true;
 }
 
+bool manifest_profile_name_is_valid(const char *s)
+{
+	size_t n;
+
+	if (!s || !is_lower_or_digit(s[0]))
+		return false;
+	n = strlen(s);
+	if (n > 64)
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!is_lower_or_digit(s[i]) && s[i] != '-' && s[i] != '_')
+			return false;
+	return true;
+}
+
+const char *manifest_loc_format(struct manifest_loc loc, const char *fallback, bool columns,
+				char *buf, size_t size)
+{
+	const char *file = loc.file ? loc.file : fallback ? fallback : "?";
+
+	if (loc.line == 0)
+		snprintf(buf, size, "%s", file);
+	else if (columns)
+		snprintf(buf, size, "%s:%u:%u", file, loc.line, loc.column);
+	else
+		snprintf(buf, size, "%s:%u", file, loc.line);
+	return buf;
+}
+
+int manifest_split_mount(const char *text, char **ret_host, char **ret_inside)
+{
+	/* The first ':' splits, so an inside path may contain one but a host path not. */
+	const char *colon = strchr(text, ':');
+	_cleanup_free_ char *host = NULL, *inside = NULL;
+
+	host = colon ? strndup(text, (size_t)(colon - text)) : strdup(text);
+	if (!host)
+		return -ENOMEM;
+	if (colon) {
+		inside = strdup(colon + 1);
+		if (!inside)
+			return -ENOMEM;
+	}
+	*ret_host = TAKE_PTR(host);
+	*ret_inside = TAKE_PTR(inside);
+	return 0;
+}
+
 bool manifest_env_name_is_valid(const char *s)
 {
 	if (!s || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))

@@ -43,6 +43,8 @@ struct mp {
 	const char *data;
 	size_t len;
 	const struct manifest_parse_opts *opts;
+	const char *file; /* the file being read, for struct manifest_loc (not owned) */
+	bool partial;	  /* an included file: no key is required */
 
 	struct manifest_diag *diags;
 	size_t n_diags;
@@ -126,6 +128,55 @@ typedef int (*mp_item_fn)(struct mp *c, void *userdata);
 /** Walks a sequence; fn consumes each item. Null counts as empty. Returns 1, 0 or < 0. */
 int mp_list(struct mp *c, const char *expected, mp_item_fn fn, void *userdata);
 
+/* --- manifest-parse.c --- */
+
+/* An include: entry, resolved (a profile name, or an absolute path) but not read yet. */
+struct manifest_include_ref {
+	char *ref;
+	bool profile;
+	struct manifest_loc loc;
+};
+
+void manifest_include_refs_free(struct manifest_include_ref *refs, size_t n);
+
+/**
+ * Parses one file: the manifest itself, or (partial) a file it includes, with opts->path
+ * as its name in messages and file as the name its values carry. Its problems are appended
+ * to diags in file order. Returns 0 with the manifest (without its includes merged, files
+ * not set) and the include: entries; -EINVAL when it has problems (*ret_refs is still set,
+ * so the included files can be checked too); -ENOMEM.
+ */
+int manifest_parse_file(const char *data, size_t len, const struct manifest_parse_opts *opts,
+			const char *file, bool partial, struct manifest_diags *diags,
+			struct manifest **ret, struct manifest_include_ref **ret_refs,
+			size_t *ret_n_refs);
+
+/**
+ * Checks that need the whole merged manifest (a hide below a read or write path from any
+ * file, a syscall allowed by one file and denied by another); problems go to diags.
+ * Returns 0, -EINVAL or -ENOMEM.
+ */
+int manifest_check_merged(const struct manifest *m, struct manifest_diags *diags);
+
+/* --- manifest-merge.c --- */
+
+/**
+ * Merges low into high, the way an including file takes what it includes: high keeps its
+ * scalars and lists, low's list entries come first unless high declares the same mount
+ * target, variable, hide or syscall, limits take the smaller value, trace kinds add up.
+ * With identity, high also takes low's path, dir, name, version, description and files when
+ * it has none. low is left empty (free it). Returns 0 or -ENOMEM (then both are valid but
+ * partly merged).
+ */
+int manifest_merge(struct manifest *high, struct manifest *low, bool identity);
+
+/** An empty manifest with every limit unset, and path and dir from opts; NULL on ENOMEM. */
+struct manifest *manifest_new(const struct manifest_parse_opts *opts);
+
+/** Appends a problem to diags; returns 0 or -ENOMEM. */
+int manifest_diags_add(struct manifest_diags *diags, struct manifest_loc loc, const char *fmt, ...)
+	_printf_(3, 4);
+
 /* --- manifest-check.c --- */
 
 /** [a-z0-9][a-z0-9._-]{0,63} */
@@ -137,6 +188,11 @@ bool manifest_env_name_is_valid(const char *s);
  * absolute, normalized and not at or below /proc or /dev.
  */
 const char *manifest_inside_path_problem(const char *p);
+/**
+ * Splits a mount entry written as one string, "host[:inside]", at its first ':'; inside is
+ * NULL without one. Returns 0 or -ENOMEM.
+ */
+int manifest_split_mount(const char *text, char **ret_host, char **ret_inside);
 /**
  * Resolves a host path as written in the manifest: "~" and "~/..." from home, relative paths
  * against dir, then lexically normalized. Returns 0, -ENOMEM, or -EINVAL with a short reason

@@ -16,6 +16,8 @@
 /* What the schema walk needs beyond the event reader. */
 struct parse {
 	struct manifest *m;
+	struct manifest_include_ref *includes;
+	size_t n_includes;
 	/* Index of the "unsupported schema version" problem, or SIZE_MAX. */
 	size_t bad_version;
 	/* A read or write entry was refused, so "hide is below nothing" could be a false alarm. */
@@ -92,6 +94,7 @@ static int require(struct mp *c, const struct manifest_loc *seen, const char *ke
 struct mount_spec {
 	char *host;
 	char *inside;
+	bool optional;
 	struct manifest_loc host_loc, inside_loc;
 };
 
@@ -103,20 +106,25 @@ static void mount_spec_done(struct mount_spec *s)
 
 enum {
 	MOUNT_HOST,
-	MOUNT_INSIDE
+	MOUNT_INSIDE,
+	MOUNT_OPTIONAL
 };
-static const char *const mount_keys[] = { "host", "inside" };
+static const char *const mount_keys[] = { "host", "inside", "optional" };
 
 static int mount_key(struct mp *c, size_t key, void *userdata)
 {
 	struct mount_spec *s = userdata;
 
-	if (key == MOUNT_HOST) {
+	switch (key) {
+	case MOUNT_HOST:
 		s->host_loc = mp_loc(c);
 		return done(mp_string(c, "a host path", &s->host));
+	case MOUNT_INSIDE:
+		s->inside_loc = mp_loc(c);
+		return done(mp_string(c, "an absolute path", &s->inside));
+	default:
+		return done(mp_bool(c, &s->optional));
 	}
-	s->inside_loc = mp_loc(c);
-	return done(mp_string(c, "an absolute path", &s->inside));
 }
 
 struct mount_list {
@@ -143,21 +151,14 @@ static int parse_mount(struct mp *c, void *userdata)
 	}
 
 	if (mp_is_scalar(c)) {
-		const char *t, *colon;
+		const char *t;
 
 		r = mp_text(c, "a path", &t);
 		if (r <= 0)
 			return r;
-		/* The first ':' splits, so an inside path may contain one but a host path not. */
-		colon = strchr(t, ':');
-		s.host = colon ? strndup(t, (size_t)(colon - t)) : strdup(t);
-		if (!s.host)
-			return -ENOMEM;
-		if (colon) {
-			s.inside = strdup(colon + 1);
-			if (!s.inside)
-				return -ENOMEM;
-		}
+		r = manifest_split_mount(t, &s.host, &s.inside);
+		if (r < 0)
+			return r;
 		s.host_loc = s.inside_loc = loc;
 	} else {
 		struct manifest_loc seen[ELEMENTSOF(mount_keys)];
@@ -198,6 +199,7 @@ static int parse_mount(struct mp *c, void *userdata)
 		return -ENOMEM;
 	e->host = TAKE_PTR(host);
 	e->inside = TAKE_PTR(inside);
+	e->optional = s.optional;
 	e->loc = loc;
 	return 0;
 }
@@ -635,9 +637,10 @@ static int parse_env_set(struct mp *c, const char *key, struct manifest_loc key_
 enum {
 	SECRET_NAME,
 	SECRET_FROM_ENV,
-	SECRET_FROM_FILE
+	SECRET_FROM_FILE,
+	SECRET_OPTIONAL
 };
-static const char *const secret_keys[] = { "name", "from_env", "from_file" };
+static const char *const secret_keys[] = { "name", "from_env", "from_file", "optional" };
 
 static int secret_key(struct mp *c, size_t key, void *userdata)
 {
@@ -651,6 +654,8 @@ static int secret_key(struct mp *c, size_t key, void *userdata)
 		return done(parse_env_name(c, &s->name));
 	case SECRET_FROM_ENV:
 		return done(parse_env_name(c, &s->from_env));
+	case SECRET_OPTIONAL:
+		return done(mp_bool(c, &s->optional));
 	default:
 		r = mp_text(c, "a host path", &t);
 		if (r <= 0)
@@ -902,6 +907,7 @@ static int syscalls_key(struct mp *c, size_t key, void *userdata)
 			m->syscalls.profile = MANIFEST_PROFILE_STRICT;
 		else
 			return mp_mismatch(c, "default or strict");
+		m->syscalls.profile_loc = mp_loc(c);
 		return 0;
 	case SYSCALLS_ALLOW:
 		l = (struct syscall_list){ &m->syscalls.allow, &m->syscalls.n_allow };
@@ -954,10 +960,11 @@ enum {
 	ROOT_LIMITS,
 	ROOT_SYSCALLS,
 	ROOT_AUDIT,
+	ROOT_INCLUDE,
 };
 static const char *const root_keys[] = {
-	"skillbox",   "name",	 "version", "description", "command",  "workdir",
-	"filesystem", "network", "env",	    "limits",	   "syscalls", "audit",
+	"skillbox", "name", "version", "description", "command", "workdir", "filesystem",
+	"network",  "env",  "limits",  "syscalls",    "audit",	 "include",
 };
 
 static int parse_schema(struct mp *c, struct parse *p)
@@ -1031,6 +1038,7 @@ static int parse_command(struct mp *c, struct manifest *m)
 		argv = s.argv;
 		if (r < 0)
 			return r;
+		m->command_is_string = true;
 	} else {
 		r = mp_list(c, "a list of strings", parse_argument, &s);
 		argv = s.argv;
@@ -1044,6 +1052,67 @@ static int parse_command(struct mp *c, struct manifest *m)
 		m->command = TAKE_PTR(argv);
 		m->command_loc = loc;
 	}
+	return 0;
+}
+
+/* --- include --- */
+
+void manifest_include_refs_free(struct manifest_include_ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(refs[i].ref);
+	free(refs);
+}
+
+#define EXPECTED_INCLUDE \
+	"a profile name (such as system or python3) or a path to a file (such as ./team.yaml)"
+
+/*
+ * An include: entry. A name without '/' is a profile (a file shipped with skillbox); anything
+ * with a '/' is a path, relative to the including file's directory. "team.yaml" alone is
+ * neither (a profile name has no dot), so that a file is never mistaken for a profile.
+ */
+static int parse_include(struct mp *c, void *userdata)
+{
+	struct parse *p = userdata;
+	struct manifest_loc loc = mp_loc(c);
+	struct manifest_include_ref *e;
+	_cleanup_free_ char *ref = NULL;
+	char q[MP_QUOTE_MAX];
+	const char *t;
+	bool profile;
+	int r;
+
+	r = mp_text(c, EXPECTED_INCLUDE, &t);
+	if (r <= 0)
+		return r;
+	profile = !strchr(t, '/') && !streq(t, "~");
+	if (profile) {
+		if (!manifest_profile_name_is_valid(t))
+			return done(mp_error(
+				c, loc, "expected %s, got %s%s", EXPECTED_INCLUDE,
+				mp_quote(t, strlen(t), q, sizeof(q)),
+				strchr(t, '.') ? " (a file in this directory is written ./NAME)"
+					       : ""));
+		ref = strdup(t);
+		if (!ref)
+			return -ENOMEM;
+	} else {
+		r = resolve_host_path(c, loc, t, &ref);
+		if (r <= 0)
+			return r;
+	}
+	for (size_t i = 0; i < p->n_includes; i++)
+		if (p->includes[i].profile == profile && streq(p->includes[i].ref, ref))
+			return done(mp_error(c, loc, "%s is already included (at line %u)",
+					     mp_quote(t, strlen(t), q, sizeof(q)),
+					     p->includes[i].loc.line));
+	e = manifest_array_append(&p->includes, &p->n_includes, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->ref = TAKE_PTR(ref);
+	e->profile = profile;
+	e->loc = loc;
 	return 0;
 }
 
@@ -1088,8 +1157,10 @@ static int root_key(struct mp *c, size_t key, void *userdata)
 		return PARSE_MAP(c, limit_keys, limit_key, &m->limits);
 	case ROOT_SYSCALLS:
 		return PARSE_MAP(c, syscalls_keys, syscalls_key, m);
-	default:
+	case ROOT_AUDIT:
 		return PARSE_MAP(c, audit_keys, audit_key, m);
+	default:
+		return done(mp_list(c, "a list of profiles and files", parse_include, p));
 	}
 }
 
@@ -1229,9 +1300,15 @@ static int check_syscalls(struct mp *c, const struct manifest *m)
 	for (size_t i = 1; i < n; i++) {
 		if (v[i].nr != v[i - 1].nr)
 			continue;
-		r = mp_error(
-			c, v[i].loc, "syscall %s is both allowed and denied (first at line %u)",
-			mp_quote(v[i].name, strlen(v[i].name), q, sizeof(q)), v[i - 1].loc.line);
+		char first[MANIFEST_LOC_MAX];
+
+		/* Across files (an included one denies what the manifest allows), say where. */
+		if (v[i].loc.file && v[i - 1].loc.file && !streq(v[i].loc.file, v[i - 1].loc.file))
+			manifest_loc_format(v[i - 1].loc, NULL, false, first, sizeof(first));
+		else
+			snprintf(first, sizeof(first), "line %u", v[i - 1].loc.line);
+		r = mp_error(c, v[i].loc, "syscall %s is both allowed and denied (first at %s)",
+			     mp_quote(v[i].name, strlen(v[i].name), q, sizeof(q)), first);
 		if (r < 0)
 			return r;
 	}
@@ -1245,7 +1322,11 @@ static int check_across(struct mp *c, struct parse *p)
 	r = check_mount_targets(c, p->m);
 	if (r < 0)
 		return r;
-	if (!p->mounts_incomplete) {
+	/*
+	 * A hide may mask part of a bind that an included file declares: with includes, it is
+	 * checked once the files are merged.
+	 */
+	if (!p->mounts_incomplete && !c->partial && p->n_includes == 0) {
 		r = check_hide(c, p->m);
 		if (r < 0)
 			return r;
@@ -1258,7 +1339,7 @@ static int check_across(struct mp *c, struct parse *p)
 
 static int parse_document(struct mp *c, struct parse *p)
 {
-	static const struct manifest_loc top = { 1, 1 };
+	const struct manifest_loc top = { 1, 1, c->file };
 	struct manifest_loc seen[ELEMENTSOF(root_keys)] = {};
 	bool is_map = true;
 	int r;
@@ -1296,13 +1377,18 @@ static int parse_document(struct mp *c, struct parse *p)
 
 	if (!is_map)
 		return 0;
-	r = require(c, &seen[ROOT_SKILLBOX], "skillbox", top);
-	if (r >= 0)
-		r = require(c, &seen[ROOT_NAME], "name", top);
-	if (r >= 0)
-		r = require(c, &seen[ROOT_COMMAND], "command", top);
-	if (r < 0)
-		return r;
+	/*
+	 * An included file is part of a policy, not a skill: it needs no key. The manifest needs
+	 * its schema version and its name; a command may come from an included file, or from
+	 * the command line (`skillbox run DIR -- PROGRAM ARGS`).
+	 */
+	if (!c->partial) {
+		r = require(c, &seen[ROOT_SKILLBOX], "skillbox", top);
+		if (r >= 0)
+			r = require(c, &seen[ROOT_NAME], "name", top);
+		if (r < 0)
+			return r;
+	}
 	return check_across(c, p);
 }
 
@@ -1326,25 +1412,7 @@ static int move_diags(struct mp *c, struct manifest_diags *diags)
 	return 0;
 }
 
-static int diags_add_file_too_large(struct manifest_diags *diags)
-{
-	struct manifest_diag *items;
-	char *msg;
-
-	msg = strdup("file is larger than 1 MiB");
-	if (!msg)
-		return -ENOMEM;
-	items = realloc(diags->items, (diags->n + 1) * sizeof(*items));
-	if (!items) {
-		free(msg);
-		return -ENOMEM;
-	}
-	items[diags->n++] = (struct manifest_diag){ .loc = { 0, 0 }, .message = msg };
-	diags->items = items;
-	return -EINVAL;
-}
-
-static struct manifest *manifest_new(const struct manifest_parse_opts *opts)
+struct manifest *manifest_new(const struct manifest_parse_opts *opts)
 {
 	_cleanup_manifest_free_ struct manifest *m = NULL;
 
@@ -1360,12 +1428,12 @@ static struct manifest *manifest_new(const struct manifest_parse_opts *opts)
 		.file_size = MANIFEST_UNSET,
 		.output = MANIFEST_UNSET,
 	};
-	if (opts->path) {
+	if (opts && opts->path) {
 		m->path = strdup(opts->path);
 		if (!m->path)
 			return NULL;
 	}
-	if (opts->dir) {
+	if (opts && opts->dir) {
 		m->dir = strdup(opts->dir);
 		if (!m->dir)
 			return NULL;
@@ -1378,21 +1446,18 @@ static void mp_donep(struct mp *c)
 	mp_done(c);
 }
 
-int manifest_parse(const char *data, size_t len, const struct manifest_parse_opts *opts,
-		   struct manifest **ret, struct manifest_diags *diags)
+int manifest_parse_file(const char *data, size_t len, const struct manifest_parse_opts *opts,
+			const char *file, bool partial, struct manifest_diags *diags,
+			struct manifest **ret, struct manifest_include_ref **ret_refs,
+			size_t *ret_n_refs)
 {
-	static const struct manifest_parse_opts no_opts = {};
 	_cleanup_manifest_free_ struct manifest *m = NULL;
 	_cleanup_(mp_donep) struct mp c = {};
 	struct parse p = { .bad_version = SIZE_MAX };
 	int r;
 
-	if (!opts)
-		opts = &no_opts;
-	/* Refused before libyaml sees it: the bounds below assume a small input. */
-	if (len > MANIFEST_MAX_SIZE)
-		return diags_add_file_too_large(diags);
-
+	*ret_refs = NULL;
+	*ret_n_refs = 0;
 	m = manifest_new(opts);
 	if (!m)
 		return -ENOMEM;
@@ -1400,26 +1465,57 @@ int manifest_parse(const char *data, size_t len, const struct manifest_parse_opt
 	r = mp_init(&c, data, len, opts);
 	if (r < 0)
 		return r;
+	c.file = file;
+	c.partial = partial;
 
 	r = parse_document(&c, &p);
-	if (r == -ENOMEM)
+	if (r == -ENOMEM) {
+		manifest_include_refs_free(p.includes, p.n_includes);
 		return r;
+	}
 
 	/* Judged against the wrong schema, every other problem would be noise. */
 	if (p.bad_version != SIZE_MAX) {
 		struct manifest_diag keep = c.diags[p.bad_version];
 
 		for (size_t i = 0; i < c.n_diags; i++)
-			if (i != p.bad_version)
+			if (i != p.bad_version) {
 				free(c.diags[i].message);
+				free(c.diags[i].file);
+			}
 		c.diags[0] = keep;
 		c.n_diags = 1;
+		/* Nor are the files it includes worth reading. */
+		manifest_include_refs_free(p.includes, p.n_includes);
+		p.includes = NULL;
+		p.n_includes = 0;
 	}
 
+	*ret_refs = p.includes;
+	*ret_n_refs = p.n_includes;
 	if (c.n_diags > 0) {
 		r = move_diags(&c, diags);
 		return r < 0 ? r : -EINVAL;
 	}
 	*ret = TAKE_PTR(m);
 	return 0;
+}
+
+int manifest_check_merged(const struct manifest *m, struct manifest_diags *diags)
+{
+	_cleanup_(mp_donep) struct mp c = {};
+	int r;
+
+	r = mp_init(&c, "", 0, NULL);
+	if (r < 0)
+		return r;
+	r = check_hide(&c, m);
+	if (r >= 0)
+		r = check_syscalls(&c, m);
+	if (r == -ENOMEM)
+		return r;
+	if (c.n_diags == 0)
+		return 0;
+	r = move_diags(&c, diags);
+	return r < 0 ? r : -EINVAL;
 }

@@ -24,8 +24,10 @@ void mp_done(struct mp *c)
 		yaml_event_delete(&c->event);
 	c->has_event = false;
 	yaml_parser_delete(&c->yaml);
-	for (size_t i = 0; i < c->n_diags; i++)
+	for (size_t i = 0; i < c->n_diags; i++) {
 		free(c->diags[i].message);
+		free(c->diags[i].file);
+	}
 	free(c->diags);
 	c->diags = NULL;
 	c->n_diags = 0;
@@ -34,7 +36,8 @@ void mp_done(struct mp *c)
 struct manifest_loc mp_loc(const struct mp *c)
 {
 	return (struct manifest_loc){ .line = (unsigned)c->event.start_mark.line + 1,
-				      .column = (unsigned)c->event.start_mark.column + 1 };
+				      .column = (unsigned)c->event.start_mark.column + 1,
+				      .file = c->file };
 }
 
 _printf_(3, 0) static int mp_add(struct mp *c, struct manifest_loc loc, const char *fmt, va_list ap)
@@ -49,8 +52,14 @@ _printf_(3, 0) static int mp_add(struct mp *c, struct manifest_loc loc, const ch
 		free(msg);
 		return -ENOMEM;
 	}
-	d->loc = loc;
 	d->message = msg;
+	d->loc = loc;
+	if (loc.file) {
+		d->file = strdup(loc.file);
+		if (!d->file)
+			return -ENOMEM;
+	}
+	d->loc.file = d->file;
 	return 0;
 }
 
@@ -101,7 +110,7 @@ void mp_sort_diags(struct mp *c)
 /* libyaml reports reader errors (bad UTF-8, control characters) by byte offset only. */
 static struct manifest_loc loc_from_offset(const struct mp *c, size_t offset)
 {
-	struct manifest_loc loc = { 1, 1 };
+	struct manifest_loc loc = { 1, 1, c->file };
 
 	for (size_t i = 0; i < offset && i < c->len; i++) {
 		if (c->data[i] == '\n') {
@@ -131,7 +140,7 @@ static int mp_syntax_error(struct mp *c)
 		return mp_fatal(c, loc, "invalid YAML: %s", problem);
 	default:
 		loc = (struct manifest_loc){ (unsigned)p->problem_mark.line + 1,
-					     (unsigned)p->problem_mark.column + 1 };
+					     (unsigned)p->problem_mark.column + 1, c->file };
 		if (p->context)
 			return mp_fatal(c, loc, "invalid YAML: %s (%s at line %zu, column %zu)",
 					problem, p->context, p->context_mark.line + 1,

@@ -64,6 +64,13 @@ struct manifest *manifest_free(struct manifest *m)
 		free(m->syscalls.deny[i].name);
 	free(m->syscalls.deny);
 
+	for (size_t i = 0; i < m->n_files; i++) {
+		free(m->files[i].path);
+		free(m->files[i].digest);
+		free(m->files[i].profile);
+	}
+	free(m->files);
+
 	free(m);
 	return NULL;
 }
@@ -72,8 +79,10 @@ void manifest_diags_done(struct manifest_diags *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->n; i++)
+	for (size_t i = 0; i < d->n; i++) {
 		free(d->items[i].message);
+		free(d->items[i].file);
+	}
 	free(d->items);
 	d->items = NULL;
 	d->n = 0;

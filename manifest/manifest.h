@@ -25,16 +25,32 @@
 /* A limit that the manifest does not set. */
 #define MANIFEST_UNSET UINT64_MAX
 
-/* 1-based position of a YAML node; line 0 means "the file as a whole". */
+/*
+ * 1-based position of a YAML node; line 0 means "the file as a whole" (or, for a command-line
+ * grant, the command line). file names the file that declared it: the manifest itself, an
+ * included profile or partial manifest, or MANIFEST_COMMAND_LINE. It points into the manifest's
+ * own list of files (struct manifest_file), or into the diagnostic that carries it; NULL when
+ * unknown.
+ */
 struct manifest_loc {
 	unsigned line;
 	unsigned column;
+	const char *file;
 };
+
+/* The "file" of grants given on skillbox run's command line (--read, --write, ...). */
+#define MANIFEST_COMMAND_LINE "command line"
+
+/* Includes nest at most this deep (the manifest itself is depth 0). */
+#define MANIFEST_MAX_INCLUDE_DEPTH 8
+/* At most this many files make up one manifest (itself and everything it includes). */
+#define MANIFEST_MAX_FILES 64
 
 /* A bind mount: filesystem.read / filesystem.write entries, "host[:inside]". */
 struct manifest_mount {
-	char *host;   /* absolute and lexically normalized; "~" expanded, relative to dir */
-	char *inside; /* absolute and normalized; equals host when not given */
+	char *host;    /* absolute and lexically normalized; "~" expanded, relative to dir */
+	char *inside;  /* absolute and normalized; equals host when not given */
+	bool optional; /* "optional: true": skipped when the host path does not exist */
 	struct manifest_loc loc;
 };
 
@@ -97,6 +113,7 @@ struct manifest_secret {
 	char *name;	 /* the variable the skill sees */
 	char *from_env;	 /* caller's variable to read it from, or NULL */
 	char *from_file; /* host file to read it from (absolute, normalized), or NULL */
+	bool optional;	 /* absent source: the variable is not set (instead of failing) */
 	struct manifest_loc loc;
 };
 
@@ -130,6 +147,15 @@ struct manifest_limits {
 		file_size_loc, output_loc;
 };
 
+/* One file that makes up a manifest: the manifest itself first, then what it includes. */
+struct manifest_file {
+	char *path;	/* as given (the manifest), or absolute (included files); or
+			   MANIFEST_COMMAND_LINE */
+	char *digest;	/* what the include loader said about its content (a SHA-256), or NULL */
+	char *profile;	/* the profile name it was included by, or NULL for a path */
+	unsigned depth; /* 0 for the manifest itself */
+};
+
 struct manifest {
 	char *path; /* as given to the parser, for messages */
 	char *dir;  /* absolute directory that relative host paths resolve against */
@@ -137,9 +163,10 @@ struct manifest {
 	char *name;
 	char *version;	   /* NULL when absent */
 	char *description; /* NULL when absent */
-	char **command;	   /* strv; at least one element */
+	char **command;	   /* strv; at least one element, or NULL: `run DIR -- PROGRAM ARGS` */
 	struct manifest_loc command_loc;
-	char *workdir; /* NULL when absent (the launcher's default applies) */
+	bool command_is_string; /* written as one string rather than a list */
+	char *workdir;		/* NULL when absent (the launcher's default applies) */
 	struct manifest_loc workdir_loc;
 
 	struct {
@@ -173,6 +200,7 @@ struct manifest {
 
 	struct {
 		enum manifest_profile profile;
+		struct manifest_loc profile_loc; /* line 0 when not given */
 		struct manifest_syscall *allow;
 		size_t n_allow;
 		struct manifest_syscall *deny;
@@ -182,12 +210,17 @@ struct manifest {
 	struct {
 		unsigned trace; /* MANIFEST_TRACE_* bits */
 	} audit;
+
+	/* The files this manifest was read from: [0] is the manifest itself. */
+	struct manifest_file *files;
+	size_t n_files;
 };
 
 /* One problem found in a manifest. */
 struct manifest_diag {
-	struct manifest_loc loc;
-	char *message; /* "expected ..." style, without the file name or position */
+	struct manifest_loc loc; /* loc.file is file */
+	char *message;		 /* "expected ..." style, without the file name or position */
+	char *file;		 /* the file it is in (owned), or NULL for the manifest itself */
 };
 
 struct manifest_diags {
@@ -195,10 +228,35 @@ struct manifest_diags {
 	size_t n;
 };
 
+/* A file an include: entry names, as the caller's loader read it. */
+struct manifest_include {
+	char *path;   /* for messages and origins: absolute */
+	char *dir;    /* absolute, normalized directory for its relative host paths */
+	char *id;     /* identity for cycles and repeats (e.g. "dev:inode"); NULL: path */
+	char *digest; /* kept in struct manifest_file, e.g. its SHA-256; may be NULL */
+	char *data;
+	size_t len;
+};
+
+/**
+ * Reads the file an include: entry names. ref is a profile name (profile true) or an absolute,
+ * normalized path (relative entries already resolved against the including file's directory).
+ * Returns 0 and fills ret (the parser owns what it holds), or -errno with ret left empty and
+ * a short reason in *ret_problem ("no such profile", ...; static text), which becomes a
+ * problem at the entry (-ENOMEM stops the parse).
+ */
+typedef int (*manifest_include_fn)(const char *ref, bool profile, void *userdata,
+				   struct manifest_include *ret, const char **ret_problem);
+
 struct manifest_parse_opts {
 	const char *path; /* file name used in manifest->path (messages are formatted by callers) */
 	const char *dir;  /* absolute, normalized directory for relative host paths */
 	const char *home; /* the caller's HOME for "~" expansion; NULL makes "~" an error */
+	const char *id;	  /* the file's identity for include cycles (as the loader gives); or
+			     NULL */
+	/* Reads included files; NULL makes every include: entry an error. */
+	manifest_include_fn include;
+	void *userdata;
 };
 
 /**
@@ -217,6 +275,47 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct manifest *, manifest_free)
 
 void manifest_diags_done(struct manifest_diags *d);
 
+/*
+ * Grants for one run, from skillbox run's command line. They are validated like manifest
+ * entries and merged on top of the manifest like a file it includes, except that they win:
+ * a grant replaces the manifest's mount at the same inside path and its variable of the same
+ * name. Their origin is MANIFEST_COMMAND_LINE.
+ */
+struct manifest_grants {
+	char **read;   /* --read SRC[:DST] */
+	char **write;  /* --write SRC[:DST] */
+	char **env;    /* --env NAME */
+	char **secret; /* --secret NAME[=ENVVAR] */
+	char **allow;  /* --allow HOST:PORT[/PROTO] */
+	/* A relative SRC resolves against cwd; without DST it appears at the same relative place
+	   below the sandbox's working directory (the manifest's workdir, else default_workdir),
+	   an absolute SRC at its own path. */
+	const char *cwd;
+	const char *home;
+	const char *default_workdir;
+};
+
+/**
+ * Merges grants into m. Returns 0; -EINVAL after appending every problem to diags (each with
+ * loc.line 0, file MANIFEST_COMMAND_LINE, and a message that starts with the option); or
+ * -ENOMEM. After a failure m is only fit to be freed.
+ */
+int manifest_add_grants(struct manifest *m, const struct manifest_grants *g,
+			struct manifest_diags *diags);
+/** True when g holds no grant at all. */
+bool manifest_grants_empty(const struct manifest_grants *g);
+
+/**
+ * Where a value came from, for messages and events: "FILE:LINE:COLUMN" ("FILE:LINE" without
+ * the column when columns is false), the file alone when line is 0, and fallback (the
+ * manifest's path) when loc has no file. Returns buf.
+ */
+const char *manifest_loc_format(struct manifest_loc loc, const char *fallback, bool columns,
+				char *buf, size_t size);
+#define MANIFEST_LOC_MAX 4200
+
+/** A profile name: [a-z0-9][a-z0-9_-]{0,63} (no dots, no slashes). */
+bool manifest_profile_name_is_valid(const char *s);
 /** The trace bit for "exec", "files" or "connect"; 0 for anything else. */
 unsigned manifest_trace_from_string(const char *s);
 const char *manifest_proto_to_string(enum manifest_proto p);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,11 @@ static bool printable(const char *s)
 	return true;
 }
 
+static bool same_file(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
 static void check_diags(const struct manifest_diags *d)
 {
 	check(d->n > 0);
@@ -37,7 +43,9 @@ static void check_diags(const struct manifest_diags *d)
 
 		check(x->message && printable(x->message) && strlen(x->message) < 1024);
 		check(x->loc.line > 0 || (d->n == 1 && x->loc.column == 0));
-		if (i > 0) {
+		check(x->loc.file == x->file);
+		/* In file order within each file (files come in the order they were read). */
+		if (i > 0 && same_file(d->items[i - 1].file, x->file)) {
 			const struct manifest_loc *p = &d->items[i - 1].loc;
 
 			check(p->line < x->loc.line ||
@@ -48,9 +56,12 @@ static void check_diags(const struct manifest_diags *d)
 
 static void check_manifest(const struct manifest *m)
 {
-	check(m->schema == MANIFEST_SCHEMA_VERSION && m->name && m->command && m->command[0]);
-	for (char **a = m->command; *a; a++)
+	check(m->schema == MANIFEST_SCHEMA_VERSION && m->name && (!m->command || m->command[0]));
+	for (char **a = m->command; a && *a; a++)
 		check(**a);
+	check(m->n_files >= 1 && m->n_files <= MANIFEST_MAX_FILES);
+	for (size_t i = 0; i < m->n_files; i++)
+		check(m->files[i].path && m->files[i].depth <= MANIFEST_MAX_INCLUDE_DEPTH);
 	check(!m->workdir || path_is_normalized(m->workdir));
 	for (size_t i = 0; i < m->fs.n_read; i++)
 		check(path_is_normalized(m->fs.read[i].host) &&
@@ -74,12 +85,77 @@ static void check_manifest(const struct manifest *m)
 	check(m->limits.timeout_usec > 0 && m->limits.memory > 0 && m->limits.output > 0);
 }
 
+/*
+ * Included files, so that the fuzzer reaches the include code: two small profiles
+ * ("base" includes "leaf"), "self" (the input itself, under the manifest's own identity: a
+ * cycle), and any path below /srv/fuzz, which is the input again under that path (nesting,
+ * repeats and cycles through paths).
+ */
+struct input {
+	const uint8_t *data;
+	size_t size;
+};
+
+static const char profile_base[] = "include: [leaf]\n"
+				   "filesystem: {read: [/usr, {host: /lib64, optional: true}]}\n"
+				   "limits: {processes: 64}\n";
+static const char profile_leaf[] = "env: {set: {LANG: C.UTF-8}}\nsyscalls: {deny: [mount]}\n";
+
+static int load(const char *ref, bool profile, void *userdata, struct manifest_include *ret,
+		const char **ret_problem)
+{
+	const struct input *in = userdata;
+	const char *text = NULL;
+	char path[300];
+	size_t len = 0;
+
+	if (profile && strcmp(ref, "base") == 0)
+		text = profile_base, len = strlen(profile_base);
+	else if (profile && strcmp(ref, "leaf") == 0)
+		text = profile_leaf, len = strlen(profile_leaf);
+	else if ((profile && strcmp(ref, "self") == 0) ||
+		 (!profile && strncmp(ref, "/srv/fuzz/", 10) == 0))
+		text = (const char *)in->data, len = in->size;
+	if (!text) {
+		*ret_problem = "no such file";
+		return -ENOENT;
+	}
+	/* (GCC's sanitizer build cannot tell that ref is not NULL here.) */
+	if (!ref)
+		return -EINVAL;
+	if (profile)
+		snprintf(path, sizeof(path), "/usr/share/skillbox/profiles/%.64s.yaml", ref);
+	else
+		snprintf(path, sizeof(path), "%.280s", ref);
+	*ret = (struct manifest_include){
+		.path = strdup(path),
+		.dir = strdup("/srv/fuzz"),
+		.id = profile && strcmp(ref, "self") == 0 ? strdup("main") : NULL,
+		.data = malloc(len + 1),
+		.len = len,
+	};
+	if (!ret->path || !ret->dir || !ret->data) {
+		free(ret->path);
+		free(ret->dir);
+		free(ret->id);
+		free(ret->data);
+		*ret = (struct manifest_include){};
+		return -ENOMEM;
+	}
+	memcpy(ret->data, text, len);
+	return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct manifest_parse_opts opts = {
+	struct input in = { data, size };
+	const struct manifest_parse_opts opts = {
 		.path = "fuzz/skillbox.yaml",
 		.dir = "/srv/fuzz",
 		.home = "/home/fuzz",
+		.id = "main",
+		.include = load,
+		.userdata = &in,
 	};
 	struct manifest *m = NULL;
 	struct manifest_diags d = {};
