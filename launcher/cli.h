@@ -37,3 +37,10 @@ int cmd_learn(int argc, char **argv);
  * ret_data is given it receives the file's bytes (for the digest).
  */
 int manifest_load(const char *arg, struct manifest **ret, char **ret_data, size_t *ret_len);
+/** manifest_load() with the grants of skillbox run's command line merged (NULL: none). */
+int manifest_load_full(const char *arg, const struct manifest_grants *grants, struct manifest **ret,
+		       char **ret_data, size_t *ret_len);
+/** Prints problems as FILE:LINE:COLUMN: message (file for those of the manifest itself). */
+void manifest_print_diags(const struct manifest_diags *diags, const char *file);
+/** The caller's HOME (or passwd's), for "~"; NULL when unknown. */
+const char *caller_home(void);

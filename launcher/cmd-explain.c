@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
+#include "profiles.h"
 #include "parse-util.h"
 #include "run-net.h"
 #include "run-seccomp.h"
@@ -13,12 +15,15 @@
 
 static void explain_help(FILE *f)
 {
-	fprintf(f, "Usage: skillbox explain MANIFEST|DIR\n"
-		   "\n"
-		   "Prints the policy skillbox would enforce for this manifest, without running\n"
-		   "anything: the filesystem view as a mount table, the environment's names, the\n"
-		   "limits, the network rules (declared hosts are resolved now) and the syscall\n"
-		   "policy. Secrets are named, never read.\n");
+	fprintf(f,
+		"Usage: skillbox explain MANIFEST|DIR\n"
+		"       skillbox explain --profiles\n"
+		"\n"
+		"Prints the policy skillbox would enforce for this manifest, without running\n"
+		"anything: the files it includes, the filesystem view as a mount table, the\n"
+		"environment's names, the limits, the network rules (declared hosts are resolved\n"
+		"now) and the syscall policy; each grant with the file and line it came from.\n"
+		"Secrets are named, never read. --profiles lists the profiles there are.\n");
 }
 
 static void print_limit(const char *name, uint64_t v, bool duration, const char *note)
@@ -86,41 +91,135 @@ static void explain_fs(const struct mount_plan *p, const struct manifest *m)
 			printf("overlay of %s, writes discarded", o->host);
 			break;
 		}
-		if (o->origin.key)
-			printf("  (%s:%u %s)", m->path, o->origin.loc.line, o->origin.key);
+		if (o->kind == MOUNT_OP_BIND && o->source_optional && access(o->host, F_OK) < 0 &&
+		    errno == ENOENT)
+			printf(" (optional: absent here, left out)");
+		if (o->origin.key) {
+			char where[MANIFEST_LOC_MAX];
+
+			printf("  (%s %s)",
+			       manifest_loc_format(o->origin.loc, m->path, false, where,
+						   sizeof(where)),
+			       o->origin.key);
+		}
 		printf("\n");
 	}
 	printf("  all binds are nosuid,nodev; sources are opened without following symlinks\n");
 }
 
+static const char *where(const struct manifest *m, struct manifest_loc loc, char *buf, size_t size)
+{
+	return manifest_loc_format(loc, m->path, false, buf, size);
+}
+
 static void explain_env(const struct manifest *m)
 {
+	char w[MANIFEST_LOC_MAX];
+
 	printf("environment (cleared, then):\n");
 	printf("  defaults    PATH HOME=%s LANG=C.UTF-8 TMPDIR=/tmp\n", SANDBOX_HOME);
-	if (m->env.n_pass) {
-		printf("  pass       ");
-		for (size_t i = 0; i < m->env.n_pass; i++)
-			printf(" %s", m->env.pass[i].name);
-		printf("\n");
-	}
+	for (size_t i = 0; i < m->env.n_pass; i++)
+		printf("  pass        %s  (%s)\n", m->env.pass[i].name,
+		       where(m, m->env.pass[i].loc, w, sizeof(w)));
 	for (size_t i = 0; i < m->env.n_set; i++)
-		printf("  set         %s\n", m->env.set[i].name);
+		printf("  set         %s  (%s)\n", m->env.set[i].name,
+		       where(m, m->env.set[i].loc, w, sizeof(w)));
 	for (size_t i = 0; i < m->env.n_secrets; i++) {
 		const struct manifest_secret *s = &m->env.secrets[i];
 
 		if (s->from_env)
-			printf("  secret      %s (from the caller's %s; redacted in the audit trail)\n",
-			       s->name, s->from_env);
+			printf("  secret      %s (from the caller's %s%s; redacted in the audit "
+			       "trail)  (%s)\n",
+			       s->name, s->from_env, s->optional ? ", optional" : "",
+			       where(m, s->loc, w, sizeof(w)));
 		else
-			printf("  secret      %s (from file %s; must be mode 0600; redacted)\n",
-			       s->name, s->from_file);
+			printf("  secret      %s (from file %s%s; must be mode 0600; redacted)  "
+			       "(%s)\n",
+			       s->name, s->from_file, s->optional ? ", optional" : "",
+			       where(m, s->loc, w, sizeof(w)));
 	}
+}
+
+/* The files that make up the policy: the manifest, what it includes, the command line. */
+static void explain_files(const struct manifest *m)
+{
+	if (m->n_files <= 1)
+		return;
+	printf("made of:\n");
+	for (size_t i = 0; i < m->n_files; i++) {
+		const struct manifest_file *f = &m->files[i];
+
+		printf("  %*s%s", (int)f->depth * 2, "", f->path);
+		if (f->profile)
+			printf("  (profile %s)", f->profile);
+		if (f->digest)
+			printf("  sha256 %.16s...", f->digest);
+		printf("\n");
+	}
+}
+
+/* For reading one profile's description: what it includes reads as empty. */
+static int include_nothing(const char *ref, bool profile, void *userdata,
+			   struct manifest_include *ret, const char **ret_problem)
+{
+	*ret = (struct manifest_include){ .path = strdup(ref),
+					  .dir = strdup("/"),
+					  .data = strdup("") };
+	if (!ret->path || !ret->dir || !ret->data) {
+		free(ret->path);
+		free(ret->dir);
+		free(ret->data);
+		*ret = (struct manifest_include){};
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int list_profiles(void)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	const char *dir = profiles_dir();
+	int k;
+
+	k = profiles_list(&names);
+	if (k < 0) {
+		log_error_errno(k, "profiles: %s", dir ? dir : PROFILES_DIR);
+		return EXIT_SKILLBOX_FAILED;
+	}
+	printf("profiles in %s (include: [NAME, ...]):\n", dir);
+	STRV_FOREACH (n, names) {
+		_cleanup_manifest_free_ struct manifest *m = NULL;
+		struct manifest_include inc;
+		struct manifest_diags d = {};
+		const char *problem = NULL;
+
+		if (profiles_include(*n, true, NULL, &inc, &problem) < 0) {
+			printf("  %-10s (unreadable: %s)\n", *n, problem ? problem : "?");
+			continue;
+		}
+		/* Its description line, without reading what it includes. */
+		k = manifest_parse(inc.data, inc.len,
+				   &(struct manifest_parse_opts){ .path = inc.path,
+								  .dir = inc.dir,
+								  .include = include_nothing,
+								  .partial = true },
+				   &m, &d);
+		printf("  %-10s %s\n", *n, m && m->description ? m->description : "");
+		manifest_diags_done(&d);
+		free(inc.path);
+		free(inc.dir);
+		free(inc.id);
+		free(inc.digest);
+		free(inc.data);
+	}
+	return 0;
 }
 
 int cmd_explain(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
+		{ "profiles", no_argument, NULL, 'p' },
 		{},
 	};
 	_cleanup_free_ struct mount_file *files = NULL;
@@ -143,6 +242,8 @@ int cmd_explain(int argc, char **argv)
 		case 'h':
 			explain_help(stdout);
 			return 0;
+		case 'p':
+			return list_profiles();
 		default:
 			explain_help(stderr);
 			return EXIT_SKILLBOX_FAILED;
@@ -188,9 +289,13 @@ int cmd_explain(int argc, char **argv)
 	}
 
 	printf("skill: %s (%s)\n", m->name, m->path);
+	explain_files(m);
 	printf("command:");
 	STRV_FOREACH (a, m->command)
 		printf(" %s", *a);
+	if (!m->command)
+		printf(" none: the program and its arguments are given after -- "
+		       "(a script path gets its interpreter)");
 	printf("\nworkdir: %s\n", m->workdir ? m->workdir : SANDBOX_HOME);
 	printf("identity: uid %u / gid %u inside, no capabilities, no_new_privs; host uid %u\n",
 	       SANDBOX_UID, SANDBOX_GID, (unsigned)host_uid);
@@ -199,7 +304,7 @@ int cmd_explain(int argc, char **argv)
 	explain_fs(plan, m);
 	printf("\n");
 	explain_env(m);
-	printf("\nlimits:\n");
+	printf("\nlimits (each from the file that sets the smallest):\n");
 	print_limit("timeout", l->timeout_usec, true, " (whole process tree, exit 124)");
 	print_limit("cpu", l->cpu_usec, true, " (RLIMIT_CPU)");
 	print_limit("memory", l->memory, false, " (RLIMIT_DATA: heap, anonymous and stack memory)");

@@ -26,7 +26,6 @@
  */
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -42,6 +41,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "exec-util.h"
 #include "fd-util.h"
 #include "json.h"
 #include "learn.h"
@@ -136,17 +136,6 @@ static int parse_args(int argc, char **argv, struct learn_args *a)
 	}
 	a->command = argv + optind;
 	return 0;
-}
-
-static const char *caller_home(void)
-{
-	const char *h = getenv("HOME");
-	struct passwd *pw;
-
-	if (h && h[0] == '/')
-		return h;
-	pw = getpwuid(getuid());
-	return pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
 }
 
 /* --- the learning view --- */
@@ -288,96 +277,17 @@ static char *host_readlink(const char *path, void *userdata)
 	return strdup(buf);
 }
 
-/* The first word after "#!" when it is an absolute path. */
-static char *shebang_interpreter(const char *head, size_t n)
-{
-	size_t i = 2, start;
-
-	while (i < n && (head[i] == ' ' || head[i] == '\t'))
-		i++;
-	start = i;
-	while (i < n && head[i] != ' ' && head[i] != '\t' && head[i] != '\n' && head[i] != 0)
-		i++;
-	if (i == start || head[start] != '/' || i == n)
-		return NULL;
-	return strndup(head + start, i - start);
-}
-
-/* PT_INTERP of an ELF file of the native byte order, 32 or 64 bits. */
-static char *elf_interpreter(int fd, const unsigned char *ident)
-{
-	bool is64 = ident[EI_CLASS] == ELFCLASS64;
-	uint64_t phoff, offset = 0, size = 0;
-	unsigned phnum, phentsize;
-	char *s;
-
-	if (is64) {
-		Elf64_Ehdr eh;
-
-		if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
-			return NULL;
-		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize;
-	} else if (ident[EI_CLASS] == ELFCLASS32) {
-		Elf32_Ehdr eh;
-
-		if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
-			return NULL;
-		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize;
-	} else {
-		return NULL;
-	}
-	if (phentsize < (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)))
-		return NULL;
-	for (unsigned i = 0; i < phnum && i < 256; i++) {
-		off_t at = (off_t)(phoff + (uint64_t)i * phentsize);
-
-		if (is64) {
-			Elf64_Phdr ph;
-
-			if (pread(fd, &ph, sizeof(ph), at) != (ssize_t)sizeof(ph))
-				return NULL;
-			if (ph.p_type == PT_INTERP) {
-				offset = ph.p_offset, size = ph.p_filesz;
-				break;
-			}
-		} else {
-			Elf32_Phdr ph;
-
-			if (pread(fd, &ph, sizeof(ph), at) != (ssize_t)sizeof(ph))
-				return NULL;
-			if (ph.p_type == PT_INTERP) {
-				offset = ph.p_offset, size = ph.p_filesz;
-				break;
-			}
-		}
-	}
-	if (size < 2 || size > PATH_MAX)
-		return NULL;
-	s = calloc(1, size + 1);
-	if (!s || pread(fd, s, size, (off_t)offset) != (ssize_t)size || s[0] != '/') {
-		free(s);
-		return NULL;
-	}
-	s[size] = 0;
-	return s;
-}
-
+/* The interpreter the kernel opens without a traced syscall: a "#!" line's, an ELF PT_INTERP. */
 static char *host_interpreter(const char *path, void *userdata)
 {
-	_cleanup_close_ int fd = -1;
-	char head[256];
-	struct stat st;
-	ssize_t n;
+	struct exec_info e;
+	char *r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+	if (exec_info_read_path(path, &e) < 0)
 		return NULL;
-	n = pread(fd, head, sizeof(head), 0);
-	if (n >= 2 && head[0] == '#' && head[1] == '!')
-		return shebang_interpreter(head, (size_t)n);
-	if (n >= EI_NIDENT && memcmp(head, ELFMAG, SELFMAG) == 0)
-		return elf_interpreter(fd, (const unsigned char *)head);
-	return NULL;
+	r = TAKE_PTR(e.interpreter);
+	exec_info_done(&e);
+	return r;
 }
 
 /* --- after the run --- */

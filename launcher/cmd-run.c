@@ -18,6 +18,8 @@
 #include "missing-syscalls.h"
 #include "parse-util.h"
 #include "run-state.h"
+#include "script.h"
+#include "strv.h"
 
 extern char **environ;
 
@@ -37,6 +39,17 @@ static void run_help(FILE *f)
 		"  --trace LIST       also trace exec,files,connect (comma separated)\n"
 		"  --user USER        host user the sandbox user maps to when run as root\n"
 		"                     (default: nobody, 65534); refused for other callers\n"
+		"\n"
+		"Grants for this run only, added to the manifest (which is not changed), checked\n"
+		"like its entries and recorded as coming from the command line. Each may repeat.\n"
+		"A relative SRC is from the current directory; without DST it appears at the same\n"
+		"relative place below the sandbox's working directory, an absolute one at its path.\n"
+		"  --read SRC[:DST]   bind SRC read-only (filesystem.read)\n"
+		"  --write SRC[:DST]  bind SRC read-write (filesystem.write)\n"
+		"  --env NAME         pass the variable NAME (env.pass)\n"
+		"  --secret NAME[=VAR]  the secret NAME from the caller's VAR (default NAME)\n"
+		"  --allow HOST:PORT[/tcp|/udp]  reach HOST (a name, host-loopback, an address,\n"
+		"                     [IPv6] or a network) on PORT (network.egress)\n"
 		"  -h, --help         show this help\n"
 		"\n"
 		"Exit status: the skill's own; 128+N when it died by signal N; 124 on timeout;\n"
@@ -91,7 +104,12 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		OPT_AUDIT_FD,
 		OPT_TIMEOUT,
 		OPT_TRACE,
-		OPT_USER
+		OPT_USER,
+		OPT_READ,
+		OPT_WRITE,
+		OPT_ENV,
+		OPT_SECRET,
+		OPT_ALLOW,
 	};
 	static const struct option options[] = {
 		{ "audit", required_argument, NULL, OPT_AUDIT },
@@ -99,9 +117,15 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "user", required_argument, NULL, OPT_USER },
+		{ "read", required_argument, NULL, OPT_READ },
+		{ "write", required_argument, NULL, OPT_WRITE },
+		{ "env", required_argument, NULL, OPT_ENV },
+		{ "secret", required_argument, NULL, OPT_SECRET },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	char ***grant;
 	uint64_t v;
 	int c;
 
@@ -147,6 +171,22 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			}
 			if (parse_user(optarg, o) < 0) {
 				log_error("run: --user: no such user '%s'", optarg);
+				return EXIT_SKILLBOX_FAILED;
+			}
+			break;
+		case OPT_READ:
+		case OPT_WRITE:
+		case OPT_ENV:
+		case OPT_SECRET:
+		case OPT_ALLOW:
+			/* Checked with the manifest, which they are merged into. */
+			grant = c == OPT_READ	  ? &o->grants.read
+				: c == OPT_WRITE  ? &o->grants.write
+				: c == OPT_ENV	  ? &o->grants.env
+				: c == OPT_SECRET ? &o->grants.secret
+						  : &o->grants.allow;
+			if (strv_extend(grant, optarg) < 0) {
+				log_error_errno(-ENOMEM, "run");
 				return EXIT_SKILLBOX_FAILED;
 			}
 			break;
@@ -235,6 +275,31 @@ static int emit(struct run *r)
 	return k;
 }
 
+/* Where a grant came from, for the policy events: "FILE:LINE", or "command line". */
+static const char *origin(const struct run *r, struct manifest_loc loc, char *buf, size_t size)
+{
+	return manifest_loc_format(loc, r->m ? r->m->path : NULL, false, buf, size);
+}
+
+/* The files the manifest includes (profiles, a team's files), with their SHA-256. */
+static void audit_includes(struct run *r)
+{
+	audit_array_begin(r->audit, "includes");
+	for (size_t i = 1; r->m && i < r->m->n_files; i++) {
+		const struct manifest_file *f = &r->m->files[i];
+
+		if (streq(f->path, MANIFEST_COMMAND_LINE))
+			continue;
+		audit_object_begin(r->audit, NULL);
+		audit_str(r->audit, "path", f->path);
+		audit_str(r->audit, "sha256", f->digest);
+		if (f->profile)
+			audit_str(r->audit, "profile", f->profile);
+		audit_object_end(r->audit);
+	}
+	audit_array_end(r->audit);
+}
+
 static void emit_run_start(struct run *r)
 {
 	struct utsname u;
@@ -249,6 +314,7 @@ static void emit_run_start(struct run *r)
 	audit_str(r->audit, "skillbox", SKILLBOX_VERSION);
 	audit_str(r->audit, "manifest", r->m ? r->m->path : r->opts.manifest_arg);
 	audit_str(r->audit, "manifest_sha256", r->manifest_data ? digest : NULL);
+	audit_includes(r);
 	audit_str(r->audit, "skill", r->m ? r->m->name : NULL);
 	audit_strv(r->audit, "argv", r->argv);
 	audit_uint(r->audit, "caller_uid", getuid());
@@ -314,13 +380,43 @@ static void emit_policy_fs(struct run *r)
 			audit_str(r->audit, "access", "ro");
 		}
 		if (o->origin.key) {
+			char where[MANIFEST_LOC_MAX];
+
 			audit_str(r->audit, "from", o->origin.key);
 			audit_uint(r->audit, "line", o->origin.loc.line);
+			audit_str(r->audit, "origin",
+				  origin(r, o->origin.loc, where, sizeof(where)));
+		}
+		if (o->kind == MOUNT_OP_BIND && o->source_optional) {
+			struct stat st;
+
+			audit_bool(r->audit, "optional", true);
+			/* What the sandbox's init will find (it skips a missing one). */
+			audit_bool(r->audit, "present", lstat(o->host, &st) == 0);
 		}
 		audit_object_end(r->audit);
 	}
 	audit_array_end(r->audit);
 	emit(r);
+}
+
+/* Which file (or the command line) declared each variable the manifest names. */
+static void audit_env_origins(struct run *r)
+{
+	const struct manifest *m = r->m;
+	char where[MANIFEST_LOC_MAX];
+
+	audit_object_begin(r->audit, "origins");
+	for (size_t i = 0; i < m->env.n_pass; i++)
+		audit_str(r->audit, m->env.pass[i].name,
+			  origin(r, m->env.pass[i].loc, where, sizeof(where)));
+	for (size_t i = 0; i < m->env.n_set; i++)
+		audit_str(r->audit, m->env.set[i].name,
+			  origin(r, m->env.set[i].loc, where, sizeof(where)));
+	for (size_t i = 0; i < m->env.n_secrets; i++)
+		audit_str(r->audit, m->env.secrets[i].name,
+			  origin(r, m->env.secrets[i].loc, where, sizeof(where)));
+	audit_object_end(r->audit);
 }
 
 static void emit_policy_env(struct run *r)
@@ -336,7 +432,9 @@ static void emit_policy_env(struct run *r)
 	for (size_t i = 0; i < r->env.n_secrets; i++)
 		audit_str(r->audit, NULL, r->env.secrets[i].name);
 	audit_array_end(r->audit);
+	audit_strv(r->audit, "secrets_absent", r->env.names_absent);
 	audit_strv(r->audit, "stripped", r->env.names_stripped);
+	audit_env_origins(r);
 	emit(r);
 }
 
@@ -358,6 +456,36 @@ static uint64_t effective_timeout(const struct run *r)
 						      : r->m->limits.timeout_usec;
 }
 
+/* Which file set each limit (the smallest of the files that set it), or the command line. */
+static void audit_limit_origins(struct run *r)
+{
+	const struct manifest_limits *l = &r->m->limits;
+	const struct {
+		const char *name;
+		uint64_t v;
+		struct manifest_loc loc;
+	} set[] = {
+		{ "timeout", l->timeout_usec, l->timeout_loc },
+		{ "cpu", l->cpu_usec, l->cpu_loc },
+		{ "memory", l->memory, l->memory_loc },
+		{ "processes", l->processes, l->processes_loc },
+		{ "open_files", l->open_files, l->open_files_loc },
+		{ "file_size", l->file_size, l->file_size_loc },
+		{ "output", l->output, l->output_loc },
+	};
+	char where[MANIFEST_LOC_MAX];
+
+	audit_object_begin(r->audit, "origins");
+	for (size_t i = 0; i < ELEMENTSOF(set); i++) {
+		if (i == 0 && r->opts.timeout_usec != MANIFEST_UNSET)
+			audit_str(r->audit, "timeout", MANIFEST_COMMAND_LINE);
+		else if (set[i].v != MANIFEST_UNSET)
+			audit_str(r->audit, set[i].name,
+				  origin(r, set[i].loc, where, sizeof(where)));
+	}
+	audit_object_end(r->audit);
+}
+
 static void emit_policy_limits(struct run *r)
 {
 	const struct manifest_limits *l = &r->m->limits;
@@ -373,6 +501,7 @@ static void emit_policy_limits(struct run *r)
 	audit_limit(r, "file_size", l->file_size, false);
 	audit_limit(r, "output", l->output, false);
 	audit_str(r->audit, "memory_rlimit", "RLIMIT_DATA");
+	audit_limit_origins(r);
 	emit(r);
 }
 
@@ -407,8 +536,11 @@ static void plan_rlimits(struct run *r)
 		add_rlimit(s, RLIMIT_FSIZE, l->file_size, l->file_size);
 }
 
+/* The manifest's command with ARGS appended; without a command, see prepare(). */
 static int build_argv(struct run *r)
 {
+	if (!r->m->command)
+		return 0;
 	STRV_FOREACH (s, r->m->command)
 		if (strv_extend(&r->argv, *s) < 0)
 			return -ENOMEM;
@@ -483,6 +615,12 @@ static int prepare(struct run *r)
 			     &r->plan);
 	if (k < 0)
 		return log_error_errno(k, "filesystem: planning the view");
+	if (!r->m->command) {
+		k = script_command(r->plan, r->m->workdir ? r->m->workdir : SANDBOX_HOME,
+				   r->opts.args, &r->argv);
+		if (k < 0)
+			return log_error_errno(k, "the command after --");
+	}
 
 	plan_rlimits(r);
 	r->spec.plan = r->plan;
@@ -702,7 +840,8 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 	}
 
 	if (!r.m) {
-		k = manifest_load(r.opts.manifest_arg, &r.m, &r.manifest_data, &r.manifest_len);
+		k = manifest_load_full(r.opts.manifest_arg, &r.opts.grants, &r.m, &r.manifest_data,
+				       &r.manifest_len);
 		if (k < 0) {
 			r.error = strdup("invalid manifest");
 			emit_run_start(&r);
@@ -710,6 +849,14 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 		}
 	}
 	r.trace = r.m->audit.trace | r.opts.trace;
+	if (!r.m->command && strv_length(r.opts.args) == 0) {
+		log_error("%s has no command: give one after -- (skillbox run %s -- PROGRAM "
+			  "[ARGS...])",
+			  r.m->path, r.opts.manifest_arg);
+		r.error = strdup("no command");
+		emit_run_start(&r);
+		goto failed;
+	}
 	if (build_argv(&r) < 0) {
 		log_error_errno(-ENOMEM, "run");
 		goto failed;
@@ -761,13 +908,24 @@ failed:
 	return EXIT_SKILLBOX_FAILED;
 }
 
+static void grants_done(struct manifest_grants *g)
+{
+	strv_free(g->read);
+	strv_free(g->write);
+	strv_free(g->env);
+	strv_free(g->secret);
+	strv_free(g->allow);
+	*g = (struct manifest_grants){};
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_options opts;
 	int k;
 
 	k = parse_options(argc, argv, &opts);
-	if (k != 0)
-		return k < 0 ? 0 : k;
-	return run_execute(&opts, NULL, NULL);
+	if (k == 0)
+		k = run_execute(&opts, NULL, NULL);
+	grants_done(&opts.grants);
+	return k < 0 ? 0 : k;
 }

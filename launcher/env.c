@@ -78,37 +78,41 @@ static int read_secret_file(const struct manifest *m, const struct manifest_secr
 			    uid_t caller_uid, char **ret, char **ret_error)
 {
 	_cleanup_close_ int fd = -1;
+	char where[MANIFEST_LOC_MAX];
 	char *data = NULL;
 	struct stat st;
 	size_t len;
 	int r;
 
+	manifest_loc_format(s->loc, m->path, true, where, sizeof(where));
 	fd = open(s->from_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	/* An optional secret's file that does not exist: not set (permissions still count). */
+	if (fd < 0 && errno == ENOENT && s->optional) {
+		*ret = NULL;
+		return 0;
+	}
 	if (fd < 0)
-		return fail(ret_error, -errno, "%s:%u:%u: secret %s: cannot open %s: %s", m->path,
-			    s->loc.line, s->loc.column, s->name, s->from_file, strerror(errno));
+		return fail(ret_error, -errno, "%s: secret %s: cannot open %s: %s", where, s->name,
+			    s->from_file, strerror(errno));
 	if (fstat(fd, &st) < 0)
-		return fail(ret_error, -errno, "%s:%u:%u: secret %s: %s: %s", m->path, s->loc.line,
-			    s->loc.column, s->name, s->from_file, strerror(errno));
+		return fail(ret_error, -errno, "%s: secret %s: %s: %s", where, s->name,
+			    s->from_file, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(ret_error, -EINVAL, "%s:%u:%u: secret %s: %s is not a regular file",
-			    m->path, s->loc.line, s->loc.column, s->name, s->from_file);
+		return fail(ret_error, -EINVAL, "%s: secret %s: %s is not a regular file", where,
+			    s->name, s->from_file);
 	if (st.st_uid != caller_uid && st.st_uid != 0)
 		return fail(ret_error, -EPERM,
-			    "%s:%u:%u: secret %s: %s is owned by uid %u, not by the caller",
-			    m->path, s->loc.line, s->loc.column, s->name, s->from_file,
-			    (unsigned)st.st_uid);
+			    "%s: secret %s: %s is owned by uid %u, not by the caller", where,
+			    s->name, s->from_file, (unsigned)st.st_uid);
 	if (st.st_mode & 077)
 		return fail(ret_error, -EPERM,
-			    "%s:%u:%u: secret %s: permissions %04o of %s are too open; it must "
+			    "%s: secret %s: permissions %04o of %s are too open; it must "
 			    "not be readable by group or others (chmod 600)",
-			    m->path, s->loc.line, s->loc.column, s->name,
-			    (unsigned)(st.st_mode & 07777), s->from_file);
+			    where, s->name, (unsigned)(st.st_mode & 07777), s->from_file);
 	r = read_fd_bounded(fd, SECRET_MAX_SIZE, &data, &len);
 	if (r < 0)
-		return fail(ret_error, r, "%s:%u:%u: secret %s: reading %s: %s", m->path,
-			    s->loc.line, s->loc.column, s->name, s->from_file,
-			    r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
+		return fail(ret_error, r, "%s: secret %s: reading %s: %s", where, s->name,
+			    s->from_file, r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
 	/* One trailing newline is how editors save files, not part of the secret. */
 	if (len > 0 && data[len - 1] == '\n')
 		data[--len] = 0;
@@ -117,8 +121,8 @@ static int read_secret_file(const struct manifest *m, const struct manifest_secr
 	if (memchr(data, 0, len)) {
 		explicit_bzero(data, len);
 		free(data);
-		return fail(ret_error, -EINVAL, "%s:%u:%u: secret %s: %s contains a NUL byte",
-			    m->path, s->loc.line, s->loc.column, s->name, s->from_file);
+		return fail(ret_error, -EINVAL, "%s: secret %s: %s contains a NUL byte", where,
+			    s->name, s->from_file);
 	}
 	*ret = data;
 	return 0;
@@ -164,11 +168,21 @@ int sandbox_env_build(const struct manifest *m, char *const *caller_env, uid_t c
 
 		if (s->from_env) {
 			const char *v = caller_value(caller_env, s->from_env);
+			char where[MANIFEST_LOC_MAX];
 
+			if (!v && s->optional) {
+				if (strv_extend(&e.names_absent, s->name) < 0)
+					goto out;
+				continue;
+			}
 			if (!v) {
-				r = fail(ret_error, -ENOENT,
-					 "%s:%u:%u: secret %s: the caller's environment has no %s",
-					 m->path, s->loc.line, s->loc.column, s->name, s->from_env);
+				r = fail(
+					ret_error, -ENOENT,
+					"%s: secret %s: the caller's environment has no %s (mark it "
+					"optional: true if the skill can do without)",
+					manifest_loc_format(s->loc, m->path, true, where,
+							    sizeof(where)),
+					s->name, s->from_env);
 				goto out;
 			}
 			value = strdup(v);
@@ -179,6 +193,11 @@ int sandbox_env_build(const struct manifest *m, char *const *caller_env, uid_t c
 			if (r < 0)
 				goto out;
 			r = -ENOMEM;
+			if (!value) {
+				if (strv_extend(&e.names_absent, s->name) < 0)
+					goto out;
+				continue;
+			}
 		}
 		e.secrets[e.n_secrets].value = value;
 		e.secrets[e.n_secrets].name = strdup(s->name);
@@ -222,6 +241,7 @@ void sandbox_env_done(struct sandbox_env *e)
 	strv_free(e->names_missing);
 	strv_free(e->names_set);
 	strv_free(e->names_stripped);
+	strv_free(e->names_absent);
 	for (size_t i = 0; i < e->n_secrets; i++) {
 		if (e->secrets[i].value)
 			explicit_bzero(e->secrets[i].value, strlen(e->secrets[i].value));

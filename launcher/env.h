@@ -19,6 +19,7 @@ struct sandbox_env {
 	char **names_missing;  /* env.pass names the caller did not have */
 	char **names_set;      /* env.set names */
 	char **names_stripped; /* the caller's variables that were not passed */
+	char **names_absent;   /* optional secrets whose source was absent: not set */
 	struct secret_value *secrets;
 	size_t n_secrets;
 };
@@ -26,8 +27,9 @@ struct sandbox_env {
 /**
  * Builds the skill's environment from the manifest and the caller's environment: cleared,
  * the minimal defaults, env.pass, env.set, then env.secrets read from the caller's
- * environment or from a file that only its owner can read. On failure returns -errno and
- * sets *ret_error to a message naming the manifest line (caller frees).
+ * environment or from a file that only its owner can read (an optional secret whose variable
+ * or file does not exist is left unset, in names_absent). On failure returns -errno and sets
+ * *ret_error to a message naming the manifest line (caller frees).
  */
 int sandbox_env_build(const struct manifest *m, char *const *caller_env, uid_t caller_uid,
 		      struct sandbox_env *ret, char **ret_error);

@@ -279,12 +279,16 @@ static int add_manifest_rule(struct run_net *n, const struct manifest_egress *e,
 		k = nfdns_resolve(e->host, &nr->addrs, &nr->n_addrs, &nr->why);
 		if (k == -ENOMEM)
 			return k;
-		if (k < 0 && !e->optional)
-			return set_error(ret_error, k,
-					 "%s:%u:%u: host %s does not resolve: %s (declare it "
-					 "'optional: true' to run without it)",
-					 n->o.m->path, e->loc.line, e->loc.column, e->host,
-					 nr->why);
+		if (k < 0 && !e->optional) {
+			char where[MANIFEST_LOC_MAX];
+
+			return set_error(
+				ret_error, k,
+				"%s: host %s does not resolve: %s (declare it "
+				"'optional: true' to run without it)",
+				manifest_loc_format(e->loc, n->o.m->path, true, where, sizeof(where)),
+				e->host, nr->why);
+		}
 		nr->resolved = k >= 0;
 		return 0;
 	case MANIFEST_DEST_ADDRESS:
@@ -665,6 +669,13 @@ static void audit_rule(struct audit *a, const struct run_net *n, size_t i)
 		audit_uint(a, "line", nr->loc.line);
 	else
 		audit_null(a, "line");
+	/* The file that declared it (a profile, the manifest), or the command line (--allow). */
+	if (nr->loc.file) {
+		char where[MANIFEST_LOC_MAX];
+
+		audit_str(a, "origin",
+			  manifest_loc_format(nr->loc, NULL, false, where, sizeof(where)));
+	}
 	audit_str(a, "proto", proto_name(nr->proto));
 	audit_array_begin(a, "ports");
 	for (size_t j = 0; j < nr->n_ports; j++)
@@ -753,7 +764,10 @@ void run_net_explain(const struct run_net *n, FILE *f)
 	for (size_t i = 0; i < n->n_rules; i++) {
 		const struct net_rule *nr = &n->rules[i];
 
-		fprintf(f, "    [%zu] %s:%u  %s ", i, n->o.m->path, nr->loc.line,
+		char where[MANIFEST_LOC_MAX];
+
+		fprintf(f, "    [%zu] %s  %s ", i,
+			manifest_loc_format(nr->loc, n->o.m->path, false, where, sizeof(where)),
 			proto_name(nr->proto));
 		for (size_t j = 0; j < nr->n_ports; j++)
 			fprintf(f, "%s%u", j ? "," : "", nr->ports[j]);
@@ -1306,8 +1320,12 @@ char *run_net_describe_failure(const struct run_net *n, const struct sandbox_msg
 			if (msg->rule >= 0 && (size_t)msg->rule < n->n_rules) {
 				const struct net_rule *nr = &n->rules[msg->rule];
 
-				buf_printf(&b, ", for %s:%u:%u (%s, %s", n->o.m->path, nr->loc.line,
-					   nr->loc.column, nr->host, proto_name(nr->proto));
+				char where[MANIFEST_LOC_MAX];
+
+				buf_printf(&b, ", for %s (%s, %s",
+					   manifest_loc_format(nr->loc, n->o.m->path, true, where,
+							       sizeof(where)),
+					   nr->host, proto_name(nr->proto));
 				for (size_t j = 0; j < nr->n_ports; j++)
 					buf_printf(&b, "%s%u", j ? "," : " ", nr->ports[j]);
 				buf_putc(&b, ')');

@@ -22,6 +22,9 @@ struct run_options {
 	uid_t user_uid;
 	gid_t user_gid;
 	unsigned trace; /* --trace, MANIFEST_TRACE_* bits added to the manifest's */
+	/* --read, --write, --env, --secret, --allow: merged over the manifest for this run
+	   (strv owned by the caller of run_execute()). */
+	struct manifest_grants grants;
 	/*
 	 * skillbox learn: the network accepts (and logs) every TCP and UDP destination, the
 	 * host's loopback included; stdout and stderr are counted even without an output limit;

@@ -52,9 +52,14 @@ static char *describe_mount_failure(struct run *r, const struct sandbox_msg *m)
 	if (m->index >= 0 && (size_t)m->index < r->plan->n_ops)
 		o = &r->plan->ops[m->index];
 	buf_puts(&b, "filesystem: ");
-	if (o && o->origin.key && o->origin.loc.line)
-		buf_printf(&b, "%s:%u:%u: %s ", r->m->path, o->origin.loc.line,
-			   o->origin.loc.column, o->origin.key);
+	if (o && o->origin.key && o->origin.loc.file) {
+		char where[MANIFEST_LOC_MAX];
+
+		buf_printf(
+			&b, "%s: %s ",
+			manifest_loc_format(o->origin.loc, r->m->path, true, where, sizeof(where)),
+			o->origin.key);
+	}
 	if (o && o->kind == MOUNT_OP_BIND && step == MOUNT_STEP_SOURCE)
 		buf_printf(&b, "%s: ", o->host);
 	else if (o)
@@ -88,19 +93,28 @@ static char *describe_failure(struct run *r, const struct sandbox_msg *m)
 	case SB_STEP_NETWORK:
 		return run_net_describe_failure(r->net, m);
 	case SB_STEP_WORKDIR:
-		if (r->m->workdir)
-			buf_printf(&b, "%s:%u:%u: workdir %s: %s", r->m->path,
-				   r->m->workdir_loc.line, r->m->workdir_loc.column, r->m->workdir,
-				   strerror(m->error));
-		else
+		if (r->m->workdir) {
+			char where[MANIFEST_LOC_MAX];
+
+			buf_printf(&b, "%s: workdir %s: %s",
+				   manifest_loc_format(r->m->workdir_loc, r->m->path, true, where,
+						       sizeof(where)),
+				   r->m->workdir, strerror(m->error));
+		} else
 			buf_printf(&b, "workdir %s: %s", SANDBOX_HOME, strerror(m->error));
 		return buf_steal(&b);
 	case SB_STEP_EXEC: {
 		const char *cmd = r->argv[0];
 
+		char where[MANIFEST_LOC_MAX];
+
 		if (m->error == ENOENT && !m->index)
-			buf_printf(&b, "%s:%u:%u: %s: command not found in the sandbox", r->m->path,
-				   r->m->command_loc.line, r->m->command_loc.column, cmd);
+			buf_printf(&b, "%s: %s: command not found in the sandbox",
+				   r->m->command
+					   ? manifest_loc_format(r->m->command_loc, r->m->path,
+								 true, where, sizeof(where))
+					   : MANIFEST_COMMAND_LINE,
+				   cmd);
 		else if (m->error == ENOENT)
 			buf_printf(&b, "%s: cannot execute: its interpreter is not in the sandbox",
 				   cmd);

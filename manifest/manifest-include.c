@@ -186,7 +186,8 @@ static int read_tree(struct tree *t, const char *data, size_t len,
 	size_t n_refs = 0, n_diags = t->diags->n;
 	int r;
 
-	r = manifest_parse_file(data, len, opts, file, depth > 0, t->diags, &m, &refs, &n_refs);
+	r = manifest_parse_file(data, len, opts, file, depth > 0 || t->opts->partial, t->diags, &m,
+				&refs, &n_refs);
 	if (r == -ENOMEM)
 		goto out;
 	for (size_t i = 0; i < n_refs; i++) {

@@ -257,6 +257,8 @@ struct manifest_parse_opts {
 	/* Reads included files; NULL makes every include: entry an error. */
 	manifest_include_fn include;
 	void *userdata;
+	/* Read the file as one that is included (a profile): no key is required. */
+	bool partial;
 };
 
 /**

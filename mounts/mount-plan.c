@@ -117,6 +117,7 @@ static int add_bind(struct mount_plan *p, const struct manifest_mount *mm, bool 
 	if (!op)
 		return -ENOMEM;
 	op->writable = writable;
+	op->source_optional = mm->optional;
 	op->host = strdup(mm->host);
 	return op->host ? 0 : -ENOMEM;
 }

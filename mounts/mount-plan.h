@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "macros.h"
@@ -59,9 +60,11 @@ struct mount_op {
 	mode_t mode;   /* TMPFS: root directory mode */
 	char *content; /* FILE */
 	size_t content_len;
-	bool devpts;   /* DEV: also mount a private devpts (a terminal is attached) */
-	bool optional; /* skip, rather than fail, when the mount point cannot be created
-			  because its parent is read-only (defaults such as /tmp and HOME) */
+	bool devpts;	      /* DEV: also mount a private devpts (a terminal is attached) */
+	bool optional;	      /* skip, rather than fail, when the mount point cannot be created
+				 because its parent is read-only (defaults such as /tmp and HOME) */
+	bool source_optional; /* BIND: skip, rather than fail, when the host path does not
+				 exist ("optional: true" in the manifest) */
 	struct mount_origin origin;
 };
 
@@ -157,3 +160,38 @@ struct mount_lookup {
  */
 int mount_plan_lookup(const struct mount_plan *p, const char *path, bool write,
 		      struct mount_lookup *ret);
+
+/* What a path inside the view leads to (mounts/mount-view.c). */
+enum mount_view_node {
+	MOUNT_VIEW_MISSING,
+	MOUNT_VIEW_DIR,
+	MOUNT_VIEW_FILE, /* a regular file */
+	MOUNT_VIEW_SYMLINK,
+	MOUNT_VIEW_OTHER, /* a device, socket, fifo, or what /proc and /dev hold */
+};
+
+struct mount_view_entry {
+	enum mount_view_node node;
+	char *inside;		   /* the path reached inside, links followed (or the deepest
+				      existing directory on the way, when MISSING) */
+	char *host;		   /* the host path that provides it (a bind), or NULL */
+	const struct mount_op *op; /* the operation whose mount it is in, or NULL (the root) */
+	mode_t mode;		   /* permission bits, when known */
+	char *link;		   /* the last symbolic link met (its target as stored), or NULL */
+};
+
+/* How the view asks the host; NULL members are not allowed, a NULL struct means the real one. */
+struct mount_view_host {
+	int (*lstat)(const char *path, struct stat *st, void *userdata); /* 0 or -errno */
+	char *(*readlink)(const char *path, void *userdata);		 /* malloc'ed or NULL */
+	void *userdata;
+};
+
+/**
+ * Walks path (absolute) inside the planned view as the sandbox will, following its symbolic
+ * links (the last one too when follow is true) inside the view. Returns 0 and the entry
+ * (node MOUNT_VIEW_MISSING when the path will not exist), -EINVAL or -ENOMEM.
+ */
+int mount_view_resolve(const struct mount_plan *p, const struct mount_view_host *h,
+		       const char *path, bool follow, struct mount_view_entry *ret);
+void mount_view_entry_done(struct mount_view_entry *e);

@@ -197,10 +197,119 @@ static void test_same_path_order(void)
 	is_int(mount_plan_lookup(NULL, "/a", false, &l), -EINVAL, "a NULL plan is refused");
 }
 
+/* --- mount_view_resolve() against a made-up host --- */
+
+struct fake_node {
+	const char *path;
+	mode_t type; /* S_IFDIR, S_IFREG, S_IFLNK */
+	const char *target;
+};
+
+/* A merged-/usr host in miniature. */
+static const struct fake_node fake[] = {
+	{ "/usr", S_IFDIR, NULL },
+	{ "/usr/bin", S_IFDIR, NULL },
+	{ "/usr/bin/python3", S_IFLNK, "python3.11" },
+	{ "/usr/bin/python3.11", S_IFREG, NULL },
+	{ "/usr/bin/awk", S_IFLNK, "/etc/alternatives/awk" },
+	{ "/usr/bin/mawk", S_IFREG, NULL },
+	{ "/usr/bin/loop", S_IFLNK, "loop" },
+	{ "/usr/lib", S_IFDIR, NULL },
+	{ "/bin", S_IFLNK, "usr/bin" },
+	{ "/lib", S_IFLNK, "usr/lib" },
+	{ "/etc", S_IFDIR, NULL },
+	{ "/etc/alternatives", S_IFDIR, NULL },
+	{ "/etc/alternatives/awk", S_IFLNK, "/usr/bin/mawk" },
+	{ "/srv/skill", S_IFDIR, NULL },
+	{ "/srv/skill/main.py", S_IFREG, NULL },
+	{ "/srv/skill/up", S_IFLNK, "../../etc" },
+};
+
+static int fake_lstat(const char *path, struct stat *st, void *userdata)
+{
+	for (size_t i = 0; i < ELEMENTSOF(fake); i++)
+		if (streq(fake[i].path, path)) {
+			*st = (struct stat){ .st_mode = fake[i].type | 0755 };
+			return 0;
+		}
+	return -ENOENT;
+}
+
+static char *fake_readlink(const char *path, void *userdata)
+{
+	for (size_t i = 0; i < ELEMENTSOF(fake); i++)
+		if (streq(fake[i].path, path) && fake[i].target)
+			return strdup(fake[i].target);
+	return NULL;
+}
+
+static const struct mount_view_host fake_host = { fake_lstat, fake_readlink, NULL };
+
+static void view(const struct mount_plan *p, const char *path, bool follow,
+		 enum mount_view_node node, const char *inside, const char *host)
+{
+	struct mount_view_entry e = {};
+	int r = mount_view_resolve(p, &fake_host, path, follow, &e);
+
+	ok(r == 0 && e.node == node, "view %s%s: node %d (got %d)", path,
+	   follow ? "" : " (no follow)", node, e.node);
+	if (inside)
+		is_str(e.inside, inside, "view %s: reached %s", path, inside);
+	if (node != MOUNT_VIEW_MISSING)
+		is_str(e.host, host, "view %s: host %s", path, host ? host : "(none)");
+	mount_view_entry_done(&e);
+}
+
+static void test_view(void)
+{
+	_cleanup_manifest_free_ struct manifest *m = NULL;
+	struct mount_plan *p = plan_of(HEAD "workdir: /skill\n"
+					    "filesystem:\n"
+					    "  read: [/usr, /bin, /lib, \".:/skill\",\n"
+					    "         {host: /lib64, optional: true}]\n"
+					    "  tmpfs: [/var/cache/x]\n",
+				       &m);
+
+	if (!ok(p, "view: plan"))
+		return;
+	view(p, "/bin/python3", true, MOUNT_VIEW_FILE, "/usr/bin/python3.11",
+	     "/usr/bin/python3.11");
+	view(p, "/bin/python3", false, MOUNT_VIEW_SYMLINK, "/usr/bin/python3", "/usr/bin/python3");
+	view(p, "/bin", false, MOUNT_VIEW_SYMLINK, "/bin", "/bin");
+	/* /etc/alternatives is not in this view: awk dangles, as the make and awk did. */
+	view(p, "/usr/bin/awk", true, MOUNT_VIEW_MISSING, NULL, NULL);
+	view(p, "/usr/bin/loop", true, MOUNT_VIEW_MISSING, NULL, NULL);
+	view(p, "/skill/main.py", true, MOUNT_VIEW_FILE, "/skill/main.py", "/srv/skill/main.py");
+	view(p, "/skill/../skill/./main.py", true, MOUNT_VIEW_FILE, "/skill/main.py",
+	     "/srv/skill/main.py");
+	/* ".." out of a bind goes on inside the view: /etc holds the generated files. */
+	view(p, "/skill/up", true, MOUNT_VIEW_DIR, "/etc", NULL);
+	view(p, "/skill/nothing", true, MOUNT_VIEW_MISSING, NULL, NULL);
+	view(p, "/skill/main.py/x", true, MOUNT_VIEW_MISSING, NULL, NULL);
+	view(p, "/var", true, MOUNT_VIEW_DIR, "/var", NULL);
+	view(p, "/var/cache/x", true, MOUNT_VIEW_DIR, "/var/cache/x", NULL);
+	view(p, "/var/cache/x/y", true, MOUNT_VIEW_MISSING, NULL, NULL);
+	view(p, "/lib64", true, MOUNT_VIEW_MISSING, NULL, NULL);
+	view(p, "/etc/hosts", true, MOUNT_VIEW_FILE, "/etc/hosts", NULL);
+	view(p, "/etc/passwd", true, MOUNT_VIEW_FILE, "/etc/passwd", NULL);
+	view(p, "/etc/shadow", true, MOUNT_VIEW_MISSING, NULL, NULL);
+	view(p, "/dev/null", true, MOUNT_VIEW_OTHER, "/dev/null", NULL);
+	view(p, "/home/skill", true, MOUNT_VIEW_DIR, "/home/skill", NULL);
+	view(p, "/", true, MOUNT_VIEW_DIR, "/", NULL);
+	mount_plan_free(p);
+	m = manifest_free(m);
+
+	p = plan_of(HEAD "filesystem: {read: [/usr, /bin, /etc/alternatives]}\n", &m);
+	if (p)
+		view(p, "/bin/awk", true, MOUNT_VIEW_FILE, "/usr/bin/mawk", "/usr/bin/mawk");
+	mount_plan_free(p);
+}
+
 int main(void)
 {
 	test_manifest_view();
 	test_manifest_overrides_defaults();
 	test_same_path_order();
+	test_view();
 	return tap_done();
 }
