@@ -29,6 +29,8 @@ int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_learn(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_init(int argc, char **argv);
 
 /*
  * Loads the manifest named by arg (a file, or a directory holding skillbox.yaml). Problems
@@ -44,3 +46,27 @@ int manifest_load_full(const char *arg, const struct manifest_grants *grants, st
 void manifest_print_diags(const struct manifest_diags *diags, const char *file);
 /** The caller's HOME (or passwd's), for "~"; NULL when unknown. */
 const char *caller_home(void);
+
+/*
+ * The grant options of run (also taken by check and explain, to predict and show the same
+ * run): --read, --write, --env, --secret, --allow. Add GRANT_OPTIONS to a getopt_long table
+ * and hand its values to grant_option().
+ */
+enum {
+	OPT_GRANT_READ = 1000,
+	OPT_GRANT_WRITE,
+	OPT_GRANT_ENV,
+	OPT_GRANT_SECRET,
+	OPT_GRANT_ALLOW,
+};
+#define GRANT_OPTIONS                                                    \
+	{ "read", required_argument, NULL, OPT_GRANT_READ },             \
+		{ "write", required_argument, NULL, OPT_GRANT_WRITE },   \
+		{ "env", required_argument, NULL, OPT_GRANT_ENV },       \
+		{ "secret", required_argument, NULL, OPT_GRANT_SECRET }, \
+	{                                                                \
+		"allow", required_argument, NULL, OPT_GRANT_ALLOW        \
+	}
+/** Records a grant option: 1 when c is one, 0 when it is not, -ENOMEM. */
+int grant_option(struct manifest_grants *g, int c, const char *arg);
+void grants_done(struct manifest_grants *g);

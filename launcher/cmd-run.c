@@ -105,11 +105,6 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		OPT_TIMEOUT,
 		OPT_TRACE,
 		OPT_USER,
-		OPT_READ,
-		OPT_WRITE,
-		OPT_ENV,
-		OPT_SECRET,
-		OPT_ALLOW,
 	};
 	static const struct option options[] = {
 		{ "audit", required_argument, NULL, OPT_AUDIT },
@@ -117,21 +112,23 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "user", required_argument, NULL, OPT_USER },
-		{ "read", required_argument, NULL, OPT_READ },
-		{ "write", required_argument, NULL, OPT_WRITE },
-		{ "env", required_argument, NULL, OPT_ENV },
-		{ "secret", required_argument, NULL, OPT_SECRET },
-		{ "allow", required_argument, NULL, OPT_ALLOW },
+		GRANT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
-	char ***grant;
 	uint64_t v;
-	int c;
+	int c, k;
 
 	*o = (struct run_options){ .audit_fd = -1, .timeout_usec = MANIFEST_UNSET };
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+		k = grant_option(&o->grants, c, optarg);
+		if (k < 0) {
+			log_error_errno(k, "run");
+			return EXIT_SKILLBOX_FAILED;
+		}
+		if (k > 0)
+			continue;
 		switch (c) {
 		case OPT_AUDIT:
 			o->audit_path = optarg;
@@ -171,22 +168,6 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			}
 			if (parse_user(optarg, o) < 0) {
 				log_error("run: --user: no such user '%s'", optarg);
-				return EXIT_SKILLBOX_FAILED;
-			}
-			break;
-		case OPT_READ:
-		case OPT_WRITE:
-		case OPT_ENV:
-		case OPT_SECRET:
-		case OPT_ALLOW:
-			/* Checked with the manifest, which they are merged into. */
-			grant = c == OPT_READ	  ? &o->grants.read
-				: c == OPT_WRITE  ? &o->grants.write
-				: c == OPT_ENV	  ? &o->grants.env
-				: c == OPT_SECRET ? &o->grants.secret
-						  : &o->grants.allow;
-			if (strv_extend(grant, optarg) < 0) {
-				log_error_errno(-ENOMEM, "run");
 				return EXIT_SKILLBOX_FAILED;
 			}
 			break;
@@ -906,16 +887,6 @@ failed:
 	fill_outcome(&r, ret);
 	run_done(&r);
 	return EXIT_SKILLBOX_FAILED;
-}
-
-static void grants_done(struct manifest_grants *g)
-{
-	strv_free(g->read);
-	strv_free(g->write);
-	strv_free(g->env);
-	strv_free(g->secret);
-	strv_free(g->allow);
-	*g = (struct manifest_grants){};
 }
 
 int cmd_run(int argc, char **argv)

@@ -50,7 +50,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "buf.h"
 #include "json.h"
@@ -60,6 +59,7 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "strv.h"
+#include "yaml-util.h"
 
 #define MAX_LINKS 40 /* symbolic links followed in one path, as the kernel allows */
 
@@ -669,45 +669,7 @@ void learn_limits_compute(const struct learn_measure *m, struct learn_limits *re
 	};
 }
 
-/* --- writing YAML --- */
-
-/*
- * A path or a name that YAML reads back as the same string without quotes: it starts with a
- * letter, '/' or '.', has only [A-Za-z0-9/._+-], and is none of YAML 1.1's booleans or null.
- */
-static bool plain_safe(const char *s)
-{
-	static const char *const words[] = { "y",     "n",  "yes", "no",  "true",
-					     "false", "on", "off", "null" };
-
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '/' ||
-	      s[0] == '.'))
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || strchr("/._-+", *p)))
-			return false;
-	for (size_t i = 0; i < ELEMENTSOF(words); i++)
-		if (strcasecmp(s, words[i]) == 0)
-			return false;
-	return true;
-}
-
-/* A scalar: plain when it is a simple path, else a double-quoted (JSON) string. */
-static void yaml_scalar(struct buf *b, const char *s)
-{
-	if (plain_safe(s))
-		buf_puts(b, s);
-	else
-		json_escape(b, s, strlen(s));
-}
-
-/* Text for a comment: one line, control characters replaced. */
-static void comment_text(struct buf *b, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		buf_putc(b, *p < 0x20 || *p == 0x7f ? '?' : (char)*p);
-}
+/* --- writing YAML (yaml-util.c has the scalars and comments) --- */
 
 static void comment_argv(struct buf *b, char **argv)
 {
@@ -715,10 +677,10 @@ static void comment_argv(struct buf *b, char **argv)
 		if (a != argv)
 			buf_putc(b, ' ');
 		if (**a && !strpbrk(*a, " \t'\"\\$`*?[]{}()<>|&;#~!"))
-			comment_text(b, *a);
+			yaml_out_comment(b, *a);
 		else {
 			buf_putc(b, '\'');
-			comment_text(b, *a);
+			yaml_out_comment(b, *a);
 			buf_putc(b, '\'');
 		}
 	}
@@ -752,7 +714,7 @@ static void mount_entry(struct buf *b, const char *host, const char *out_dir)
 	} else {
 		if (rest)
 			buf_printf(&e, ":%s", host);
-		yaml_scalar(b, buf_ok(&e) ? buf_str(&e) : host);
+		yaml_out_scalar(b, buf_ok(&e) ? buf_str(&e) : host);
 	}
 	buf_putc(b, '\n');
 	if (!buf_ok(&e))
@@ -849,7 +811,7 @@ static void emit_header(struct buf *b, const struct learn_input *in)
 	buf_puts(b, "# Command: ");
 	comment_argv(b, in->argv);
 	buf_puts(b, "\n# In: ");
-	comment_text(b, in->cwd);
+	yaml_out_comment(b, in->cwd);
 	buf_printf(b, "\n# It exited with status %d.\n", in->status);
 	buf_puts(b,
 		 "#\n"
@@ -893,7 +855,7 @@ static void emit_filesystem(struct buf *b, const struct learn_input *in, char **
 			 "  # learning, so it ran without. Declare them under write: if needed:\n");
 		STRV_FOREACH (e, elsewhere) {
 			buf_puts(b, "  #   - ");
-			comment_text(b, *e);
+			yaml_out_comment(b, *e);
 			buf_putc(b, '\n');
 		}
 	}
@@ -931,7 +893,7 @@ static int emit_network(struct buf *b, const struct learn_input *in)
 		buf_puts(b, "network:\n  egress:\n");
 		for (size_t i = 0; i < n; i++) {
 			buf_printf(b, "    - %s: ", d[i].key);
-			yaml_scalar(b, d[i].value);
+			yaml_out_scalar(b, d[i].value);
 			if (d[i].unnamed)
 				buf_puts(b, "  # no DNS lookup during learning named this address");
 			buf_puts(b, "\n      ports: [");
@@ -949,7 +911,7 @@ static int emit_network(struct buf *b, const struct learn_input *in)
 		buf_puts(b, "# Looked up, but never connected to:");
 		STRV_FOREACH (u, unused) {
 			buf_putc(b, ' ');
-			comment_text(b, *u);
+			yaml_out_comment(b, *u);
 		}
 		buf_putc(b, '\n');
 	}
@@ -957,7 +919,7 @@ static int emit_network(struct buf *b, const struct learn_input *in)
 		buf_puts(b, "# Refused, and not expressible in a manifest:");
 		STRV_FOREACH (u, t->unlearnable) {
 			buf_puts(b, u == t->unlearnable ? " " : ", ");
-			comment_text(b, *u);
+			yaml_out_comment(b, *u);
 		}
 		buf_putc(b, '\n');
 	}
@@ -1010,7 +972,7 @@ static void emit_syscalls(struct buf *b, const struct learn_input *in)
 	STRV_FOREACH (s, names) {
 		if (s != names)
 			buf_puts(b, ", ");
-		yaml_scalar(b, *s);
+		yaml_out_scalar(b, *s);
 	}
 	buf_puts(b, "]\n");
 }
@@ -1071,7 +1033,7 @@ int learn_generate(const struct learn_input *in, const struct learn_host *h, cha
 
 	emit_header(&b, in);
 	buf_puts(&b, "skillbox: 1\nname: ");
-	yaml_scalar(&b, name);
+	yaml_out_scalar(&b, name);
 	buf_puts(&b, "\ndescription: \"Drafted by skillbox learn from one run; review before "
 		     "use\"\ncommand: [");
 	STRV_FOREACH (a, in->argv) {
@@ -1080,7 +1042,7 @@ int learn_generate(const struct learn_input *in, const struct learn_host *h, cha
 		json_escape(&b, *a, strlen(*a));
 	}
 	buf_puts(&b, "]\nworkdir: ");
-	yaml_scalar(&b, in->cwd);
+	yaml_out_scalar(&b, in->cwd);
 	buf_putc(&b, '\n');
 
 	emit_filesystem(&b, in, kept, writes, elsewhere);

@@ -11,13 +11,18 @@ static const struct verb {
 	const char *synopsis;
 } verbs[] = {
 	{ "run", cmd_run, "run [OPTIONS] MANIFEST|DIR [-- ARGS...]   run a skill in its sandbox" },
-	{ "check", cmd_check, "check [-v] MANIFEST|DIR...               validate manifests" },
+	{ "check", cmd_check,
+	  "check [-v] [--strict] MANIFEST|DIR...    validate; predict what would fail" },
 	{ "explain", cmd_explain,
 	  "explain MANIFEST|DIR                      show the effective policy" },
 	{ "audit", cmd_audit,
 	  "audit verify|summary FILE                 check or report an audit trail" },
 	{ "learn", cmd_learn,
 	  "learn [-o FILE] -- COMMAND [ARGS...]      draft a manifest by observing" },
+	{ "init", cmd_init,
+	  "init DIR                                  a manifest for an Agent Skill folder" },
+	{ "import", cmd_import,
+	  "import [-o FILE] SKILLSANDBOX.yaml        convert a SkillSandbox manifest" },
 };
 
 static void print_verbs(FILE *f)

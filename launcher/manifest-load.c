@@ -13,6 +13,7 @@
 #include "mount-plan.h"
 #include "path-util.h"
 #include "profiles.h"
+#include "strv.h"
 
 const char *caller_home(void)
 {
@@ -164,4 +165,41 @@ int manifest_load_full(const char *arg, const struct manifest_grants *grants, st
 		*ret_len = len;
 	}
 	return 0;
+}
+
+int grant_option(struct manifest_grants *g, int c, const char *arg)
+{
+	char ***l;
+
+	switch (c) {
+	case OPT_GRANT_READ:
+		l = &g->read;
+		break;
+	case OPT_GRANT_WRITE:
+		l = &g->write;
+		break;
+	case OPT_GRANT_ENV:
+		l = &g->env;
+		break;
+	case OPT_GRANT_SECRET:
+		l = &g->secret;
+		break;
+	case OPT_GRANT_ALLOW:
+		l = &g->allow;
+		break;
+	default:
+		return 0;
+	}
+	/* Checked with the manifest they are merged into. */
+	return strv_extend(l, arg) < 0 ? -ENOMEM : 1;
+}
+
+void grants_done(struct manifest_grants *g)
+{
+	strv_free(g->read);
+	strv_free(g->write);
+	strv_free(g->env);
+	strv_free(g->secret);
+	strv_free(g->allow);
+	*g = (struct manifest_grants){};
 }

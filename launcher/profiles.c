@@ -204,3 +204,35 @@ int profiles_list(char ***ret)
 	*ret = TAKE_PTR(names);
 	return 0;
 }
+
+const char *profiles_for_program(const char *path)
+{
+	static const struct {
+		const char *profile;
+		const char *const names[24];
+	} table[] = {
+		{ "python3", { "python", "python3", NULL } },
+		{ "node", { "node", "nodejs", "npm", "npx", NULL } },
+		{ "cc",
+		  { "cc", "c++", "gcc", "g++", "cpp", "make", "ld", "as", "ar", "ranlib", "strip",
+		    "objdump", "nm", NULL } },
+		{ "git", { "git", NULL } },
+		{ "tls", { "curl", "wget", "openssl", NULL } },
+		{ "shell", { "sh",   "bash",  "dash", "awk", "mawk", "gawk",  "sed",  "grep",
+			     "find", "xargs", "sort", "tr",  "cut",  "head",  "tail", "cat",
+			     "wc",   "tee",   "uniq", "env", "ls",   "mkdir", "cp",   NULL } },
+	};
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	/* python3.11, gcc-12: the version suffix names the same program. */
+	n = strcspn(base, ".-");
+	if (strneq(base, "python3", 7))
+		n = 7;
+	for (size_t i = 0; i < ELEMENTSOF(table); i++)
+		for (size_t j = 0; table[i].names[j]; j++)
+			if (strlen(table[i].names[j]) == n && strneq(base, table[i].names[j], n))
+				return table[i].profile;
+	return NULL;
+}

@@ -19,3 +19,10 @@ int profiles_include(const char *ref, bool profile, void *userdata, struct manif
 
 /** The names of the profiles there are, sorted (strv). 0, -ENOENT or -errno. */
 int profiles_list(char ***ret);
+
+/**
+ * The profile that provides a program, by its file name ("python3.11" → "python3", "make"
+ * → "cc", "awk" → "shell", "curl" → "tls"), or NULL when none is known (the "system" profile
+ * has whatever lives under /usr).
+ */
+const char *profiles_for_program(const char *path);
