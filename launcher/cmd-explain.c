@@ -220,8 +220,10 @@ int cmd_explain(int argc, char **argv)
 	static const struct option options[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "profiles", no_argument, NULL, 'p' },
+		GRANT_OPTIONS,
 		{},
 	};
+	_cleanup_(grants_done) struct manifest_grants grants = {};
 	_cleanup_free_ struct mount_file *files = NULL;
 	_cleanup_free_ char *error = NULL;
 	struct manifest *m = NULL;
@@ -238,6 +240,11 @@ int cmd_explain(int argc, char **argv)
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+		k = grant_option(&grants, c, optarg);
+		if (k < 0)
+			return log_error_errno(k, "explain"), EXIT_SKILLBOX_FAILED;
+		if (k > 0)
+			continue;
 		switch (c) {
 		case 'h':
 			explain_help(stdout);
@@ -253,7 +260,7 @@ int cmd_explain(int argc, char **argv)
 		log_error("explain: expected exactly one MANIFEST or DIR");
 		return EXIT_SKILLBOX_FAILED;
 	}
-	if (manifest_load(argv[optind], &m, NULL, NULL) < 0)
+	if (manifest_load_full(argv[optind], &grants, &m, NULL, NULL) < 0)
 		return EXIT_SKILLBOX_FAILED;
 	host_uid = geteuid() == 0 ? 65534 : getuid();
 	host_gid = geteuid() == 0 ? 65534 : getgid();
