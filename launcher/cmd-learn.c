@@ -6,17 +6,23 @@
  * author never has to guess a first manifest. The learning run is an ordinary run (the
  * machinery of cmd-run.c, run_execute()) of a manifest built here:
  *
- *  - the host's root read-only: every entry of "/" and of /home bound as itself, except the
- *    trees the sandbox has of its own (/proc, /dev, /tmp, /home/skill) and /sys, which a
- *    normal run does not have either. (Entry by entry, not one bind of "/": the sandbox's
- *    HOME must be creatable below /home, and a recursive bind of "/" would bring the host's
- *    /sys along.)
+ *  - the host's root read-only: every entry of "/", /home and /tmp bound as itself, except
+ *    the trees the sandbox has of its own (/proc, /dev, /home/skill) and /sys, which a
+ *    normal run does not have either; /tmp is the sandbox's tmpfs with the host's entries
+ *    bound read-only on it, so a sibling of a directory below /tmp is there too. (Entry by
+ *    entry, not one bind of "/": the sandbox's HOME must be creatable below /home, and a
+ *    recursive bind of "/" would bring the host's /sys along.)
  *  - the working directory writable through an overlay whose upper layer is a private tmpfs
- *    (MOUNT_OP_OVERLAY): the command's writes succeed and are thrown away. When the kernel
- *    cannot mount it, the directory stays read-only and learn says so.
+ *    (MOUNT_OP_OVERLAY): the command's writes succeed and are thrown away. It is writable
+ *    as the caller could write it on the host, whatever its owner, group or mode say inside
+ *    the sandbox. When the kernel cannot mount it, the directory stays read-only and learn
+ *    says so.
  *  - the network through the user-mode stack with every TCP and UDP destination accepted and
  *    logged (host-loopback included, by that name), and `dns: resolver`, each query logged;
- *  - tracing of exec, files and connect; the environment of a manifest without env:.
+ *  - tracing of exec, files and connect; the environment of a manifest without env:, and
+ *    PYTHONDONTWRITEBYTECODE=1 (as the python3 profile sets it: no __pycache__ to grant);
+ *  - a helper process that samples the sandbox's tree and keeps the most tasks alive at once
+ *    (threads too: RLIMIT_NPROC counts them, and no event shows them).
  *
  * The audit trail goes to a memfd that learn reads back afterwards (learn-gen.c). The
  * command's stdout and stderr pass through (and are counted); learn exits with its status.
@@ -34,7 +40,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,8 +58,11 @@
 #include "nfdns.h"
 #include "parse-util.h"
 #include "path-util.h"
+#include "profiles.h"
 #include "run.h"
 #include "strv.h"
+
+#define NOBODY_UID 65534
 
 /* The audit trail of the learning run; larger trails are read up to this size. */
 #define LEARN_TRAIL_MAX (256u * 1024 * 1024)
@@ -140,16 +152,16 @@ static int parse_args(int argc, char **argv, struct learn_args *a)
 
 /* --- the learning view --- */
 
-static void yaml_path(struct buf *b, const char *path)
+static void yaml_path(struct buf *b, const char *path, bool optional)
 {
 	buf_puts(b, "    - ");
-	if (strchr(path, ':')) {
+	if (strchr(path, ':') || optional) {
 		/* "host:inside" would split at the name's own colon. */
 		buf_puts(b, "{host: ");
 		json_escape(b, path, strlen(path));
 		buf_puts(b, ", inside: ");
 		json_escape(b, path, strlen(path));
-		buf_putc(b, '}');
+		buf_puts(b, optional ? ", optional: true}" : "}");
 	} else {
 		json_escape(b, path, strlen(path));
 	}
@@ -162,7 +174,8 @@ static void yaml_path(struct buf *b, const char *path)
  * the view. An entry the caller cannot even open O_PATH (a FUSE mount of another user) is
  * left out rather than failing the whole view: the sandbox opens its sources the same way.
  */
-static int add_entries(struct buf *b, const char *dir, const char *const *skip, size_t n_skip)
+static int add_entries(struct buf *b, const char *dir, const char *const *skip, size_t n_skip,
+		       bool optional)
 {
 	_cleanup_strv_free_ char **names = NULL;
 	DIR *d = opendir(dir);
@@ -199,7 +212,7 @@ static int add_entries(struct buf *b, const char *dir, const char *const *skip, 
 	}
 	closedir(d);
 	STRV_FOREACH (n, names)
-		yaml_path(b, *n);
+		yaml_path(b, *n, optional);
 	return k;
 }
 
@@ -208,6 +221,10 @@ static int learn_manifest(char **command, const char *cwd, bool network, struct 
 {
 	static const char *const root_skip[] = { "proc", "sys", "dev", "tmp", "home" };
 	static const char *const home_skip[] = { "skill" };
+	/* The working directory itself, when it is an entry of /tmp, is the overlay. */
+	const char *const tmp_skip[] = { path_depth(cwd) == 2 && path_startswith(cwd, "/tmp")
+						 ? path_startswith(cwd, "/tmp")
+						 : "" };
 	struct manifest_diags diags = { 0 };
 	struct buf b = BUF_INIT;
 	struct stat st;
@@ -222,16 +239,24 @@ static int learn_manifest(char **command, const char *cwd, bool network, struct 
 	buf_puts(&b, "]\nworkdir: ");
 	json_escape(&b, cwd, strlen(cwd));
 	buf_puts(&b, "\nfilesystem:\n  read:\n");
-	k = add_entries(&b, "/", root_skip, ELEMENTSOF(root_skip));
+	k = add_entries(&b, "/", root_skip, ELEMENTSOF(root_skip), false);
 	/* A /home that is a symlink would leave the sandbox's HOME nowhere to go: left out. */
 	if (k >= 0 && lstat("/home", &st) == 0 && S_ISDIR(st.st_mode))
-		k = add_entries(&b, "/home", home_skip, ELEMENTSOF(home_skip));
+		k = add_entries(&b, "/home", home_skip, ELEMENTSOF(home_skip), false);
+	/*
+	 * The host's /tmp, read-only, on the sandbox's own (which stays writable). Its entries
+	 * come and go (other programs' temporary files): one gone by the time the sandbox
+	 * opens it is left out rather than failing the run.
+	 */
+	if (k >= 0 && lstat("/tmp", &st) == 0 && S_ISDIR(st.st_mode))
+		k = add_entries(&b, "/tmp", tmp_skip, ELEMENTSOF(tmp_skip), true);
 	if (k < 0) {
 		buf_done(&b);
 		return log_error_errno(k, "learn: listing the host's root directory");
 	}
 	if (network)
 		buf_puts(&b, "network:\n  dns: resolver\n");
+	buf_puts(&b, "env:\n  set: {PYTHONDONTWRITEBYTECODE: \"1\"}\n");
 	buf_puts(&b, "audit:\n  trace: [exec, files, connect]\n");
 	if (!buf_ok(&b))
 		return log_error_errno(-ENOMEM, "learn");
@@ -288,6 +313,282 @@ static char *host_interpreter(const char *path, void *userdata)
 	r = TAKE_PTR(e.interpreter);
 	exec_info_done(&e);
 	return r;
+}
+
+/* --- the most tasks at once --- */
+
+/*
+ * RLIMIT_NPROC counts threads, and nothing in the audit trail shows them: node starts a dozen
+ * before it runs a line. A helper process samples the sandbox's tree every 2 ms while the
+ * command runs (its tasks: each process's entries in /proc/PID/task, and their children from
+ * /proc/PID/task/TID/children) and keeps the most it saw in a page shared with learn. It
+ * finds the sandbox as learn's child whose innermost pid is 1. A burst shorter than the
+ * interval can be missed; the draft's limit has headroom (4x) for that.
+ */
+struct sampler_page {
+	uint64_t tasks;	  /* the most tasks at once */
+	uint64_t data_kb; /* the largest VmData of one process (what RLIMIT_DATA counts) */
+};
+
+struct sampler {
+	pid_t pid;
+	volatile struct sampler_page *peak; /* MAP_SHARED */
+};
+
+/* VmData of a process, in KiB; 0 when it cannot be read. */
+static uint64_t vm_data_kb(pid_t pid)
+{
+	char path[64], status[4096];
+	const char *l;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	len = read(fd, status, sizeof(status) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	status[len] = 0;
+	l = strstr(status, "\nVmData:");
+	return l ? strtoull(l + 8, NULL, 10) : 0;
+}
+
+/* Reads up to max pids from a file of space-separated numbers (children). */
+static size_t read_pids(const char *path, pid_t *pids, size_t max)
+{
+	char buf[4096];
+	size_t n = 0;
+	ssize_t len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = 0;
+	for (char *p = buf, *end; *p && n < max; p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (v > 0)
+			pids[n++] = (pid_t)v;
+	}
+	return n;
+}
+
+/* The tasks of pid and of everything below it; the largest VmData among them in *data_kb. */
+static uint64_t count_tree(pid_t pid, unsigned depth, uint64_t *data_kb)
+{
+	char path[320];
+	uint64_t n = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (depth > 64)
+		return 0;
+	*data_kb = MAX(*data_kb, vm_data_kb(pid));
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		pid_t kids[256];
+		size_t k;
+
+		if (de->d_name[0] == '.')
+			continue;
+		n++;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/children", (int)pid, de->d_name);
+		k = read_pids(path, kids, ELEMENTSOF(kids));
+		for (size_t i = 0; i < k; i++)
+			n += count_tree(kids[i], depth + 1, data_kb);
+	}
+	closedir(d);
+	return n;
+}
+
+/* learn's child that is pid 1 of its own namespace: the sandbox's init. */
+static pid_t find_init(pid_t parent)
+{
+	char path[64];
+	pid_t kids[64];
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)parent, (int)parent);
+	n = read_pids(path, kids, ELEMENTSOF(kids));
+	for (size_t i = 0; i < n; i++) {
+		char status[4096];
+		const char *l;
+		ssize_t len;
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)kids[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		len = read(fd, status, sizeof(status) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		status[len] = 0;
+		l = strstr(status, "\nNSpid:");
+		if (l) {
+			unsigned count = 0;
+			long last = 0;
+			char *end;
+
+			/* More than one number (a nested pid namespace), the last of them 1. */
+			for (l += 7; *l && *l != '\n'; l = end) {
+				long v = strtol(l, &end, 10);
+
+				if (end == l)
+					break;
+				count++;
+				last = v;
+			}
+			if (count >= 2 && last == 1)
+				return kids[i];
+		}
+	}
+	return 0;
+}
+
+static int sampler_start(struct sampler *s)
+{
+	pid_t parent = getpid();
+	void *page;
+
+	*s = (struct sampler){ .pid = -1 };
+	page = mmap(NULL, sizeof(struct sampler_page), PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED)
+		return -errno;
+	s->peak = page;
+	s->pid = fork();
+	if (s->pid < 0)
+		return -errno;
+	if (s->pid == 0) {
+		const struct timespec every = { 0, 2 * 1000 * 1000 };
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		for (;;) {
+			pid_t init = find_init(parent);
+
+			if (init > 0) {
+				uint64_t data = 0, n = count_tree(init, 0, &data);
+
+				if (n > s->peak->tasks)
+					s->peak->tasks = n;
+				if (data > s->peak->data_kb)
+					s->peak->data_kb = data;
+			}
+			nanosleep(&every, NULL);
+		}
+	}
+	return 0;
+}
+
+/* Stops the helper; returns what it saw (zeros: nothing). */
+static struct sampler_page sampler_stop(struct sampler *s)
+{
+	struct sampler_page peak = {};
+
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (s->peak) {
+		peak = *s->peak;
+		munmap((void *)s->peak, sizeof(struct sampler_page));
+	}
+	*s = (struct sampler){ .pid = -1 };
+	return peak;
+}
+
+/* --- profiles, for the draft's include: --- */
+
+/* Each profile there is, with the host paths it binds (what it includes merged in). */
+static int load_profiles(struct learn_profile **ret, size_t *ret_n)
+{
+	_cleanup_strv_free_ char **names = NULL;
+	struct learn_profile *v;
+	size_t n = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	if (profiles_list(&names) < 0)
+		return 0; /* no profiles: the draft lists paths */
+	v = calloc(strv_length(names) + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	STRV_FOREACH (name, names) {
+		_cleanup_manifest_free_ struct manifest *m = NULL;
+		struct manifest_diags d = {};
+		_cleanup_free_ char *text = NULL;
+
+		if (asprintf(&text, "include: [%s]\n", *name) < 0)
+			goto oom;
+		if (manifest_parse(text, strlen(text),
+				   &(struct manifest_parse_opts){ .path = "(profiles)",
+								  .dir = "/",
+								  .include = profiles_include,
+								  .partial = true },
+				   &m, &d) < 0) {
+			manifest_diags_done(&d);
+			continue;
+		}
+		v[n].name = strdup(*name);
+		if (!v[n].name)
+			goto oom;
+		for (size_t i = 0; i < m->fs.n_read; i++)
+			if (strv_extend(&v[n].reads, m->fs.read[i].host) < 0)
+				goto oom;
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+oom:
+	for (size_t i = 0; i <= n; i++) {
+		free((char *)v[i].name);
+		strv_free(v[i].reads);
+	}
+	free(v);
+	return -ENOMEM;
+}
+
+static void profiles_free(struct learn_profile *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free((char *)v[i].name);
+		strv_free(v[i].reads);
+	}
+	free(v);
+}
+
+/*
+ * Whether the caller can write to dir on the host: itself (owner, groups, mode), or for a
+ * root caller the unprivileged uid the sandbox runs as.
+ */
+static bool caller_can_write(const char *dir)
+{
+	struct stat st;
+
+	if (geteuid() != 0)
+		return access(dir, W_OK) == 0;
+	if (stat(dir, &st) < 0)
+		return false;
+	return (st.st_uid == NOBODY_UID && (st.st_mode & 0200)) ||
+	       (st.st_gid == NOBODY_UID && (st.st_mode & 0020)) || (st.st_mode & 0002);
 }
 
 /* --- after the run --- */
@@ -398,16 +699,16 @@ static int validate(const char *yaml, const char *file, const char *dir)
 	struct manifest_diags diags = { 0 };
 	int k;
 
-	k = manifest_parse(
-		yaml, strlen(yaml),
-		&(struct manifest_parse_opts){ .path = file, .dir = dir, .home = caller_home() },
-		&m, &diags);
+	k = manifest_parse(yaml, strlen(yaml),
+			   &(struct manifest_parse_opts){ .path = file,
+							  .dir = dir,
+							  .home = caller_home(),
+							  .include = profiles_include },
+			   &m, &diags);
 	if (k == -EINVAL) {
 		log_error("learn: the generated manifest is invalid (a bug in skillbox learn); "
 			  "nothing was written:");
-		for (size_t i = 0; i < diags.n; i++)
-			fprintf(stderr, "%s:%u:%u: %s\n", file, diags.items[i].loc.line,
-				diags.items[i].loc.column, diags.items[i].message);
+		manifest_print_diags(&diags, file);
 		fputs(yaml, stderr);
 	}
 	manifest_diags_done(&diags);
@@ -437,7 +738,10 @@ int cmd_learn(int argc, char **argv)
 	_cleanup_close_ int memfd = -1;
 	struct learn_trail trail = { 0 };
 	struct learn_resolved *resolved = NULL;
-	size_t n_resolved = 0, len = 0;
+	struct learn_profile *profiles = NULL;
+	struct sampler sampler = { .pid = -1 };
+	size_t n_resolved = 0, len = 0, n_profiles = 0;
+	struct sampler_page peak;
 	struct manifest *m = NULL;
 	struct run_outcome outcome;
 	struct run_options opts;
@@ -488,8 +792,19 @@ int cmd_learn(int argc, char **argv)
 		.learn = true,
 		.no_network = a.no_network,
 		.overlay = cwd,
+		.overlay_writable = caller_can_write(cwd),
 	};
+	if (!opts.overlay_writable)
+		log_error(
+			"learn: warning: %s is not writable by %s: it is read-only while learning "
+			"too, as it would be under the draft",
+			cwd, geteuid() == 0 ? "the sandbox's user (nobody)" : "you");
+	k = sampler_start(&sampler);
+	if (k < 0)
+		log_error_errno(k, "learn: warning: counting threads (the draft's processes limit "
+				   "counts the processes seen only)");
 	status = run_execute(&opts, m, &outcome);
+	peak = sampler_stop(&sampler);
 	if (!outcome.started) {
 		log_error("learn: the command did not run; no manifest written");
 		return status;
@@ -504,6 +819,8 @@ int cmd_learn(int argc, char **argv)
 		k = learn_trail_read(data, len, &trail);
 	if (k >= 0)
 		k = resolve_names(trail.names, &resolved, &n_resolved);
+	if (k >= 0)
+		k = load_profiles(&profiles, &n_profiles);
 	if (k < 0) {
 		log_error_errno(k, "learn: reading the audit trail of the run");
 		learn_trail_done(&trail);
@@ -522,14 +839,19 @@ int cmd_learn(int argc, char **argv)
 			.measure = { .wall_usec = outcome.wall_usec,
 				     .cpu_usec = outcome.cpu_usec,
 				     .max_rss_bytes = outcome.max_rss_kb * 1024,
+				     .max_data_bytes = peak.data_kb * 1024,
 				     .output_bytes = outcome.output_bytes,
-				     .processes = trail.n_pids ? trail.n_pids : 1 },
+				     .processes =
+					     MAX(peak.tasks, trail.n_pids ? trail.n_pids : 1) },
 			.status = status,
 			.now = time(NULL),
 			.overlay_degraded = outcome.overlay_degraded,
+			.profiles = profiles,
+			.n_profiles = n_profiles,
 		},
 		&host, &yaml);
 	resolved_free(resolved, n_resolved);
+	profiles_free(profiles, n_profiles);
 	learn_trail_done(&trail);
 	if (k < 0) {
 		log_error_errno(k, "learn: generating the manifest");

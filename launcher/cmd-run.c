@@ -592,6 +592,7 @@ static int prepare(struct run *r)
 				     .files = files,
 				     .n_files = n_files,
 				     .overlay = r->opts.overlay,
+				     .overlay_writable = r->opts.overlay_writable,
 			     },
 			     &r->plan);
 	if (k < 0)

@@ -8,6 +8,10 @@
  *
  * command   the command and its arguments as given; workdir: the caller's directory,
  *           declared at the same path inside (read, or write when written).
+ * include   the profiles (skillbox explain --profiles) of the programs it ran (python3 for
+ *           /usr/bin/python3.11, shell for sh, ...), and for each path they do not bind the
+ *           profile that binds it most narrowly (tls for /etc/ssl/certs/...); what they bind
+ *           is not listed under read again, and a profile another one includes is dropped.
  * read      every path opened for reading (or O_PATH), executed, or connected to as a unix
  *           socket, walked on the host component by component: each symbolic link crossed is
  *           declared itself (the view recreates links, it never follows them) and the walk
@@ -18,9 +22,10 @@
  *               symlinks on Debian 12, recreated): each as used;
  *             - /etc/X/...: /etc/X (the file, or the small directory, such as /etc/ssl);
  *             - /opt/X/...: /opt/X;
- *             - /proc, /dev, /sys, /tmp, /home/skill, and the files skillbox generates
- *               (/etc/hosts, /etc/resolv.conf, /etc/passwd, /etc/group): left out, they are
- *               the sandbox's own;
+ *             - /proc, /dev, /sys, /tmp itself, /home/skill, and the files skillbox
+ *               generates (/etc/hosts, /etc/resolv.conf, /etc/passwd, /etc/group): left out,
+ *               they are the sandbox's own (below /tmp, what the host has was the host's:
+ *               learning shows it read-only);
  *             - anything else: the file, or its directory when several entries of that one
  *               directory were read; never widened to a directory of depth one ("/home",
  *               "/srv") or to the caller's HOME or above it (a read of ~/.gitconfig must not
@@ -28,10 +33,12 @@
  *           Finally an entry inside another one, or inside a write path, is dropped.
  * write     for every path opened for writing, created or changed: the deepest directory
  *           that exists on the host and contains it (learn's own writes went to a throwaway
- *           overlay, so the host still shows what existed before). Below the working
- *           directory, declared; /tmp and /home/skill are the sandbox's own. Writes anywhere
- *           else were refused during learning (the host was read-only) and the command ran on
- *           without them: they are listed as comments to uncomment, never declared.
+ *           overlay, so the host still shows what existed before). A mkdir of a directory the
+ *           host has changed nothing and counts for nothing; __pycache__ neither (Python is
+ *           told not to write it). Below the working directory, declared; /tmp and
+ *           /home/skill are the sandbox's own. Writes anywhere else were refused during
+ *           learning (the host was read-only) and the command ran on without them: they are
+ *           listed as comments to uncomment, never declared.
  * egress    each TCP or UDP destination the ruleset logged as accepted, with its ports: the
  *           stack's gateway as `host: host-loopback`; an address one of the looked-up names
  *           resolves to (now, in skillbox) by that name; any other address as `cidr: ADDR`
@@ -40,10 +47,13 @@
  * syscalls  `profile: default`, and `allow:` every syscall the default profile refused during
  *           learning (they widen the profile; the comment says so).
  * limits    measured values with headroom, rounded up: timeout max(10s, 3 x wall), cpu
- *           max(5s, 3 x cpu), memory max(64M, 4 x max RSS), processes max(16, 4 x the
- *           processes seen executing), open_files 256, output max(1M, 4 x the bytes written).
+ *           max(5s, 3 x cpu), memory max(64M, 4 x max RSS, 2 x the largest VmData: what
+ *           RLIMIT_DATA counts, thread stacks included), processes max(16, 4 x the
+ *           most tasks alive at once, threads included, as RLIMIT_NPROC counts them),
+ *           open_files 256, output max(1M, 4 x the bytes written).
  * env       nothing: learn cannot know which variables matter (secrets never); a comment says
- *           what the command ran with.
+ *           what the command ran with. PYTHONDONTWRITEBYTECODE=1 when Python ran without the
+ *           python3 profile, which sets it.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -58,6 +68,7 @@
 #include "nfstack.h"
 #include "parse-util.h"
 #include "path-util.h"
+#include "profiles.h"
 #include "strv.h"
 #include "yaml-util.h"
 
@@ -225,8 +236,10 @@ static int read_event(const json_t *ev, struct learn_trail *t, int64_t **pids, s
 		const char *path2 = json_get_str(ev, "path2");
 		int k = 0;
 
+		/* A mkdir of a directory that already existed changes nothing: kept apart. */
 		if (path && path[0] == '/')
-			k = strv_add_unique(&t->writes, path);
+			k = strv_add_unique(op && streq(op, "mkdir") ? &t->mkdirs : &t->writes,
+					    path);
 		/* rename and link write their second path; a symlink's is only its target. */
 		if (k >= 0 && op && (streq(op, "rename") || streq(op, "link")) && path2 &&
 		    path2[0] == '/')
@@ -317,6 +330,7 @@ void learn_trail_done(struct learn_trail *t)
 	strv_free(t->reads);
 	strv_free(t->execs);
 	strv_free(t->writes);
+	strv_free(t->mkdirs);
 	for (size_t i = 0; i < t->n_conns; i++)
 		free(t->conns[i].address);
 	free(t->conns);
@@ -425,14 +439,18 @@ oom:
 	return -ENOMEM;
 }
 
-/* Files skillbox generates in every view, and the trees that are the sandbox's own. */
+/*
+ * Files skillbox generates in every view, and the trees that are the sandbox's own. /tmp
+ * itself is the sandbox's tmpfs; what lies below it and exists on the host was the host's
+ * (learning shows the host's /tmp read-only on the sandbox's own).
+ */
 static bool is_sandbox_own(const char *p)
 {
-	static const char *const trees[] = { "/proc", "/dev", "/sys", "/tmp", SANDBOX_HOME };
+	static const char *const trees[] = { "/proc", "/dev", "/sys", SANDBOX_HOME };
 	static const char *const files[] = { "/etc/hosts", "/etc/resolv.conf", "/etc/passwd",
 					     "/etc/group" };
 
-	if (streq(p, "/"))
+	if (streq(p, "/") || streq(p, "/tmp"))
 		return true;
 	for (size_t i = 0; i < ELEMENTSOF(trees); i++)
 		if (path_in(p, trees[i]))
@@ -522,10 +540,124 @@ static int add_interpreters(const struct learn_host *h, const char *path, char *
 	return 0;
 }
 
-int learn_read_paths(char **reads, char **execs, const char *cwd, const char *home,
-		     const struct learn_host *h, char ***ret)
+static bool profile_covers(const struct learn_profile *p, const char *path, size_t *ret_len)
 {
-	_cleanup_strv_free_ char **found = NULL, **out = NULL, **other = NULL, **all = NULL;
+	size_t best = 0;
+
+	STRV_FOREACH (r, p->reads)
+		if (path_in(path, *r))
+			best = MAX(best, strlen(*r) + 1);
+	if (ret_len)
+		*ret_len = best;
+	return best > 0;
+}
+
+static const struct learn_profile *profile_named(const struct learn_profile *profiles, size_t n,
+						 const char *name)
+{
+	for (size_t i = 0; name && i < n; i++)
+		if (streq(profiles[i].name, name))
+			return &profiles[i];
+	return NULL;
+}
+
+/* Every read of a is bound by b too (python3 includes system). */
+static bool profile_within(const struct learn_profile *a, const struct learn_profile *b)
+{
+	STRV_FOREACH (r, a->reads)
+		if (!profile_covers(b, *r, NULL))
+			return false;
+	return true;
+}
+
+static int choose(const struct learn_profile *p, const char *why, char ***chosen, char ***whys)
+{
+	struct buf b = BUF_INIT;
+	int k;
+
+	if (strv_contains(*chosen, p->name))
+		return 0;
+	buf_printf(&b, "%s (%s)", p->name, why);
+	if (!buf_ok(&b))
+		return -ENOMEM;
+	k = strv_extend(chosen, p->name);
+	if (k >= 0)
+		k = strv_extend(whys, buf_str(&b));
+	buf_done(&b);
+	return k;
+}
+
+/*
+ * The profiles to include: those of the programs run (python3 for /usr/bin/python3.11),
+ * then, for each path no chosen profile binds, the profile that binds it most narrowly
+ * (tls for /etc/ssl/certs/..., system for /usr/...). A profile that another chosen one
+ * contains is dropped (python3 includes system).
+ */
+static int choose_profiles(char **programs, char **found, const char *cwd,
+			   const struct learn_profile *profiles, size_t n, char ***ret,
+			   char ***ret_why)
+{
+	_cleanup_strv_free_ char **chosen = NULL, **whys = NULL, **out = NULL, **out_why = NULL;
+	int k;
+
+	STRV_FOREACH (e, programs) {
+		const struct learn_profile *p =
+			profile_named(profiles, n, profiles_for_program(*e));
+
+		if (p && (k = choose(p, *e, &chosen, &whys)) < 0)
+			return k;
+	}
+	STRV_FOREACH (f, found) {
+		const struct learn_profile *best = NULL;
+		size_t best_len = 0;
+		bool covered = false;
+
+		if (path_in(*f, cwd) || is_sandbox_own(*f))
+			continue;
+		STRV_FOREACH (c, chosen)
+			covered =
+				covered || profile_covers(profile_named(profiles, n, *c), *f, NULL);
+		if (covered)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			size_t len;
+
+			if (!profile_covers(&profiles[i], *f, &len))
+				continue;
+			if (!best || len > best_len ||
+			    (len == best_len &&
+			     strv_length(profiles[i].reads) < strv_length(best->reads))) {
+				best = &profiles[i];
+				best_len = len;
+			}
+		}
+		if (best && (k = choose(best, *f, &chosen, &whys)) < 0)
+			return k;
+	}
+	for (size_t i = 0; chosen && chosen[i]; i++) {
+		const struct learn_profile *p = profile_named(profiles, n, chosen[i]);
+		bool redundant = false;
+
+		for (size_t j = 0; chosen[j] && !redundant; j++)
+			redundant = j != i &&
+				    profile_within(p, profile_named(profiles, n, chosen[j])) &&
+				    !(profile_within(profile_named(profiles, n, chosen[j]), p) &&
+				      j > i);
+		if (!redundant &&
+		    (strv_extend(&out, chosen[i]) < 0 || strv_extend(&out_why, whys[i]) < 0))
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(out);
+	*ret_why = TAKE_PTR(out_why);
+	return 0;
+}
+
+int learn_read_paths(char **reads, char **execs, const char *cwd, const char *home,
+		     const struct learn_host *h, const struct learn_profile *profiles,
+		     size_t n_profiles, char ***ret, char ***ret_include, char ***ret_why)
+{
+	_cleanup_strv_free_ char **found = NULL, **out = NULL, **other = NULL, **all = NULL,
+				 **programs = NULL, **include = NULL, **why = NULL;
 	_cleanup_free_ char *home_norm = NULL;
 	int k;
 
@@ -535,12 +667,15 @@ int learn_read_paths(char **reads, char **execs, const char *cwd, const char *ho
 	if (strv_copy(reads, &all) < 0)
 		return -ENOMEM;
 	STRV_FOREACH (e, execs) {
-		if (strv_add_unique(&all, *e) < 0)
+		if (strv_add_unique(&all, *e) < 0 || strv_add_unique(&programs, *e) < 0)
 			return -ENOMEM;
-		k = add_interpreters(h, *e, &all);
+		k = add_interpreters(h, *e, &programs);
 		if (k < 0)
 			return k;
 	}
+	STRV_FOREACH (p, programs)
+		if (strv_add_unique(&all, *p) < 0)
+			return -ENOMEM;
 	reads = all;
 
 	/*
@@ -564,11 +699,25 @@ int learn_read_paths(char **reads, char **execs, const char *cwd, const char *ho
 			return -ENOMEM;
 	}
 
+	if (profiles) {
+		k = choose_profiles(programs, found, cwd, profiles, n_profiles, &include, &why);
+		if (k < 0)
+			return k;
+	}
 	if (strv_extend(&out, cwd) < 0)
 		return -ENOMEM;
 	STRV_FOREACH (f, found) {
 		_cleanup_free_ char *entry = NULL;
+		bool covered = false;
 
+		/* What an included profile binds is not listed again. */
+		STRV_FOREACH (i, include)
+			covered =
+				covered ||
+				(!path_in(*f, cwd) &&
+				 profile_covers(profile_named(profiles, n_profiles, *i), *f, NULL));
+		if (covered)
+			continue;
 		k = classify_read(*f, cwd, &entry);
 		if (k < 0)
 			return k;
@@ -602,19 +751,33 @@ int learn_read_paths(char **reads, char **execs, const char *cwd, const char *ho
 	}
 	paths_minimize(out);
 	*ret = TAKE_PTR(out);
+	if (ret_include)
+		*ret_include = TAKE_PTR(include);
+	if (ret_why)
+		*ret_why = TAKE_PTR(why);
 	return 0;
 }
 
-int learn_write_paths(char **writes, const char *cwd, const struct learn_host *h, char ***ret,
-		      char ***ret_elsewhere)
+int learn_write_paths(char **writes, char **mkdirs, const char *cwd, const struct learn_host *h,
+		      char ***ret, char ***ret_elsewhere)
 {
-	_cleanup_strv_free_ char **in = NULL, **out = NULL;
+	_cleanup_strv_free_ char **in = NULL, **out = NULL, **all = NULL;
 	int k;
 
-	STRV_FOREACH (w, writes) {
+	if (strv_copy(writes, &all) < 0)
+		return -ENOMEM;
+	/* A directory made that the host has: it was there before learning, nothing changed. */
+	STRV_FOREACH (d, mkdirs)
+		if (h->lstat(*d, h->userdata) != LEARN_NODE_DIR && strv_add_unique(&all, *d) < 0)
+			return -ENOMEM;
+	STRV_FOREACH (w, all) {
 		_cleanup_free_ char *parent = NULL, *dir = NULL;
 
 		if (streq(*w, "/"))
+			continue;
+		/* Bytecode caches: the draft tells Python not to write them. */
+		if (strstr(*w, "/__pycache__/") ||
+		    (strlen(*w) >= 12 && streq(*w + strlen(*w) - 12, "/__pycache__")))
 			continue;
 		parent = path_parent(*w);
 		if (!parent)
@@ -625,7 +788,7 @@ int learn_write_paths(char **writes, const char *cwd, const struct learn_host *h
 			return k;
 		if (path_in(dir, cwd))
 			k = strv_add_unique(&in, dir);
-		else if (is_sandbox_own(dir) || is_sandbox_own(*w))
+		else if (is_sandbox_own(dir) || (is_sandbox_own(*w) && !path_in(*w, "/tmp")))
 			k = 0;
 		else
 			k = strv_add_unique(&out, dir);
@@ -662,7 +825,11 @@ void learn_limits_compute(const struct learn_measure *m, struct learn_limits *re
 				    round_up(times_capped(m->wall_usec, 3), USEC_PER_SEC)),
 		.cpu_usec =
 			MAX(5 * USEC_PER_SEC, round_up(times_capped(m->cpu_usec, 3), USEC_PER_SEC)),
-		.memory = MAX(64 * mib, round_up(times_capped(m->max_rss_bytes, 4), mib)),
+		/* RLIMIT_DATA counts what a process maps writable (every thread's 8M stack),
+		   not what it touches: the larger of 4x RSS and 2x that. */
+		.memory = MAX(64 * mib, round_up(MAX(times_capped(m->max_rss_bytes, 4),
+						     times_capped(m->max_data_bytes, 2)),
+						 mib)),
 		.processes = MAX(16, times_capped(m->processes, 4)),
 		.open_files = 256,
 		.output = MAX(mib, round_up(times_capped(m->output_bytes, 4), mib)),
@@ -947,12 +1114,13 @@ static void emit_limits(struct buf *b, const struct learn_input *in)
 		   (uint64_t)(m->cpu_usec / USEC_PER_SEC),
 		   (uint64_t)(m->cpu_usec % USEC_PER_SEC / 1000));
 	buf_printf(b,
-		   "  memory: %-9s # largest resident set %" PRIu64
-		   "K; 4x, at least 64M (RLIMIT_DATA)\n",
-		   format_size(v, sizeof(v), l.memory), m->max_rss_bytes / 1024);
+		   "  memory: %-9s # largest resident set %" PRIu64 "K, data %" PRIu64
+		   "K; 4x and 2x, at least 64M (RLIMIT_DATA)\n",
+		   format_size(v, sizeof(v), l.memory), m->max_rss_bytes / 1024,
+		   m->max_data_bytes / 1024);
 	buf_printf(b,
-		   "  processes: %-6" PRIu64 " # %" PRIu64
-		   " seen executing; 4x, at least 16 (threads count too)\n",
+		   "  processes: %-6" PRIu64 " # at most %" PRIu64
+		   " at once, threads counted (as RLIMIT_NPROC does); 4x, at least 16\n",
 		   l.processes, m->processes);
 	buf_printf(b, "  open_files: %" PRIu64 "\n", l.open_files);
 	buf_printf(b, "  output: %-9s # %" PRIu64 " bytes written; 4x, at least 1M\n",
@@ -1008,14 +1176,18 @@ char *learn_name_from_dir(const char *dir)
 
 int learn_generate(const struct learn_input *in, const struct learn_host *h, char **ret)
 {
-	_cleanup_strv_free_ char **reads = NULL, **writes = NULL, **elsewhere = NULL, **kept = NULL;
+	_cleanup_strv_free_ char **reads = NULL, **writes = NULL, **elsewhere = NULL, **kept = NULL,
+				 **include = NULL, **why = NULL;
 	_cleanup_free_ char *name = NULL;
 	struct buf b = BUF_INIT;
+	bool python = false;
 	int k;
 
-	k = learn_read_paths(in->trail->reads, in->trail->execs, in->cwd, in->home, h, &reads);
+	k = learn_read_paths(in->trail->reads, in->trail->execs, in->cwd, in->home, h, in->profiles,
+			     in->n_profiles, &reads, &include, &why);
 	if (k >= 0)
-		k = learn_write_paths(in->trail->writes, in->cwd, h, &writes, &elsewhere);
+		k = learn_write_paths(in->trail->writes, in->trail->mkdirs, in->cwd, h, &writes,
+				      &elsewhere);
 	if (k < 0)
 		return k;
 	/* A write path is readable too: reads inside one are dropped (no duplicate target). */
@@ -1044,6 +1216,20 @@ int learn_generate(const struct learn_input *in, const struct learn_host *h, cha
 	buf_puts(&b, "]\nworkdir: ");
 	yaml_out_scalar(&b, in->cwd);
 	buf_putc(&b, '\n');
+	if (include) {
+		buf_puts(&b,
+			 "# Profiles (skillbox explain --profiles) for what the command ran and "
+			 "read:\n");
+		STRV_FOREACH (w, why) {
+			buf_puts(&b, "#   ");
+			yaml_out_comment(&b, *w);
+			buf_putc(&b, '\n');
+		}
+		buf_puts(&b, "include: [");
+		STRV_FOREACH (i, include)
+			buf_printf(&b, "%s%s", i == include ? "" : ", ", *i);
+		buf_puts(&b, "]\n");
+	}
 
 	emit_filesystem(&b, in, kept, writes, elsewhere);
 	k = emit_network(&b, in);
@@ -1053,7 +1239,18 @@ int learn_generate(const struct learn_input *in, const struct learn_host *h, cha
 	}
 	buf_puts(&b, "# env: learn cannot tell which variables the command needs, and never\n"
 		     "# copies secrets. It ran with the defaults only (PATH, HOME=/home/skill,\n"
-		     "# LANG=C.UTF-8, TMPDIR=/tmp); add env: pass:, set: or secrets: as needed.\n");
+		     "# LANG=C.UTF-8, TMPDIR=/tmp) and PYTHONDONTWRITEBYTECODE=1; add env: pass:,\n"
+		     "# set: or secrets: as needed.\n");
+	/* Python would write __pycache__ next to the skill's files; the python3 profile says not
+	   to, and without it the draft does. */
+	STRV_FOREACH (e, in->trail->execs) {
+		const char *base = strrchr(*e, '/');
+
+		python = python || (base && strneq(base + 1, "python", 6));
+	}
+	if (python && !strv_contains(include, "python3"))
+		buf_puts(&b, "env:\n  set:\n    PYTHONDONTWRITEBYTECODE: \"1\"  # no __pycache__ "
+			     "next to the skill's files\n");
 	emit_limits(&b, in);
 	emit_syscalls(&b, in);
 	if (!buf_ok(&b)) {

@@ -49,6 +49,8 @@ struct learn_trail {
 	char **reads;		  /* opened for reading or O_PATH, unix sockets connected to */
 	char **execs;		  /* executed (proc.exec, resolved) */
 	char **writes;		  /* opened for writing or created, changed (unlink, rename, ...) */
+	char **mkdirs;		  /* directories made (mkdir), apart: one that existed changed
+				     nothing */
 	struct learn_conn *conns; /* distinct; DNS to the stack's resolver left out */
 	size_t n_conns;
 	char **names;	    /* looked up through DNS */
@@ -77,21 +79,30 @@ struct learn_measure {
 	uint64_t wall_usec;
 	uint64_t cpu_usec;
 	uint64_t max_rss_bytes;
+	uint64_t max_data_bytes; /* the largest VmData of any process: what RLIMIT_DATA counts
+				    (thread stacks included), 0 when unknown */
 	uint64_t output_bytes;
-	uint64_t processes;
+	uint64_t processes; /* the most tasks alive at once, threads included (RLIMIT_NPROC
+			       counts threads), or the processes seen executing */
 };
 
 /* The limits written into the manifest: measured values with headroom, rounded up. */
 struct learn_limits {
 	uint64_t timeout_usec; /* max(10s, 3 x wall), whole seconds */
 	uint64_t cpu_usec;     /* max(5s, 3 x cpu), whole seconds */
-	uint64_t memory;       /* max(64M, 4 x max RSS), whole MiB */
-	uint64_t processes;    /* max(16, 4 x processes) */
+	uint64_t memory;       /* max(64M, 4 x max RSS, 2 x max VmData), whole MiB */
+	uint64_t processes;    /* max(16, 4 x tasks) */
 	uint64_t open_files;   /* 256 */
 	uint64_t output;       /* max(1M, 4 x output), whole MiB */
 };
 
 void learn_limits_compute(const struct learn_measure *m, struct learn_limits *ret);
+
+/* A profile the draft may include instead of listing paths: the host paths it binds. */
+struct learn_profile {
+	const char *name;
+	char **reads; /* strv of host paths, what it includes merged in */
+};
 
 struct learn_input {
 	char **argv;	     /* the command as given */
@@ -106,6 +117,8 @@ struct learn_input {
 	int status;	       /* the command's exit status, as learn exits with it */
 	time_t now;	       /* for the header */
 	bool overlay_degraded; /* the directory was read-only during learning */
+	const struct learn_profile *profiles; /* the profiles there are; NULL: list paths */
+	size_t n_profiles;
 };
 
 /**
@@ -113,17 +126,23 @@ struct learn_input {
  * resolved through its symbolic links (each link crossed is declared too, since it is
  * recreated inside, never followed), then grouped (see learn-gen.c).
  * Paths that do not exist on the host are left out. ret is a sorted strv of host paths with
- * no entry below another; cwd is always in it.
+ * no entry below another; cwd is always in it. With profiles, the profiles that provide the
+ * programs run and the paths read are chosen first (ret_include, with a reason for each in
+ * ret_why), and what they bind is left out of ret.
  */
 int learn_read_paths(char **reads, char **execs, const char *cwd, const char *home,
-		     const struct learn_host *h, char ***ret);
+		     const struct learn_host *h, const struct learn_profile *profiles,
+		     size_t n_profiles, char ***ret, char ***ret_include, char ***ret_why);
 /**
  * Write paths: for each path written, the deepest directory that exists on the host and
  * contains it. Those below cwd (or cwd itself) go to *ret, the others (which the read-only
- * host refused during learning) to *ret_elsewhere; defaults (/tmp, HOME) to neither.
+ * host refused during learning) to *ret_elsewhere; defaults (/tmp, HOME) to neither. A
+ * directory made that exists on the host was there before (learn never writes to the host)
+ * and changed nothing; Python's __pycache__ is left out (the draft tells Python not to write
+ * it).
  */
-int learn_write_paths(char **writes, const char *cwd, const struct learn_host *h, char ***ret,
-		      char ***ret_elsewhere);
+int learn_write_paths(char **writes, char **mkdirs, const char *cwd, const struct learn_host *h,
+		      char ***ret, char ***ret_elsewhere);
 /**
  * Generates the manifest text. Returns 0 and a malloc'ed NUL-terminated YAML document, or
  * -ENOMEM. The caller validates it with manifest_parse() before writing it anywhere.

@@ -226,10 +226,14 @@ const char *profiles_for_program(const char *path)
 	size_t n;
 
 	base = base ? base + 1 : path;
-	/* python3.11, gcc-12: the version suffix names the same program. */
-	n = strcspn(base, ".-");
-	if (strneq(base, "python3", 7))
-		n = 7;
+	/* python3.11, gcc-12: a version suffix names the same program (not ld-linux-x86-64.so). */
+	n = strlen(base);
+	for (size_t i = 1; base[i]; i++)
+		if ((base[i] == '.' || base[i] == '-') && base[i + 1] >= '0' &&
+		    base[i + 1] <= '9') {
+			n = i;
+			break;
+		}
 	for (size_t i = 0; i < ELEMENTSOF(table); i++)
 		for (size_t j = 0; table[i].names[j]; j++)
 			if (strlen(table[i].names[j]) == n && strneq(base, table[i].names[j], n))

@@ -33,6 +33,7 @@ struct run_options {
 	bool learn;
 	bool no_network; /* learn: loopback only, no user-mode stack */
 	const char *overlay;
+	bool overlay_writable; /* the caller may write to overlay on the host */
 };
 
 /* What a run tells its caller besides the exit status (skillbox learn reads it). */

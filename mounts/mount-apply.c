@@ -268,6 +268,9 @@ static int apply_bind(struct apply *a, ssize_t i)
 		return 0;
 	if (fstat(src, &st) < 0)
 		return failed(a, MOUNT_STEP_SOURCE, errno, i);
+	/* An optional source removed since it was opened (a temporary file of the host's). */
+	if (o->source_optional && st.st_nlink == 0)
+		return 0;
 
 	/*
 	 * A write path must be the directory or file itself: a symlink there (a workspace's
@@ -311,6 +314,14 @@ static int apply_bind(struct apply *a, ssize_t i)
 		attr |= MOUNT_ATTR_RDONLY;
 	r = attach_clone(a, i, src, NULL, target, attr);
 	close(target);
+	if (r < 0 && o->source_optional && a->fail->step == MOUNT_STEP_MOUNT &&
+	    a->fail->error == ENOENT) {
+		/* Removed between the check above and the clone: left out all the same. */
+		a->fail->step = MOUNT_STEP_NONE;
+		a->fail->error = 0;
+		a->fail->op_index = -1;
+		return 0;
+	}
 	return r;
 }
 
@@ -601,7 +612,7 @@ fail:
  * directory belongs to the sandbox user and carries the lower's "other" permissions, which
  * are what the sandbox user had there.
  */
-static int overlay_copy_owner(int upper_parent, const char *name, int lower)
+static int overlay_copy_owner(int upper_parent, const char *name, int lower, bool owned)
 {
 	struct stat st;
 	mode_t mode;
@@ -609,7 +620,23 @@ static int overlay_copy_owner(int upper_parent, const char *name, int lower)
 	if (fstat(lower, &st) < 0)
 		return -errno;
 	mode = st.st_mode & 07777;
-	if (fchownat(upper_parent, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+	/*
+	 * The caller can write there on the host (its own, through a group, or for anyone):
+	 * the sandbox user gets the directory, whatever group the host gave it. In this user
+	 * namespace the sandbox user is the only mapped uid.
+	 */
+	if (owned) {
+		if (fchownat(upper_parent, name, SANDBOX_UID, SANDBOX_GID, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		return RET_NERRNO(fchmodat(upper_parent, name, mode | 0700, 0));
+	}
+	if (fchownat(upper_parent, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) == 0)
+		return RET_NERRNO(fchmodat(upper_parent, name, mode, 0));
+	/* A group with no gid here: the owner keeps its bits, the group gets the others'. */
+	if (fchownat(upper_parent, name, st.st_uid, (gid_t)-1, AT_SYMLINK_NOFOLLOW) == 0)
+		return RET_NERRNO(
+			fchmodat(upper_parent, name, (mode & ~070u) | (mode & 07) << 3, 0));
+	{
 		mode_t other = st.st_mode & 07;
 
 		mode = (st.st_mode & 01000) | other << 6 | other << 3 | other;
@@ -638,7 +665,7 @@ static int overlay_attach(struct apply *a, ssize_t i, int target)
 		r = -errno;
 		goto out;
 	}
-	r = overlay_copy_owner(tmp, "upper", a->plan->fds[i]);
+	r = overlay_copy_owner(tmp, "upper", a->plan->fds[i], o->owned);
 	if (r < 0)
 		goto out;
 	upper = open_beneath(tmp, "upper", O_PATH | O_DIRECTORY);

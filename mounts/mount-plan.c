@@ -251,6 +251,7 @@ int mount_plan_build(const struct manifest *m, const struct mount_plan_opts *opt
 		if (!op->host)
 			return -ENOMEM;
 		op->writable = true;
+		op->owned = opts->overlay_writable;
 		op->size = DEFAULT_OVERLAY_SIZE;
 	}
 	for (size_t i = 0; opts && i < opts->n_files; i++) {

@@ -65,6 +65,7 @@ struct mount_op {
 				 because its parent is read-only (defaults such as /tmp and HOME) */
 	bool source_optional; /* BIND: skip, rather than fail, when the host path does not
 				 exist ("optional: true" in the manifest) */
+	bool owned;	      /* OVERLAY: the merged directory belongs to the sandbox user */
 	struct mount_origin origin;
 };
 
@@ -90,6 +91,10 @@ struct mount_plan_opts {
 	/* skillbox learn: a host directory (absolute, normalized) shown at the same path,
 	   writable through a throwaway overlay (MOUNT_OP_OVERLAY); NULL for none. */
 	const char *overlay;
+	/* The caller can write to that directory on the host (as owner, through a group, or as
+	   anyone): the merged directory then belongs to the sandbox user, so the command can
+	   write there during learning whatever the directory's owner and group are. */
+	bool overlay_writable;
 };
 
 /**

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 """skillbox learn: a first manifest without guessing. Once per identity (root and an
-unprivileged user), learn observes three real programs:
+unprivileged user), learn observes real programs:
 
   - a Python script that reads a config file and writes an output file in its directory,
   - a shell pipeline (sh -c 'grep -c x data.txt | tee out/count.txt'),
   - a Python program fetching http://host-loopback:PORT/ from an HTTP server this test
     starts on the host's loopback,
+  - a threaded Python program (40 threads at once, writing in results/),
+  - a shell pipeline with awk in a directory whose group is root (mode 775),
+  - a command below /tmp reading its sibling directory,
 
 and for each: the command's output passes through, learn's own writes never reach the host
 (the overlay threw them away), the generated manifest passes `skillbox check`, running the
@@ -42,6 +45,7 @@ NOBODY = 65534  # what the sandbox user is on the host when root runs skillbox
 
 MAIN_PY = r"""
 import json
+import helper  # a module of its own: Python would write __pycache__ beside it
 cfg = json.load(open("config.json"))
 with open("output.txt", "w") as f:
     f.write("hello %s\n" % cfg["name"])
@@ -238,9 +242,9 @@ def check(env, d, label):
 def case_python(env, timings):
     label = f"{env.ident} python"
     d = make_skill(env, "pyskill", {"main.py": MAIN_PY, "config.json": '{"name": "world"}\n',
-                                    "probe.py": PROBE_PY})
-    # A host file the command does not read (outside /tmp: /tmp is the sandbox's own).
-    other = next(p for p in ("/etc/debian_version", "/etc/hostname", "/etc/shells")
+                                    "probe.py": PROBE_PY, "helper.py": "X = 1\n"})
+    # A host file the command does not read, and no profile has.
+    other = next(p for p in ("/etc/hostname", "/etc/shells", "/etc/issue", "/etc/adduser.conf")
                  if os.path.isfile(p))
     r = learn(env, d, ["python3", "main.py"])
     timings.append(("learn", r.elapsed))
@@ -253,8 +257,12 @@ def case_python(env, timings):
     if not h.ok(text is not None, f"{label}: learn wrote skillbox.yaml", r.describe()):
         return
     reads, writes = entries(text, "read"), entries(text, "write")
-    h.ok("/usr" in reads and "/lib64" in reads and not any(p.startswith("/proc") for p in reads),
-         f"{label}: reads: /usr and the loader's /lib64, no /proc", reads)
+    h.ok("\ninclude: [python3]\n" in text and "/usr" not in reads
+         and not any(p.startswith("/proc") for p in reads),
+         f"{label}: the python3 profile instead of /usr, /lib64 ...; no /proc", text)
+    h.ok(not os.path.exists(os.path.join(d, "__pycache__"))
+         and "__pycache__" not in "\n".join(writes),
+         f"{label}: no __pycache__ while learning, none granted", (writes, os.listdir(d)))
     h.ok(writes == [f".:{d}"] and not any(p.startswith(".:") for p in reads),
          f"{label}: the directory it wrote in is the write path (relative, at its path)",
          (reads, writes))
@@ -302,8 +310,9 @@ def case_pipeline(env):
     reads, writes = entries(text, "read"), entries(text, "write")
     h.ok(writes == [f"./out:{d}/out"] and f".:{d}" in reads,
          f"{label}: the write path is out/ only; the directory is read", (reads, writes))
-    h.ok(re.search(r"processes: 16 +# 3 seen executing", text) is not None,
-         f"{label}: sh, grep and tee counted as processes", text)
+    m = re.search(r"processes: (\d+) +# at most (\d+) at once", text)
+    h.ok(m is not None and int(m.group(2)) >= 3 and int(m.group(1)) >= 16,
+         f"{label}: sh, grep and tee counted as tasks at once", text)
     check(env, d, label)
 
     res = env.skillbox(["run", d])
@@ -379,6 +388,104 @@ def case_fetch(env, ports):
          f"{label}: ... and the audit trail has the refused connection", deny)
 
 
+THREADS_PY = r"""
+import threading, time
+import helper
+N = 40
+barrier = threading.Barrier(N + 1)
+def work():
+    barrier.wait(timeout=30)
+    time.sleep(0.3)  # the workload: 41 threads alive together for a while
+ts = [threading.Thread(target=work) for _ in range(N)]
+for t in ts:
+    t.start()
+barrier.wait(timeout=30)
+for t in ts:
+    t.join()
+open("results/threads.txt", "w").write("%d\n" % N)
+print("threads", N)
+"""
+
+
+def case_threads(env):
+    """A threaded program: 40 threads alive at once. RLIMIT_NPROC counts them, RLIMIT_DATA
+    their 8 MiB stacks; a draft that counted processes (16) or resident memory (64M) would
+    fail with "can't start new thread". It writes in results/ only: the one write grant."""
+    label = f"{env.ident} threads"
+    d = make_skill(env, "threaded", {"threads.py": THREADS_PY, "helper.py": "X = 1\n"},
+                   dirs=["results"])
+    r = learn(env, d, ["python3", "threads.py"])
+    if not h.ok(r.rc == 0 and r.out == "threads 40\n", f"{label}: learn runs it", r.describe()):
+        return
+    text = read_manifest(d) or ""
+    m = re.search(r"processes: (\d+) +# at most (\d+) at once", text)
+    h.ok(m is not None and int(m.group(2)) >= 41 and int(m.group(1)) >= 4 * 41,
+         f"{label}: processes counts the threads, with headroom", text)
+    mem = re.search(r"memory: (\d+)M", text)
+    h.ok(mem is not None and int(mem.group(1)) >= 320,
+         f"{label}: memory covers what RLIMIT_DATA counts (the threads' stacks)", text)
+    h.ok(entries(text, "write") == [f"./results:{d}/results"],
+         f"{label}: the one write grant is results/, leaf-most", entries(text, "write"))
+    check(env, d, label)
+    res = env.skillbox(["run", d])
+    out = os.path.join(d, "results", "threads.txt")
+    h.ok(res.rc == 0 and res.out == "threads 40\n" and os.path.exists(out),
+         f"{label}: the draft runs unchanged", res.describe())
+
+
+def case_awk(env):
+    """A shell pipeline with awk (awk is /etc/alternatives/awk -> mawk), in a directory whose
+    group is root with mode 775: during learning the directory is writable as the caller
+    could write it, and `mkdir -p out` of a directory that exists grants nothing."""
+    label = f"{env.ident} awk"
+    cmd = ["sh", "-c", "mkdir -p out && awk -F, '$2 > 10 { n++; s += $2 } END "
+           "{ printf \"%d %d\\n\", n, s }' sales.csv | tee out/total.txt"]
+    d = make_skill(env, "awk", {"sales.csv": "a,5\nb,20\nc,30\nd,7\n"}, dirs=["out"])
+    os.chown(d, sandbox_uid(env), 0)
+    os.chmod(d, 0o775)
+    r = learn(env, d, cmd)
+    if not h.ok(r.rc == 0 and r.out == "2 50\n",
+                f"{label}: learn runs it in a group-root 775 directory", r.describe()):
+        return
+    text = read_manifest(d) or ""
+    h.ok("\ninclude: [shell]\n" in text or "\ninclude: [system, shell]\n" in text
+         or "include: [shell" in text, f"{label}: the shell profile (awk, sh, tee)", text)
+    h.ok(entries(text, "write") == [f"./out:{d}/out"],
+         f"{label}: write only out/ (mkdir -p of it changed nothing)", entries(text, "write"))
+    check(env, d, label)
+    res = env.skillbox(["run", d])
+    h.ok(res.rc == 0 and res.out == "2 50\n"
+         and open(os.path.join(d, "out", "total.txt")).read() == "2 50\n",
+         f"{label}: the draft runs unchanged", res.describe())
+
+
+def case_tmp_sibling(env):
+    """Learning shows the host's files read-only, /tmp's included: a directory below /tmp
+    reads its sibling, and the draft declares it."""
+    label = f"{env.ident} /tmp sibling"
+    top = os.path.join(env.top, "sib")
+    d = os.path.join(top, "app")
+    data = os.path.join(top, "data")
+    os.makedirs(d)
+    os.makedirs(data)
+    with open(os.path.join(data, "in.txt"), "w") as f:
+        f.write("from a sibling\n")
+    for p in (top, d, data):
+        os.chmod(p, 0o755)
+    os.chmod(os.path.join(data, "in.txt"), 0o644)
+    os.chown(d, sandbox_uid(env), sandbox_uid(env))
+    r = learn(env, d, ["cat", "../data/in.txt"])
+    if not h.ok(r.rc == 0 and r.out == "from a sibling\n",
+                f"{label}: learn reads ../data below /tmp", r.describe()):
+        return
+    text = read_manifest(d) or ""
+    h.ok(os.path.join(data, "in.txt") in entries(text, "read"),
+         f"{label}: the draft declares the sibling's file", text)
+    res = env.skillbox(["run", d])
+    h.ok(res.rc == 0 and res.out == "from a sibling\n", f"{label}: the draft runs unchanged",
+         res.describe())
+
+
 def case_status(env):
     label = f"{env.ident} status"
     d = make_skill(env, "failing", {})
@@ -433,6 +540,9 @@ def main():
                     case_no_network(env)
                     case_fetch(env, ports)
                     case_status(env)
+                    case_threads(env)
+                    case_awk(env)
+                    case_tmp_sibling(env)
                     t = dict(timings)
                     if "learn" in t and "run" in t:
                         h.diag(f"{ident}: overhead: learn {t['learn'] * 1000:.0f} ms, "

@@ -1035,41 +1035,125 @@ static void test_learn_paths(void)
 	char *writes2[] = { (char *)"/work/skill/out/count.txt", NULL };
 	_cleanup_strv_free_ char **r = NULL, **w = NULL, **e = NULL;
 
-	ok(learn_read_paths(reads, execs, "/work/skill", "/home/alice", &fake_host, &r) == 0,
+	ok(learn_read_paths(reads, execs, "/work/skill", "/home/alice", &fake_host, NULL, 0, &r,
+			    NULL, NULL) == 0,
 	   "learn: read paths");
 	is_paths(r,
 		 "/data/ext/f /etc/ld.so.cache /etc/localtime /etc/ssl /home/alice/.bashrc "
-		 "/home/alice/.gitconfig /lib /lib64 /opt/tool /srv/data /srv/one/c.txt /usr "
-		 "/work/skill",
+		 "/home/alice/.gitconfig /lib /lib64 /opt/tool /srv/data /srv/one/c.txt /tmp/x "
+		 "/usr /work/skill",
 		 "learn: read paths: links declared, system grouped, siblings collapsed, never to "
-		 "HOME; defaults, probes and loops left out");
+		 "HOME; defaults, probes and loops left out; the host's /tmp/x kept");
 	r = strv_free(r);
-	ok(learn_read_paths(reads, execs, "/work/skill", "/elsewhere", &fake_host, &r) == 0 &&
+	ok(learn_read_paths(reads, execs, "/work/skill", "/elsewhere", &fake_host, NULL, 0, &r,
+			    NULL, NULL) == 0 &&
 		   strv_contains(r, "/home/alice") && !strv_contains(r, "/home/alice/.bashrc"),
 	   "learn: ... siblings in a directory that is not HOME do collapse");
 	r = strv_free(r);
-	ok(learn_read_paths(reads2, execs2, "/work/skill", NULL, &fake_host, &r) == 0,
+	ok(learn_read_paths(reads2, execs2, "/work/skill", NULL, &fake_host, NULL, 0, &r, NULL,
+			    NULL) == 0,
 	   "learn: read paths 2");
 	is_paths(r, "/bin /lib64 /srv/one/c.txt /srv/rel /usr /work/skill",
 		 "learn: a relative link with '..' and '.', a script's interpreter and its loader");
 	r = strv_free(r);
-	ok(learn_read_paths(NULL, NULL, "/work/skill", NULL, &fake_host, &r) == 0, "learn: empty");
+	ok(learn_read_paths(NULL, NULL, "/work/skill", NULL, &fake_host, NULL, 0, &r, NULL, NULL) ==
+		   0,
+	   "learn: empty");
 	is_paths(r, "/work/skill", "learn: the working directory is always declared");
 	r = strv_free(r);
-	ok(learn_read_paths(reads3, NULL, "/work/skill", NULL, &fake_host, &r) == 0,
+	ok(learn_read_paths(reads3, NULL, "/work/skill", NULL, &fake_host, NULL, 0, &r, NULL,
+			    NULL) == 0,
 	   "learn: probe");
 	is_paths(r, "/work/skill", "learn: a probe through a link declares not even the link");
 
-	ok(learn_write_paths(writes, "/work/skill", &fake_host, &w, &e) == 0, "learn: write paths");
+	ok(learn_write_paths(writes, NULL, "/work/skill", &fake_host, &w, &e) == 0,
+	   "learn: write paths");
 	is_paths(w, "/work/skill",
 		 "learn: writes below cwd: the deepest existing directory, nested ones merged");
-	is_paths(e, "/usr/lib /var/cache",
-		 "learn: writes elsewhere: the deepest existing directory; defaults left out");
+	is_paths(e, "/var/cache",
+		 "learn: writes elsewhere: the deepest existing directory; defaults and "
+		 "__pycache__ left out");
 	w = strv_free(w);
 	e = strv_free(e);
-	ok(learn_write_paths(writes2, "/work/skill", &fake_host, &w, &e) == 0, "learn: write 2");
+	ok(learn_write_paths(writes2, NULL, "/work/skill", &fake_host, &w, &e) == 0,
+	   "learn: write 2");
 	is_paths(w, "/work/skill/out", "learn: a write in an existing subdirectory: that one");
 	is_paths(e, "", "learn: ... and nothing elsewhere");
+}
+
+static void test_learn_profiles(void)
+{
+	char *system_reads[] = { (char *)"/usr",
+				 (char *)"/bin",
+				 (char *)"/lib",
+				 (char *)"/lib64",
+				 (char *)"/etc/ld.so.cache",
+				 (char *)"/etc/localtime",
+				 NULL };
+	char *python_reads[] = { (char *)"/usr",
+				 (char *)"/bin",
+				 (char *)"/lib",
+				 (char *)"/lib64",
+				 (char *)"/etc/ld.so.cache",
+				 (char *)"/etc/localtime",
+				 (char *)"/etc/python3",
+				 NULL };
+	char *tls_reads[] = { (char *)"/usr",
+			      (char *)"/bin",
+			      (char *)"/lib",
+			      (char *)"/lib64",
+			      (char *)"/etc/ld.so.cache",
+			      (char *)"/etc/localtime",
+			      (char *)"/etc/ssl/certs",
+			      NULL };
+	const struct learn_profile lprofiles[] = {
+		{ "system", system_reads },
+		{ "python3", python_reads },
+		{ "tls", tls_reads },
+	};
+	char *reads[] = { (char *)"/lib/x86_64-linux-gnu/libc.so.6",
+			  (char *)"/etc/ld.so.cache",
+			  (char *)"/etc/ssl/certs/ca.pem",
+			  (char *)"/srv/one/c.txt",
+			  (char *)"/work/skill/main.py",
+			  NULL };
+	char *python[] = { (char *)"/usr/bin/python3", NULL };
+	char *shell[] = { (char *)"/work/skill/run.sh", NULL };
+	char *writes[] = { (char *)"/work/skill/__pycache__/main.cpython-311.pyc",
+			   (char *)"/work/skill/out/__pycache__", NULL };
+	char *mkdirs[] = { (char *)"/work/skill/out", (char *)"/work/skill/new", NULL };
+	_cleanup_strv_free_ char **r = NULL, **inc = NULL, **why = NULL, **w = NULL, **e = NULL;
+
+	ok(learn_read_paths(reads, python, "/work/skill", NULL, &fake_host, lprofiles,
+			    ELEMENTSOF(lprofiles), &r, &inc, &why) == 0,
+	   "learn: profiles");
+	is_paths(inc, "python3 tls",
+		 "learn: profiles: python3 for the program (it includes system), tls for a "
+		 "certificate");
+	is_paths(r, "/srv/one/c.txt /work/skill",
+		 "learn: profiles: what they bind is not listed again");
+	ok(why && strstr(why[0], "python3 (/usr/bin/python3") &&
+		   strstr(why[1], "tls (/etc/ssl/certs/ca.pem)"),
+	   "learn: profiles: a reason for each");
+	r = strv_free(r);
+	inc = strv_free(inc);
+	why = strv_free(why);
+	ok(learn_read_paths(NULL, shell, "/work/skill", NULL, &fake_host, lprofiles, 1, &r, &inc,
+			    &why) == 0,
+	   "learn: profiles 2");
+	is_paths(inc, "system", "learn: profiles: a script's /bin/sh and its loader: system");
+	is_paths(r, "/work/skill", "learn: profiles: ... nothing else to list");
+
+	ok(learn_write_paths(writes, mkdirs, "/work/skill", &fake_host, &w, &e) == 0,
+	   "learn: writes and mkdirs");
+	is_paths(w, "/work/skill",
+		 "learn: a new directory is a write of its parent, one that existed is nothing, "
+		 "__pycache__ is nothing");
+	is_paths(e, "", "learn: ... nothing elsewhere");
+	w = strv_free(w);
+	e = strv_free(e);
+	ok(learn_write_paths(NULL, mkdirs + 0, "/work/skill/out", &fake_host, &w, &e) == 0 && !w,
+	   "learn: mkdir of an existing directory alone: no write path");
 }
 
 static void test_learn_limits(void)
@@ -1245,9 +1329,11 @@ static void test_learn_generate(void)
 			   m->limits.memory == 80ULL << 20 && m->limits.processes == 16 &&
 			   m->limits.open_files == 256 && m->limits.output == 1ULL << 20,
 		   "learn: generate: limits");
-		ok(m->env.n_pass == 0 && m->env.n_set == 0 && m->env.n_secrets == 0 &&
-			   strstr(yaml, "# env: learn cannot tell"),
-		   "learn: generate: no env, a comment instead");
+		ok(m->env.n_pass == 0 && m->env.n_set == 1 &&
+			   streq(m->env.set[0].name, "PYTHONDONTWRITEBYTECODE") &&
+			   m->env.n_secrets == 0 && strstr(yaml, "# env: learn cannot tell"),
+		   "learn: generate: no env but PYTHONDONTWRITEBYTECODE (Python ran, no python3 "
+		   "profile), a comment instead");
 	}
 	free(yaml);
 	yaml = NULL;
@@ -1268,6 +1354,7 @@ static void test_learn(void)
 {
 	test_learn_trail();
 	test_learn_paths();
+	test_learn_profiles();
 	test_learn_limits();
 	test_learn_name();
 	test_learn_generate();
