@@ -215,7 +215,7 @@ static char *loose_value(const char *fm, const char *key)
 	return NULL;
 }
 
-static int generate(const char *dir, const char *name, const char *description,
+static int generate(const char *dir, const char *shown, const char *name, const char *description,
 		    const struct scan *s, struct buf *b)
 {
 	_cleanup_free_ char *safe = learn_name_from_dir(name ? name : dir);
@@ -227,7 +227,9 @@ static int generate(const char *dir, const char *name, const char *description,
 		return -ENOMEM;
 	if (gmtime_r(&now, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d", &tm);
-	buf_printf(b, "# Written by skillbox init from %s/SKILL.md on %s. Review it:\n", dir, when);
+	buf_puts(b, "# Written by skillbox init from ");
+	yaml_out_comment(b, shown);
+	buf_printf(b, "/SKILL.md on %s. Review it:\n", when);
 	buf_puts(b,
 		 "#  - the folder is read-only at /skill, the working directory;\n"
 		 "#  - profiles come from what the scripts run (below); add tls and network\n"
@@ -245,13 +247,19 @@ static int generate(const char *dir, const char *name, const char *description,
 		json_escape(b, description, strlen(description));
 		buf_putc(b, '\n');
 	}
-	buf_puts(b, "include: [system");
-	for (size_t i = 0; i < s->n_needs; i++) {
-		if (streq(s->needs[i].profile, "system"))
-			continue;
-		buf_printf(b, ", %s", s->needs[i].profile);
+	/* Every other profile includes system: it is named only when it is all there is. */
+	{
+		bool any = false;
+
+		buf_puts(b, "include: [");
+		for (size_t i = 0; i < s->n_needs; i++) {
+			if (streq(s->needs[i].profile, "system"))
+				continue;
+			buf_printf(b, "%s%s", any ? ", " : "", s->needs[i].profile);
+			any = true;
+		}
+		buf_puts(b, any ? "]  # each includes system\n" : "system]\n");
 	}
-	buf_puts(b, "]\n");
 	for (size_t i = 0; i < s->n_needs; i++) {
 		buf_printf(b, "#   %s: ", s->needs[i].profile);
 		STRV_FOREACH (sc, s->needs[i].scripts) {
@@ -350,7 +358,7 @@ int cmd_init(int argc, char **argv)
 
 	r = scan_dir(&s, real, "", 0);
 	if (r >= 0)
-		r = generate(real, name, description, &s, &b);
+		r = generate(real, argv[optind], name, description, &s, &b);
 	if (r < 0) {
 		log_error_errno(r, "init");
 		goto out;
