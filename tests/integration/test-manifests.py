@@ -359,6 +359,25 @@ def case_folders(env):
          f"{tag}: run DIR with only SKILL.md says to run skillbox init", res.err)
 
 
+def case_readme(env):
+    """The README's manifests (```yaml blocks) are valid, and its first example runs."""
+    tag = f"{env.ident} README"
+    readme = open(os.path.join(h.source_root(), "README.md")).read()
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", readme, re.S)
+              if b.startswith("skillbox: 1")]
+    for i, b in enumerate(blocks):
+        d = env.skill(b, name=f"readme-{i}")
+        rc, out, err = in_dir(env, env.work, ["check", d])
+        h.ok(rc == 0, f"{tag}: manifest block {i + 1} of {len(blocks)} is valid", err)
+    h.ok(len(blocks) >= 1, f"{tag}: the reference manifest is there", len(blocks))
+    first = re.search(r"\$ cat skillbox.yaml\n(.*?)\$ skillbox run", readme, re.S)
+    d = env.skill(first.group(1) if first else "", name="readme-hello",
+                  files={"hello.py": "print('hello from a sandbox')\n"})
+    res = env.skillbox(["run", d])
+    h.ok(res.rc == 0 and res.out == "hello from a sandbox\n",
+         f"{tag}: the first example runs as shown", res.describe())
+
+
 def main():
     for ident in h.identities():
         with h.Env(ident) as env:
@@ -369,6 +388,7 @@ def main():
             case_optional(env)
             case_check(env)
             case_folders(env)
+            case_readme(env)
     h.done()
 
 
