@@ -24,8 +24,9 @@ struct tree {
 	struct manifest_diags *diags;
 	struct manifest_file *files; /* every file read, the manifest first */
 	size_t n_files;
-	char **stack; /* identities of the files being read, outermost first */
-	char **seen;  /* identities of every file read */
+	char **stack;	      /* identities of the files being read, outermost first */
+	char **seen;	      /* identities of every file read */
+	size_t n_diags_start; /* diags->n when parsing began */
 };
 
 int manifest_diags_add(struct manifest_diags *diags, struct manifest_loc loc, const char *fmt, ...)
@@ -117,43 +118,48 @@ static int read_include(struct tree *t, const struct manifest_include_ref *ref, 
 	struct manifest_parse_opts opts = *t->opts;
 	const char *problem = NULL, *id;
 	struct manifest_file *f;
+	/* Quoted and cut: messages reach terminals and stay short. */
+	char q[MP_QUOTE_MAX], qp[MP_QUOTE_MAX];
 	int r;
 
 	*ret = NULL;
+	mp_quote(ref->ref, strlen(ref->ref), q, sizeof(q));
 	if (!t->opts->include)
 		return manifest_diags_add(t->diags, ref->loc,
-					  "include '%s': including files is not possible here",
-					  ref->ref);
+					  "include %s: including files is not possible here", q);
 	if (depth > MANIFEST_MAX_INCLUDE_DEPTH)
 		return manifest_diags_add(t->diags, ref->loc,
-					  "include '%s': includes are nested deeper than %d levels",
-					  ref->ref, MANIFEST_MAX_INCLUDE_DEPTH);
+					  "include %s: includes are nested deeper than %d levels",
+					  q, MANIFEST_MAX_INCLUDE_DEPTH);
+	/* So many problems already that more files would only add noise. */
+	if (t->diags->n - t->n_diags_start >= MANIFEST_MAX_DIAGS)
+		return 0;
 	r = t->opts->include(ref->ref, ref->profile, t->opts->userdata, &inc, &problem);
 	if (r == -ENOMEM)
 		return r;
 	if (r < 0)
-		return manifest_diags_add(t->diags, ref->loc, "include %s'%s': %s",
-					  ref->profile ? "profile " : "", ref->ref,
+		return manifest_diags_add(t->diags, ref->loc, "include %s%s: %s",
+					  ref->profile ? "profile " : "", q,
 					  problem ? problem : strerror(-r));
 	if (!inc.path || !inc.dir)
-		return manifest_diags_add(t->diags, ref->loc, "include '%s': %s", ref->ref,
+		return manifest_diags_add(t->diags, ref->loc, "include %s: %s", q,
 					  "the loader gave no path");
+	mp_quote(inc.path, strlen(inc.path), qp, sizeof(qp));
 	id = inc.id ? inc.id : inc.path;
 	if (strv_contains(t->stack, id))
 		return manifest_diags_add(t->diags, ref->loc,
-					  "include '%s': %s includes itself (an include cycle)",
-					  ref->ref, inc.path);
+					  "include %s: %s includes itself (an include cycle)", q,
+					  qp);
 	/* Taken once: python3 and node both include system. */
 	if (strv_contains(t->seen, id))
 		return 0;
 	if (t->n_files >= MANIFEST_MAX_FILES)
 		return manifest_diags_add(t->diags, ref->loc,
-					  "include '%s': more than %d files make up this manifest",
-					  ref->ref, MANIFEST_MAX_FILES);
+					  "include %s: more than %d files make up this manifest", q,
+					  MANIFEST_MAX_FILES);
 	if (inc.len > MANIFEST_MAX_SIZE)
-		return manifest_diags_add(t->diags, ref->loc,
-					  "include '%s': %s is larger than 1 MiB", ref->ref,
-					  inc.path);
+		return manifest_diags_add(t->diags, ref->loc, "include %s: %s is larger than 1 MiB",
+					  q, qp);
 
 	f = tree_add_file(t, inc.path, depth);
 	if (!f || strv_extend(&t->seen, id) < 0 || strv_extend(&t->stack, id) < 0)
@@ -267,7 +273,7 @@ int manifest_parse(const char *data, size_t len, const struct manifest_parse_opt
 {
 	static const struct manifest_parse_opts no_opts = {};
 	_cleanup_manifest_free_ struct manifest *m = NULL;
-	struct tree t = { .diags = diags };
+	struct tree t = { .diags = diags, .n_diags_start = diags->n };
 	size_t n_diags = diags->n;
 	const char *file;
 	int r;

@@ -1098,6 +1098,16 @@ static int parse_include(struct mp *c, void *userdata)
 		if (!ref)
 			return -ENOMEM;
 	} else {
+		/*
+		 * An included file's path becomes the FILE of FILE:LINE:COLUMN messages, printed
+		 * as it is: nothing that a terminal could take for a control sequence.
+		 */
+		for (const char *b = t; *b; b++)
+			if ((unsigned char)*b < 0x20 || (unsigned char)*b > 0x7e)
+				return done(mp_error(c, loc,
+						     "include path %s: only printable ASCII is "
+						     "allowed in an include path",
+						     mp_quote(t, strlen(t), q, sizeof(q))));
 		r = resolve_host_path(c, loc, t, &ref);
 		if (r <= 0)
 			return r;

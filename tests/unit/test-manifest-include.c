@@ -323,7 +323,7 @@ static void test_errors(void)
 	expect_problem("twice", HEAD "include: [system, system]\n", "skills/weather/skillbox.yaml",
 		       3, 19, "'system' is already included (at line 3)");
 	expect_problem("cycle", HEAD "include: [./a.yaml]\n", "/srv/skills/weather/b.yaml", 1, 11,
-		       "/srv/skills/weather/a.yaml includes itself (an include cycle)");
+		       "'/srv/skills/weather/a.yaml' includes itself (an include cycle)");
 	expect_problem("itself", HEAD "include: [./self.yaml]\n", "/srv/skills/weather/self.yaml",
 		       1, 11, "includes itself");
 	expect_problem("version in an included file", HEAD "include: [./version.yaml]\n",
