@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 import textwrap
@@ -359,6 +360,36 @@ def case_folders(env):
          f"{tag}: run DIR with only SKILL.md says to run skillbox init", res.err)
 
 
+def case_profile_trust(env):
+    """A profiles directory another user could write to is refused: a profile is policy.
+    (The test makes the source tree's profiles/ group-writable for a moment, and restores
+    it; it runs only where that directory is the one the binary uses and is ours.)"""
+    tag = f"{env.ident} profile trust"
+    rc, out, err = in_dir(env, env.work, ["explain", "--profiles"])
+    m = re.match(r"profiles in (\S+) ", out)
+    d = m.group(1) if m else None
+    if not d or os.stat(d).st_uid != os.geteuid() or not os.access(d, os.W_OK):
+        h.skip(f"{tag}: a group-writable profiles directory is refused",
+               "the profiles directory in use is not this test's to change")
+        return
+    mode = stat.S_IMODE(os.stat(d).st_mode)
+    sk = env.skill("""
+        skillbox: 1
+        name: trust
+        include: [shell]
+        command: [true]
+        """, name="trust")
+    try:
+        os.chmod(d, mode | 0o020)
+        res = env.skillbox(["run", sk])
+    finally:
+        os.chmod(d, mode)
+    h.ok(res.rc == 125 and "writable by someone other than root and the caller" in res.err,
+         f"{tag}: a group-writable profiles directory is refused", res.describe())
+    res = env.skillbox(["run", sk])
+    h.ok(res.rc == 0, f"{tag}: ... and accepted again once it is not", res.describe())
+
+
 def case_readme(env):
     """The README's manifests (```yaml blocks) are valid, and its first example runs."""
     tag = f"{env.ident} README"
@@ -389,6 +420,7 @@ def main():
             case_check(env)
             case_folders(env)
             case_readme(env)
+            case_profile_trust(env)
     h.done()
 
 
