@@ -390,6 +390,64 @@ def case_profile_trust(env):
     h.ok(res.rc == 0, f"{tag}: ... and accepted again once it is not", res.describe())
 
 
+def case_import_details(env):
+    """skillbox import: SkillSandbox's defaults, what cannot be declared, unknown keys."""
+    tag = f"{env.ident} import"
+    d = env.mkdir("ss-full")
+    os.makedirs(os.path.join(d, "out"))
+    write(os.path.join(d, "skillsandbox.yaml"), """
+        skill: {name: "Full Example!", version: "2.0", author: someone}
+        permissions:
+          network:
+            egress:
+              - domain: api.example.com
+              - domain: "*.cdn.example.com"
+                ports: [443]
+              - domain: metrics.example.com
+                ports: [8125]
+                protocol: udp
+          filesystem:
+            read: [/data/in, /skill/assets]
+            write: [/skill/out, /proc/self]
+          env_vars:
+            allow: [GITHUB_TOKEN, TZ, HOME]
+          syscalls: {profile: permissive}
+          extra: true
+        entrypoint: {command: node, args: [index.js]}
+        """)
+    h._chown_tree(d, env.ident.uid, env.ident.gid)
+    rc, out, err = in_dir(env, env.work, ["import", d])
+    want = [
+        "name: full-example  # \"Full Example!\" made a valid name",
+        "include: [node, tls]",
+        "- host: api.example.com\n      ports: [443]  # SkillSandbox's default",
+        "(left out: *.cdn.example.com",
+        "proto: udp",
+        "- \"./out:/skill/out\"  # write (line 13)",
+        "/skill/assets (read, line 12) is part of the folder bound above",
+        "- /data/in  # read (line 12): SkillSandbox gives it an empty scratch directory",
+        "/proc/self (line 13) cannot be declared",
+        "- {name: GITHUB_TOKEN, from_env: GITHUB_TOKEN, optional: true}",
+        "pass: [TZ]",
+        "HOME is not passed",
+        "profile: default  # permissive (log only) has no equivalent",
+        "timeout: 60s  # max_runtime_seconds (SkillSandbox's default)",
+        "memory: 256M",
+        "(left out: permissions.extra",
+    ]
+    missing = [w for w in want if w not in out]
+    h.ok(rc == 0 and not missing, f"{tag}: defaults, judgements and what has no equivalent, "
+         "as comments", f"missing: {missing}\n{out}{err}")
+    h.ok("unknown key permissions.extra" in err and "wildcard domain cannot be declared" in err,
+         f"{tag}: and a warning on stderr for each thing left out", err)
+    rc2, out2, err2 = in_dir(env, env.work, ["import", "-o", d, d])
+    rc3, out3, err3 = in_dir(env, env.work, ["check", d])
+    h.ok(rc2 == 0 and rc3 == 0, f"{tag}: -o writes it, and it passes check", err2 + err3)
+    rc4, out4, err4 = in_dir(env, env.work, ["import", "-o", d, d])
+    h.ok(rc4 == 125 and "not overwritten" in err4, f"{tag}: an existing manifest is kept",
+         err4)
+
+
 def case_readme(env):
     """The README's manifests (```yaml blocks) are valid, and its first example runs."""
     tag = f"{env.ident} README"
@@ -420,6 +478,7 @@ def main():
             case_check(env)
             case_folders(env)
             case_readme(env)
+            case_import_details(env)
             case_profile_trust(env)
     h.done()
 
