@@ -282,12 +282,12 @@ static int add_manifest_rule(struct run_net *n, const struct manifest_egress *e,
 		if (k < 0 && !e->optional) {
 			char where[MANIFEST_LOC_MAX];
 
-			return set_error(
-				ret_error, k,
-				"%s: host %s does not resolve: %s (declare it "
-				"'optional: true' to run without it)",
-				manifest_loc_format(e->loc, n->o.m->path, true, where, sizeof(where)),
-				e->host, nr->why);
+			return set_error(ret_error, k,
+					 "%s: host %s does not resolve: %s (declare it "
+					 "'optional: true' to run without it)",
+					 manifest_loc_format(e->loc, n->o.m->path, true, where,
+							     sizeof(where)),
+					 e->host, nr->why);
 		}
 		nr->resolved = k >= 0;
 		return 0;

@@ -53,7 +53,8 @@ static void copy_names(const struct manifest_syscall *from, size_t n, struct sec
 		to[i] = (struct seccomp_name){ .name = from[i].name,
 					       .nr = from[i].nr,
 					       .line = from[i].loc.line,
-					       .column = from[i].loc.column };
+					       .column = from[i].loc.column,
+					       .origin = from[i].loc.file };
 }
 
 int run_seccomp_build(const struct manifest *m, unsigned trace, struct seccomp_policy **ret,

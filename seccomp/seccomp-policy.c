@@ -578,8 +578,9 @@ static char *loc_error(const struct seccomp_spec *spec, const struct seccomp_nam
 {
 	struct buf b = BUF_INIT;
 
-	if (spec->origin)
-		buf_printf(&b, "%s:%u:%u: ", spec->origin, s->line, s->column);
+	if (s->origin || spec->origin)
+		buf_printf(&b, "%s:%u:%u: ", s->origin ? s->origin : spec->origin, s->line,
+			   s->column);
 	buf_printf(&b, "syscalls.deny: %s %s", s->name, what);
 	return buf_steal(&b);
 }

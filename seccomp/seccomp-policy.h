@@ -36,6 +36,8 @@ struct seccomp_name {
 	const char *name;
 	int nr;		       /* native number; negative: not a syscall of this architecture */
 	unsigned line, column; /* where it is written in spec->origin, for messages */
+	const char *origin;    /* the file it is written in when not spec->origin (a manifest's
+				  included file), or NULL */
 };
 
 /* What to build: a profile, its adjustments, and what to trace. */
