@@ -256,6 +256,32 @@ static int mountpoint_failed(struct apply *a, const struct mount_op *o, ssize_t 
 	return failed(a, MOUNT_STEP_MOUNTPOINT, -r, i);
 }
 
+/*
+ * A write path the caller already made into a detached, idmapped mount (mount_plan_idmap()):
+ * attached as it is. Cloning it again here would need CAP_SYS_ADMIN over its filesystem,
+ * which only the caller has.
+ */
+static int apply_tree(struct apply *a, ssize_t i)
+{
+	const struct mount_op *o = &a->plan->ops[i];
+	int tree = a->plan->trees[i], target, r;
+	struct stat st;
+
+	if (fstat(tree, &st) < 0)
+		return failed(a, MOUNT_STEP_SOURCE, errno, i);
+	if (S_ISDIR(st.st_mode))
+		target = walk(a->root_fd, o->inside, false, NULL);
+	else
+		target = make_file_mountpoint(a->root_fd, o->inside);
+	if (target < 0)
+		return mountpoint_failed(a, o, i, target);
+	r = sys_move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+	if (r < 0)
+		r = failed(a, MOUNT_STEP_MOUNT, errno, i);
+	close(target);
+	return r;
+}
+
 static int apply_bind(struct apply *a, ssize_t i)
 {
 	const struct mount_op *o = &a->plan->ops[i];
@@ -263,6 +289,8 @@ static int apply_bind(struct apply *a, ssize_t i)
 	uint64_t attr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 	struct stat st;
 
+	if (a->plan->trees && a->plan->trees[i] >= 0)
+		return apply_tree(a, i);
 	/* An optional source that does not exist on this machine (open_sources()). */
 	if (src < 0 && o->source_optional)
 		return 0;
@@ -648,7 +676,7 @@ static int overlay_copy_owner(int upper_parent, const char *name, int lower, boo
  * Mounts the overlay of apply_overlay() at target; returns 0 or -errno, reports nothing.
  * The upper layer's tmpfs is referenced only by the overlay once this returns.
  */
-static int overlay_attach(struct apply *a, ssize_t i, int target)
+static int overlay_attach(struct apply *a, ssize_t i, int lower, int target)
 {
 	static const struct {
 		bool by_fd, userxattr;
@@ -665,7 +693,7 @@ static int overlay_attach(struct apply *a, ssize_t i, int target)
 		r = -errno;
 		goto out;
 	}
-	r = overlay_copy_owner(tmp, "upper", a->plan->fds[i], o->owned);
+	r = overlay_copy_owner(tmp, "upper", lower, o->owned);
 	if (r < 0)
 		goto out;
 	upper = open_beneath(tmp, "upper", O_PATH | O_DIRECTORY);
@@ -675,8 +703,7 @@ static int overlay_attach(struct apply *a, ssize_t i, int target)
 		goto out;
 	}
 	for (size_t v = 0; v < ELEMENTSOF(variants) && mnt < 0; v++)
-		mnt = overlay_mount(a->plan->fds[i], upper, work, variants[v].by_fd,
-				    variants[v].userxattr);
+		mnt = overlay_mount(lower, upper, work, variants[v].by_fd, variants[v].userxattr);
 	if (mnt < 0) {
 		r = mnt;
 		goto out;
@@ -710,7 +737,7 @@ static int apply_overlay(struct apply *a, ssize_t i)
 	target = walk(a->root_fd, o->inside, false, NULL);
 	if (target < 0)
 		return failed(a, MOUNT_STEP_MOUNTPOINT, -target, i);
-	r = overlay_attach(a, i, target);
+	r = overlay_attach(a, i, a->plan->fds[i], target);
 	if (r < 0) {
 		overlay_degraded(a, i, -r);
 		r = attach_clone(a, i, a->plan->fds[i], NULL, target,
@@ -743,6 +770,8 @@ static int open_sources(struct apply *a)
 
 	for (size_t i = 0; i < p->n_ops; i++) {
 		if (p->ops[i].kind != MOUNT_OP_BIND && p->ops[i].kind != MOUNT_OP_OVERLAY)
+			continue;
+		if (p->trees && p->trees[i] >= 0)
 			continue;
 		/*
 		 * O_PATH|O_NOFOLLOW with RESOLVE_NO_SYMLINKS: a symlink in any directory
@@ -881,8 +910,11 @@ int mount_plan_apply(const struct mount_plan *p, int (*opened_hook)(void *userda
 	unstage_files(&a);
 	r = pivot(&a);
 out:
-	for (size_t i = 0; i < p->n_ops; i++)
+	for (size_t i = 0; i < p->n_ops; i++) {
 		p->fds[i] = safe_close(p->fds[i]);
+		if (p->trees)
+			p->trees[i] = safe_close(p->trees[i]);
+	}
 	safe_close(a.staging_fd);
 	safe_close(a.devnull_fd);
 	safe_close(a.root_fd);

@@ -72,6 +72,9 @@ struct mount_plan *mount_plan_free(struct mount_plan *p)
 	}
 	free(p->ops);
 	free(p->fds);
+	if (p->trees)
+		mount_plan_close_trees(p);
+	free(p->trees);
 	free(p);
 	return NULL;
 }
@@ -265,10 +268,11 @@ int mount_plan_build(const struct manifest *m, const struct mount_plan_opts *opt
 	plan_sort(p);
 
 	p->fds = malloc(sizeof(int) * (p->n_ops ? p->n_ops : 1));
-	if (!p->fds)
+	p->trees = malloc(sizeof(int) * (p->n_ops ? p->n_ops : 1));
+	if (!p->fds || !p->trees)
 		return -ENOMEM;
 	for (size_t i = 0; i < p->n_ops; i++)
-		p->fds[i] = -1;
+		p->fds[i] = p->trees[i] = -1;
 
 	*ret = TAKE_PTR(p);
 	return 0;

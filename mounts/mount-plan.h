@@ -45,6 +45,13 @@ enum mount_op_kind {
 			     that in mount_failure.degraded_* */
 };
 
+/* What the caller did for a write path before clone() (mount_plan_idmap()). */
+enum mount_idmap {
+	MOUNT_IDMAP_NONE,   /* not attempted: the caller maps the sandbox user to itself */
+	MOUNT_IDMAP_MAPPED, /* an idmapped copy is ready in plan->trees[] */
+	MOUNT_IDMAP_FAILED, /* the kernel refused; idmap_error says why */
+};
+
 /* Where an operation came from, so a failure can name the manifest line. */
 struct mount_origin {
 	const char *key; /* "filesystem.read", ...; NULL for what skillbox adds itself */
@@ -67,13 +74,24 @@ struct mount_op {
 				 exist ("optional: true" in the manifest) */
 	bool owned;	      /* OVERLAY: the merged directory belongs to the sandbox user */
 	struct mount_origin origin;
+
+	/* Writable BIND, filled by mount_plan_idmap(): the source's owner and mode on the host
+	   (owner_known), and whether it was idmapped so that its owner is the sandbox user. */
+	bool owner_known;
+	uid_t owner_uid;
+	gid_t owner_gid;
+	mode_t owner_mode;
+	enum mount_idmap idmap;
+	int idmap_error; /* positive errno, MOUNT_IDMAP_FAILED */
 };
 
 struct mount_plan {
 	struct mount_op *ops;
 	size_t n_ops;
-	int *fds; /* n_ops descriptors of scratch space for mount_plan_apply(), which must not
-		     allocate */
+	int *fds;   /* n_ops descriptors of scratch space for mount_plan_apply(), which must not
+		       allocate */
+	int *trees; /* n_ops: detached, idmapped mount trees the caller made before clone()
+		       (mount_plan_idmap()), attached as they are by mount_plan_apply(); -1 */
 };
 
 /* A generated file the caller wants placed into the view. */
@@ -109,6 +127,22 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct mount_plan *, mount_plan_free)
 #define _cleanup_mount_plan_free_ _cleanup_(mount_plan_freep)
 
 const char *mount_op_kind_to_string(enum mount_op_kind k);
+
+/**
+ * Before clone(), in the caller's own mount namespace: for every write path, opens the source
+ * as mount_plan_apply() would (no symlink followed) and records its owner and mode; then,
+ * when idmap is set, makes a detached copy of it (recursive, nosuid, nodev) idmapped so that
+ * its owner's uid and gid are uid/gid: the sandbox user, which is uid on the host, is then the
+ * owner of that path, and what it creates there belongs to the path's owner on the host.
+ * This needs CAP_SYS_ADMIN over each path's filesystem and a filesystem that supports idmapped
+ * mounts; a path for which the kernel refuses is marked MOUNT_IDMAP_FAILED with the reason and
+ * left to be bound as it is. A source that cannot be opened is left for mount_plan_apply() to
+ * report. Returns the number of paths mapped, or -errno when nothing could be tried at all.
+ */
+int mount_plan_idmap(struct mount_plan *p, bool idmap, uid_t uid, gid_t gid);
+
+/** Closes the trees mount_plan_idmap() made (the caller's copies, once the child has its own). */
+void mount_plan_close_trees(struct mount_plan *p);
 
 /* The step of mount_plan_apply() that failed, for the parent's message. */
 enum mount_step {
