@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "identity.h"
 #include "profiles.h"
 #include "parse-util.h"
 #include "run-net.h"
@@ -16,14 +17,16 @@
 static void explain_help(FILE *f)
 {
 	fprintf(f,
-		"Usage: skillbox explain MANIFEST|DIR\n"
+		"Usage: skillbox explain [--user USER] [--uid-range A-B] MANIFEST|DIR\n"
 		"       skillbox explain --profiles\n"
 		"\n"
 		"Prints the policy skillbox would enforce for this manifest, without running\n"
-		"anything: the files it includes, the filesystem view as a mount table, the\n"
+		"anything: the files it includes, who the sandbox user is on the host, the\n"
+		"filesystem view as a mount table (and how write paths are mapped), the\n"
 		"environment's names, the limits, the network rules (declared hosts are resolved\n"
 		"now) and the syscall policy; each grant with the file and line it came from.\n"
-		"Secrets are named, never read. --profiles lists the profiles there are.\n");
+		"Secrets are named, never read. --profiles lists the profiles there are.\n"
+		"--user and --uid-range are those of run.\n");
 }
 
 static void print_limit(const char *name, uint64_t v, bool duration, const char *note)
@@ -47,7 +50,24 @@ static void print_count(const char *name, uint64_t v)
 		printf("  %-11s %llu\n", name, (unsigned long long)v);
 }
 
-static void explain_fs(const struct mount_plan *p, const struct manifest *m)
+/* How a write path is mapped for the sandbox user (run.start's policy.fs says the same). */
+static void explain_write_mapping(const struct mount_op *o, const struct identity *id)
+{
+	if (!o->owner_known || id->kind == IDENTITY_CALLER)
+		return;
+	if (o->idmap == MOUNT_IDMAP_MAPPED)
+		printf("; idmapped: its owner, uid %u, is the sandbox user, and new files belong "
+		       "to uid %u",
+		       (unsigned)o->owner_uid, (unsigned)o->owner_uid);
+	else if (o->idmap == MOUNT_IDMAP_FAILED)
+		printf("; not idmapped (%s): new files belong to the sandbox user's host uid",
+		       strerror(o->idmap_error));
+	else
+		printf("; owned by the sandbox user's host uid");
+}
+
+static void explain_fs(const struct mount_plan *p, const struct manifest *m,
+		       const struct identity *id)
 {
 	printf("filesystem (applied in this order on an empty tmpfs root; everything else is "
 	       "absent):\n");
@@ -68,6 +88,8 @@ static void explain_fs(const struct mount_plan *p, const struct manifest *m)
 			} else {
 				printf("%s bind of %s", o->writable ? "read-write" : "read-only ",
 				       o->host);
+				if (o->writable)
+					explain_write_mapping(o, id);
 			}
 			break;
 		}
@@ -217,13 +239,25 @@ static int list_profiles(void)
 
 int cmd_explain(int argc, char **argv)
 {
+	enum {
+		OPT_USER = 256,
+		OPT_UID_RANGE,
+	};
 	static const struct option options[] = {
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "uid-range", required_argument, NULL, OPT_UID_RANGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "profiles", no_argument, NULL, 'p' },
 		GRANT_OPTIONS,
 		{},
 	};
 	_cleanup_(grants_done) struct manifest_grants grants = {};
+	struct identity id = IDENTITY_INIT;
+	_cleanup_free_ char *who = NULL;
+	const char *uid_range = NULL;
+	bool user_given = false;
+	uid_t user_uid = 0;
+	gid_t user_gid = 0;
 	_cleanup_free_ struct mount_file *files = NULL;
 	_cleanup_free_ char *error = NULL;
 	struct manifest *m = NULL;
@@ -246,6 +280,22 @@ int cmd_explain(int argc, char **argv)
 		if (k > 0)
 			continue;
 		switch (c) {
+		case OPT_USER:
+		case OPT_UID_RANGE:
+			if (geteuid() != 0) {
+				log_error("explain: --%s is only for callers that are root",
+					  c == OPT_USER ? "user" : "uid-range");
+				return EXIT_SKILLBOX_FAILED;
+			}
+			if (c == OPT_UID_RANGE) {
+				uid_range = optarg;
+			} else if (identity_parse_user(optarg, &user_uid, &user_gid, &error) < 0) {
+				log_error("%s", error);
+				return EXIT_SKILLBOX_FAILED;
+			} else {
+				user_given = true;
+			}
+			break;
 		case 'h':
 			explain_help(stdout);
 			return 0;
@@ -262,8 +312,16 @@ int cmd_explain(int argc, char **argv)
 	}
 	if (manifest_load_full(argv[optind], &grants, &m, NULL, NULL) < 0)
 		return EXIT_SKILLBOX_FAILED;
-	host_uid = geteuid() == 0 ? 65534 : getuid();
-	host_gid = geteuid() == 0 ? 65534 : getgid();
+	/* Nothing is claimed: a per-run uid is only described. */
+	k = identity_choose(&id, user_given, user_uid, user_gid, uid_range, false, &error);
+	if (k < 0) {
+		log_error("%s", error);
+		goto out;
+	}
+	/* Whether the write paths can be idmapped is asked of the kernel, with the range's
+	   first uid standing in for the per-run one (see below). */
+	host_uid = id.kind == IDENTITY_PER_RUN ? id.range.first : id.uid;
+	host_gid = id.kind == IDENTITY_PER_RUN ? id.range.first : id.gid;
 	l = &m->limits;
 
 	net_opts = (struct run_net_opts){
@@ -294,6 +352,21 @@ int cmd_explain(int argc, char **argv)
 		log_error_errno(k, "filesystem: planning the view");
 		goto out;
 	}
+	/*
+	 * The idmapped copies are made as a run would make them, and dropped: the kernel alone
+	 * knows whether it allows them.
+	 */
+	if (id.kind == IDENTITY_PER_RUN)
+		id.uid = id.gid = id.range.first;
+	k = identity_map_writes(&id, plan, m->path, &error);
+	if (k < 0) {
+		log_error("%s", error);
+		goto out;
+	}
+	if (id.kind == IDENTITY_PER_RUN)
+		id.uid = id.gid = 0;
+	mount_plan_close_trees(plan);
+	who = identity_describe(&id);
 
 	printf("skill: %s (%s)\n", m->name, m->path);
 	explain_files(m);
@@ -304,11 +377,12 @@ int cmd_explain(int argc, char **argv)
 		printf(" none: the program and its arguments are given after -- "
 		       "(a script path gets its interpreter)");
 	printf("\nworkdir: %s\n", m->workdir ? m->workdir : SANDBOX_HOME);
-	printf("identity: uid %u / gid %u inside, no capabilities, no_new_privs; host uid %u\n",
-	       SANDBOX_UID, SANDBOX_GID, (unsigned)host_uid);
+	printf("identity: uid %u / gid %u inside, no capabilities, no_new_privs\n", SANDBOX_UID,
+	       SANDBOX_GID);
+	printf("host uid: %s\n", who ? who : "?");
 	printf("namespaces: user mount pid net ipc uts cgroup (nested user namespaces "
 	       "forbidden)\n\n");
-	explain_fs(plan, m);
+	explain_fs(plan, m, &id);
 	printf("\n");
 	explain_env(m);
 	printf("\nlimits (each from the file that sets the smallest):\n");
@@ -328,6 +402,7 @@ int cmd_explain(int argc, char **argv)
 		printf("syscalls: no filter\n");
 	status = 0;
 out:
+	identity_done(&id);
 	run_net_free(net);
 	seccomp_policy_free(seccomp);
 	mount_plan_free(plan);

@@ -62,8 +62,6 @@
 #include "run.h"
 #include "strv.h"
 
-#define NOBODY_UID 65534
-
 /* The audit trail of the learning run; larger trails are read up to this size. */
 #define LEARN_TRAIL_MAX (256u * 1024 * 1024)
 
@@ -577,7 +575,9 @@ static void profiles_free(struct learn_profile *v, size_t n)
 
 /*
  * Whether the caller can write to dir on the host: itself (owner, groups, mode), or for a
- * root caller the unprivileged uid the sandbox runs as.
+ * root caller the unprivileged uid the sandbox runs as: the directory's owner when that is
+ * an unprivileged user (identity.c makes the sandbox user that owner for learn's overlay),
+ * else a per-run uid, which only the "other" bits let in.
  */
 static bool caller_can_write(const char *dir)
 {
@@ -587,8 +587,7 @@ static bool caller_can_write(const char *dir)
 		return access(dir, W_OK) == 0;
 	if (stat(dir, &st) < 0)
 		return false;
-	return (st.st_uid == NOBODY_UID && (st.st_mode & 0200)) ||
-	       (st.st_gid == NOBODY_UID && (st.st_mode & 0020)) || (st.st_mode & 0002);
+	return (st.st_uid != 0 && (st.st_mode & 0200)) || (st.st_mode & 0002);
 }
 
 /* --- after the run --- */

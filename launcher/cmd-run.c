@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "config.h"
 #include "fd-util.h"
+#include "identity.h"
 #include "missing-syscalls.h"
 #include "parse-util.h"
 #include "run-state.h"
@@ -22,8 +23,6 @@
 #include "strv.h"
 
 extern char **environ;
-
-#define NOBODY_UID 65534
 
 static void run_help(FILE *f)
 {
@@ -37,8 +36,10 @@ static void run_help(FILE *f)
 		"  --audit-fd N       write the audit trail to descriptor N\n"
 		"  --timeout DUR      wall-clock limit (500ms, 30s, 2m, 1h); overrides the manifest\n"
 		"  --trace LIST       also trace exec,files,connect (comma separated)\n"
-		"  --user USER        host user the sandbox user maps to when run as root\n"
-		"                     (default: nobody, 65534); refused for other callers\n"
+		"  --user USER        run as root: the host user the sandbox user maps to\n"
+		"                     (default: a uid of the run's own); refused for others\n"
+		"  --uid-range A-B    run as root: the range per-run uids come from (default:\n"
+		"                     $SKILLBOX_UID_RANGE, else 1879048192-1879113727)\n"
 		"\n"
 		"Grants for this run only, added to the manifest (which is not changed), checked\n"
 		"like its entries and recorded as coming from the command line. Each may repeat.\n"
@@ -54,29 +55,6 @@ static void run_help(FILE *f)
 		"\n"
 		"Exit status: the skill's own; 128+N when it died by signal N; 124 on timeout;\n"
 		"125 when skillbox failed or refused; 126 not executable; 127 not found.\n");
-}
-
-static int parse_user(const char *s, struct run_options *o)
-{
-	struct passwd *pw = getpwnam(s);
-	uint64_t v;
-
-	if (pw) {
-		o->user_uid = pw->pw_uid;
-		o->user_gid = pw->pw_gid;
-	} else if (parse_uint64(s, &v) == 0 && v < UINT32_MAX) {
-		o->user_uid = (uid_t)v;
-		pw = getpwuid(o->user_uid);
-		o->user_gid = pw ? pw->pw_gid : (gid_t)v;
-	} else {
-		return -EINVAL;
-	}
-	if (o->user_uid == 0) {
-		log_error("run: --user: the sandbox user must not be root on the host");
-		return -EPERM;
-	}
-	o->user_given = true;
-	return 0;
 }
 
 static int parse_trace(const char *s, unsigned *ret)
@@ -105,6 +83,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		OPT_TIMEOUT,
 		OPT_TRACE,
 		OPT_USER,
+		OPT_UID_RANGE
 	};
 	static const struct option options[] = {
 		{ "audit", required_argument, NULL, OPT_AUDIT },
@@ -112,10 +91,12 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "trace", required_argument, NULL, OPT_TRACE },
 		{ "user", required_argument, NULL, OPT_USER },
+		{ "uid-range", required_argument, NULL, OPT_UID_RANGE },
 		GRANT_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	_cleanup_free_ char *error = NULL;
 	uint64_t v;
 	int c, k;
 
@@ -160,16 +141,22 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			}
 			break;
 		case OPT_USER:
+		case OPT_UID_RANGE:
 			if (geteuid() != 0) {
-				log_error(
-					"run: --user is only for callers that are root: an "
-					"unprivileged caller's sandbox user is always the caller");
+				log_error("run: --%s is only for callers that are root: an "
+					  "unprivileged caller's sandbox user is always the caller",
+					  c == OPT_USER ? "user" : "uid-range");
 				return EXIT_SKILLBOX_FAILED;
 			}
-			if (parse_user(optarg, o) < 0) {
-				log_error("run: --user: no such user '%s'", optarg);
+			if (c == OPT_UID_RANGE) {
+				o->uid_range = optarg;
+				break;
+			}
+			if (identity_parse_user(optarg, &o->user_uid, &o->user_gid, &error) < 0) {
+				log_error("%s", error);
 				return EXIT_SKILLBOX_FAILED;
 			}
+			o->user_given = true;
 			break;
 		case 'h':
 			run_help(stdout);
@@ -181,6 +168,11 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	}
 	if (o->audit_path && o->audit_fd >= 0) {
 		log_error("run: --audit and --audit-fd are mutually exclusive");
+		return EXIT_SKILLBOX_FAILED;
+	}
+	if (o->user_given && o->uid_range) {
+		log_error("run: --user and --uid-range are mutually exclusive: --user names the "
+			  "one host user, --uid-range where per-run uids come from");
 		return EXIT_SKILLBOX_FAILED;
 	}
 	if (optind >= argc) {
@@ -300,7 +292,25 @@ static void emit_run_start(struct run *r)
 	audit_strv(r->audit, "argv", r->argv);
 	audit_uint(r->audit, "caller_uid", getuid());
 	audit_uint(r->audit, "caller_gid", getgid());
-	audit_uint(r->audit, "host_uid", r->host_uid);
+	if (r->host_uid) {
+		audit_uint(r->audit, "host_uid", r->host_uid);
+		audit_uint(r->audit, "host_gid", r->host_gid);
+	} else {
+		/* A root caller whose identity could not be chosen: nothing ran as anyone. */
+		audit_null(r->audit, "host_uid");
+		audit_null(r->audit, "host_gid");
+	}
+	audit_str(r->audit, "host_identity", identity_kind_to_string(r->identity.kind));
+	if (r->identity.range.source) {
+		char range[32];
+
+		snprintf(range, sizeof(range), "%u-%u", r->identity.range.first,
+			 r->identity.range.last);
+		audit_str(r->audit, "uid_range", range);
+		audit_str(r->audit, "uid_range_from", r->identity.range.source);
+	}
+	if (r->identity.note)
+		audit_str(r->audit, "identity_fallback", r->identity.note);
 	audit_uint(r->audit, "sandbox_uid", SANDBOX_UID);
 	audit_str(r->audit, "kernel", u.release);
 	audit_str(r->audit, "arch", u.machine);
@@ -334,6 +344,29 @@ static void emit_run_start(struct run *r)
 	emit(r);
 }
 
+/*
+ * How a write path is mapped: its owner on the host, whether it is idmapped so that this
+ * owner is the sandbox user, and so which host uid owns what the skill creates there.
+ */
+static void emit_write_mapping(struct run *r, const struct mount_op *o)
+{
+	bool mapped = o->idmap == MOUNT_IDMAP_MAPPED;
+
+	audit_uint(r->audit, "owner_uid", o->owner_uid);
+	audit_uint(r->audit, "owner_gid", o->owner_gid);
+	if (r->identity.kind == IDENTITY_CALLER)
+		audit_str(r->audit, "idmap", "none: the sandbox user is the caller");
+	else if (mapped)
+		audit_str(r->audit, "idmap", "owner is the sandbox user");
+	else if (o->idmap == MOUNT_IDMAP_FAILED)
+		audit_str(r->audit, "idmap", "refused by the kernel; bound as it is");
+	else
+		audit_str(r->audit, "idmap", "none");
+	if (o->idmap == MOUNT_IDMAP_FAILED)
+		audit_str(r->audit, "idmap_error", strerror(o->idmap_error));
+	audit_uint(r->audit, "new_files_uid", mapped ? o->owner_uid : r->host_uid);
+}
+
 static void emit_policy_fs(struct run *r)
 {
 	if (!r->audit)
@@ -350,6 +383,8 @@ static void emit_policy_fs(struct run *r)
 		if (o->kind == MOUNT_OP_BIND) {
 			audit_str(r->audit, "host", o->host);
 			audit_str(r->audit, "access", o->writable ? "rw" : "ro");
+			if (o->writable && o->owner_known)
+				emit_write_mapping(r, o);
 		} else if (o->kind == MOUNT_OP_OVERLAY) {
 			audit_str(r->audit, "host", o->host);
 			audit_str(r->audit, "access", "rw");
@@ -550,6 +585,17 @@ static int prepare(struct run *r)
 	size_t n_files = 0;
 	int k;
 
+	/* First: a root caller claims its per-run uid (or learns that it cannot). */
+	k = identity_choose(&r->identity, r->opts.user_given, r->opts.user_uid, r->opts.user_gid,
+			    r->opts.uid_range, true, &error);
+	if (k < 0) {
+		log_error("%s", error);
+		r->error = TAKE_PTR(error);
+		return k;
+	}
+	r->host_uid = r->identity.uid;
+	r->host_gid = r->identity.gid;
+
 	k = sandbox_env_build(r->m, environ, getuid(), &r->env, &error);
 	if (k < 0) {
 		log_error("environment: %s", error);
@@ -603,6 +649,16 @@ static int prepare(struct run *r)
 		if (k < 0)
 			return log_error_errno(k, "the command after --");
 	}
+	k = identity_map_writes(&r->identity, r->plan, r->m->path, &error);
+	if (k < 0) {
+		log_error("%s", error);
+		r->error = TAKE_PTR(error);
+		return k;
+	}
+	/* The fallback may have made the sandbox user a write path's owner. */
+	r->host_uid = r->identity.uid;
+	r->host_gid = r->identity.gid;
+	run_net_set_host_ids(r->net, r->host_uid, r->host_gid);
 
 	plan_rlimits(r);
 	r->spec.plan = r->plan;
@@ -613,6 +669,7 @@ static int prepare(struct run *r)
 	r->spec.stdout_fd = -1;
 	r->spec.stderr_fd = -1;
 	r->spec.scrub_argv = program_argv;
+	r->spec.hold_fd = r->identity.claim_fd;
 	if (r->seccomp) {
 		r->spec.seccomp = seccomp_policy_program(r->seccomp);
 		r->spec.seccomp_flags = seccomp_policy_filter_flags(r->seccomp);
@@ -745,6 +802,7 @@ static void emit_summary(struct run *r, int status)
 static void run_done(struct run *r)
 {
 	run_net_free(r->net);
+	identity_done(&r->identity);
 	seccomp_policy_free(r->seccomp);
 	mount_plan_free(r->plan);
 	sandbox_env_done(&r->env);
@@ -795,20 +853,18 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 		.err_fd = -1,
 		.sig_fd = -1,
 		.timer_fd = -1,
-		.spec = { .sock_init = -1, .sock_skill = -1, .stdout_fd = -1, .stderr_fd = -1 },
+		.identity = IDENTITY_INIT,
+		.spec = { .sock_init = -1,
+			  .sock_skill = -1,
+			  .stdout_fd = -1,
+			  .stderr_fd = -1,
+			  .hold_fd = -1 },
 	};
 	const char *reason;
 	int k, status, exit_code, sig;
 
 	if (ret)
 		*ret = (struct run_outcome){ 0 };
-	if (geteuid() == 0) {
-		r.host_uid = r.opts.user_given ? r.opts.user_uid : NOBODY_UID;
-		r.host_gid = r.opts.user_given ? r.opts.user_gid : NOBODY_UID;
-	} else {
-		r.host_uid = getuid();
-		r.host_gid = getgid();
-	}
 
 	if (open_audit(&r) < 0) {
 		run_done(&r);

@@ -585,6 +585,12 @@ int run_net_new(const struct run_net_opts *o, struct run_net **ret)
 	return 0;
 }
 
+void run_net_set_host_ids(struct run_net *n, uid_t uid, gid_t gid)
+{
+	n->o.host_uid = uid;
+	n->o.host_gid = gid;
+}
+
 int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
 		    struct mount_file **ret_files, size_t *ret_n_files, char **ret_error)
 {
@@ -833,9 +839,11 @@ static int start_stack(struct run_net *n)
 		.path = n->kind == NFSTACK_PASTA ? n->pasta_path : n->slirp_path,
 		.userns_fd = n->userns_fd,
 		.netns_fd = n->netns_fd,
-		.drop = geteuid() == 0,
+		.enter_userns = geteuid() == 0,
 		.uid = n->o.host_uid,
 		.gid = n->o.host_gid,
+		.ns_uid = SANDBOX_UID,
+		.ns_gid = SANDBOX_GID,
 		.run_id = n->o.run_id,
 		.host_loopback = n->host_loopback,
 		.dns_forward = n->resolver,

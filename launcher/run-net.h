@@ -48,6 +48,8 @@ struct run_net_attach {
 };
 
 int run_net_new(const struct run_net_opts *o, struct run_net **ret);
+/** The sandbox user's host ids changed after run_net_new() (identity.c's fallback). */
+void run_net_set_host_ids(struct run_net *n, uid_t uid, gid_t gid);
 /**
  * Before clone(): resolves declared hosts, builds the ruleset, and returns the child's hook
  * and the generated files the view needs (/etc/hosts, /etc/resolv.conf). On failure prints

@@ -18,6 +18,7 @@
 #include "env.h"
 #include "event-loop.h"
 #include "event-sink.h"
+#include "identity.h"
 #include "manifest.h"
 #include "mount-plan.h"
 #include "run-net.h"
@@ -38,8 +39,9 @@ struct run {
 	struct sandbox_env env;
 	struct mount_plan *plan;
 	struct sandbox_spec spec;
-	char **argv;	/* command + args */
-	uid_t host_uid; /* what the sandbox user is on the host */
+	char **argv;		  /* command + args */
+	struct identity identity; /* who the sandbox user is on the host */
+	uid_t host_uid;		  /* identity.uid, gid */
 	gid_t host_gid;
 
 	struct seccomp_policy *seccomp;

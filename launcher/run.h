@@ -21,7 +21,8 @@ struct run_options {
 	bool user_given;	/* --user (root only) */
 	uid_t user_uid;
 	gid_t user_gid;
-	unsigned trace; /* --trace, MANIFEST_TRACE_* bits added to the manifest's */
+	const char *uid_range; /* --uid-range (root only), NULL: SKILLBOX_UID_RANGE or default */
+	unsigned trace;	       /* --trace, MANIFEST_TRACE_* bits added to the manifest's */
 	/* --read, --write, --env, --secret, --allow: merged over the manifest for this run
 	   (strv owned by the caller of run_execute()). */
 	struct manifest_grants grants;

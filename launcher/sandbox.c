@@ -474,8 +474,14 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 			fail(sock, SB_STEP_NETWORK, -r, index, value);
 	}
 
+	/*
+	 * Not fatal: the UTS namespace is the sandbox's own either way, so a hostname the
+	 * skill changes cannot reach the host; only the name stays the caller's. A container
+	 * runtime's seccomp profile refuses sethostname() without CAP_SYS_ADMIN (podman's
+	 * default does). The parent records it in the audit trail.
+	 */
 	if (sethostname(SANDBOX_HOSTNAME, strlen(SANDBOX_HOSTNAME)) < 0)
-		fail(sock, SB_STEP_HOSTNAME, errno, 0, 0);
+		send_msg(sock, SB_MSG_DEGRADED, SB_STEP_HOSTNAME, errno, -1, 0);
 	r = forbid_nested_userns();
 	if (r < 0)
 		fail(sock, SB_STEP_USERNS, -r, 0, 0);
@@ -488,8 +494,9 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 
 	/* Keep only what init and the skill still need. */
 	{
+		/* hold_fd: init keeps the claim on a per-run uid for as long as it lives. */
 		int keep[] = { STDIN_FILENO,  STDOUT_FILENO, STDERR_FILENO, sock,
-			       s->sock_skill, s->stdout_fd,  s->stderr_fd };
+			       s->sock_skill, s->stdout_fd,  s->stderr_fd,  s->hold_fd };
 
 		sort_ints(keep, ELEMENTSOF(keep));
 		close_all_except(keep, ELEMENTSOF(keep));

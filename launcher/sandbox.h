@@ -31,7 +31,8 @@ enum sandbox_msg_type {
 	SB_MSG_NET_READY, /* init → parent: rules are in, start the user-mode stack */
 	SB_MSG_START,	  /* parent → init: the user-mode stack is up, start the skill */
 	SB_MSG_DEGRADED,  /* init → parent: a step was done in a weaker way (step, error,
-			     index: for SB_STEP_MOUNTS an overlay bound read-only instead) */
+			     index: for SB_STEP_MOUNTS an overlay bound read-only instead; for
+			     SB_STEP_HOSTNAME the hostname could not be set) */
 };
 
 enum sandbox_step {
@@ -100,6 +101,7 @@ struct sandbox_spec {
 	bool seccomp_listener;		  /* the filter has a user-notification listener */
 
 	char **scrub_argv; /* the process's original argv, overwritten in init (cmdline) */
+	int hold_fd;	   /* kept open by init (never by the skill) while it lives; -1 */
 };
 
 /** The body of the cloned child; never returns. */

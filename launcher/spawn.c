@@ -2,7 +2,7 @@
 /*
  * Starting the sandbox (run-state.h): the control sockets and output pipes, signals blocked
  * into a signalfd, clone3() into the new namespaces with the sandbox's init as the child
- * (sandbox.c), and the id maps that let init go on.
+ * (sandbox.c) as the caller, and the id maps that let init go on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,12 +10,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/fsuid.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "diagnose.h"
 #include "fd-util.h"
 #include "missing-syscalls.h"
 #include "parse-util.h"
@@ -35,25 +35,34 @@ static int write_file(pid_t pid, const char *name, const char *content)
 
 /*
  * The sandbox user is SANDBOX_UID inside and exactly one host uid outside: the caller's when
- * unprivileged, an unprivileged one (nobody by default) when the caller is root. setgroups is
- * denied, so no supplementary group can be dropped to gain access.
+ * unprivileged, one of its own when the caller is root (identity.c). setgroups is denied, so
+ * no supplementary group can be dropped to gain access. We own the namespace, which is all an
+ * unprivileged caller needs; root also needs CAP_SETUID and CAP_SETGID to map another uid.
  */
 static int write_id_maps(struct run *r)
 {
+	static const char hint[] = " (mapping a uid other than one's own needs CAP_SETUID and "
+				   "CAP_SETGID, which container runtimes grant root by default)";
 	char map[64];
 	int k;
 
 	k = write_file(r->init_pid, "setgroups", "deny");
 	if (k < 0)
 		return log_error_errno(k, "user namespace: writing setgroups");
-	snprintf(map, sizeof(map), "%u %u 1\n", SANDBOX_UID, (unsigned)r->host_uid);
+	snprintf(map, sizeof(map), "%u %u 1", SANDBOX_UID, (unsigned)r->host_uid);
 	k = write_file(r->init_pid, "uid_map", map);
-	if (k < 0)
-		return log_error_errno(k, "user namespace: writing uid_map (%s)", map);
-	snprintf(map, sizeof(map), "%u %u 1\n", SANDBOX_GID, (unsigned)r->host_gid);
+	if (k < 0) {
+		log_error("user namespace: writing uid_map (%s): %s%s", map, strerror(-k),
+			  getuid() == 0 && k == -EPERM ? hint : "");
+		return k;
+	}
+	snprintf(map, sizeof(map), "%u %u 1", SANDBOX_GID, (unsigned)r->host_gid);
 	k = write_file(r->init_pid, "gid_map", map);
-	if (k < 0)
-		return log_error_errno(k, "user namespace: writing gid_map (%s)", map);
+	if (k < 0) {
+		log_error("user namespace: writing gid_map (%s): %s%s", map, strerror(-k),
+			  getuid() == 0 && k == -EPERM ? hint : "");
+		return k;
+	}
 	return 0;
 }
 
@@ -124,31 +133,25 @@ int run_spawn(struct run *r)
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	r->start_mono = now_monotonic_usec();
 	/*
-	 * A user namespace belongs to the effective uid that creates it. When the caller is
-	 * root, the namespace is created as the unprivileged host uid the sandbox user maps to,
-	 * so that the user-mode network stack can join it without running as root, while the
-	 * filesystem uid stays 0 so the child can still open mount sources only root reaches.
-	 * Both go back to root right after clone().
+	 * The user namespace belongs to the effective uid that creates it: the caller, root
+	 * included. Owning it is what lets a root caller without CAP_SYS_ADMIN (a container's
+	 * root) write its id maps and reach the skill for the seccomp listener and for tracing;
+	 * the user-mode network stack joins it through skillbox (run-net.c).
 	 */
-	if (geteuid() == 0) {
-		if (setresuid((uid_t)-1, r->host_uid, (uid_t)-1) < 0)
-			return log_error_errno(-errno, "namespaces: switching to uid %u",
-					       (unsigned)r->host_uid);
-		setfsuid(0);
-	}
 	pid = sys_clone3(&ca);
-	if (pid != 0 && getuid() == 0 && setresuid((uid_t)-1, 0, (uid_t)-1) < 0) {
-		/* Cannot happen for a real root (ruid 0); refuse to go on half-privileged. */
-		log_error_errno(-errno, "namespaces: switching back to root");
-		_exit(EXIT_SKILLBOX_FAILED);
+	if (pid < 0 && errno == ENOSYS) {
+		/* Docker's default seccomp profile answers clone3 with ENOSYS: clone() then. */
+		pidfd = -1;
+		pid = syscall(SYS_clone, (unsigned long)ca.flags | SIGCHLD, NULL, &pidfd, NULL,
+			      NULL);
 	}
 	if (pid < 0) {
-		k = -errno;
-		if (k == -EPERM || k == -ENOSPC || k == -EINVAL)
-			return log_error_errno(k, "namespaces: creating the sandbox's user, mount, "
-						  "pid, network, ipc, uts and cgroup namespaces "
-						  "(are unprivileged user namespaces enabled?)");
-		return log_error_errno(k, "namespaces: clone3");
+		_cleanup_free_ char *why = namespaces_describe_failure(errno);
+
+		log_error("%s", why ? why : "namespaces: creating the sandbox's namespaces failed");
+		if (why)
+			r->error = TAKE_PTR(why);
+		return -EPERM;
 	}
 	if (pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
@@ -156,6 +159,9 @@ int run_spawn(struct run *r)
 	}
 	r->init_pid = (pid_t)pid;
 	r->init_pidfd = pidfd;
+
+	/* The child has its own copies of the idmapped write paths, and of the claim. */
+	mount_plan_close_trees(r->plan);
 
 	/* Our copies of the child's ends. */
 	r->spec.sock_init = safe_close(r->spec.sock_init);

@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "diagnose.h"
 #include "fd-util.h"
 #include "missing-syscalls.h"
 #include "parse-util.h"
@@ -51,6 +52,14 @@ static char *describe_mount_failure(struct run *r, const struct sandbox_msg *m)
 
 	if (m->index >= 0 && (size_t)m->index < r->plan->n_ops)
 		o = &r->plan->ops[m->index];
+	if (o && o->kind == MOUNT_OP_PROC && step == MOUNT_STEP_MOUNT)
+		return proc_describe_failure(m->error);
+	if (step == MOUNT_STEP_PRIVATE) {
+		char *why = mounts_describe_denial(m->error);
+
+		if (why)
+			return why;
+	}
 	buf_puts(&b, "filesystem: ");
 	if (o && o->origin.key && o->origin.loc.file) {
 		char where[MANIFEST_LOC_MAX];
@@ -142,6 +151,26 @@ static void on_failure(struct run *r, const struct sandbox_msg *m)
 }
 
 /*
+ * sethostname() was refused (a container runtime's seccomp profile refuses it without
+ * CAP_SYS_ADMIN): the sandbox keeps the caller's hostname in a UTS namespace of its own.
+ */
+static void on_hostname_refused(struct run *r, int error)
+{
+	struct audit *a = event_sink_audit(r->sink);
+
+	if (!a)
+		return;
+	audit_begin(a, "policy.degraded");
+	audit_str(a, "layer", "uts");
+	audit_str(a, "wanted", "hostname " SANDBOX_HOSTNAME);
+	audit_str(a, "instead",
+		  "the caller's hostname, in the sandbox's own UTS namespace (a change made "
+		  "inside cannot reach the host)");
+	audit_str(a, "error", strerror(error));
+	event_sink_end(r->sink);
+}
+
+/*
  * The overlay of skillbox learn could not be mounted: init bound its directory read-only
  * instead. Recorded for the caller and in the audit trail; the run goes on.
  */
@@ -150,6 +179,10 @@ static void on_degraded(struct run *r, const struct sandbox_msg *m)
 	struct audit *a = event_sink_audit(r->sink);
 	const struct mount_op *o = NULL;
 
+	if (m->step == SB_STEP_HOSTNAME) {
+		on_hostname_refused(r, m->error);
+		return;
+	}
 	if (m->step != SB_STEP_MOUNTS || m->index < 0 || (size_t)m->index >= r->plan->n_ops)
 		return;
 	o = &r->plan->ops[m->index];

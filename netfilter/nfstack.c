@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,9 +77,10 @@ static int pasta_argv(const struct nfstack_opts *o, int ready_fd, char ***l)
 		r = strv_extend(l, "--pid");
 	if (r >= 0)
 		r = push_fd(l, "/proc/self/fd/", ready_fd);
-	if (r >= 0)
+	/* Without --userns, pasta joins the network namespace only (--netns-only). */
+	if (r >= 0 && !o->enter_userns)
 		r = strv_extend(l, "--userns");
-	if (r >= 0)
+	if (r >= 0 && !o->enter_userns)
 		r = push_fd(l, "/proc/self/fd/", o->userns_fd);
 	if (r >= 0)
 		r = strv_extend(l, "--netns");
@@ -104,7 +108,7 @@ static int slirp_argv(const struct nfstack_opts *o, int ready_fd, int exit_fd, c
 		r = strv_extend(l, "--disable-dns");
 	if (r >= 0)
 		r = strv_extend(l, "--netns-type=path");
-	if (r >= 0)
+	if (r >= 0 && !o->enter_userns)
 		r = push_fd(l, "--userns-path=/proc/self/fd/", o->userns_fd);
 	if (r >= 0)
 		r = push_fd(l, "/proc/self/fd/", o->netns_fd);
@@ -170,11 +174,52 @@ struct child_args {
 	int devnull, log_w, ready_w, exit_r;
 };
 
+/*
+ * Capabilities the stack keeps in the sandbox's user namespace: joining the sandbox's network
+ * namespace and building its own isolation (SYS_ADMIN), creating and configuring the tap
+ * device (NET_ADMIN), and what pasta keeps for itself (NET_BIND_SERVICE). They are ambient,
+ * so they survive the execve of an ordinary binary run by a non-root uid, and they mean
+ * nothing outside that namespace: it owns none of the host's.
+ */
+static const int stack_caps[] = { CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_BIND_SERVICE };
+
+/*
+ * For a root caller, who owns the sandbox's user namespace: join it as root (the owner may),
+ * which gives every capability there, then become ns_uid (the unprivileged host uid) with
+ * stack_caps only. Supplementary groups go first, while we still may (setgroups is denied in
+ * the namespace). The ready pipe must belong to the uid pasta runs as: it reopens it through
+ * /proc/self/fd, and a pipe is created owned by its creator with mode 0600. Returns 0 or a
+ * positive errno.
+ */
+static int enter_userns(const struct nfstack_opts *o, int ready_w)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+
+	if (fchown(ready_w, o->uid, o->gid) < 0 || setgroups(0, NULL) < 0 ||
+	    setns(o->userns_fd, CLONE_NEWUSER) < 0 || prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
+	    setresgid(o->ns_gid, o->ns_gid, o->ns_gid) < 0 ||
+	    setresuid(o->ns_uid, o->ns_uid, o->ns_uid) < 0)
+		return errno;
+	for (size_t i = 0; i < ELEMENTSOF(stack_caps); i++) {
+		d[stack_caps[i] / 32].permitted |= 1u << (stack_caps[i] % 32);
+		d[stack_caps[i] / 32].effective |= 1u << (stack_caps[i] % 32);
+		d[stack_caps[i] / 32].inheritable |= 1u << (stack_caps[i] % 32);
+	}
+	if (syscall(SYS_capset, &h, d) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		return errno;
+	for (size_t i = 0; i < ELEMENTSOF(stack_caps); i++)
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, stack_caps[i], 0, 0) < 0)
+			return errno;
+	return 0;
+}
+
 /* Between clone() and execve(): no allocation, no output but to the log pipe. */
 static _noreturn_ void stack_child(const struct child_args *a)
 {
 	const struct nfstack_opts *o = a->o;
-	const int keep[] = { o->userns_fd, o->netns_fd, a->ready_w, a->exit_r };
+	const int keep[] = { o->enter_userns ? -1 : o->userns_fd, o->netns_fd, a->ready_w,
+			     a->exit_r };
 	sigset_t none;
 	int e;
 
@@ -188,17 +233,13 @@ static _noreturn_ void stack_child(const struct child_args *a)
 	    dup2(a->log_w, STDERR_FILENO) < 0)
 		_exit(127);
 
-	if (o->drop) {
-		/*
-		 * pasta reopens its pid file through /proc/self/fd; a pipe is created owned by
-		 * its creator with mode 0600, so it must belong to the uid pasta runs as.
-		 */
-		if (fchown(a->ready_w, o->uid, o->gid) < 0 || setgroups(0, NULL) < 0 ||
-		    setresgid(o->gid, o->gid, o->gid) < 0 ||
-		    setresuid(o->uid, o->uid, o->uid) < 0) {
-			e = errno;
-			dprintf(STDERR_FILENO, "skillbox: becoming uid %u: %s\n", (unsigned)o->uid,
-				strerror(e));
+	if (o->enter_userns) {
+		e = enter_userns(o, a->ready_w);
+		if (e) {
+			dprintf(STDERR_FILENO,
+				"skillbox: becoming uid %u in the sandbox's user "
+				"namespace: %s\n",
+				(unsigned)o->uid, strerror(e));
 			_exit(127);
 		}
 	}

@@ -5,7 +5,8 @@
  * The user-mode network stack that gives a sandbox with declared egress a route out without
  * any privilege: pasta (passt), or slirp4netns when pasta is missing or fails. It runs as a
  * child of skillbox, as the unprivileged host uid the sandbox user maps to, joins the sandbox's
- * user and network namespaces through descriptors it inherits, and dies with skillbox
+ * user and network namespaces through descriptors it inherits (or, for a root caller, is
+ * started inside the user namespace: see enter_userns), and dies with skillbox
  * (PR_SET_PDEATHSIG, and slirp4netns's exit pipe).
  *
  * Both stacks get the same addressing, so the ruleset, built before either starts, fits
@@ -41,9 +42,17 @@ struct nfstack_opts {
 	const char *path;
 	int userns_fd; /* the sandbox's namespaces, inherited by the stack */
 	int netns_fd;
-	bool drop; /* we are root: become uid/gid before exec */
-	uid_t uid;
+	/*
+	 * We are root and own the user namespace: the stack cannot join it by itself once it
+	 * runs as uid (only the namespace's owner, or CAP_SYS_ADMIN, may), so its process joins
+	 * it as root, becomes ns_uid/ns_gid there (uid/gid on the host) keeping the network
+	 * capabilities as ambient ones, and execs the stack with the network namespace only.
+	 */
+	bool enter_userns;
+	uid_t uid; /* the host uid the stack runs as, with enter_userns */
 	gid_t gid;
+	uid_t ns_uid; /* the same, inside the user namespace */
+	gid_t ns_gid;
 	const char
 		*run_id; /* SKILLBOX_RUN=<id> is the stack's whole environment: it names its run */
 	bool host_loopback; /* the gateway address reaches the host's 127.0.0.1 / ::1 */

@@ -91,8 +91,12 @@ def chown_tree(path, uid, gid):
             os.chown(os.path.join(root, n), uid, gid, follow_symlinks=False)
 
 
-def sandbox_host_uid(ident):
-    return 65534 if ident.is_root else ident.uid
+# A root caller's sandbox user is a per-run uid from this range (SKILLBOX_UID_RANGE unset).
+PER_RUN_FIRST, PER_RUN_LAST = 1879048192, 1879113727
+
+
+def is_sandbox_host_uid(uid, ident):
+    return PER_RUN_FIRST <= uid <= PER_RUN_LAST if ident.is_root else uid == ident.uid
 
 
 def copy_example(env, name, port):
@@ -129,7 +133,7 @@ def suspicious(path, ident):
         owner = os.lstat(path).st_uid
     except OSError:
         return False  # gone again: it did not survive
-    if owner in (sandbox_host_uid(ident), ident.uid) and owner != 0:
+    if (is_sandbox_host_uid(owner, ident) or owner == ident.uid) and owner != 0:
         return True
     if ".wx-" in name or "pasta" in name:
         return True
@@ -426,8 +430,8 @@ def check_log_reader(env, tag):
 
 def check_ci_build(env, tag):
     d = copy_example(env, "ci-build", demo.API_PORT)
+    # The build directory stays the caller's (root's, for root: idmapped in the sandbox).
     build = os.path.join(d, "build")
-    os.chown(build, sandbox_host_uid(env.ident), -1)
     src_before = demo.snapshot(os.path.join(d, "src"))
     r = env.skillbox(["run", d], timeout=120)
     h.ok(r.rc == 0 and "# all 23 tests passed" in r.out and "example: ./roman 2026 -> MMXXVI"
@@ -435,6 +439,9 @@ def check_ci_build(env, tag):
     built = sorted(os.listdir(build))
     h.ok(built == [".gitignore", "roman", "roman.o", "test-roman"],
          f"{tag}: the build output is in the build directory", built)
+    owners = {n: os.lstat(os.path.join(build, n)).st_uid for n in built}
+    h.ok(all(u == env.ident.uid for u in owners.values()),
+         f"{tag}: the build output belongs to the caller (uid {env.ident.uid})", owners)
     h.ok(not demo.changes(src_before, demo.snapshot(os.path.join(d, "src"))),
          f"{tag}: the sources are unchanged")
     h.ok((r.first("run.start") or {}).get("network_stack") == "none",

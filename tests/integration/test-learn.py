@@ -41,7 +41,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as h  # noqa: E402
 
 TIMEOUT = 90
-NOBODY = 65534  # what the sandbox user is on the host when root runs skillbox
 
 MAIN_PY = r"""
 import json
@@ -126,13 +125,18 @@ def http_servers(ports):
 # --- helpers ---------------------------------------------------------------------------
 
 
+# The owner of a root caller's skill directories: skillbox learn, run by root in a directory
+# that belongs to an unprivileged user, makes the sandbox user that user.
+ROOT_SKILL_OWNER = 4343
+
+
 def sandbox_uid(env):
-    return NOBODY if env.ident.is_root else env.ident.uid
+    return ROOT_SKILL_OWNER if env.ident.is_root else env.ident.uid
 
 
 def make_skill(env, name, files, dirs=()):
-    """A skill directory owned by the sandbox user's host uid, so the command may write in it
-    (for root that is nobody: the workspace stays root's, the skill directory is nobody's)."""
+    """A skill directory owned by an unprivileged user, so the command may write in it (for
+    root: ROOT_SKILL_OWNER, whom learn then runs the command as; the workspace stays root's)."""
     d = env.path(name)
     os.makedirs(d, exist_ok=True)
     for rel in dirs:

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import threading
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -31,6 +32,8 @@ SYSTEM = ["/usr", "/bin", "/lib", "/lib64", "/sbin"]
 PY = "/usr/bin/python3"
 NOBODY = 65534
 ALT_USER = 4343  # the --user target in the root-only variant
+# Where a root caller's per-run uids come from by default (SKILLBOX_UID_RANGE unset).
+PER_RUN_FIRST, PER_RUN_LAST = 1879048192, 1879113727
 RUN_TIMEOUT = 30  # bounded wait for any one skillbox run
 
 # The in-sandbox probe. Each operation returns {"ok": true, "v": ...} or
@@ -260,9 +263,25 @@ def raw_audit(env):
 
 
 def host_uid_of(env, user_opt=None):
+    """The host uid the sandbox user is, when known before the run: None for a root caller
+    without --user (a per-run uid, claimed at launch)."""
     if user_opt is not None:
         return user_opt
-    return NOBODY if env.ident.is_root else env.ident.uid
+    return None if env.ident.is_root else env.ident.uid
+
+
+def per_run(uid):
+    return isinstance(uid, int) and PER_RUN_FIRST <= uid <= PER_RUN_LAST
+
+
+def host_uid_matches(env, uid, user_opt=None):
+    """Is uid (from run.start) the host uid this identity's sandbox user should have?"""
+    want = host_uid_of(env, user_opt)
+    return per_run(uid) if want is None else uid == want
+
+
+def run_host_uid(r):
+    return (r.first("run.start") or {}).get("host_uid")
 
 
 def run_exit(r):
@@ -380,13 +399,15 @@ def alive(pids):
 
 
 def tmp_entries_of(uid):
+    """Entries of the host's /tmp owned by uid, or by any per-run uid when uid is None."""
     out = set()
     for n in os.listdir("/tmp"):
         try:
-            if os.lstat(os.path.join("/tmp", n)).st_uid == uid:
-                out.add(n)
+            owner = os.lstat(os.path.join("/tmp", n)).st_uid
         except OSError:
-            pass
+            continue
+        if owner == uid or (uid is None and per_run(owner)):
+            out.add(n)
     return out
 
 
@@ -504,36 +525,126 @@ def case_fs_write(env):
     h.ok(pf.get("/ro", {}).get("access") == "ro" and pf.get("/skill", {}).get("access") == "ro",
          f"{tag}: policy.fs says /ro and /skill are ro", json.dumps(pf.get("/ro")))
 
-    # A write path: the file appears on the host, owned by the sandbox user's host uid.
+    # A write path: the file appears on the host. For an unprivileged caller it belongs to the
+    # caller. For root the path stays root's, as a CI job's build directory is: the write path
+    # is idmapped, so the skill (a per-run uid, or --user) writes there as its owner and the
+    # file belongs to root afterwards.
     variants = [None]
     if env.ident.is_root:
-        variants.append(ALT_USER)
+        variants += [ALT_USER, "owned"]
     for user in variants:
-        vtag = tag + (f" --user {user}" if user else "")
-        uid = host_uid_of(env, user)
+        vtag = tag + {None: "", ALT_USER: f" --user {ALT_USER}",
+                      "owned": f" --user {ALT_USER}, path owned by it"}[user]
         out = env.mkdir(f"out-{user or 'default'}")
         d = skill_dir(env, probe_manifest(write=[out + ":/out"]), name=f"w-{user or 'd'}")
         # After skill_dir(): Env.skill() gives the whole workspace back to the identity.
-        os.chown(out, uid, uid)
+        owner = ALT_USER if user == "owned" else env.ident.uid
+        os.chown(out, owner, owner)
+        os.chmod(out, 0o755)
+        opts = ["--user", str(ALT_USER)] if user else []
         r, res = probe_ops(env, d, [["writetext", "/out/result.txt", "written inside\n"],
-                                    ["lstat", "/out/result.txt"]],
-                           opts=["--user", str(user)] if user else [])
+                                    ["lstat", "/out/result.txt"],
+                                    ["lstat", "/out"]],
+                           opts=opts)
         host_file = os.path.join(out, "result.txt")
         h.ok(res[0].get("ok") is True and os.path.exists(host_file)
              and open(host_file).read() == "written inside\n",
-             f"{vtag}: a write path works and the file appears on the host", r.describe())
+             f"{vtag}: a write path owned by uid {owner} works and the file appears on the host",
+             r.describe())
         st = os.lstat(host_file) if os.path.exists(host_file) else None
-        h.ok(st is not None and st.st_uid == uid,
-             f"{vtag}: the host file is owned by uid {uid}",
-             f"uid={st.st_uid if st else None}")
-        h.ok(res[1].get("ok") and res[1]["v"]["uid"] == 1000,
-             f"{vtag}: inside, the file is owned by the sandbox user 1000", json.dumps(res[1]))
+        h.ok(st is not None and st.st_uid == owner and st.st_gid == owner,
+             f"{vtag}: the host file belongs to the path's owner, uid {owner}",
+             f"uid={st.st_uid if st else None} gid={st.st_gid if st else None}")
+        h.ok(res[1].get("ok") and res[1]["v"]["uid"] == 1000 and res[2].get("ok")
+             and res[2]["v"]["uid"] == 1000,
+             f"{vtag}: inside, the path and the file belong to the sandbox user 1000",
+             json.dumps(res[1:]))
         pf = {m["path"]: m for m in (r.first("policy.fs") or {}).get("mounts", [])}
         rs = r.first("run.start") or {}
-        h.ok(pf.get("/out", {}).get("access") == "rw" and pf["/out"].get("host") == out
-             and rs.get("host_uid") == uid,
-             f"{vtag}: policy.fs has /out rw from {out}; run.start host_uid {uid}",
-             json.dumps([pf.get("/out"), rs.get("host_uid")]))
+        o = pf.get("/out", {})
+        want_idmap = ("none: the sandbox user is the caller" if not env.ident.is_root else
+                      "none" if user == "owned" else "owner is the sandbox user")
+        h.ok(o.get("access") == "rw" and o.get("host") == out and o.get("owner_uid") == owner
+             and o.get("idmap") == want_idmap and o.get("new_files_uid") == owner
+             and host_uid_matches(env, rs.get("host_uid"), ALT_USER if user else None),
+             f"{vtag}: policy.fs has /out rw from {out}, owner {owner}, idmap '{want_idmap}'; "
+             f"run.start names the host uid", json.dumps([o, rs.get("host_uid")]))
+
+
+def case_concurrent_uids(env):
+    """Two runs alive at the same time: as root each has a host uid of its own; an unprivileged
+    caller's are both the caller. They meet on a FIFO in a shared write path (root-owned for a
+    root caller), which makes them overlap without any sleep: the reader waits for the writer."""
+    tag = f"[{env.ident}] identity"
+    shared = env.mkdir("shared")
+    os.mkfifo(os.path.join(shared, "fifo"), 0o666)
+    owner = 0 if env.ident.is_root else env.ident.uid
+    os.chown(shared, owner, owner)
+    os.chown(os.path.join(shared, "fifo"), owner, owner)
+    reader = skill_dir(env, manifest(["/bin/sh", "-c", "cat /shared/fifo > /shared/got"],
+                                     write=[shared + ":/shared"]), name="reader")
+    writer = skill_dir(env, manifest(["/bin/sh", "-c", "echo met > /shared/fifo"],
+                                     write=[shared + ":/shared"]), name="writer")
+    results = {}
+
+    def go(name, d):
+        results[name] = run(env, d)
+
+    threads = [threading.Thread(target=go, args=(n, d)) for n, d in
+               (("reader", reader), ("writer", writer))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(RUN_TIMEOUT + 10)
+    a, b = results.get("reader"), results.get("writer")
+    got = os.path.join(shared, "got")
+    h.ok(a is not None and b is not None and a.rc == 0 and b.rc == 0 and os.path.exists(got)
+         and open(got).read() == "met\n",
+         f"{tag}: two concurrent runs met on a FIFO in a shared write path",
+         (a.describe() if a else "reader did not finish") + "\n" +
+         (b.describe() if b else "writer did not finish"))
+    ua, ub = (run_host_uid(a) if a else None), (run_host_uid(b) if b else None)
+    if env.ident.is_root:
+        h.ok(per_run(ua) and per_run(ub) and ua != ub,
+             f"{tag}: two concurrent root runs have different per-run host uids ({ua}, {ub})")
+        st = os.lstat(got) if os.path.exists(got) else None
+        h.ok(st is not None and st.st_uid == 0,
+             f"{tag}: what they wrote in the root-owned path belongs to root",
+             st and st.st_uid)
+    else:
+        h.ok(ua == ub == env.ident.uid,
+             f"{tag}: an unprivileged caller's runs are both the caller ({ua}, {ub})")
+
+
+def case_user_option(env):
+    """--user: accepted values work, everything else is refused with one line."""
+    tag = f"[{env.ident}] --user"
+    d = skill_dir(env, manifest(["/bin/true"]), name="true")
+    if not env.ident.is_root:
+        r = run(env, d, opts=["--user", str(ALT_USER)])
+        lines = r.err.strip().splitlines()
+        h.ok(r.rc == 125 and len(lines) == 1 and "only for callers that are root" in lines[0],
+             f"{tag}: refused for an unprivileged caller, in one line", r.describe())
+        return
+    for value, want in (("root", "never maps to root"), ("0", "never maps to root"),
+                        ("skillbox-no-such-user", "no such user"),
+                        ("4294967295", "not a valid uid"), ("-5", "no such user")):
+        r = run(env, d, opts=["--user", value])
+        lines = r.err.strip().splitlines()
+        h.ok(r.rc == 125 and len(lines) == 1 and want in lines[0],
+             f"{tag} {value}: refused in one line ({want})", r.describe())
+    for value, uid in (("nobody", NOBODY), (str(ALT_USER), ALT_USER)):
+        r = run(env, d, opts=["--user", value])
+        h.ok(r.rc == 0 and run_host_uid(r) == uid
+             and (r.first("run.start") or {}).get("host_identity") == "user",
+             f"{tag} {value}: runs as host uid {uid}", r.describe())
+    r = run(env, d, opts=["--uid-range", "5000-5000"])
+    h.ok(r.rc == 0 and run_host_uid(r) == 5000
+         and (r.first("run.start") or {}).get("uid_range") == "5000-5000",
+         f"{tag}: --uid-range 5000-5000 gives host uid 5000", r.describe())
+    r = run(env, d, opts=["--uid-range", "0-10"])
+    h.ok(r.rc == 125 and len(r.err.strip().splitlines()) == 1 and "FIRST-LAST" in r.err,
+         f"{tag}: --uid-range 0-10 is refused in one line", r.describe())
 
 
 def case_fs_tmpfs_hide(env):
@@ -610,7 +721,8 @@ def case_fs_tmp_home(env):
     hits = find_named("/tmp", marker, exclude=env.top) + find_named("/home", marker, depth=2)
     h.ok(not hits, f"{tag}: nothing the skill wrote to /tmp or HOME is left on the host", hits)
     new = tmp_entries_of(host_uid) - before_tmp
-    h.ok(not new, f"{tag}: no new entry in the host's /tmp owned by uid {host_uid}", new)
+    h.ok(not new, f"{tag}: no new entry in the host's /tmp owned by "
+         f"{'a per-run uid' if host_uid is None else f'uid {host_uid}'}", new)
 
 
 def case_fs_dev_root(env):
@@ -797,9 +909,11 @@ def case_caps(env):
          f"{tag}: uid and gid inside are 1000 (real, effective, saved, fs)",
          f"Uid {st.get('Uid')} Gid {st.get('Gid')}")
     rs = r.first("run.start") or {}
-    h.ok(rs.get("sandbox_uid") == 1000 and rs.get("host_uid") == host_uid_of(env)
+    want = "a per-run uid" if host_uid_of(env) is None else f"uid {host_uid_of(env)}"
+    h.ok(rs.get("sandbox_uid") == 1000 and host_uid_matches(env, rs.get("host_uid"))
+         and rs.get("host_identity") == ("per-run" if env.ident.is_root else "caller")
          and {"userns", "capabilities", "no_new_privs", "rlimits"} <= set(rs.get("layers", [])),
-         f"{tag}: run.start names sandbox uid 1000, host uid {host_uid_of(env)} and the layers",
+         f"{tag}: run.start names sandbox uid 1000, host {want} and the layers",
          json.dumps(rs))
 
 
@@ -1261,27 +1375,31 @@ def case_audit(env):
 def case_host_unchanged(env):
     tag = f"[{env.ident}] host"
     marker = "skillbox-left-" + uuid.uuid4().hex[:12]
-    host_uid = host_uid_of(env)
     out = env.mkdir("host-out")
     script = (f"sh -c 'sleep 300; :' {marker} &\n"
               f"echo x > /tmp/{marker}; echo y > /out/{marker}; echo done\n")
     d = skill_dir(env, manifest(["/bin/sh", "/skill/left.sh"], write=[out + ":/out"],
                                 tmpfs=[{"path": "/scratch", "size": "1M"}]),
                   files={"left.sh": script}, name="left")
-    os.chown(out, host_uid, host_uid)
+    # The caller's own directory (root's, for root).
+    os.chown(out, env.ident.uid, env.ident.gid)
     mi_before = h.mountinfo()
     tmp_before = set(os.listdir("/tmp"))
-    procs_before = pids_of_uid(host_uid)
+    procs_before = pids_of_uid(env.ident.uid) if not env.ident.is_root else set()
     r = run(env, d)
+    host_uid = run_host_uid(r)
     h.ok(r.rc == 0 and r.out == "done\n",
          f"{tag}: a skill that leaves a background process behind ends with it", r.describe())
     h.ok(h.mountinfo() == mi_before, f"{tag}: the host's mount table is unchanged")
     new_tmp = {n for n in set(os.listdir("/tmp")) - tmp_before
                if os.path.exists(os.path.join("/tmp", n))
-               and os.lstat(os.path.join("/tmp", n)).st_uid in (host_uid, NOBODY)}
+               and os.lstat(os.path.join("/tmp", n)).st_uid in (host_uid, NOBODY, env.ident.uid)
+               and os.lstat(os.path.join("/tmp", n)).st_uid != 0}
     h.ok(not new_tmp and not find_named("/tmp", marker, exclude=env.top),
          f"{tag}: no new files in the host's /tmp from the skill", new_tmp)
-    h.ok(os.path.exists(os.path.join(out, marker)), f"{tag}: (the write path did get its file)")
+    made = os.path.join(out, marker)
+    h.ok(os.path.exists(made) and os.lstat(made).st_uid == env.ident.uid,
+         f"{tag}: the write path got its file, owned by the caller (uid {env.ident.uid})")
     left = h.pids_matching(marker)
     new_procs = alive(pids_of_uid(host_uid) - procs_before)
     h.ok(not left and not new_procs, f"{tag}: no new processes remain on the host",
@@ -1341,6 +1459,8 @@ CASES = [
     case_start_reliability,
     case_fs_secret,
     case_fs_write,
+    case_concurrent_uids,
+    case_user_option,
     case_fs_tmpfs_hide,
     case_fs_tmp_home,
     case_fs_dev_root,

@@ -150,7 +150,7 @@ def make_env(ident):
 
 
 def skill_dir(env, name, command, trace=(), extra=None):
-    # Writable by whatever host uid the sandbox user is (nobody when the caller is root).
+    # Writable by whatever host uid the sandbox user is (a per-run uid when the caller is root).
     files = {"skill.py": SKILL, "data.txt": ("data\n", 0o666), "rw/.keep": ""}
     files.update(extra or {})
     d = env.skill(manifest(command, trace), name=name, files=files)

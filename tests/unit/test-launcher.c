@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "fd-util.h"
+#include "identity.h"
 #include "json.h"
 #include "event-loop.h"
 #include "event-sink.h"
@@ -781,8 +782,54 @@ static void test_sensitive_paths(void)
 	ok(!trace_path_is_sensitive(NULL), "not sensitive: NULL");
 }
 
+/* The per-run uid range and --user: what is accepted, and the one line for what is not. */
+static void test_identity(void)
+{
+	struct identity_range r;
+	char *error = NULL;
+	uid_t uid = 0;
+	gid_t gid = 0;
+
+	unsetenv("SKILLBOX_UID_RANGE");
+	if (is_int(identity_resolve_range(NULL, &r, &error), 0, "identity: the default range"))
+		ok(r.first == IDENTITY_RANGE_FIRST && r.last == IDENTITY_RANGE_LAST &&
+			   streq(r.source, "default"),
+		   "identity: 1879048192-1879113727 from the default (this namespace maps it)");
+	setenv("SKILLBOX_UID_RANGE", "70000-70009", 1);
+	if (is_int(identity_resolve_range(NULL, &r, &error), 0, "identity: the environment's"))
+		ok(r.first == 70000 && r.last == 70009 && streq(r.source, "SKILLBOX_UID_RANGE"),
+		   "identity: SKILLBOX_UID_RANGE=70000-70009");
+	if (is_int(identity_resolve_range("80000-80000", &r, &error), 0, "identity: --uid-range"))
+		ok(r.first == 80000 && r.last == 80000 && streq(r.source, "--uid-range"),
+		   "identity: --uid-range wins over the environment");
+	unsetenv("SKILLBOX_UID_RANGE");
+	is_int(identity_resolve_range("0-10", &r, &error), -EINVAL, "identity: a range with 0");
+	ok(error && strstr(error, "FIRST-LAST") && !strchr(error, '\n'),
+	   "identity: ... refused in one line");
+	is_int(identity_resolve_range("10-5", &r, &error), -EINVAL, "identity: first > last");
+	is_int(identity_resolve_range("5-x", &r, &error), -EINVAL, "identity: not a number");
+	is_int(identity_resolve_range("1-4294967295", &r, &error), -EINVAL,
+	       "identity: 4294967295 is not a uid");
+
+	is_int(identity_parse_user("root", &uid, &gid, &error), -EPERM, "identity: --user root");
+	ok(error && strstr(error, "never maps to root") && !strchr(error, '\n'),
+	   "identity: ... refused in one line");
+	is_int(identity_parse_user("0", &uid, &gid, &error), -EPERM, "identity: --user 0");
+	is_int(identity_parse_user("skillbox-no-such-user", &uid, &gid, &error), -ENOENT,
+	       "identity: --user of an unknown name");
+	ok(error && strstr(error, "no such user"), "identity: ... says so");
+	is_int(identity_parse_user("4294967295", &uid, &gid, &error), -EINVAL,
+	       "identity: --user 4294967295");
+	if (is_int(identity_parse_user("4343", &uid, &gid, &error), 0, "identity: --user 4343"))
+		ok(uid == 4343 && gid == 4343, "identity: a uid without a passwd entry: gid alike");
+	if (is_int(identity_parse_user("nobody", &uid, &gid, &error), 0, "identity: --user nobody"))
+		ok(uid == 65534, "identity: nobody is 65534");
+	free(error);
+}
+
 int main(void)
 {
+	test_identity();
 	test_seccomp_from_manifest();
 	test_deny_startup();
 	test_sensitive_paths();

@@ -940,6 +940,13 @@ static void test_stack_argv(void)
 	ok(!argv_has(argv, "--no-udp", NULL), "pasta argv: UDP handler for the resolver");
 	argv = strv_free(argv);
 
+	/* A root caller starts the stack inside the user namespace: network namespace only. */
+	o.enter_userns = true;
+	nfstack_argv(&o, 7, -1, &argv);
+	ok(!argv_has(argv, "--userns", NULL) && argv_has(argv, "--netns", "/proc/self/fd/6"),
+	   "pasta argv: started inside the user namespace, it joins the network namespace only");
+	argv = strv_free(argv);
+
 	o = (struct nfstack_opts){ .kind = NFSTACK_SLIRP4NETNS,
 				   .path = "/usr/bin/slirp4netns",
 				   .userns_fd = 5,
@@ -953,6 +960,12 @@ static void test_stack_argv(void)
 	ok(argv_has(argv, "--userns-path=/proc/self/fd/5", NULL) &&
 		   argv_has(argv, "/proc/self/fd/6", NFSTACK_IFNAME),
 	   "slirp4netns argv: namespaces by descriptor, then the interface name");
+	argv = strv_free(argv);
+	o.enter_userns = true;
+	nfstack_argv(&o, 7, 8, &argv);
+	ok(!argv_has(argv, "--userns-path=/proc/self/fd/5", NULL) &&
+		   argv_has(argv, "/proc/self/fd/6", NFSTACK_IFNAME),
+	   "slirp4netns argv: started inside the user namespace, no --userns-path");
 	argv = strv_free(argv);
 	o.kind = NFSTACK_NONE;
 	is_int(nfstack_argv(&o, 7, 8, &argv), -EINVAL, "stack argv: no stack, no argv");

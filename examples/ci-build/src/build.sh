@@ -9,7 +9,7 @@ CFLAGS="-std=c11 -O2 -Wall -Wextra -Werror"
 
 if [ ! -w . ]; then
 	echo "ci-build: $(pwd) is not writable: on the host, the build directory must be writable" \
-		"by the user the sandbox maps to (nobody when skillbox runs as root)" >&2
+		"by the user who runs skillbox (see skillbox run's audit trail, policy.fs)" >&2
 	exit 1
 fi
 echo "cc: $($CC --version | head -n 1)"
