@@ -311,10 +311,9 @@ static void describe_idmap_error(struct buf *b, const struct mount_op *o)
 
 	switch (o->idmap_error) {
 	case EPERM:
-		buf_puts(b, "the kernel refused to idmap it (mount_setattr: Operation not "
-			    "permitted): that needs CAP_SYS_ADMIN over the filesystem, which a "
-			    "container without CAP_SYS_ADMIN, or a user-namespaced one, does not "
-			    "have");
+		buf_puts(b, "the kernel refused to idmap it (Operation not permitted): that "
+			    "needs CAP_SYS_ADMIN over the filesystem, which a container without "
+			    "CAP_SYS_ADMIN, or a user-namespaced one, does not have");
 		break;
 	case EINVAL:
 		fs = fs_name(o->host);
