@@ -375,6 +375,17 @@ def judge_leftovers(p, tag, results):
 # --- main -------------------------------------------------------------------------------
 
 
+def remove_cgroup_parents():
+    """runc removes each container's cgroup but leaves the parent it made (skillbox-ci) in
+    every hierarchy; an empty one goes (a concurrent suite's containers keep theirs busy)."""
+    top = "/sys/fs/cgroup"
+    for d in os.listdir(top) if os.path.isdir(top) else []:
+        try:
+            os.rmdir(os.path.join(top, d, "skillbox-ci"))
+        except OSError:
+            pass
+
+
 def missing_tools():
     need = {"runc": "runc", "crun": "crun", "mmdebstrap": "mmdebstrap", "unshare": "util-linux"}
     missing = [f"{t} ({pkg})" for t, pkg in need.items() if not shutil.which(t)]
@@ -427,6 +438,7 @@ def main():
             judge_leftovers(p, tag, results)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    remove_cgroup_parents()
     h.done()
 
 
