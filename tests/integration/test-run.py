@@ -616,6 +616,31 @@ def case_concurrent_uids(env):
              f"{tag}: an unprivileged caller's runs are both the caller ({ua}, {ub})")
 
 
+def case_explain_identity(env):
+    """explain says who the sandbox user is on the host and how a write path is mapped."""
+    tag = f"[{env.ident}] explain"
+    out = env.mkdir("explained-out")
+    d = skill_dir(env, manifest(["/bin/true"], write=[out + ":/out"]), name="explained")
+    os.chown(out, env.ident.uid, env.ident.gid)
+    r = env.skillbox(["explain", d])
+    host = [l for l in r.out.splitlines() if l.startswith("host uid: ")]
+    write = [l for l in r.out.splitlines() if l.strip().startswith("/out ")]
+    if env.ident.is_root:
+        h.ok(r.rc == 0 and host and "a uid of the run's own" in host[0]
+             and f"{PER_RUN_FIRST}-{PER_RUN_LAST}" in host[0],
+             f"{tag}: names the per-run uid range", r.describe())
+        h.ok(write and "idmapped: its owner, uid 0, is the sandbox user" in write[0],
+             f"{tag}: the root-owned write path is idmapped to its owner", r.describe())
+        r = env.skillbox(["explain", "--user", str(ALT_USER), d])
+        h.ok(r.rc == 0 and f"host uid: uid {ALT_USER} (--user)" in r.out,
+             f"{tag} --user {ALT_USER}: names that uid", r.describe())
+    else:
+        h.ok(r.rc == 0 and host and host[0] == f"host uid: uid {env.ident.uid}, the caller",
+             f"{tag}: the sandbox user is the caller", r.describe())
+        h.ok(write and "idmapped" not in write[0],
+             f"{tag}: the write path is the caller's, not idmapped", r.describe())
+
+
 def case_user_option(env):
     """--user: accepted values work, everything else is refused with one line."""
     tag = f"[{env.ident}] --user"
@@ -1461,6 +1486,7 @@ CASES = [
     case_fs_write,
     case_concurrent_uids,
     case_user_option,
+    case_explain_identity,
     case_fs_tmpfs_hide,
     case_fs_tmp_home,
     case_fs_dev_root,
