@@ -43,7 +43,6 @@ GITHUB = os.path.join(SRC, "examples", "ci", "github-workflow.yml")
 GITLAB = os.path.join(SRC, "examples", "ci", "gitlab-ci.yml")
 JOB = os.path.join(SRC, "examples", "kubernetes", "job.yaml")
 CONTAINERFILE = os.path.join(SRC, "examples", "kubernetes", "Containerfile")
-NOBODY = 65534
 
 
 def load(path):
@@ -148,17 +147,18 @@ def check_gitlab(env):
     tag = f"{env.ident.name}: gitlab-ci.yml"
     job = load(GITLAB)["skillbox"]
     script = skillbox_lines(job.get("before_script", [])) + job["script"]
+    # The checkout stays the job's (root's, for root): a root caller's write paths are
+    # idmapped, so the build writes there as their owner.
     checkout, bindir = scratch_checkout(env)
-    if env.ident.is_root:
-        # Today a root caller's sandbox user is `nobody` on the host, so a declared write path
-        # must be writable by nobody (examples/ci-build/README.md). Issue 11 point 1 makes
-        # root-owned write paths writable; drop this chown when that lands.
-        os.chown(os.path.join(checkout, "examples", "ci-build", "build"), NOBODY, -1)
     h.diag(f"{tag}: running {script}")
     rc, out, err = run_script(env, checkout, bindir, "\n".join(script))
     h.ok(rc == 0 and "# all 23 tests passed" in out and "chain: intact" in out,
          f"{tag}: its script runs as written, the CI step passes and the log has the summary",
          f"rc={rc}\n{out[-2000:]}\n{err[-2000:]}")
+    build = os.path.join(checkout, "examples", "ci-build", "build")
+    owners = {os.lstat(os.path.join(build, n)).st_uid for n in os.listdir(build)}
+    h.ok(owners == {env.ident.uid},
+         f"{tag}: the build output belongs to the job's user (uid {env.ident.uid})", owners)
     md_path = os.path.join(checkout, "skillbox-summary.md")
     md = open(md_path).read() if os.path.exists(md_path) else ""
     h.ok(md.startswith("# skillbox audit") and "Chain integrity: intact" in md,
