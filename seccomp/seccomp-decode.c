@@ -148,6 +148,22 @@ static void format_socket_type(struct buf *b, uint64_t v)
 		buf_printf(b, "|0x%x", t & ~(uint32_t)(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC));
 }
 
+/* Which argument of a syscall that sets a file's mode holds it; -1 for other syscalls. */
+static int mode_arg(const char *name)
+{
+	static const struct {
+		const char *name;
+		int arg;
+	} t[] = { { "chmod", 1 },     { "fchmod", 1 }, { "fchmodat", 2 },
+		  { "fchmodat2", 2 }, { "creat", 1 },  { "open", 2 },
+		  { "openat", 3 },    { "mknod", 1 },  { "mknodat", 2 } };
+
+	for (size_t i = 0; i < ELEMENTSOF(t); i++)
+		if (streq(name, t[i].name))
+			return t[i].arg;
+	return -1;
+}
+
 void seccomp_decode_args(struct audit *a, const struct seccomp_data *d, const char *name)
 {
 	struct buf b = BUF_INIT;
@@ -220,6 +236,12 @@ void seccomp_decode_args(struct audit *a, const struct seccomp_data *d, const ch
 		snprintf(hex, sizeof(hex), "0x%x", (uint32_t)d->args[0]);
 		audit_str(a, "persona", hex);
 		audit_object_end(a);
+	} else if (mode_arg(name) >= 0) {
+		/* The set-id bits are why such a call is refused. */
+		audit_object_begin(a, "args");
+		snprintf(hex, sizeof(hex), "0%o", (unsigned)(d->args[mode_arg(name)] & 07777));
+		audit_str(a, "mode", hex);
+		audit_object_end(a);
 	}
 	buf_done(&b);
 }
@@ -266,6 +288,8 @@ char *seccomp_decode_example(const struct seccomp_data *d, const char *name, con
 			buf_printf(&b, "(0x%x)", (uint32_t)d->args[1]);
 	} else if (streq(name, "personality")) {
 		buf_printf(&b, "(0x%x)", (uint32_t)d->args[0]);
+	} else if (mode_arg(name) >= 0) {
+		buf_printf(&b, "(mode 0%o)", (unsigned)(d->args[mode_arg(name)] & 07777));
 	}
 	if (foreign)
 		buf_printf(&b, " (%s)", foreign);

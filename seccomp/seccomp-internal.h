@@ -26,6 +26,8 @@ enum sp_kind {
 	SP_REFUSE,   /* notified; the parent answers EPERM and audits it */
 	SP_ENOSYS,   /* the filter answers ENOSYS itself, unaudited (clone3) */
 	SP_TRACE,    /* notified; the parent continues it (traced) */
+	SP_TRACE_IF, /* notified; the parent continues it when the condition holds (traced),
+			refuses it otherwise */
 };
 
 enum sp_origin {
@@ -62,7 +64,7 @@ struct sp_entry {
 	int nr;
 	const char *name;
 	enum sp_kind kind;
-	const struct sp_cond *cond; /* SP_ALLOW_IF */
+	const struct sp_cond *cond; /* SP_ALLOW_IF, SP_TRACE_IF */
 	enum sp_origin origin;
 	const char *group; /* why the profile refuses it (SP_REFUSE from the profile) */
 };

@@ -240,6 +240,9 @@ enum {
 	COND_IOCTL,
 	COND_IOCTL_STRICT,
 	COND_PERSONALITY,
+	COND_NO_SETID_ARG1, /* the mode argument has neither S_ISUID nor S_ISGID */
+	COND_NO_SETID_ARG2,
+	COND_NO_SETID_ARG3,
 	_COND_MAX,
 };
 
@@ -375,8 +378,43 @@ static int build_conds(struct seccomp_policy *p)
 	c[COND_PERSONALITY].summary =
 		"allowed for 0 (PER_LINUX), 0x8 (PER_LINUX32), 0x20000 "
 		"(UNAME26), 0x20008 and 0xffffffff (query); refused otherwise";
-	return cond_low32_in(&c[COND_PERSONALITY], 0, personas, ELEMENTSOF(personas));
+	r = cond_low32_in(&c[COND_PERSONALITY], 0, personas, ELEMENTSOF(personas));
+	if (r < 0)
+		return r;
+
+	/*
+	 * A set-user-ID or set-group-ID file the skill makes runs as its owner on the host, and
+	 * through a root caller's idmapped write path that owner is root. (Inside, every mount
+	 * is nosuid and no_new_privs is set: the bits only ever matter outside.)
+	 */
+	for (unsigned arg = 1; arg <= 3; arg++) {
+		struct sp_cond *m = &c[COND_NO_SETID_ARG1 + arg - 1];
+
+		m->summary = "allowed unless the mode sets S_ISUID or S_ISGID (such a file would "
+			     "run as its owner on the host; through a root caller's idmapped write "
+			     "path that is root)";
+		r = cond_add(m, &(struct sp_alt){ .cmp = { { .arg = arg,
+							     .op = SCMP_CMP_MASKED_EQ,
+							     .a = S_ISUID | S_ISGID,
+							     .b = 0 } },
+						  .n = 1 });
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
+
+/* The syscalls that set a file's mode, and which argument holds it. */
+static const struct {
+	const char *name;
+	int cond;
+} setid_checked[] = {
+	{ "chmod", COND_NO_SETID_ARG1 },    { "fchmod", COND_NO_SETID_ARG1 },
+	{ "fchmodat", COND_NO_SETID_ARG2 }, { "fchmodat2", COND_NO_SETID_ARG2 },
+	{ "creat", COND_NO_SETID_ARG1 },    { "open", COND_NO_SETID_ARG2 },
+	{ "openat", COND_NO_SETID_ARG3 },   { "mknod", COND_NO_SETID_ARG1 },
+	{ "mknodat", COND_NO_SETID_ARG2 },
+};
 
 static bool cmp_holds(const struct sp_cmp *c, const uint64_t *args)
 {
@@ -532,6 +570,25 @@ static int build_default(struct seccomp_policy *p, char **ret_error)
 			*ret_error = strdup("internal error: the profile lists a syscall twice");
 			return -EINVAL;
 		}
+	for (size_t i = 0; i < ELEMENTSOF(setid_checked); i++) {
+		struct sp_entry *e =
+			find_entry(p, seccomp_syscall_resolve_name(setid_checked[i].name));
+
+		if (e && e->kind == SP_ALLOW) {
+			e->kind = SP_ALLOW_IF;
+			e->cond = &p->conds[setid_checked[i].cond];
+		}
+	}
+	/*
+	 * openat2() keeps its mode in memory a filter cannot read, like clone3()'s flags: ENOSYS
+	 * from the filter, and programs fall back to openat(), whose mode is checked.
+	 */
+	{
+		struct sp_entry *e = find_entry(p, seccomp_syscall_resolve_name("openat2"));
+
+		if (e && e->kind == SP_ALLOW)
+			e->kind = SP_ENOSYS;
+	}
 	return 0;
 }
 
@@ -639,7 +696,10 @@ static int apply_adjustments(struct seccomp_policy *p, const struct seccomp_spec
 	return 0;
 }
 
-/* Traced syscalls stay allowed, but pass the listener; a refused one stays refused. */
+/*
+ * Traced syscalls stay allowed, but pass the listener; a refused one stays refused, and a
+ * conditional one is continued by the listener when its condition holds.
+ */
 static void apply_trace(struct seccomp_policy *p)
 {
 	for (size_t i = 0; i < ELEMENTSOF(trace_groups); i++) {
@@ -651,6 +711,8 @@ static void apply_trace(struct seccomp_policy *p)
 
 			if (e && e->kind == SP_ALLOW)
 				e->kind = SP_TRACE;
+			else if (e && e->kind == SP_ALLOW_IF)
+				e->kind = SP_TRACE_IF;
 		}
 	}
 }
@@ -704,6 +766,7 @@ static int add_rules(struct seccomp_policy *p)
 			break;
 		case SP_REFUSE:
 		case SP_TRACE:
+		case SP_TRACE_IF:
 			/* The default action: notify. */
 			break;
 		}
@@ -1036,6 +1099,11 @@ void seccomp_policy_classify(const struct seccomp_policy *p, const struct seccom
 	case SP_TRACE:
 		ret->verdict = SECCOMP_VERDICT_CONTINUE;
 		break;
+	case SP_TRACE_IF:
+		ret->verdict = cond_holds(e->cond, (const uint64_t *)d->args)
+				       ? SECCOMP_VERDICT_CONTINUE
+				       : SECCOMP_VERDICT_EPERM;
+		break;
 	}
 }
 
@@ -1118,7 +1186,7 @@ int seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a)
 	audit_str(a, "foreign_abi", "EPERM");
 	audit_array_begin(a, "traced");
 	for (size_t i = 0; i < p->n_entries; i++)
-		if (p->entries[i].kind == SP_TRACE)
+		if (p->entries[i].kind == SP_TRACE || p->entries[i].kind == SP_TRACE_IF)
 			audit_str(a, NULL, p->entries[i].name);
 	audit_array_end(a);
 	audit_array_begin(a, "filter_flags");
@@ -1222,8 +1290,10 @@ static void explain_text(FILE *f, size_t indent, const char *text)
 
 static bool is_kind(const struct sp_entry *e, const void *userdata)
 {
-	return e->kind == *(const enum sp_kind *)userdata && e->origin != SP_FROM_ALLOW &&
-	       e->origin != SP_FROM_DENY;
+	enum sp_kind k = *(const enum sp_kind *)userdata;
+
+	return (e->kind == k || (k == SP_TRACE && e->kind == SP_TRACE_IF)) &&
+	       e->origin != SP_FROM_ALLOW && e->origin != SP_FROM_DENY;
 }
 
 static bool is_origin(const struct sp_entry *e, const void *userdata)
@@ -1251,7 +1321,7 @@ void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f)
 	explain_names(p, f, 2, "allowed", is_kind, &allow);
 	fputs("  allowed with conditions (refused with EPERM otherwise, audited):\n", f);
 	for (size_t i = 0; i < p->n_entries; i++)
-		if (p->entries[i].kind == SP_ALLOW_IF) {
+		if (p->entries[i].kind == SP_ALLOW_IF || p->entries[i].kind == SP_TRACE_IF) {
 			struct buf b = BUF_INIT;
 
 			buf_printf(&b, "%s: %s", p->entries[i].name, p->entries[i].cond->summary);
@@ -1278,6 +1348,10 @@ void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f)
 		     "clone3: ENOSYS from the filter itself, not audited: its flags are in memory "
 		     "a seccomp filter cannot read; glibc then falls back to clone(), whose flags "
 		     "are checked");
+	explain_text(f, 2,
+		     "openat2: ENOSYS from the filter itself, not audited: its mode is in memory "
+		     "a seccomp filter cannot read; programs fall back to openat(), whose mode is "
+		     "checked");
 	explain_text(f, 2,
 		     "any other syscall: ENOSYS (so that libc fallbacks work), audited as "
 		     "syscall.deny");

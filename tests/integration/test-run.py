@@ -150,6 +150,14 @@ def op_forklimit(n):
         os.waitpid(k, 0)
     return {"forked": len(kids), "errno": err}
 
+def op_chmod(p, mode):
+    os.chmod(p, mode)
+    return oct(os.lstat(p).st_mode & 0o7777)
+
+def op_create(p, mode):
+    os.close(os.open(p, os.O_CREAT | os.O_WRONLY | os.O_EXCL, mode))
+    return oct(os.lstat(p).st_mode & 0o7777)
+
 def op_alloc(n):
     try:
         b = bytearray(n)
@@ -569,6 +577,35 @@ def case_fs_write(env):
              and host_uid_matches(env, rs.get("host_uid"), ALT_USER if user else None),
              f"{vtag}: policy.fs has /out rw from {out}, owner {owner}, idmap '{want_idmap}'; "
              f"run.start names the host uid", json.dumps([o, rs.get("host_uid")]))
+
+
+def case_no_setid(env):
+    """The skill cannot make set-user-ID or set-group-ID files: through a root caller's
+    idmapped write path they would be root's on the host. Refused and audited; the mode
+    without those bits still works."""
+    tag = f"[{env.ident}] setid"
+    out = env.mkdir("setid-out")
+    d = skill_dir(env, probe_manifest(write=[out + ":/out"]), name="setid")
+    os.chown(out, env.ident.uid, env.ident.gid)
+    r, res = probe_ops(env, d, [["writetext", "/out/tool", "#!/bin/sh\n"],
+                                ["chmod", "/out/tool", 0o4755],
+                                ["chmod", "/out/tool", 0o2755],
+                                ["create", "/out/made", 0o6755],
+                                ["chmod", "/out/tool", 0o755]])
+    h.ok(res[1].get("errno") == "EPERM" and res[2].get("errno") == "EPERM"
+         and res[3].get("errno") == "EPERM",
+         f"{tag}: chmod u+s, chmod g+s and open(O_CREAT, 06755) are refused (EPERM)",
+         json.dumps(res))
+    h.ok(res[4].get("v") == "0o755", f"{tag}: chmod 0755 works", json.dumps(res[4]))
+    tool = os.path.join(out, "tool")
+    st = os.lstat(tool) if os.path.exists(tool) else None
+    h.ok(st is not None and st.st_mode & 0o6000 == 0 and st.st_uid == env.ident.uid
+         and not os.path.exists(os.path.join(out, "made")),
+         f"{tag}: on the host the file is the caller's (uid {env.ident.uid}) and not set-id",
+         st and oct(st.st_mode))
+    modes = [e.get("args", {}).get("mode") for e in r.of("syscall.deny")]
+    h.ok(modes.count("04755") == 1 and modes.count("02755") == 1 and "06755" in modes,
+         f"{tag}: each refusal is a syscall.deny event with the mode", modes)
 
 
 def case_concurrent_uids(env):
@@ -1484,6 +1521,7 @@ CASES = [
     case_start_reliability,
     case_fs_secret,
     case_fs_write,
+    case_no_setid,
     case_concurrent_uids,
     case_user_option,
     case_explain_identity,

@@ -119,7 +119,7 @@ print(json.dumps(R))
 '''
 
 
-def manifest(command, trace=(), write=True):
+def manifest(command, trace=(), write=True, allow=()):
     lines = [
         "skillbox: 1",
         "name: trace-test",
@@ -135,6 +135,8 @@ def manifest(command, trace=(), write=True):
     lines += ["limits:", "  timeout: 50s"]
     if trace:
         lines += ["audit:", f"  trace: {json.dumps(list(trace))}"]
+    if allow:
+        lines += ["syscalls:", f"  allow: {json.dumps(list(allow))}"]
     return "\n".join(lines) + "\n"
 
 
@@ -149,11 +151,11 @@ def make_env(ident):
     return env
 
 
-def skill_dir(env, name, command, trace=(), extra=None):
+def skill_dir(env, name, command, trace=(), extra=None, allow=()):
     # Writable by whatever host uid the sandbox user is (a per-run uid when the caller is root).
     files = {"skill.py": SKILL, "data.txt": ("data\n", 0o666), "rw/.keep": ""}
     files.update(extra or {})
-    d = env.skill(manifest(command, trace), name=name, files=files)
+    d = env.skill(manifest(command, trace, allow=allow), name=name, files=files)
     os.chmod(os.path.join(d, "rw"), 0o777)
     return d
 
@@ -412,8 +414,9 @@ def check_exists_sensitive(env, tag):
 
 
 def check_probe(env, tag):
+    # openat2 is ENOSYS unless a manifest allows it (its mode is beyond the filter's reach).
     d = skill_dir(env, "probe", ["/skill/trace-probe"],
-                  extra={"trace-probe": (probe_bytes("trace-probe"), 0o755)})
+                  extra={"trace-probe": (probe_bytes("trace-probe"), 0o755)}, allow=["openat2"])
     steps = ["openat:/skill:data.txt", "chdir:/skill/rw", "open:../data.txt",
              "openat2:/skill/rw:o2.txt", "exec-empty:/usr/bin/true"]
     r = run(env, d, steps, opts=["--trace", "files,exec"])
