@@ -18,6 +18,7 @@ import pty
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -1249,6 +1250,11 @@ def case_sigkill(env):
     # too before looking for strays, or a slow exit would look like one.
     before_kill = all_pids()
     inits = [p for p in before_kill if _ppid(p) == live.pid and is_init(p)]
+    # A root caller's per-run uid is claimed by an abstract socket skillbox and init hold.
+    uid = host_uid_of_pid(sandbox[0]) if sandbox else None
+    if env.ident.is_root:
+        h.ok(per_run(uid) and not claimable(uid),
+             f"{tag}: the run's per-run uid {uid} is claimed while it runs")
     os.kill(live.pid, signal.SIGKILL)
     r = live.finish(RUN_TIMEOUT)
     h.ok(r.rc == -signal.SIGKILL, f"{tag}: skillbox died of SIGKILL", r.rc)
@@ -1256,6 +1262,9 @@ def case_sigkill(env):
     left = h.wait_gone(sandbox, 10)
     h.ok(sandbox and not left, f"{tag}: SIGKILL of skillbox: every sandboxed process is gone",
          f"found {sandbox}, left {left}")
+    if env.ident.is_root:
+        h.ok(per_run(uid) and claimable(uid),
+             f"{tag}: SIGKILL of skillbox: once its sandbox is gone, uid {uid} is free again")
     stray = [p for p in alive(before_kill)
              if (userns and ns_of(p, "user") == userns) or (netns and ns_of(p, "net") == netns)]
     h.ok(not h.pids_matching(marker) and not stray,
@@ -1264,6 +1273,30 @@ def case_sigkill(env):
 
 def all_pids():
     return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def host_uid_of_pid(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("Uid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def claimable(uid):
+    """Whether skillbox's claim on a per-run uid (the abstract socket skillbox/uid/N) is free:
+    binding it here succeeds only then (and is let go at once)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        s.bind(f"\0skillbox/uid/{uid}")
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 def is_init(pid):
