@@ -797,7 +797,7 @@ int cmd_learn(int argc, char **argv)
 		log_error(
 			"learn: warning: %s is not writable by %s: it is read-only while learning "
 			"too, as it would be under the draft",
-			cwd, geteuid() == 0 ? "the sandbox's user (nobody)" : "you");
+			cwd, geteuid() == 0 ? "the sandbox's user (a per-run uid)" : "you");
 	k = sampler_start(&sampler);
 	if (k < 0)
 		log_error_errno(k, "learn: warning: counting threads (the draft's processes limit "
