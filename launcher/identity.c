@@ -104,6 +104,9 @@ int identity_parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid, char **re
 				 "run: --user %s: the sandbox user never maps to root on the host; "
 				 "name an unprivileged user, or leave --user out for a per-run uid",
 				 s);
+	/* Nor to root's group: a user whose primary group is root gets one of its own. */
+	if (gid == 0)
+		gid = (gid_t)uid;
 	r = id_map_covers(UID_MAP, uid, uid);
 	if (r > 0)
 		r = id_map_covers(GID_MAP, gid, gid);
@@ -267,6 +270,18 @@ int identity_choose(struct identity *id, bool user_given, uid_t user_uid, gid_t 
 	return 0;
 }
 
+/*
+ * The group the sandbox user has when it becomes a write path's owner: that user's primary
+ * group, as if it had started skillbox itself, and never root's (a path's group may be 0,
+ * a user's primary group too): then a group of the uid's number, as per-run uids have.
+ */
+static gid_t owner_group(uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	return pw && pw->pw_gid != 0 ? pw->pw_gid : (gid_t)uid;
+}
+
 /* The sandbox user may write there without being its owner: the "other" bits allow it. */
 static bool other_may_write(const struct mount_op *o)
 {
@@ -345,7 +360,6 @@ int identity_map_writes(struct identity *id, struct mount_plan *p, const char *m
 {
 	const struct mount_op *stuck = NULL;
 	uid_t owner = 0;
-	gid_t owner_gid = 0;
 	bool mixed = false;
 	int k;
 
@@ -371,7 +385,7 @@ int identity_map_writes(struct identity *id, struct mount_plan *p, const char *m
 		id->note = strdup("skillbox learn: the owner of the working directory");
 		id->kind = IDENTITY_OWNER;
 		id->uid = o->owner_uid;
-		id->gid = o->owner_gid;
+		id->gid = owner_group(o->owner_uid);
 		id->claim_fd = safe_close(id->claim_fd);
 		mount_plan_close_trees(p);
 		k = mount_plan_idmap(p, true, id->uid, id->gid);
@@ -393,7 +407,6 @@ int identity_map_writes(struct identity *id, struct mount_plan *p, const char *m
 		if (!stuck) {
 			stuck = o;
 			owner = o->owner_uid;
-			owner_gid = o->owner_gid;
 		} else if (o->owner_uid != owner) {
 			mixed = true;
 		}
@@ -416,7 +429,7 @@ int identity_map_writes(struct identity *id, struct mount_plan *p, const char *m
 		id->note = buf_steal(&b);
 		id->kind = IDENTITY_OWNER;
 		id->uid = owner;
-		id->gid = owner_gid;
+		id->gid = owner_group(owner);
 		id->claim_fd = safe_close(id->claim_fd);
 		mount_plan_close_trees(p);
 		k = mount_plan_idmap(p, true, id->uid, id->gid);

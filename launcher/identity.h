@@ -58,8 +58,9 @@ const char *identity_kind_to_string(enum identity_kind k);
 
 /**
  * Parses --user: a user name or a numeric uid (whose gid is its passwd entry's, else the same
- * number). Root (uid 0) and ids the caller's user namespace does not map are refused. On
- * failure sets *ret_error to one line.
+ * number; never root's group: a user whose primary group is root gets its uid's number). Root (uid
+ * 0) and ids the caller's user namespace does not map are refused. On failure sets *ret_error to
+ * one line.
  */
 int identity_parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid, char **ret_error);
 
