@@ -674,6 +674,7 @@ static int prepare(struct run *r)
 		r->spec.seccomp = seccomp_policy_program(r->seccomp);
 		r->spec.seccomp_flags = seccomp_policy_filter_flags(r->seccomp);
 		r->spec.seccomp_listener = seccomp_policy_has_listener(r->seccomp);
+		r->spec.exec_traced = r->trace & MANIFEST_TRACE_EXEC;
 	}
 
 	emit_run_start(r);

@@ -246,22 +246,66 @@ static int load_seccomp(const struct sandbox_spec *s)
 	return r < 0 ? -errno : (int)r;
 }
 
+/*
+ * The dumpable window, and how it is closed.
+ *
+ * The kernel's rules (ptrace_may_access() in kernel/ptrace.c, cap_ptrace_access_check() in
+ * security/commoncap.c, task_dump_owner() in fs/proc/base.c, begin_new_exec() in fs/exec.c):
+ *  - "Dumpable" belongs to a memory map (mm->flags), as does mm->user_ns. PR_SET_DUMPABLE
+ *    sets it on the caller's map. A fork copies both from the parent's map; execve() makes a
+ *    new map whose user_ns is the caller's user namespace and which is dumpable again
+ *    (SUID_DUMP_USER when uid == euid, gid == egid and the program is readable), whatever the
+ *    old map was.
+ *  - A task may reach into another (ptrace, process_vm_readv(), /proc/PID/mem, pidfd_getfd(),
+ *    /proc/PID/{environ,cwd,root,fd/N}) only if (1) it has the target's uids, or
+ *    CAP_SYS_PTRACE over the target's user namespace; (2) the target's map is dumpable, or it
+ *    has CAP_SYS_PTRACE over mm->user_ns; (3) its capabilities include the target's (same
+ *    namespace), or it has CAP_SYS_PTRACE over the target's namespace.
+ *  - The /proc/PID files of a task whose map is not dumpable belong to root of mm->user_ns,
+ *    otherwise to the task's euid; some need nothing but that ownership (listing
+ *    /proc/PID/fd, raising oom_score_adj, clear_refs).
+ *
+ * init is a fork of skillbox that never execs: its map's user_ns is the host's, so sealed
+ * (non-dumpable) its /proc files belong to host root, unmapped inside (65534). The skill runs
+ * on init's map until its execve() (CLONE_VM|CLONE_VFORK: see spawn_skill()), and before that
+ * the parent must fetch the seccomp listener from it with pidfd_getfd(). The parent passes
+ * (1) and (3): an unprivileged one has the skill's uid and owns the sandbox's user namespace,
+ * a root one owns it (every capability there). It passes (2) only while the map is dumpable,
+ * unless it has CAP_SYS_PTRACE over the host's namespace, which an unprivileged caller and a
+ * container's root lack: so the skill makes the map dumpable, and that unseals init, the
+ * same map.
+ *
+ * The skill seals the map again as soon as the parent has said it holds the listener, before
+ * execve(): no code but skillbox's runs while init's map is dumpable (init is suspended in the
+ * vfork, the skill is the sandbox's only other process), and the skill's program starts with
+ * init sealed. (Before, init sealed itself once the vfork returned; under load the program
+ * could run first, find init's /proc files its own and list init's descriptors.) After
+ * execve() the skill has a map of its own, dumpable, whose user_ns is the sandbox's: the
+ * parent's later reads of the skill (traced arguments, pidfd_getfd() of a socket) pass (2) as
+ * that namespace's owner.
+ *
+ * With exec tracing the listener gets the skill's first execve() too, and the parent reads
+ * its path and argv from the skill's memory while the call waits: the map must be dumpable
+ * at that moment, and the program runs as soon as the parent lets the call continue. So then
+ * the skill gets a copy of init's map instead (spawn_skill() without CLONE_VM, a fork's
+ * page-table copy that only traced runs pay for), and init's map is never made dumpable.
+ *
+ * Without a listener nothing needs the map dumpable and the skill leaves it alone. A step
+ * that fails in between exits with the map still dumpable: init seals it again first thing
+ * once the vfork returns, before it runs anything else and before any program of the
+ * skill's exists. prctl() is one of the syscalls a manifest may not refuse, as the seal
+ * runs under the filter.
+ */
 static _noreturn_ void skill_main(const struct sandbox_spec *s)
 {
+	bool unseal = s->seccomp && s->seccomp_listener;
 	int sock = s->sock_skill;
 	struct sandbox_msg ack;
 	sigset_t none;
 	bool exists;
 	int r;
 
-	/*
-	 * init is non-dumpable so that nothing in the sandbox can read its memory; the skill
-	 * is an ordinary process of its user. The parent needs ptrace access to it for
-	 * pidfd_getfd() before the execve, while it still runs in init's memory map, whose
-	 * user namespace is the host's: only real root would pass the non-dumpable check.
-	 * (init seals itself again once the skill has exec'd: see spawn_skill().)
-	 */
-	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+	if (unseal && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		fail(sock, SB_STEP_SYNC, errno, 0, 0);
 
 	/* The skill starts with default dispositions and nothing blocked. */
@@ -312,6 +356,9 @@ static _noreturn_ void skill_main(const struct sandbox_spec *s)
 			send_msg(sock, SB_MSG_LISTENER, 0, 0, 0, r);
 			if (recv_msg(sock, &ack) < 0 || ack.type != SB_MSG_ACK)
 				_exit(EXIT_FAILURE);
+			/* The parent holds the listener: seal init's map (see above). */
+			if (!s->exec_traced && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+				fail(sock, SB_STEP_SYNC, errno, 0, 0);
 			close(r);
 		}
 	}
@@ -340,7 +387,8 @@ static int skill_entry(void *userdata)
  * all of skillbox's memory, and both sides would then take copy-on-write faults (~0.5 ms a
  * launch here). init is suspended until the skill has exec'd or exited. The child only
  * changes per-process state (signals, session, fds, cwd, rlimits, credentials, seccomp),
- * allocates a little through libcap (never freed, harmless), and never returns.
+ * allocates a little through libcap (never freed, harmless), and never returns. With exec
+ * tracing it gets a copy of the map instead (see skill_main()).
  */
 static pid_t spawn_skill(const struct sandbox_spec *s, int sock)
 {
@@ -348,6 +396,7 @@ static pid_t spawn_skill(const struct sandbox_spec *s, int sock)
 		STACK_SIZE = 256 * 1024
 	};
 	struct skill_args a = { .spec = s, .sock_init = sock };
+	int flags = CLONE_VFORK | SIGCHLD | (s->exec_traced ? 0 : CLONE_VM);
 	void *stack;
 	pid_t pid;
 
@@ -355,7 +404,7 @@ static pid_t spawn_skill(const struct sandbox_spec *s, int sock)
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
 	if (stack == MAP_FAILED)
 		return -errno;
-	pid = clone(skill_entry, (char *)stack + STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	pid = clone(skill_entry, (char *)stack + STACK_SIZE, flags, &a);
 	if (pid < 0)
 		pid = -errno;
 	munmap(stack, STACK_SIZE);
@@ -516,10 +565,9 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	if (skill < 0)
 		fail(sock, SB_STEP_FORK, -skill, 0, 0);
 	/*
-	 * Dumpable is a property of the memory map, which the skill shared with us until its
-	 * execve(): it made the map dumpable for the parent's pidfd_getfd(). Seal init again.
-	 * (In the moment between, the skill could not reach init anyway: it holds no
-	 * capability, init holds all of them, and the filter refuses ptrace.)
+	 * The skill sealed our shared map before its execve(), unless it failed at a step in
+	 * between: then the map is still dumpable, and this seals it before anything else runs
+	 * (see skill_main()).
 	 */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 

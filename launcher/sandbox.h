@@ -99,6 +99,8 @@ struct sandbox_spec {
 	const struct sock_fprog *seccomp; /* NULL: no filter */
 	unsigned seccomp_flags;		  /* SECCOMP_FILTER_FLAG_* */
 	bool seccomp_listener;		  /* the filter has a user-notification listener */
+	bool exec_traced; /* the listener gets execve(): the parent reads the skill's memory
+			     while its first execve() waits (see skill_main()) */
 
 	char **scrub_argv; /* the process's original argv, overwritten in init (cmdline) */
 	int hold_fd;	   /* kept open by init (never by the skill) while it lives; -1 */

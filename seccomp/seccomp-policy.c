@@ -228,10 +228,11 @@ static const unsigned trace_bits[] = { SECCOMP_TRACE_EXEC, SECCOMP_TRACE_FILES,
 				       SECCOMP_TRACE_CONNECT };
 
 /*
- * skillbox's own start-up uses these between loading the filter and execve(), before the
- * parent holds the listener: a notification then would wait for an answer nobody can give.
+ * skillbox's own start-up uses these between loading the filter and execve(): read and write
+ * before the parent holds the listener (a notification then would wait for an answer nobody
+ * can give), prctl to seal init's memory map again (see launcher/sandbox.c).
  */
-static const char *const startup_syscalls[] = { "read", "write" };
+static const char *const startup_syscalls[] = { "read", "write", "prctl" };
 
 enum {
 	COND_CLONE,

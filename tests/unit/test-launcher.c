@@ -146,6 +146,20 @@ static void test_deny_startup(void)
 	ok(error && strstr(error, "test.yaml:5:") && strstr(error, "write"),
 	   "  the message names the manifest line and the syscall: %s", error ? error : "(null)");
 	seccomp_policy_free(p);
+	p = NULL;
+	free(error);
+	error = NULL;
+
+	/* The skill seals init's memory map with prctl() after the filter is loaded. */
+	{
+		_cleanup_manifest_free_ struct manifest *m2 =
+			parse(MANIFEST_HEAD "syscalls:\n  deny: [prctl]\n");
+
+		r = run_seccomp_build(m2, 0, &p, &error);
+		ok(r == -EINVAL && !p && error && strstr(error, "prctl"),
+		   "syscalls.deny: prctl is refused: %s", error ? error : "(null)");
+		seccomp_policy_free(p);
+	}
 }
 
 /* --- tracing (launcher/trace.c) --- */
