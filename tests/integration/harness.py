@@ -7,12 +7,24 @@ unprivileged variant). Output is TAP, so meson shows each assertion.
 
 Nothing here sleeps to synchronise: processes are waited for with bounded timeouts, and
 "is it gone?" questions are answered with pidfds.
+
+The suite must pass on a busy host, next to another copy of itself: nothing here assumes a
+quiet machine. Every temporary file is under one directory per test process (SUITE_TMP);
+ports are bound by the test itself (port 0) and passed on; processes are found by ancestry
+(this process is a child subreaper, so whatever its runs leave behind stays its descendant),
+never by name or by uid (uid 4242 and nobody are shared with other suites); host state is
+compared only where skillbox could have changed it; /dev/net/tun is shared through a holder
+count (tun_for_all()).
 """
 
+import atexit
 import contextlib
+import ctypes
+import fcntl
 import json
 import os
 import pwd
+import random
 import select
 import shutil
 import signal
@@ -26,6 +38,26 @@ import time
 # The unprivileged identity used when the suite runs as root. It needs no passwd entry.
 TEST_UID = int(os.environ.get("SKILLBOX_TEST_UID", "4242"))
 DEFAULT_TIMEOUT = 60
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Every temporary file and directory of this test process lives under SUITE_TMP, so that a
+# second suite on the machine finds at most one new root-owned entry per test in /tmp, and a
+# check of the host's /tmp can tell this process's files from the rest. 0755: the
+# unprivileged identity reaches its own directories below it.
+SUITE_TMP = tempfile.mkdtemp(prefix="skillbox-it-")
+os.chmod(SUITE_TMP, 0o755)
+tempfile.tempdir = SUITE_TMP
+atexit.register(shutil.rmtree, SUITE_TMP, ignore_errors=True)
+
+
+def _exit_on_signal(signum, frame):
+    # meson's timeout and a Ctrl-C end the test with SIGTERM/SIGINT: unwind, so that every
+    # finally block runs (/dev/net/tun's holder count, servers, namespaces, SUITE_TMP).
+    sys.exit(128 + signum)
+
+
+signal.signal(signal.SIGTERM, _exit_on_signal)
+signal.signal(signal.SIGHUP, _exit_on_signal)
 
 _count = 0
 _failed = 0
@@ -157,7 +189,7 @@ class Env:
         self.ident = ident
 
     def __enter__(self):
-        self.top = tempfile.mkdtemp(prefix=f"skillbox-it-{self.ident.name}-")
+        self.top = tempfile.mkdtemp(prefix=f"{self.ident.name}-")
         os.chmod(self.top, 0o755)
         self.bin = os.path.join(self.top, "skillbox")
         shutil.copy2(skillbox_binary(), self.bin)
@@ -260,25 +292,33 @@ class Env:
             ] + list(args)
         return list(args)
 
-    def popen(self, args, env=None, **kw):
+    def popen(self, args, env=None, wrap=(), **kw):
+        """Starts args as this identity; wrap is a command prefix run as the caller (root),
+        outside the identity switch (private_host_wrap())."""
         e = self.base_env()
         e.update(env or {})
-        return subprocess.Popen(self.argv(args), env=e, cwd=self.work, **kw)
+        return subprocess.Popen(list(wrap) + self.argv(args), env=e, cwd=self.work, **kw)
 
-    def run(self, args, env=None, timeout=DEFAULT_TIMEOUT, stdin=subprocess.DEVNULL):
-        """Runs a command as this identity; returns (rc, stdout, stderr)."""
-        p = self.popen(args, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    def run(self, args, env=None, timeout=DEFAULT_TIMEOUT, stdin=subprocess.DEVNULL, wrap=()):
+        """Runs a command as this identity; returns (rc, stdout, stderr). On timeout its whole
+        process group is killed (it runs in a session of its own)."""
+        p = self.popen(args, env=env, wrap=wrap, stdin=stdin, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, start_new_session=True)
         try:
             out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            p.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
             out, err = p.communicate()
             return None, out, err
         return p.returncode, out, err
 
-    def skillbox(self, verb_args, env=None, timeout=DEFAULT_TIMEOUT, audit=True, stdin=None):
+    def skillbox(self, verb_args, env=None, timeout=DEFAULT_TIMEOUT, audit=True, stdin=None,
+                 private_host=False):
         """Runs `skillbox ...` as this identity. With audit=True and a `run` verb, the audit
-        trail goes to a fresh file that is read back into the result."""
+        trail goes to a fresh file that is read back into the result. With private_host (and a
+        suite run as root) it runs in a private copy of the host (private_host_wrap()), and
+        result.host_changes is what it changed there (None when that cannot be done)."""
         args = list(verb_args)
         audit_path = None
         if audit and args and args[0] == "run":
@@ -286,12 +326,14 @@ class Env:
             os.close(fd)
             os.unlink(audit_path)
             args = ["run", "--audit", audit_path] + args[1:]
+        wrap, report = private_host_wrap() if private_host else ((), None)
         t0 = time.monotonic()
         rc, out, err = self.run(
             [self.bin] + args,
             env=env,
             timeout=timeout,
             stdin=subprocess.DEVNULL if stdin is None else stdin,
+            wrap=wrap,
         )
         elapsed = time.monotonic() - t0
         lines = []
@@ -299,7 +341,220 @@ class Env:
             with open(audit_path, "rb") as f:
                 lines = [l.decode(errors="replace") for l in f.read().splitlines()]
             self.last_audit_path = audit_path
-        return Result(rc, out, err, lines, elapsed)
+        res = Result(rc, out, err, lines, elapsed)
+        res.host_changes = read_private_host_report(report) if report else None
+        return res
+
+
+# --- a private copy of the host ------------------------------------------------------------
+
+
+def private_host_wrap(net=False):
+    """A command prefix that runs a command in a private copy of the host's mount table, /tmp
+    and /dev/shm (SUITE_TMP bound back at its path, so the test's files stay where they are)
+    and, with net, in a network namespace of its own with loopback up; afterwards it reports
+    what the command changed there: exactly the command's doing, whatever else runs on the
+    machine (private-host.py). Returns (prefix, report path), or ((), None) when the suite does
+    not run as root."""
+    if os.geteuid() != 0:
+        return (), None
+    fd, report = tempfile.mkstemp(prefix="private-host-", suffix=".json")
+    os.close(fd)
+    prefix = [sys.executable, os.path.join(HERE, "private-host.py"), "--report", report,
+              "--keep", SUITE_TMP] + (["--net"] if net else []) + ["--"]
+    return prefix, report
+
+
+def read_private_host_report(report):
+    """private-host.py's report: {"left": [...], "mounts_added": [...], "mounts_removed":
+    [...]}, or None when it wrote none (it failed before the command ran)."""
+    try:
+        with open(report) as f:
+            return json.loads(f.read() or "null")
+    except (OSError, ValueError):
+        return None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(report)
+
+
+# --- /dev/net/tun ----------------------------------------------------------------------------
+
+TUN = "/dev/net/tun"
+
+
+def _lock_dir():
+    """A root-owned directory for the locks shared by every suite on this host (all of them
+    must agree on it: not SUITE_TMP)."""
+    base = "/run/lock" if os.path.isdir("/run/lock") else "/tmp"
+    d = os.path.join(base, "skillbox-tests")
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(d, 0o755)
+    st = os.lstat(d)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != 0 or st.st_mode & 0o022:
+        raise RuntimeError(f"{d} is not a directory of root's that only root may write")
+    return d
+
+
+def _flock(fd, op, timeout=60):
+    """flock() with a bounded wait (SIGALRM interrupts it)."""
+    def expired(signum, frame):
+        raise TimeoutError(f"no lock within {timeout}s")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(timeout)
+    try:
+        fcntl.flock(fd, op)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@contextlib.contextmanager
+def host_lock(name):
+    """An exclusive lock shared by every suite on this host, for a short critical section
+    (choosing and creating host-wide names, counting /dev/net/tun's holders)."""
+    fd = os.open(os.path.join(_lock_dir(), name + ".lock"),
+                 os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    try:
+        _flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _boot_id():
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        return f.read().strip()
+
+
+def _tun_state(path, st):
+    """The mode /dev/net/tun had before the first current holder changed it, if the state
+    file is about this device in this boot."""
+    try:
+        with open(path) as f:
+            state = json.load(f)
+        if state["boot"] == _boot_id() and state["dev"] == [st.st_ino, st.st_rdev]:
+            return state["mode"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def tun_for_all():
+    """For the block, /dev/net/tun is mode 0666, as distributions ship it: the user-mode
+    network stack runs unprivileged (nobody for a root caller) and opens it. Yields whether
+    it is usable. A suite run as root changes the mode; an unprivileged one can only look.
+
+    Suites running at once share the change. Each holds a shared flock on tun.holders while
+    it needs the device; joining and leaving happen under tun.lock. The first to join records
+    the original mode in tun.state (with the boot id and the device, so a stale file is
+    recognised) and sets 0666; the one that leaves last (its exclusive flock on tun.holders
+    succeeds) restores the recorded mode. A suite killed with SIGKILL loses its flock with
+    its life; the next suite to leave last restores the mode it recorded."""
+    if os.geteuid() != 0:
+        yield os.access(TUN, os.R_OK | os.W_OK)
+        return
+    d = _lock_dir()
+    state_path = os.path.join(d, "tun.state")
+    holders = os.open(os.path.join(d, "tun.holders"),
+                      os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+    try:
+        with host_lock("tun"):
+            # Never blocks for long: an exclusive flock on it is only ever tried under
+            # tun.lock, which this process holds.
+            _flock(holders, fcntl.LOCK_SH)
+            st = os.stat(TUN)
+            mode = stat.S_IMODE(st.st_mode)
+            if _tun_state(state_path, st) is None:
+                tmp = state_path + ".new"
+                with open(tmp, "w") as f:
+                    json.dump({"boot": _boot_id(), "dev": [st.st_ino, st.st_rdev],
+                               "mode": mode}, f)
+                os.replace(tmp, state_path)
+            if mode & 0o666 != 0o666:
+                diag(f"{TUN} is {mode:04o}: set to 0666 (as distributions ship it) while "
+                     "tests need it; the last suite to finish restores it")
+                os.chmod(TUN, mode | 0o666)
+        yield True
+    finally:
+        with host_lock("tun"):
+            try:
+                fcntl.flock(holders, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                last = True
+            except BlockingIOError:
+                last = False
+            if last:
+                st = os.stat(TUN)
+                mode = _tun_state(state_path, st)
+                if mode is not None and stat.S_IMODE(st.st_mode) != mode:
+                    os.chmod(TUN, mode)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(state_path)
+            os.close(holders)
+
+
+# --- processes -------------------------------------------------------------------------------
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper():
+    """Orphans among this process's descendants (what a run leaves behind) become its
+    children instead of init's: descendants() then finds them, and only them."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
+
+
+def ppid_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def descendants(pid=None):
+    """The live (not zombie) descendants of pid (default: this process), found by ancestry."""
+    root = os.getpid() if pid is None else pid
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            pp = ppid_of(d)
+            if pp is not None:
+                children.setdefault(pp, []).append(int(d))
+    found, todo = [], [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            found.append(c)
+            todo.append(c)
+    return alive(found)
+
+
+def alive(pids):
+    """The pids that are running (zombies waiting for a reaper are not)."""
+    out = []
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    out.append(p)
+        except (OSError, IndexError):
+            pass
+    return out
+
+
+# --- addresses and ports ---------------------------------------------------------------------
+
+
+def loopback_address():
+    """A 127.0.0.0/8 address for this test alone (all of 127/8 is the host's loopback): a
+    server that must listen on a fixed port (DNS on 53) binds it there, not on 127.0.0.1,
+    which another program or suite may hold. Chosen at random; bind() says if it is taken."""
+    r = random.SystemRandom()
+    return f"127.{r.randint(64, 254)}.{r.randint(1, 254)}.{r.randint(1, 254)}"
 
 
 def wait_gone(pids, timeout):
