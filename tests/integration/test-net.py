@@ -4,24 +4,33 @@
 other attempt is refused at once (measured inside the skill) and shows up in the audit trail
 with its address, port and protocol.
 
-Servers are the test's own: on the host's loopback (reached through `host: host-loopback`)
-and, when the suite runs as root, in a network namespace it creates (ip netns + veth) with
-names given to skillbox through a private /etc/hosts (unshare -m; the host's file is never
-touched). Every case runs as root and as an unprivileged user.
+Servers are the test's own: on the host's loopback (reached through `host: host-loopback`),
+on ports they bind themselves (port 0), and, when the suite runs as root, in a network
+namespace it creates (ip netns + veth, names and subnets chosen under a host-wide lock so that
+a second suite never picks the same) with names given to skillbox through a private /etc/hosts
+(unshare -m; the host's file is never touched). The resolver the `dns: resolver` case reaches
+listens on port 53 of a loopback address of this test's own (127.x.y.z), not of 127.0.0.1.
+Every case runs as root and as an unprivileged user.
+
+At the end, the host's nftables ruleset must be as it was: its structure (tables, chains,
+rules, sets and their static elements), not the counters, quotas and timeouts the host's own
+traffic moves; and no commit to it may come from skillbox. Commits by other programs (a
+container runtime starting a container) are named, not failed on.
 
 /dev/net/tun is mode 0600 on some machines; the user-mode stack runs unprivileged and needs
-it usable, as distributions ship it (0666). The test sets that for its duration and restores
-the original mode.
+it usable, as distributions ship it (0666). The test sets that for its duration, shared with
+any other suite running (harness.tun_for_all()), and the last to finish restores it.
 """
 
 import contextlib
+import errno
 import json
 import os
 import random
 import shutil
 import signal
 import socket
-import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -36,7 +45,10 @@ with open(os.path.join(HERE, "net-probe.py")) as f:
 SERVER = os.path.join(HERE, "net-server.py")
 PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"
 
-FAST = 1.0  # a refusal must come back within this many seconds, measured in the skill
+# A refusal must come back within this many seconds, measured in the skill. It is immediate
+# (a reset or an ICMP error); a dropped packet would take the probe's 3 s timeout, an
+# unanswered DNS query the resolver's 5 s. The margin is for a loaded host.
+FAST = 2.0
 REFUSED = {"ECONNREFUSED", "EPERM", "EHOSTUNREACH", "EACCES", "ENETUNREACH"}
 RUN_IDS = set()  # every run this test made: their stacks are marked SKILLBOX_RUN=<id>
 
@@ -65,36 +77,20 @@ def egress_lines(text):
 # --- servers --------------------------------------------------------------------------
 
 
-def free_port(kinds=(socket.SOCK_STREAM, socket.SOCK_DGRAM)):
-    for _ in range(200):
-        port = random.randint(20000, 60000)
-        try:
-            for kind in kinds:
-                for host, fam in (("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)):
-                    s = socket.socket(fam, kind)
-                    try:
-                        s.bind((host, port))
-                    finally:
-                        s.close()
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
-
-
 @contextlib.contextmanager
 def servers(args, netns=None):
-    """Starts net-server.py (in netns when given); stops it when the block ends."""
+    """Starts net-server.py (in netns when given); yields the ports it bound for each @name
+    in args (net-server.py picks free ones); stops it when the block ends."""
     cmd = [PYTHON, SERVER] + args
     if netns:
         cmd = ["ip", "netns", "exec", netns] + cmd
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         line = h.read_line(p.stdout, 15)
-        if line.strip() != b"ready":
+        if not line.startswith(b"ready "):
             p.kill()
             raise RuntimeError(f"server did not start: {line!r} {p.stderr.read()[-500:]!r}")
-        yield p
+        yield json.loads(line[len(b"ready "):])
     finally:
         p.stdin.close()
         try:
@@ -104,39 +100,66 @@ def servers(args, netns=None):
             p.wait()
 
 
-class NetNS:
-    """A network namespace with a veth to the host: 10.231.N.2 and .3, fd77:231:N::2."""
+def host_addresses():
+    """Every address on the host's interfaces, and their names (ip -j addr)."""
+    p = subprocess.run(["ip", "-j", "addr"], capture_output=True, timeout=15, check=True)
+    names, addrs = set(), set()
+    for link in json.loads(p.stdout or b"[]"):
+        names.add(link.get("ifname"))
+        for a in link.get("addr_info", []):
+            addrs.add(a.get("local"))
+    return names, addrs
 
-    def __init__(self):
-        self.n = os.getpid() % 200 + 20
-        self.name = f"sbxnet{os.getpid()}"
-        self.host_if = f"sbx{os.getpid() % 100000}h"
-        self.ns_if = f"sbx{os.getpid() % 100000}n"
-        self.addr2 = f"10.231.{self.n}.2"
-        self.addr3 = f"10.231.{self.n}.3"
-        self.addr6 = f"fd77:231:{self.n}::2"
+
+def free_subnet(prefix, names_of):
+    """A third octet N for the subnet prefix.N.0/24 that no interface on the host uses, and
+    interface names (names_of(tag)) that do not exist; call under h.host_lock("netns") and
+    create the interfaces before releasing it, so that another suite never picks the same."""
+    names, addrs = host_addresses()
+    rnd = random.SystemRandom()
+    for _ in range(500):
+        n, tag = rnd.randint(20, 239), f"{rnd.getrandbits(28):07x}"
+        if not any(a and a.startswith(f"{prefix}.{n}.") for a in addrs) \
+                and not set(names_of(tag)) & names:
+            return n, tag
+    raise RuntimeError(f"no free {prefix}.N.0/24 on this host")
+
+
+class NetNS:
+    """A network namespace with a veth to the host: 10.231.N.2 and .3, fd77:231:N::2, N and the
+    names free on this host."""
 
     def ip(self, *args):
         subprocess.run(["ip"] + list(args), check=True, capture_output=True, timeout=15)
 
     def __enter__(self):
-        self.ip("netns", "add", self.name)
-        try:
-            self.ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
-            self.ip("link", "set", self.ns_if, "netns", self.name)
-            self.ip("addr", "add", f"10.231.{self.n}.1/24", "dev", self.host_if)
-            self.ip("-6", "addr", "add", f"fd77:231:{self.n}::1/64", "dev", self.host_if, "nodad")
-            self.ip("link", "set", self.host_if, "up")
-            ns = ["-n", self.name]
-            self.ip(*ns, "link", "set", "lo", "up")
-            self.ip(*ns, "addr", "add", f"{self.addr2}/24", "dev", self.ns_if)
-            self.ip(*ns, "addr", "add", f"{self.addr3}/24", "dev", self.ns_if)
-            self.ip(*ns, "-6", "addr", "add", f"{self.addr6}/64", "dev", self.ns_if, "nodad")
-            self.ip(*ns, "link", "set", self.ns_if, "up")
-        except BaseException:
-            self.__exit__()
-            raise
+        with h.host_lock("netns"):
+            self.n, tag = free_subnet("10.231", lambda t: (f"sbx{t}h", f"sbx{t}n"))
+            self.name = f"sbxnet-{tag}"
+            self.host_if, self.ns_if = f"sbx{tag}h", f"sbx{tag}n"
+            self.addr2 = f"10.231.{self.n}.2"
+            self.addr3 = f"10.231.{self.n}.3"
+            self.addr6 = f"fd77:231:{self.n}::2"
+            self.ip("netns", "add", self.name)
+            try:
+                self._setup()
+            except BaseException:
+                self.__exit__()
+                raise
         return self
+
+    def _setup(self):
+        self.ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
+        self.ip("link", "set", self.ns_if, "netns", self.name)
+        self.ip("addr", "add", f"10.231.{self.n}.1/24", "dev", self.host_if)
+        self.ip("-6", "addr", "add", f"fd77:231:{self.n}::1/64", "dev", self.host_if, "nodad")
+        self.ip("link", "set", self.host_if, "up")
+        ns = ["-n", self.name]
+        self.ip(*ns, "link", "set", "lo", "up")
+        self.ip(*ns, "addr", "add", f"{self.addr2}/24", "dev", self.ns_if)
+        self.ip(*ns, "addr", "add", f"{self.addr3}/24", "dev", self.ns_if)
+        self.ip(*ns, "-6", "addr", "add", f"{self.addr6}/64", "dev", self.ns_if, "nodad")
+        self.ip(*ns, "link", "set", self.ns_if, "up")
 
     def __exit__(self, *exc):
         subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=15)
@@ -247,7 +270,9 @@ def stack_pids(run_ids):
                 env = f.read()
         except PermissionError:
             # A suite run by an unprivileged user cannot read the environment of a process
-            # that made itself non-dumpable (pasta does): a stack of our own uid counts.
+            # that made itself non-dumpable (pasta does): a stack among this test's
+            # descendants counts (the test is a subreaper: a stack its skillbox left behind
+            # stays its descendant). Not "any stack of our uid": other suites run as it too.
             if own_stack(d):
                 found.append(int(d))
             continue
@@ -259,22 +284,136 @@ def stack_pids(run_ids):
 
 
 def own_stack(pid):
-    """A live (not zombie: exited, waiting for the host's init to reap it) stack process
-    of our own uid."""
+    """A live stack process that descends from this test."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
-                return False
         with open(f"/proc/{pid}/comm") as f:
             comm = f.read().strip()
-        return comm.startswith(("pasta", "passt", "slirp4netns")) and os.stat(f"/proc/{pid}").st_uid == os.getuid()
     except OSError:
         return False
+    return comm.startswith(("pasta", "passt", "slirp4netns")) and int(pid) in h.descendants()
 
 
-def nft_ruleset():
-    p = subprocess.run(["nft", "list", "ruleset"], capture_output=True, timeout=15)
-    return p.returncode, p.stdout
+# --- the host's nftables ruleset ------------------------------------------------------
+
+# What the host's own traffic and clock move in a ruleset, and skillbox could never change:
+# counter values, quota use, a "last" statement's time, set elements' remaining timeouts.
+NFT_STATE = {"counter": {"packets", "bytes"}, "quota": {"used", "used_unit"}, "last": {"used"}}
+
+
+def nft_stateless(x):
+    if isinstance(x, list):
+        return [nft_stateless(v) for v in x]
+    if not isinstance(x, dict):
+        return x
+    out = {}
+    for k, v in x.items():
+        if k == "expires":
+            continue
+        if k in NFT_STATE and isinstance(v, dict):
+            v = {kk: vv for kk, vv in v.items() if kk not in NFT_STATE[k]}
+        out[k] = nft_stateless(v)
+    for kind in ("set", "map"):
+        body = out.get(kind)
+        # Elements of dynamic sets (and meters) are added by packets, and timeouts expire.
+        if isinstance(body, dict) and {"dynamic", "timeout"} & set(body.get("flags") or []):
+            body.pop("elem", None)
+    return out
+
+
+def nft_structure():
+    """The host's ruleset as skillbox could change it: every table, chain, rule, set, map and
+    object with its static content, without what traffic and time move (NFT_STATE, dynamic
+    set elements). `nft -s` alone is not enough: in JSON it still prints named counters' and
+    quotas' values."""
+    p = subprocess.run(["nft", "-s", "-j", "list", "ruleset"], capture_output=True, timeout=15)
+    if p.returncode != 0:
+        return {"error": p.stderr.decode(errors="replace")}
+    doc = json.loads(p.stdout or b'{"nftables": []}').get("nftables", [])
+    return [nft_stateless(o) for o in doc if "metainfo" not in o]
+
+
+def nft_diff(before, after):
+    if isinstance(before, dict) or isinstance(after, dict):
+        return [before, after]
+    a = [json.dumps(o, sort_keys=True) for o in before]
+    b = [json.dumps(o, sort_keys=True) for o in after]
+    return ["- " + x for x in a if x not in b] + ["+ " + x for x in b if x not in a]
+
+
+NETLINK_NETFILTER, NFNLGRP_NFTABLES = 12, 7
+SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, SO_RCVBUFFORCE = 270, 1, 33
+NFT_MSG_NEWGEN = (10 << 8) | 15  # NFNL_SUBSYS_NFTABLES, NFT_MSG_NEWGEN
+NFTA_GEN_PROC_PID, NFTA_GEN_PROC_NAME = 2, 3
+
+
+class NftCommits:
+    """Every commit to the host's nftables ruleset from now on, with the process that made it:
+    the kernel sends NFT_MSG_NEWGEN with its pid and name to the nftables multicast group of
+    the network namespace it changed. Subscribed at once, so nothing between this and the
+    first snapshot is missed; read at the end (a large receive buffer holds them)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC,
+                                  NETLINK_NETFILTER)
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 << 20)
+        self.sock.bind((0, 0))
+        self.sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, NFNLGRP_NFTABLES)
+
+    def collect(self):
+        """[(pid, name)] of each commit, and whether some were lost (ENOBUFS)."""
+        commits, lost = [], False
+        self.sock.setblocking(False)
+        while True:
+            try:
+                data = self.sock.recv(1 << 20)
+            except BlockingIOError:
+                break
+            except OSError as e:
+                if e.errno != errno.ENOBUFS:
+                    raise
+                lost = True
+                continue
+            off = 0
+            while off + 16 <= len(data):
+                length, kind = struct.unpack_from("=IH", data, off)
+                if length < 16:
+                    break
+                if kind == NFT_MSG_NEWGEN:
+                    pid, name = None, None
+                    a = off + 16 + 4  # nlmsghdr, nfgenmsg
+                    while a + 4 <= off + length:
+                        alen, atype = struct.unpack_from("=HH", data, a)
+                        if alen < 4:
+                            break
+                        value = data[a + 4:a + alen]
+                        if atype & 0x3FFF == NFTA_GEN_PROC_PID:
+                            pid = struct.unpack(">I", value[:4])[0]
+                        elif atype & 0x3FFF == NFTA_GEN_PROC_NAME:
+                            name = value.split(b"\0")[0].decode(errors="replace")
+                        a += (alen + 3) & ~3
+                    commits.append((pid, name))
+                off += (length + 3) & ~3
+        self.sock.close()
+        return commits, lost
+
+
+def check_host_ruleset(commits, before):
+    """No commit by skillbox reached the host's ruleset, and its structure is as it was
+    (unless other programs committed changes while the test ran: then they are named)."""
+    seen, lost = commits.collect()
+    after = nft_structure()
+    ours = [c for c in seen if c[1] == "skillbox"]
+    others = sorted({f"{n} (pid {p})" for p, n in seen if (p, n) not in ours})
+    h.ok(not ours, "no commit to the host's nftables ruleset came from skillbox", ours)
+    if others:
+        h.diag(f"the host's ruleset was changed by other programs while the test ran: {others}"
+               + ("; some notifications were lost" if lost else ""))
+    same = before == after
+    h.ok(same or (others and not lost and not ours),
+         "the host's nftables ruleset is unchanged (tables, chains, rules, sets; not the "
+         "counters, quotas and timeouts traffic moves)"
+         + ("" if same or not others else f" (changed by {', '.join(others)} only)"),
+         "\n".join(nft_diff(before, after)))
 
 
 # --- cases ----------------------------------------------------------------------------
@@ -423,7 +562,7 @@ def case_netns(ident, env, ctx):
         f"{ns.addr2} svc.skillbox.test\n"
         f"{ns.addr3} other.skillbox.test\n"
         f"{ns.addr6} svc6.skillbox.test\n",
-        "resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+        "resolv.conf": f"nameserver {ctx['dns_addr']}\noptions timeout:1 attempts:1\n",
     }
     net = f"""\
 network:
@@ -441,7 +580,7 @@ network:
         ["resolve", "other.skillbox.test"],
         ["resolve", "svc6.skillbox.test"],
         ["tcp", "svc.skillbox.test", port, big],
-        ["tcp", ns.addr2, port + 1, "undeclared port"],
+        ["tcp", ns.addr2, ctx["ns_port2"], "undeclared port"],
         ["tcp", ns.addr3, port, "undeclared host"],
         ["udp", ns.addr2, port, "udp to the tcp port"],
         ["tcp", ns.addr6, port, "ipv6"],
@@ -465,7 +604,7 @@ network:
          f"{label}: net.connect allow names svc.skillbox.test and line {line}",
          res.of("net.connect"))
     check_refusal(f"{label}: undeclared port on the declared host", res, results,
-                  ["tcp", ns.addr2, port + 1], ns.addr2, port + 1, "tcp")
+                  ["tcp", ns.addr2, ctx["ns_port2"]], ns.addr2, ctx["ns_port2"], "tcp")
     check_refusal(f"{label}: undeclared host", res, results, ["tcp", ns.addr3, port], ns.addr3,
                   port, "tcp")
     check_refusal(f"{label}: UDP to the declared TCP port", res, results, ["udp", ns.addr2, port],
@@ -488,37 +627,37 @@ class V4OnlyNS:
     """A network namespace with IPv4 only (IPv6 disabled), reached from the host by a veth:
     a stand-in for a host without IPv6, where the user-mode stack gives the sandbox none."""
 
-    def __init__(self):
-        tag = os.getpid() % 100000
-        self.name = f"sbxv4{os.getpid()}"
-        self.host_if = f"sbx{tag}a"
-        self.ns_if = f"sbx{tag}b"
-        n = os.getpid() % 200 + 20
-        self.host_addr, self.ns_addr = f"10.232.{n}.1", f"10.232.{n}.2"
-
     def ip(self, *args):
         subprocess.run(["ip"] + list(args), check=True, capture_output=True, timeout=15)
 
     def __enter__(self):
-        self.ip("netns", "add", self.name)
-        try:
-            ns = ["-n", self.name]
-            subprocess.run(["ip", "netns", "exec", self.name, "sysctl", "-qw",
-                            "net.ipv6.conf.all.disable_ipv6=1",
-                            "net.ipv6.conf.default.disable_ipv6=1"],
-                           check=True, capture_output=True, timeout=15)
-            self.ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
-            self.ip("link", "set", self.ns_if, "netns", self.name)
-            self.ip("addr", "add", f"{self.host_addr}/24", "dev", self.host_if)
-            self.ip("link", "set", self.host_if, "up")
-            self.ip(*ns, "link", "set", "lo", "up")
-            self.ip(*ns, "addr", "add", f"{self.ns_addr}/24", "dev", self.ns_if)
-            self.ip(*ns, "link", "set", self.ns_if, "up")
-            self.ip(*ns, "route", "add", "default", "via", self.host_addr)
-        except BaseException:
-            self.__exit__()
-            raise
+        with h.host_lock("netns"):
+            n, tag = free_subnet("10.232", lambda t: (f"sbx{t}a", f"sbx{t}b"))
+            self.name = f"sbxv4-{tag}"
+            self.host_if, self.ns_if = f"sbx{tag}a", f"sbx{tag}b"
+            self.host_addr, self.ns_addr = f"10.232.{n}.1", f"10.232.{n}.2"
+            self.ip("netns", "add", self.name)
+            try:
+                self._setup()
+            except BaseException:
+                self.__exit__()
+                raise
         return self
+
+    def _setup(self):
+        ns = ["-n", self.name]
+        subprocess.run(["ip", "netns", "exec", self.name, "sysctl", "-qw",
+                        "net.ipv6.conf.all.disable_ipv6=1",
+                        "net.ipv6.conf.default.disable_ipv6=1"],
+                       check=True, capture_output=True, timeout=15)
+        self.ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
+        self.ip("link", "set", self.ns_if, "netns", self.name)
+        self.ip("addr", "add", f"{self.host_addr}/24", "dev", self.host_if)
+        self.ip("link", "set", self.host_if, "up")
+        self.ip(*ns, "link", "set", "lo", "up")
+        self.ip(*ns, "addr", "add", f"{self.ns_addr}/24", "dev", self.ns_if)
+        self.ip(*ns, "link", "set", self.ns_if, "up")
+        self.ip(*ns, "route", "add", "default", "via", self.host_addr)
 
     def __exit__(self, *exc):
         subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=15)
@@ -570,7 +709,7 @@ network:
 def case_unresolvable(ident, env, ctx):
     label = f"{ident} unresolvable host"
     etc = {"hosts": "127.0.0.1 localhost\n",
-           "resolv.conf": "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n"}
+           "resolv.conf": f"nameserver {ctx['dns_addr']}\noptions timeout:1 attempts:1\n"}
     net = """\
 network:
   egress:
@@ -589,7 +728,7 @@ network:
 def case_resolver(ident, env, ctx):
     """dns: resolver opens the stack's resolver only, and every query's name is audited."""
     label = f"{ident} dns resolver"
-    etc = {"hosts": "127.0.0.1 localhost\n", "resolv.conf": "nameserver 127.0.0.1\n"}
+    etc = {"hosts": "127.0.0.1 localhost\n", "resolv.conf": f"nameserver {ctx['dns_addr']}\n"}
     net = """\
 network:
   dns: resolver
@@ -678,7 +817,8 @@ network:
         RUN_IDS.add(run_id)
         stacks = stack_pids([run_id])
         h.ok(len(stacks) == 1, f"{label}: one user-mode stack is running ({stacks})")
-        sandbox = h.pids_matching("net-probe.py")
+        # Found by ancestry: another suite's net-probe.py runs on this host too.
+        sandbox = h.descendants(p.pid)
         os.kill(p.pid, signal.SIGKILL)
         p.wait(timeout=10)
         left = h.wait_gone(stacks + sandbox, 10)
@@ -701,81 +841,67 @@ def main():
         h.skip("network egress", "neither pasta nor slirp4netns is installed")
         h.done()
     root = os.geteuid() == 0
-    tun_mode = None
-    if root:
-        tun_mode = stat.S_IMODE(os.stat("/dev/net/tun").st_mode)
-        if tun_mode & 0o666 != 0o666:
-            h.diag(f"/dev/net/tun is {tun_mode:04o}: set to 0666 (as distributions ship it) "
-                   "for this test, restored afterwards")
-            os.chmod("/dev/net/tun", tun_mode | 0o666)
-    elif not os.access("/dev/net/tun", os.R_OK | os.W_OK):
-        h.skip("network egress", "/dev/net/tun is not usable by this user (needs mode 0666)")
-        h.done()
-
-    before = nft_ruleset() if root else None
-    ctx = {"stack": "pasta" if pasta else "slirp4netns", "p1": free_port(), "p2": free_port(),
-           "netns": None, "netns_log": None}
-    try:
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(servers([
-                "--tcp", f"127.0.0.1:{ctx['p1']}", "--tcp", f"[::1]:{ctx['p1']}",
-                "--udp", f"127.0.0.1:{ctx['p1']}", "--tcp", f"127.0.0.1:{ctx['p2']}"]))
-            if root:
-                ns = stack.enter_context(NetNS())
-                ctx["netns"] = ns
-                ctx["ns_port"] = random.randint(20000, 60000)
-                fd, ctx["netns_log"] = tempfile.mkstemp(prefix="skillbox-netns-dns-")
-                os.close(fd)
-                stack.callback(os.unlink, ctx["netns_log"])
-                stack.enter_context(servers([
-                    "--tcp", f"{ns.addr2}:{ctx['ns_port']}",
-                    "--tcp", f"{ns.addr2}:{ctx['ns_port'] + 1}",
-                    "--tcp", f"{ns.addr3}:{ctx['ns_port']}",
-                    "--tcp", f"[{ns.addr6}]:{ctx['ns_port']}",
-                    "--udp", f"{ns.addr2}:{ctx['ns_port']}",
-                    "--dns", f"{ns.addr2}:53", "--dns-log", ctx["netns_log"]], netns=ns.name))
-                fd, ctx["dns_log"] = tempfile.mkstemp(prefix="skillbox-host-dns-")
-                os.close(fd)
-                os.chmod(ctx["dns_log"], 0o666)
-                stack.callback(os.unlink, ctx["dns_log"])
+    h.become_subreaper()
+    commits = NftCommits() if root else None
+    before = nft_structure() if root else None
+    with contextlib.ExitStack() as stack:
+        if not stack.enter_context(h.tun_for_all()):
+            h.skip("network egress", "/dev/net/tun is not usable by this user (needs mode 0666)")
+            h.done()
+        ports = stack.enter_context(servers([
+            "--tcp", "127.0.0.1:@p1", "--tcp", "[::1]:@p1", "--udp", "127.0.0.1:@p1",
+            "--tcp", "127.0.0.1:@p2"]))
+        ctx = {"stack": "pasta" if pasta else "slirp4netns", "p1": ports["p1"],
+               "p2": ports["p2"], "netns": None, "netns_log": None, "dns_addr": None}
+        if root:
+            ns = stack.enter_context(NetNS())
+            ctx["netns"] = ns
+            fd, ctx["netns_log"] = tempfile.mkstemp(prefix="netns-dns-")
+            os.close(fd)
+            ports = stack.enter_context(servers([
+                "--tcp", f"{ns.addr2}:@ns", "--tcp", f"{ns.addr2}:@ns2",
+                "--tcp", f"{ns.addr3}:@ns", "--tcp", f"[{ns.addr6}]:@ns",
+                "--udp", f"{ns.addr2}:@ns",
+                "--dns", f"{ns.addr2}:53", "--dns-log", ctx["netns_log"]], netns=ns.name))
+            ctx["ns_port"], ctx["ns_port2"] = ports["ns"], ports["ns2"]
+            fd, ctx["dns_log"] = tempfile.mkstemp(prefix="host-dns-")
+            os.close(fd)
+            # The resolver must be on port 53: on a loopback address of this test's own, as
+            # another program or suite may hold 127.0.0.1:53.
+            for _ in range(5):
+                addr = h.loopback_address()
                 try:
-                    stack.enter_context(servers(["--dns", "127.0.0.1:53",
+                    stack.enter_context(servers(["--dns", f"{addr}:53",
                                                  "--dns-log", ctx["dns_log"],
                                                  "--dns-zone", ".resolver.test"]))
-                    ctx["host_dns"] = True
-                except (RuntimeError, OSError) as e:
-                    h.diag(f"no resolver on the host's 127.0.0.1:53 for the resolver case: {e}")
-                    ctx["host_dns"] = False
+                    ctx["dns_addr"] = addr
+                    break
+                except RuntimeError as e:
+                    h.diag(f"no resolver on {addr}:53: {e}")
 
-            for ident in h.identities():
-                with h.Env(ident) as env:
-                    case_host_loopback(ident, env, ctx)
-                    case_no_egress(ident, env, ctx)
-                    if root:
-                        case_netns(ident, env, ctx)
-                        case_no_host_ipv6(ident, env, ctx)
-                        case_unresolvable(ident, env, ctx)
-                        if ctx["host_dns"]:
-                            case_resolver(ident, env, ctx)
-                        else:
-                            h.skip(f"{ident} dns resolver",
-                                   "port 53 on the host's loopback is taken")
-                    else:
-                        for what in ("netns", "unresolvable host", "dns resolver"):
-                            h.skip(f"{ident} {what}",
-                                   "needs root (network namespace, private /etc)")
-                    case_fallback(ident, env, ctx)
-                    case_sigkill(ident, env, ctx)
-                    left = stack_pids(RUN_IDS)
-                    h.ok(RUN_IDS and not left,
-                         f"{ident}: no user-mode stack of the {len(RUN_IDS)} runs is left behind",
-                         left)
-    finally:
-        if tun_mode is not None:
-            os.chmod("/dev/net/tun", tun_mode)
+        for ident in h.identities():
+            with h.Env(ident) as env:
+                case_host_loopback(ident, env, ctx)
+                case_no_egress(ident, env, ctx)
+                if root and ctx["dns_addr"]:
+                    case_netns(ident, env, ctx)
+                    case_no_host_ipv6(ident, env, ctx)
+                    case_unresolvable(ident, env, ctx)
+                    case_resolver(ident, env, ctx)
+                else:
+                    for what in ("netns", "host without IPv6", "unresolvable host",
+                                 "dns resolver"):
+                        h.skip(f"{ident} {what}",
+                               "needs root (network namespace, private /etc)" if not root
+                               else "no loopback address for the test's resolver")
+                case_fallback(ident, env, ctx)
+                case_sigkill(ident, env, ctx)
+                left = stack_pids(RUN_IDS)
+                h.ok(RUN_IDS and not left,
+                     f"{ident}: no user-mode stack of the {len(RUN_IDS)} runs is left behind",
+                     left)
     if root:
-        after = nft_ruleset()
-        h.ok(before == after, "the host's nftables ruleset is unchanged", (before, after))
+        check_host_ruleset(commits, before)
     h.done()
 
 
