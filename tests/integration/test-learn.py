@@ -21,7 +21,9 @@ manifest on stdout without -o, and how much slower learning is than running.
 
 Learn always starts the user-mode network stack (to observe). /dev/net/tun is mode 0600 on
 some machines; the stack runs unprivileged and needs it usable, as distributions ship it
-(0666): the test sets that for its duration and restores the original mode.
+(0666): the test sets that for its duration, shared with any other suite running
+(harness.tun_for_all()), and the last to finish restores it. The HTTP servers bind ports of
+their own choosing (port 0).
 """
 
 import contextlib
@@ -31,7 +33,6 @@ import os
 import re
 import shutil
 import socket
-import stat
 import subprocess
 import sys
 import threading
@@ -88,34 +89,26 @@ class Server6(http.server.ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
-def free_port():
-    for _ in range(200):
-        s4 = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        try:
-            s4.bind(("127.0.0.1", 0))
-            port = s4.getsockname()[1]
-            s6.bind(("::1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            s4.close()
-            s6.close()
-    raise RuntimeError("no free port")
-
-
 @contextlib.contextmanager
-def http_servers(ports):
-    """HTTP on 127.0.0.1 and ::1 for each port (host-loopback may be tried over IPv6 first)."""
-    servers = []
+def http_servers(n):
+    """n HTTP servers on the host's loopback, each on 127.0.0.1 and ::1 (host-loopback may be
+    tried over IPv6 first) with the same port, one the kernel picked (port 0): no port another
+    program may hold is assumed free. Yields the ports."""
+    servers, ports = [], []
     try:
-        for port in ports:
-            servers.append(http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler))
-            servers.append(Server6(("::1", port), Handler))
+        while len(ports) < n:
+            s4 = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            port = s4.server_address[1]
+            try:
+                s6 = Server6(("::1", port), Handler)
+            except OSError:
+                s4.server_close()  # taken on ::1 by someone else: another port
+                continue
+            servers += [s4, s6]
+            ports.append(port)
         for s in servers:
             threading.Thread(target=s.serve_forever, daemon=True).start()
-        yield
+        yield tuple(ports)
     finally:
         for s in servers:
             s.shutdown()
@@ -522,20 +515,11 @@ def main():
             not shutil.which("slirp4netns", path="/usr/bin:/bin"):
         h.skip("learn", "neither pasta nor slirp4netns is installed")
         h.done()
-    root = os.geteuid() == 0
-    tun_mode = None
-    if root:
-        tun_mode = stat.S_IMODE(os.stat("/dev/net/tun").st_mode)
-        if tun_mode & 0o666 != 0o666:
-            h.diag(f"/dev/net/tun is {tun_mode:04o}: set to 0666 (as distributions ship it) "
-                   "for this test, restored afterwards")
-            os.chmod("/dev/net/tun", tun_mode | 0o666)
-    elif not os.access("/dev/net/tun", os.R_OK | os.W_OK):
-        h.skip("learn", "/dev/net/tun is not usable by this user (needs mode 0666)")
-        h.done()
-    try:
-        ports = (free_port(), free_port())
-        with http_servers(ports):
+    with h.tun_for_all() as usable:
+        if not usable:
+            h.skip("learn", "/dev/net/tun is not usable by this user (needs mode 0666)")
+            h.done()
+        with http_servers(2) as ports:
             for ident in h.identities():
                 with h.Env(ident) as env:
                     timings = []
@@ -553,9 +537,6 @@ def main():
                                f"run {t['run'] * 1000:.0f} ms for the Python case "
                                f"(learn traces every exec, open and connect, starts the "
                                f"network stack, and reads its trail back)")
-    finally:
-        if tun_mode is not None:
-            os.chmod("/dev/net/tun", tun_mode)
     h.done()
 
 
