@@ -12,6 +12,7 @@ has to name it; when it is taken the server says so and exits 2.
 """
 
 import argparse
+import errno
 import hashlib
 import http.server
 import json
@@ -77,12 +78,20 @@ class Server6(Server):
 
 def serve(port, key, log_path=None):
     """Starts the servers; returns them (the caller calls shutdown()). Raises OSError when the
-    port is taken on 127.0.0.1."""
-    servers = [Server(("127.0.0.1", port), Handler)]
-    try:
-        servers.append(Server6(("::1", port), Handler))
-    except OSError:
-        pass  # no IPv6 loopback here: IPv4 is enough
+    port is taken on 127.0.0.1. Port 0 picks a free one, the same on 127.0.0.1 and ::1
+    (servers[0].server_address[1] says which)."""
+    for _ in range(100):
+        servers = [Server(("127.0.0.1", port), Handler)]
+        try:
+            servers.append(Server6(("::1", servers[0].server_address[1]), Handler))
+        except OSError as e:
+            if port == 0 and e.errno == errno.EADDRINUSE:
+                servers[0].server_close()  # taken on ::1 only: another port
+                continue
+            # no IPv6 loopback here: IPv4 is enough
+        break
+    else:
+        raise OSError(errno.EADDRINUSE, "no port free on both 127.0.0.1 and ::1")
     for s in servers:
         s.key = key
         s.log_path = log_path

@@ -20,8 +20,16 @@
   the same packages as .ci/run.
 
 /dev/net/tun is mode 0600 on some machines; the user-mode stack runs unprivileged and needs
-it usable, as distributions ship it (0666). The test sets that for its duration and restores
-the original mode.
+it usable, as distributions ship it (0666). The test sets that for its duration, shared with
+any other suite running (harness.tun_for_all()), and the last to finish restores it.
+
+On a busy host: the fake weather API listens on a port it picked itself (the manifests' copies
+name it); as root, the demo runs in a private copy of the host's /tmp, /dev/shm and network
+(its own loopback, so its fixed port 18765 is always free), and the stealer's runs in a
+private /tmp and /dev/shm, so "nothing new in /tmp" means exactly the run's files, and the
+stealer's stash (/tmp/.wx-<uid>, a name every suite running as that uid shares) never
+reaches the host. An unprivileged suite cannot make those copies and compares the host's
+/tmp instead, which other programs change too.
 """
 
 import importlib.machinery
@@ -31,7 +39,6 @@ import os
 import re
 import shutil
 import socket
-import stat
 import subprocess
 import sys
 
@@ -76,14 +83,6 @@ def port_free(port):
     return True
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def chown_tree(path, uid, gid):
     os.chown(path, uid, gid, follow_symlinks=False)
     for root, dirs, files in os.walk(path):
@@ -100,8 +99,8 @@ def is_sandbox_host_uid(uid, ident):
 
 
 def copy_example(env, name, port):
-    """A private copy of an example, owned by the identity; the weather API's port patched in
-    when the test could not have 18765."""
+    """A private copy of an example, owned by the identity; the weather API's port (the one
+    the test's fake API got) patched in."""
     d = os.path.join(env.work, name)
     shutil.copytree(os.path.join(EXAMPLES, name), d,
                     ignore=shutil.ignore_patterns("__pycache__", "c2.json"))
@@ -176,15 +175,12 @@ def check_quickstart():
 
 
 def check_demo_command(env, tag):
-    argv = env.argv([DEMO])
-    if not port_free(demo.API_PORT):
-        if os.geteuid() != 0:
-            h.skip(f"{tag}: examples/demo end to end", f"port {demo.API_PORT} is taken")
-            return
-        # Someone else has the port: a private network namespace has its own loopback.
-        h.diag(f"{tag}: port {demo.API_PORT} is taken: the demo runs in a private network "
-               "namespace (unshare -n)")
-        argv = ["unshare", "-n", "--", "sh", "-c", 'ip link set lo up && exec "$@"', "sh"] + argv
+    wrap, report = h.private_host_wrap(net=True)
+    argv = list(wrap) + env.argv([DEMO])
+    if not wrap and not port_free(demo.API_PORT):
+        # Only root can give the demo a loopback of its own, where 18765 is always free.
+        h.skip(f"{tag}: examples/demo end to end", f"port {demo.API_PORT} is taken")
+        return
     tmp_before = tmp_listing()
     e = env.base_env()
     e["SKILLBOX"] = env.bin
@@ -194,6 +190,7 @@ def check_demo_command(env, tag):
         rc, out, err = p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as t:
         rc, out, err = None, t.stdout or b"", t.stderr or b""
+    changes = h.read_private_host_report(report) if report else None
     text = out.decode(errors="replace")
     h.ok(rc == 0, f"{tag}: examples/demo exits 0", text[-3000:] + err.decode()[-2000:])
     rows = [l for l in text.splitlines()
@@ -208,7 +205,10 @@ def check_demo_command(env, tag):
          m.group(0) if m else text[-2000:])
     h.ok("skillbox audit summary:" in text and "chain: intact" in text,
          f"{tag}: the demo ends with skillbox audit summary", text[-2000:])
-    left = [p for p in tmp_listing() - tmp_before if "skillbox-demo-" in p or ".wx-" in p]
+    if changes is not None:
+        left = changes["left"]
+    else:
+        left = [p for p in tmp_listing() - tmp_before if "skillbox-demo-" in p or ".wx-" in p]
     h.ok(not left, f"{tag}: the demo removed its temporary directory and the stashes", left)
 
 
@@ -218,7 +218,6 @@ def check_demo_command(env, tag):
 def check_stealer(env, tag, catcher, port):
     ident = env.ident
     owner = (ident.uid, ident.gid)
-    prefix = env.argv([])
 
     def plant():
         v = demo.seed_victim(os.path.join(env.top, "victim"), owner=owner)
@@ -231,9 +230,13 @@ def check_stealer(env, tag, catcher, port):
     # Without a sandbox: it must leak, or this test could not see a leak.
     victim = plant()
     before = demo.snapshot(victim.home, victim.project)
-    plain = demo.run_unsandboxed(victim, prefix=prefix, api_port=port)
+    wrap, report = h.private_host_wrap()
+    plain = demo.run_unsandboxed(victim, prefix=list(wrap) + env.argv([]), api_port=port)
     leaks = catcher.leaks(demo.FAKE)
-    demo.remove_stashes(plain.routes, ident.uid)
+    if report:
+        h.read_private_host_report(report)  # its stash stayed in its private /tmp
+    else:
+        demo.remove_stashes(plain.routes, ident.uid)
     h.ok(plain.rc == 0 and plain.out.startswith("Paris: 14.2 °C, light rain"),
          f"{tag}: unsandboxed, the stealer prints the weather", plain.out + plain.err)
     h.ok(set(leaks) == set(demo.FAKE),
@@ -253,9 +256,11 @@ def check_stealer(env, tag, catcher, port):
     before = demo.snapshot(*watched)
     tmp_before = tmp_listing()
     audit = os.path.join(env.auditdir, "stealer.jsonl")
-    boxed = demo.run_sandboxed(env.bin, victim, audit, prefix=prefix)
+    wrap, report = h.private_host_wrap()
+    boxed = demo.run_sandboxed(env.bin, victim, audit, prefix=list(wrap) + env.argv([]))
     after = demo.snapshot(*watched)
     tmp_new = tmp_listing() - tmp_before
+    changes = h.read_private_host_report(report) if report else None
     events = demo.read_audit(audit)
     records = catcher.snapshot()
 
@@ -282,9 +287,16 @@ def check_stealer(env, tag, catcher, port):
     diff = demo.changes(before, after)
     h.ok(not diff, f"{tag}: under skillbox, no file changed in the home, the project or the "
          "skill's checkout (.git/hooks included)", diff)
-    ours = {p for p in tmp_new if suspicious(p, ident)}
-    if tmp_new - ours:
-        h.diag(f"{tag}: ignored in /tmp, /dev/shm (other test runs): {sorted(tmp_new - ours)}")
+    if changes is not None:
+        ours = set(changes["left"])
+        h.ok(not changes["mounts_added"] and not changes["mounts_removed"],
+             f"{tag}: under skillbox, the mount table the run started in is unchanged",
+             changes["mounts_added"] + changes["mounts_removed"])
+    else:
+        ours = {p for p in tmp_new if suspicious(p, ident)}
+        if tmp_new - ours:
+            h.diag(f"{tag}: ignored in /tmp, /dev/shm (other programs): "
+                   f"{sorted(tmp_new - ours)}")
     h.ok(not ours, f"{tag}: under skillbox, nothing new survives in the host's /tmp or /dev/shm",
          sorted(ours))
     allowed = [e for e in events if e.get("event") == "net.connect"
@@ -466,28 +478,18 @@ def main():
     if not have_stack:
         h.skip("weather, weather-stealer and the demo", "neither pasta nor slirp4netns")
         h.done()
-    tun_mode = None
-    if root:
-        tun_mode = stat.S_IMODE(os.stat("/dev/net/tun").st_mode)
-        if tun_mode & 0o666 != 0o666:
-            h.diag(f"/dev/net/tun is {tun_mode:04o}: set to 0666 (as distributions ship it) "
-                   "for this test, restored afterwards")
-            os.chmod("/dev/net/tun", tun_mode | 0o666)
-        else:
-            tun_mode = None
-    elif not os.access("/dev/net/tun", os.R_OK | os.W_OK):
-        h.skip("weather, weather-stealer and the demo",
-               "/dev/net/tun is not usable by this user (needs mode 0666)")
-        h.done()
-    try:
+    with h.tun_for_all() as usable:
+        if not usable:
+            h.skip("weather, weather-stealer and the demo",
+                   "/dev/net/tun is not usable by this user (needs mode 0666)")
+            h.done()
         for ident in idents:
             with h.Env(ident) as env:
                 check_demo_command(env, ident.name)
 
-        port = demo.API_PORT if port_free(demo.API_PORT) else free_port()
-        if port != demo.API_PORT:
-            h.diag(f"port {demo.API_PORT} is taken: the weather manifests' copies use {port}")
-        api = demo.fake_api.serve(port, KEY)
+        # The fake API on a port it picked (18765, the manifests' port, may be anyone's).
+        api = demo.fake_api.serve(0, KEY)
+        port = api[0].server_address[1]
         catcher = demo.catcher_mod.Catcher().start()
         try:
             for ident in idents:
@@ -496,15 +498,13 @@ def main():
                     try:
                         check_stealer(env, ident.name, catcher, port)
                     finally:
-                        demo.remove_stashes(uid=ident.uid)
+                        if not root:
+                            demo.remove_stashes(uid=ident.uid)
         finally:
             catcher.stop()
             for s in api:
                 s.shutdown()
                 s.server_close()
-    finally:
-        if tun_mode is not None:
-            os.chmod("/dev/net/tun", tun_mode)
     h.done()
 
 
