@@ -527,11 +527,16 @@ def check_timing(env, tag):
                   files={"trace-probe": (probe_bytes("trace-probe"), 0o755),
                          "data.txt": "data\n"})
     args = ["repeat-open:20000:/skill/data.txt"]
-    off = run(env, d, args)
-    on = run(env, d, args, opts=["--trace", "files"])
-    w_off = (off.first("run.exit") or {}).get("wall_s")
-    w_on = (on.first("run.exit") or {}).get("wall_s")
-    h.diag(f"{tag}: 20000 opens: {w_off}s untraced, {w_on}s traced")
+    # Wall time on a shared machine: a pair where a stall of the host made the untraced run
+    # the slower one is measured again, up to three pairs (traced is ~10x slower here).
+    for attempt in range(3):
+        off = run(env, d, args)
+        on = run(env, d, args, opts=["--trace", "files"])
+        w_off = (off.first("run.exit") or {}).get("wall_s")
+        w_on = (on.first("run.exit") or {}).get("wall_s")
+        h.diag(f"{tag}: 20000 opens: {w_off}s untraced, {w_on}s traced")
+        if w_off is None or w_on is None or w_off < w_on:
+            break
     h.ok(not trace_events(off) and len(on.of("file.open")) >= 100,
          f"{tag}: untraced: no event; traced: the events are there")
     h.ok(w_off is not None and w_on is not None and w_off < w_on,
