@@ -46,8 +46,8 @@ SERVER = os.path.join(HERE, "net-server.py")
 PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"
 
 # A refusal must come back within this many seconds, measured in the skill. It is immediate
-# (a reset or an ICMP error); a dropped packet would take the probe's 3 s timeout, an
-# unanswered DNS query the resolver's 5 s. The margin is for a loaded host.
+# (a reset or an ICMP error); a dropped packet would take the probe's timeout (10 s for TCP,
+# 5 s for UDP), an unanswered DNS query the resolver's 5 s. The margin is for a loaded host.
 FAST = 2.0
 REFUSED = {"ECONNREFUSED", "EPERM", "EHOSTUNREACH", "EACCES", "ENETUNREACH"}
 RUN_IDS = set()  # every run this test made: their stacks are marked SKILLBOX_RUN=<id>
