@@ -64,6 +64,14 @@ _failed = 0
 _skipped = 0
 
 
+def _tap_lines(text):
+    """text as TAP comment lines: split at newlines only, as the TAP reader does, with the
+    other characters Python would split lines at (form feed, \x1c, U+2028, ...) escaped, so
+    that no part of a diagnostic reaches the reader as a line of its own."""
+    for line in str(text).split("\n"):
+        yield "".join(c if c == "\t" or c.isprintable() else repr(c)[1:-1] for c in line)
+
+
 def ok(cond, name, diag=None):
     """One TAP assertion. Returns cond so callers can branch on it."""
     global _count, _failed
@@ -72,7 +80,7 @@ def ok(cond, name, diag=None):
     if not cond:
         _failed += 1
         if diag is not None:
-            for line in str(diag).splitlines()[:60]:
+            for line in list(_tap_lines(diag))[:60]:
                 print(f"#   {line}", flush=True)
     return bool(cond)
 
@@ -85,7 +93,7 @@ def skip(name, reason):
 
 
 def diag(msg):
-    for line in str(msg).splitlines():
+    for line in _tap_lines(msg):
         print(f"# {line}", flush=True)
 
 
