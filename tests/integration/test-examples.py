@@ -122,6 +122,13 @@ def tmp_listing():
     return demo.listing("/tmp", "/dev/shm")
 
 
+def owned_by(path, uid):
+    try:
+        return os.lstat(path).st_uid == uid
+    except OSError:
+        return False
+
+
 def suspicious(path, ident):
     """Could this new entry in /tmp or /dev/shm be the run's? Whatever the sandbox creates on
     the host belongs to the host uid it maps to, or is named by the stealer (.wx-), skillbox
@@ -208,7 +215,12 @@ def check_demo_command(env, tag):
     if changes is not None:
         left = changes["left"]
     else:
-        left = [p for p in tmp_listing() - tmp_before if "skillbox-demo-" in p or ".wx-" in p]
+        # Only what this demo run could have left: its uid's stash names and temporary
+        # directory (a root suite's demo, say, stashes /tmp/.wx-0 meanwhile).
+        uid = env.ident.uid
+        left = [p for p in tmp_listing() - tmp_before
+                if os.path.basename(p) in (f".wx-{uid}", f".wx-{uid}.cache")
+                or ("skillbox-demo-" in p and owned_by(p, uid))]
     h.ok(not left, f"{tag}: the demo removed its temporary directory and the stashes", left)
 
 
