@@ -1100,8 +1100,12 @@ wait
 
 
 def start_tree(env, d, marker, opts=()):
-    """Starts the process-tree skill; returns (live run, sandbox pids, pid namespace)."""
+    """Starts the process-tree skill; returns (live run, sandbox pids, pid namespace). The
+    namespace is held open (live.ns_fd, closed by the caller) until the checks are done: a
+    freed namespace's inode number is given to the next one made on the machine, maybe by
+    another suite, whose processes would then look like this run's."""
     live = Live(env, d, args=[marker], opts=opts)
+    live.ns_fd = None
     line = live.line(15)
     sandbox = []
     ns = None
@@ -1110,9 +1114,20 @@ def start_tree(env, d, marker, opts=()):
         mine = ns_of(os.getpid(), "pid")
         found = [p for p in h.pids_matching(marker) if ns_of(p, "pid") not in (None, mine)]
         if found:
-            ns = ns_of(found[0], "pid")
+            try:
+                live.ns_fd = os.open(f"/proc/{found[0]}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+                ns = ns_of(found[0], "pid")
+            except OSError:
+                ns = None
+        if ns:
             sandbox = sorted(set(found) | set(pids_in_ns("pid", ns)))
     return live, line, sandbox, ns
+
+
+def release_ns(live):
+    if live.ns_fd is not None:
+        os.close(live.ns_fd)
+        live.ns_fd = None
 
 
 def case_timeout(env):
@@ -1141,7 +1156,8 @@ def case_timeout(env):
          f"found {sandbox}, left {left}")
     h.ok(not h.pids_matching(marker) and not (ns and pids_in_ns("pid", ns)),
          f"{tag}: timeout: no process with the marker or in the sandbox's pid namespace",
-         h.pids_matching(marker))
+         f"marker: {h.pids_matching(marker)}, namespace: {ns and pids_in_ns('pid', ns)}")
+    release_ns(live)
 
 
 def case_output(env):
@@ -1254,6 +1270,8 @@ def case_sigkill(env):
          f"line={line!r} pids={sandbox}")
     userns = ns_of(sandbox[0], "user") if sandbox else None
     netns = ns_of(sandbox[0], "net") if sandbox else None
+    # Held like the pid namespace (which holds its user namespace): no reuse of the inode.
+    net_fd = os.open(f"/proc/{sandbox[0]}/ns/net", os.O_RDONLY | os.O_CLOEXEC) if netns else None
     # The sandbox's init is skillbox's child too; a suite run unprivileged cannot read its
     # namespaces (it is not dumpable), but its cmdline says what it is.
     helpers = [p for p in all_pids() if p != live.pid
@@ -1284,6 +1302,9 @@ def case_sigkill(env):
              if (userns and ns_of(p, "user") == userns) or (netns and ns_of(p, "net") == netns)]
     h.ok(not h.pids_matching(marker) and not stray,
          f"{tag}: nothing is left in the sandbox's namespaces (no pasta either)", stray)
+    release_ns(live)
+    if net_fd is not None:
+        os.close(net_fd)
 
 
 def all_pids():
