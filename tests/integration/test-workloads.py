@@ -17,7 +17,9 @@ unprivileged user:
     (SKILLBOX_TEST_NETWORK=1), because it needs the real registry, which CI may not reach.
 
 Network cases need a user-mode network stack: /dev/net/tun is set to mode 0666 (as
-distributions ship it) for the test's duration when it is not, and restored.
+distributions ship it) for the test's duration, shared with any other suite running
+(harness.tun_for_all()), and the last to finish restores it. The test's servers listen on
+ports they pick (port 0).
 """
 
 import contextlib
@@ -27,7 +29,6 @@ import os
 import re
 import shutil
 import socket
-import stat
 import subprocess
 import sys
 import textwrap
@@ -112,32 +113,24 @@ class Server6(http.server.ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
-def free_port():
-    for _ in range(200):
-        s4, s6 = socket.socket(socket.AF_INET), socket.socket(socket.AF_INET6)
-        try:
-            s4.bind(("127.0.0.1", 0))
-            port = s4.getsockname()[1]
-            s6.bind(("::1", port))
-            return port
-        except OSError:
-            continue
-        finally:
-            s4.close()
-            s6.close()
-    raise RuntimeError("no free port")
-
-
 @contextlib.contextmanager
-def servers(port):
-    """HTTP on 127.0.0.1 and ::1 (host-loopback may be tried over IPv6 first)."""
-    made = [http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler),
-            Server6(("::1", port), Handler)]
+def servers():
+    """HTTP on 127.0.0.1 and ::1 (host-loopback may be tried over IPv6 first), on one port the
+    kernel picked for 127.0.0.1 (port 0) and that ::1 has free too: no port another program
+    or suite may hold is assumed free. Yields (port, servers)."""
+    while True:
+        s4 = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        port = s4.server_address[1]
+        try:
+            made = [s4, Server6(("::1", port), Handler)]
+            break
+        except OSError:
+            s4.server_close()  # taken on ::1 by someone else: another port
     for s in made:
         s.received = []
         threading.Thread(target=s.serve_forever, daemon=True).start()
     try:
-        yield made
+        yield port, made
     finally:
         for s in made:
             s.shutdown()
@@ -454,37 +447,26 @@ servers_alive = []
 
 
 def main():
-    root = os.geteuid() == 0
-    tun_mode = None
     net = shutil.which("pasta", path="/usr/bin:/bin") or shutil.which("slirp4netns",
                                                                          path="/usr/bin:/bin")
-    if root and net:
-        tun_mode = stat.S_IMODE(os.stat("/dev/net/tun").st_mode)
-        if tun_mode & 0o666 != 0o666:
-            h.diag(f"/dev/net/tun is {tun_mode:04o}: set to 0666 (as distributions ship it) "
-                   "for this test, restored afterwards")
-            os.chmod("/dev/net/tun", tun_mode | 0o666)
-    net = net and os.access("/dev/net/tun", os.R_OK | os.W_OK) or (root and net)
-    try:
-        port, collector = free_port(), free_port()
-        with servers(port) as api, servers(collector) as coll:
-            servers_alive.extend(coll)
-            for ident in h.identities():
-                with h.Env(ident) as env:
-                    os.chmod(env.work, 0o755)
-                    case_agent_skill(env)
-                    case_venv(env)
-                    case_make(env)
-                    case_git(env)
-                    if net:
-                        case_curl(env, port)
-                        case_skillsandbox(env, port, collector)
-                    else:
-                        h.skip(f"{ident}: network workloads", "no usable /dev/net/tun or stack")
-                    case_npm(env)
-    finally:
-        if tun_mode is not None:
-            os.chmod("/dev/net/tun", tun_mode)
+    with contextlib.ExitStack() as stack:
+        net = net and stack.enter_context(h.tun_for_all())
+        port, _ = stack.enter_context(servers())
+        collector, coll = stack.enter_context(servers())
+        servers_alive.extend(coll)
+        for ident in h.identities():
+            with h.Env(ident) as env:
+                os.chmod(env.work, 0o755)
+                case_agent_skill(env)
+                case_venv(env)
+                case_make(env)
+                case_git(env)
+                if net:
+                    case_curl(env, port)
+                    case_skillsandbox(env, port, collector)
+                else:
+                    h.skip(f"{ident}: network workloads", "no usable /dev/net/tun or stack")
+                case_npm(env)
     h.done()
 
 
