@@ -12,7 +12,8 @@ The suite must pass on a busy host, next to another copy of itself: nothing here
 quiet machine. Every temporary file is under one directory per test process (SUITE_TMP);
 ports are bound by the test itself (port 0) and passed on; processes are found by ancestry
 (this process is a child subreaper, so whatever its runs leave behind stays its descendant),
-never by name or by uid (uid 4242 and nobody are shared with other suites); host state is
+never by name or by uid (uid 4242 is shared with other suites, and so is the range of a
+root caller's per-run uids); host state is
 compared only where skillbox could have changed it; /dev/net/tun is shared through a holder
 count (tun_for_all()).
 """
@@ -452,7 +453,7 @@ def _tun_state(path, st):
 @contextlib.contextmanager
 def tun_for_all():
     """For the block, /dev/net/tun is mode 0666, as distributions ship it: the user-mode
-    network stack runs unprivileged (nobody for a root caller) and opens it. Yields whether
+    network stack runs unprivileged (as the run's host uid) and opens it. Yields whether
     it is usable. A suite run as root changes the mode; an unprivileged one can only look.
 
     Suites running at once share the change. Each holds a shared flock on tun.holders while

@@ -416,7 +416,7 @@ def check_host_left(tag, r, before, marker, env):
     the run is left: exactly, from private_host's report when the suite runs as root; by
     comparing the host's state otherwise. Processes are this test's descendants (it is a
     subreaper: whatever a run leaves behind stays its descendant), not a uid's processes:
-    uid 4242 and nobody run other suites' skills too."""
+    uid 4242 and the per-run uids run other suites' skills too."""
     ch = r.host_changes
     if ch is not None:
         h.ok(not ch["left"], f"{tag}: the run left nothing in /tmp or /dev/shm (a private copy, "
