@@ -286,8 +286,15 @@ static void parse_bad(const char *name, const char *text, size_t len, int want)
 	json_t *n = NULL;
 	int r = json_parse(text, len, &n, NULL);
 	int rv = json_validate(text, len, NULL);
+	char shown[256];
+	size_t o = 0;
 
-	if (!ok(r == want && rv == want && !n, "parse: refuses %s", name))
+	/* A TAP line is one line: control and non-ASCII bytes of the name are shown escaped. */
+	for (const unsigned char *c = (const unsigned char *)name; *c && o + 5 < sizeof(shown); c++)
+		o += (size_t)snprintf(shown + o, sizeof(shown) - o,
+				      *c < 0x20 || *c >= 0x7f ? "\\x%02x" : "%c", *c);
+	shown[o] = 0;
+	if (!ok(r == want && rv == want && !n, "parse: refuses %s", shown))
 		diag("parse %d, validate %d, wanted %d", r, rv, want);
 	json_decref(n);
 }
