@@ -113,8 +113,8 @@ static int load_profile(const char *name, const char **ret_problem, struct manif
 	if (dfd < 0 || fstat(dfd, &st) < 0)
 		return -errno;
 	if (!trusted(&st)) {
-		*ret_problem = "the profiles directory is writable by someone other than root "
-			       "and the caller; refusing it";
+		*ret_problem = "the profiles directory belongs to someone other than root and "
+			       "the caller, or others may write it; refusing it";
 		return -EPERM;
 	}
 	if (asprintf(&file, "%s.yaml", name) < 0)
