@@ -12,6 +12,7 @@
 #include "parse-util.h"
 #include "run-net.h"
 #include "run-seccomp.h"
+#include "secret-file.h"
 #include "strv.h"
 
 static void explain_help(FILE *f)
@@ -134,6 +135,32 @@ static const char *where(const struct manifest *m, struct manifest_loc loc, char
 	return manifest_loc_format(loc, m->path, false, buf, size);
 }
 
+/* Opens the file as `run` would (checks included) but never reads it. */
+static void explain_secret_file(const struct manifest *m, const struct manifest_secret *s,
+				const char *at)
+{
+	_cleanup_free_ char *why = NULL;
+	struct secret_file f;
+	int k;
+
+	k = secret_file_open(s->from_file, m->dir, caller_home(), getuid(), &f, &why);
+	if (k == -ENOENT && s->optional) {
+		printf("  secret      %s (from file %s, optional: absent, not set)  (%s)\n",
+		       s->name, s->from_file, at);
+		return;
+	}
+	if (k < 0) {
+		printf("  secret      %s (from file %s: REFUSED: %s)  (%s)\n", s->name,
+		       s->from_file, why ? why : strerror(-k), at);
+		return;
+	}
+	printf("  secret      %s (from file %s%s, owner uid %u, mode %04o; no symbolic link "
+	       "followed below %s; redacted)  (%s)\n",
+	       s->name, f.path, s->optional ? ", optional" : "", (unsigned)f.st.st_uid,
+	       (unsigned)(f.st.st_mode & 07777), f.anchor, at);
+	secret_file_done(&f);
+}
+
 static void explain_env(const struct manifest *m)
 {
 	char w[MANIFEST_LOC_MAX];
@@ -155,10 +182,7 @@ static void explain_env(const struct manifest *m)
 			       s->name, s->from_env, s->optional ? ", optional" : "",
 			       where(m, s->loc, w, sizeof(w)));
 		else
-			printf("  secret      %s (from file %s%s; must be mode 0600; redacted)  "
-			       "(%s)\n",
-			       s->name, s->from_file, s->optional ? ", optional" : "",
-			       where(m, s->loc, w, sizeof(w)));
+			explain_secret_file(m, s, where(m, s->loc, w, sizeof(w)));
 	}
 }
 

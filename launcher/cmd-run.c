@@ -449,6 +449,17 @@ static void emit_policy_env(struct run *r)
 		audit_str(r->audit, NULL, r->env.secrets[i].name);
 	audit_array_end(r->audit);
 	audit_strv(r->audit, "secrets_absent", r->env.names_absent);
+	/* Where each from_file secret was read: the path, with no symbolic link in it. */
+	audit_array_begin(r->audit, "secret_files");
+	for (size_t i = 0; i < r->env.n_secrets; i++) {
+		if (!r->env.secrets[i].path)
+			continue;
+		audit_object_begin(r->audit, NULL);
+		audit_str(r->audit, "name", r->env.secrets[i].name);
+		audit_str(r->audit, "path", r->env.secrets[i].path);
+		audit_object_end(r->audit);
+	}
+	audit_array_end(r->audit);
 	audit_strv(r->audit, "stripped", r->env.names_stripped);
 	audit_env_origins(r);
 	emit(r);

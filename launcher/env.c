@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "env.h"
 #include "fd-util.h"
 #include "mount-plan.h"
+#include "secret-file.h"
 
 static const char *const default_env[][2] = {
 	{ "PATH", "/usr/local/bin:/usr/bin:/bin" },
@@ -71,48 +73,40 @@ static int env_put(char ***envp, const char *name, const char *value)
 }
 
 /*
- * Like ssh with private keys: a secret file must be a regular file owned by the caller (or
- * root) that nobody else can read, or it is refused rather than silently used.
+ * A secret file is opened without following any symbolic link below the skill's directory
+ * or HOME (secret-file.c) and must be a regular file that only its owner, the caller or
+ * root, can read, like an ssh key; anything else is refused rather than silently used.
  */
 static int read_secret_file(const struct manifest *m, const struct manifest_secret *s,
-			    uid_t caller_uid, char **ret, char **ret_error)
+			    uid_t caller_uid, char **ret, char **ret_path, char **ret_error)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *why = NULL;
 	char where[MANIFEST_LOC_MAX];
+	struct secret_file f;
 	char *data = NULL;
-	struct stat st;
 	size_t len;
 	int r;
 
 	manifest_loc_format(s->loc, m->path, true, where, sizeof(where));
-	fd = open(s->from_file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	r = secret_file_open(s->from_file, m->dir, caller_home(), caller_uid, &f, &why);
 	/* An optional secret's file that does not exist: not set (permissions still count). */
-	if (fd < 0 && errno == ENOENT && s->optional) {
+	if (r == -ENOENT && s->optional) {
 		*ret = NULL;
+		*ret_path = NULL;
 		return 0;
 	}
-	if (fd < 0)
-		return fail(ret_error, -errno, "%s: secret %s: cannot open %s: %s", where, s->name,
-			    s->from_file, strerror(errno));
-	if (fstat(fd, &st) < 0)
-		return fail(ret_error, -errno, "%s: secret %s: %s: %s", where, s->name,
-			    s->from_file, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return fail(ret_error, -EINVAL, "%s: secret %s: %s is not a regular file", where,
-			    s->name, s->from_file);
-	if (st.st_uid != caller_uid && st.st_uid != 0)
-		return fail(ret_error, -EPERM,
-			    "%s: secret %s: %s is owned by uid %u, not by the caller", where,
-			    s->name, s->from_file, (unsigned)st.st_uid);
-	if (st.st_mode & 077)
-		return fail(ret_error, -EPERM,
-			    "%s: secret %s: permissions %04o of %s are too open; it must "
-			    "not be readable by group or others (chmod 600)",
-			    where, s->name, (unsigned)(st.st_mode & 07777), s->from_file);
-	r = read_fd_bounded(fd, SECRET_MAX_SIZE, &data, &len);
-	if (r < 0)
-		return fail(ret_error, r, "%s: secret %s: reading %s: %s", where, s->name,
-			    s->from_file, r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
+	if (r < 0) {
+		if (!why)
+			return r;
+		return fail(ret_error, r, "%s: secret %s: %s", where, s->name, why);
+	}
+	r = read_fd_bounded(f.fd, SECRET_MAX_SIZE, &data, &len);
+	if (r < 0) {
+		r = fail(ret_error, r, "%s: secret %s: reading %s: %s", where, s->name, f.path,
+			 r == -EFBIG ? "larger than 64 KiB" : strerror(-r));
+		secret_file_done(&f);
+		return r;
+	}
 	/* One trailing newline is how editors save files, not part of the secret. */
 	if (len > 0 && data[len - 1] == '\n')
 		data[--len] = 0;
@@ -121,10 +115,14 @@ static int read_secret_file(const struct manifest *m, const struct manifest_secr
 	if (memchr(data, 0, len)) {
 		explicit_bzero(data, len);
 		free(data);
-		return fail(ret_error, -EINVAL, "%s: secret %s: %s contains a NUL byte", where,
-			    s->name, s->from_file);
+		r = fail(ret_error, -EINVAL, "%s: secret %s: %s contains a NUL byte", where,
+			 s->name, f.path);
+		secret_file_done(&f);
+		return r;
 	}
 	*ret = data;
+	*ret_path = TAKE_PTR(f.path);
+	secret_file_done(&f);
 	return 0;
 }
 
@@ -164,7 +162,7 @@ int sandbox_env_build(const struct manifest *m, char *const *caller_env, uid_t c
 	}
 	for (size_t i = 0; i < m->env.n_secrets; i++) {
 		const struct manifest_secret *s = &m->env.secrets[i];
-		char *value = NULL;
+		char *value = NULL, *path = NULL;
 
 		if (s->from_env) {
 			const char *v = caller_value(caller_env, s->from_env);
@@ -189,7 +187,7 @@ int sandbox_env_build(const struct manifest *m, char *const *caller_env, uid_t c
 			if (!value)
 				goto out;
 		} else {
-			r = read_secret_file(m, s, caller_uid, &value, ret_error);
+			r = read_secret_file(m, s, caller_uid, &value, &path, ret_error);
 			if (r < 0)
 				goto out;
 			r = -ENOMEM;
@@ -200,6 +198,7 @@ int sandbox_env_build(const struct manifest *m, char *const *caller_env, uid_t c
 			}
 		}
 		e.secrets[e.n_secrets].value = value;
+		e.secrets[e.n_secrets].path = path;
 		e.secrets[e.n_secrets].name = strdup(s->name);
 		e.n_secrets++;
 		if (!e.secrets[e.n_secrets - 1].name || env_put(&e.envp, s->name, value) < 0)
@@ -247,6 +246,7 @@ void sandbox_env_done(struct sandbox_env *e)
 			explicit_bzero(e->secrets[i].value, strlen(e->secrets[i].value));
 		free(e->secrets[i].value);
 		free(e->secrets[i].name);
+		free(e->secrets[i].path);
 	}
 	free(e->secrets);
 	*e = (struct sandbox_env){ 0 };

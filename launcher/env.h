@@ -10,6 +10,7 @@
 struct secret_value {
 	char *name;
 	char *value; /* wiped on free */
+	char *path;  /* from_file: where it was read, no symbolic link in it; NULL otherwise */
 };
 
 struct sandbox_env {

@@ -33,6 +33,7 @@
 #include "event-loop.h"
 #include "event-sink.h"
 #include "run-seccomp.h"
+#include "secret-file.h"
 #include "seccomp-internal.h"
 #include "strv.h"
 #include "tap.h"
@@ -841,9 +842,102 @@ static void test_identity(void)
 	free(error);
 }
 
+/* from_file: no symbolic link below the anchor; checks on the fd; a FIFO does not block. */
+static void test_secret_file(void)
+{
+	char top[] = "/tmp/skillbox-test-secret-XXXXXX";
+	char skill[128], home[128], p[512], q[512];
+	struct secret_file f;
+	char *why = NULL;
+	int fd, r;
+
+	if (!mkdtemp(top)) {
+		ok(false, "secret_file: a temporary directory");
+		return;
+	}
+	snprintf(home, sizeof(home), "%s/home", top);
+	snprintf(skill, sizeof(skill), "%s/home/skill", top);
+	mkdir(home, 0700);
+	mkdir(skill, 0700);
+	snprintf(p, sizeof(p), "%s/id", home);
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		write_full(fd, "key\n", 4);
+		close(fd);
+	}
+
+	r = secret_file_open(p, skill, home, getuid(), &f, &why);
+	ok(r == 0 && f.fd >= 0 && f.path && streq(f.path, p) && streq(f.anchor, "HOME"),
+	   "secret_file: a file below HOME is opened, anchored at HOME (%s)", why ? why : "");
+	if (r == 0)
+		secret_file_done(&f);
+	free(why);
+	why = NULL;
+
+	/* The skill's directory is the deeper anchor; the file is a link into HOME. */
+	snprintf(q, sizeof(q), "%s/api.key", skill);
+	if (symlink(p, q) < 0)
+		diag("symlink: %m");
+	r = secret_file_open(q, skill, home, getuid(), &f, &why);
+	ok(r == -ELOOP && why && strstr(why, "api.key is a symbolic link") && strstr(why, p) &&
+		   strstr(why, "the skill's directory"),
+	   "secret_file: a link in the skill's directory is refused, naming it and its target: "
+	   "%s",
+	   why ? why : "");
+	free(why);
+	why = NULL;
+
+	/* A link on the way, outside HOME and the skill: anchored at /, still refused. */
+	snprintf(q, sizeof(q), "%s/via", top);
+	if (symlink(home, q) < 0)
+		diag("symlink: %m");
+	snprintf(q, sizeof(q), "%s/via/id", top);
+	r = secret_file_open(q, skill, "/nonexistent", getuid(), &f, &why);
+	ok(r == -ELOOP && why && strstr(why, "/via is a symbolic link"),
+	   "secret_file: a directory link anywhere below / is refused: %s", why ? why : "");
+	free(why);
+	why = NULL;
+
+	/* HOME's own path may hold links: the caller's machine, not the bundle's. */
+	snprintf(q, sizeof(q), "%s/via/id", top);
+	snprintf(p, sizeof(p), "%s/via", top);
+	r = secret_file_open(q, NULL, p, getuid(), &f, &why);
+	ok(r == 0, "secret_file: links in HOME's own path are followed (%s)", why ? why : "");
+	if (r == 0)
+		secret_file_done(&f);
+	free(why);
+	why = NULL;
+
+	/* Checked on the descriptor: too open, not regular; a FIFO fails without blocking. */
+	snprintf(p, sizeof(p), "%s/id", home);
+	chmod(p, 0640);
+	r = secret_file_open(p, skill, home, getuid(), &f, &why);
+	ok(r == -EPERM && why && strstr(why, "too open"), "secret_file: mode 0640 is refused");
+	free(why);
+	why = NULL;
+	snprintf(q, sizeof(q), "%s/fifo", skill);
+	mkfifo(q, 0600);
+	r = secret_file_open(q, skill, home, getuid(), &f, &why);
+	ok(r == -EINVAL && why && strstr(why, "not a regular file"),
+	   "secret_file: a FIFO is refused at once (%s)", why ? why : "");
+	free(why);
+	why = NULL;
+
+	unlink(q);
+	snprintf(q, sizeof(q), "%s/api.key", skill);
+	unlink(q);
+	unlink(p);
+	rmdir(skill);
+	rmdir(home);
+	snprintf(q, sizeof(q), "%s/via", top);
+	unlink(q);
+	rmdir(top);
+}
+
 int main(void)
 {
 	test_identity();
+	test_secret_file();
 	test_seccomp_from_manifest();
 	test_deny_startup();
 	test_sensitive_paths();
