@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,8 @@ struct run_net {
 	struct nfrules_rule *nf_rules;
 	struct nfrules_addr *blocked;
 	size_t n_blocked;
+	struct nfrules_addr *reserved;
+	size_t n_reserved;
 	struct nfrules_batch batch;
 	char digest[AUDIT_HASH_HEX_LEN + 1];
 
@@ -363,6 +366,83 @@ static int collect_blocked(struct run_net *n)
 	return k;
 }
 
+/*
+ * Destinations no wider network reaches: the stack forwards what the sandbox sends to them
+ * from the host's own sockets, so a datagram to 224.0.0.1, ff02::1 or a broadcast address
+ * reaches the host's services bound to the wildcard address (and answers come back from the
+ * host's own addresses), and link-local reaches the cloud's metadata service
+ * (169.254.169.254). A rule opens one only by naming an address in it, or a network that
+ * lies entirely inside it (nfrules.c orders the rules that way).
+ */
+static const char *const reserved_networks[] = {
+	"224.0.0.0/4",	      /* IPv4 multicast */
+	"255.255.255.255/32", /* limited broadcast */
+	"169.254.0.0/16",     /* IPv4 link-local */
+	"ff00::/8",	      /* IPv6 multicast */
+	"fe80::/10",	      /* IPv6 link-local */
+};
+
+static int parse_cidr(const char *text, struct nfrules_addr *ret)
+{
+	_cleanup_free_ char *copy = strdup(text);
+	char *slash = copy ? strchr(copy, '/') : NULL;
+	int k;
+
+	if (!copy)
+		return -ENOMEM;
+	if (slash)
+		*slash = 0;
+	k = parse_addr(copy, ret);
+	if (k < 0)
+		return k;
+	if (slash)
+		ret->prefix = (uint8_t)atoi(slash + 1);
+	return 0;
+}
+
+/* An interface's broadcast address (the stack's subnet's, the host's): one more reserved. */
+static int add_broadcast(struct run_net *n, const uint8_t addr[4])
+{
+	struct nfrules_addr a = { .family = AF_INET, .prefix = 32 };
+
+	memcpy(a.addr, addr, 4);
+	return addrs_add(&n->reserved, &n->n_reserved, &a);
+}
+
+static int collect_reserved(struct run_net *n)
+{
+	struct nfrules_addr stack;
+	struct ifaddrs *ifa = NULL;
+	unsigned prefix = (unsigned)atoi(NFSTACK_PREFIX4);
+	int k = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(reserved_networks) && k >= 0; i++) {
+		struct nfrules_addr a;
+
+		k = parse_cidr(reserved_networks[i], &a);
+		if (k >= 0)
+			k = addrs_add(&n->reserved, &n->n_reserved, &a);
+	}
+	if (k >= 0)
+		k = parse_addr(NFSTACK_ADDR4, &stack);
+	if (k < 0)
+		return k;
+	/* The stack's subnet broadcast, 10.0.2.255. */
+	for (unsigned i = prefix; i < 32; i++)
+		stack.addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	k = add_broadcast(n, stack.addr);
+	if (k < 0 || getifaddrs(&ifa) < 0)
+		return k;
+	for (struct ifaddrs *i = ifa; i && k >= 0; i = i->ifa_next)
+		if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr &&
+		    i->ifa_broadaddr->sa_family == AF_INET)
+			k = add_broadcast(n,
+					  (const uint8_t *)&((struct sockaddr_in *)i->ifa_broadaddr)
+						  ->sin_addr);
+	freeifaddrs(ifa);
+	return k;
+}
+
 static int build_ruleset(struct run_net *n)
 {
 	struct nfrules rs = { .log_group = NFRULES_LOG_GROUP };
@@ -390,6 +470,8 @@ static int build_ruleset(struct run_net *n)
 	rs.n_rules = n->n_rules;
 	rs.blocked = n->blocked;
 	rs.n_blocked = n->n_blocked;
+	rs.reserved = n->reserved;
+	rs.n_reserved = n->n_reserved;
 	k = nfrules_build_batch(&rs, 1, &n->batch);
 	if (k < 0)
 		return k;
@@ -636,6 +718,8 @@ int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
 	if (n->egress) {
 		k = collect_blocked(n);
 		if (k >= 0)
+			k = collect_reserved(n);
+		if (k >= 0)
 			k = build_ruleset(n);
 		if (k >= 0)
 			k = choose_stack(n, ret_error);
@@ -728,6 +812,10 @@ void run_net_audit(const struct run_net *n, struct audit *a)
 		for (size_t i = 0; i < n->n_blocked; i++)
 			audit_str(a, NULL, format_addr(&n->blocked[i], text, sizeof(text)));
 		audit_array_end(a);
+		audit_array_begin(a, "reserved");
+		for (size_t i = 0; i < n->n_reserved; i++)
+			audit_str(a, NULL, format_addr(&n->reserved[i], text, sizeof(text)));
+		audit_array_end(a);
 		audit_str(a, "otherwise", "refused: tcp reset, icmp admin-prohibited; logged");
 		audit_uint(a, "log_group", NFRULES_LOG_GROUP);
 		audit_uint(a, "ruleset_messages", n->batch.n_msgs);
@@ -793,6 +881,10 @@ void run_net_explain(const struct run_net *n, FILE *f)
 		   "network (the host's own addresses and the stack's):");
 	for (size_t i = 0; i < n->n_blocked; i++)
 		fprintf(f, "%s %s", i ? "," : "", format_addr(&n->blocked[i], text, sizeof(text)));
+	fprintf(f, "\n  refused unless a rule names an address in them or a network inside them "
+		   "(a wider network never covers them: multicast, broadcast, link-local):");
+	for (size_t i = 0; i < n->n_reserved; i++)
+		fprintf(f, "%s %s", i ? "," : "", format_addr(&n->reserved[i], text, sizeof(text)));
 	fprintf(f, "\n  everything else: refused at once (TCP reset, ICMP administratively "
 		   "prohibited) and audited\n");
 	fprintf(f, "  ruleset: %zu netlink messages, sha256 %s\n", n->batch.n_msgs, n->digest);
@@ -1243,9 +1335,13 @@ static void on_packet(const struct nflog_packet *p, void *userdata)
 		emit_connect(n, &f, &n->rules[k], k, NULL);
 		break;
 	case NFRULES_LOG_HOST:
+	case NFRULES_LOG_RESERVED:
 	case NFRULES_LOG_DENY:
 		note_refusal(n, &f);
-		emit_connect(n, &f, NULL, -1, v == NFRULES_LOG_HOST ? "host" : "undeclared");
+		emit_connect(n, &f, NULL, -1,
+			     v == NFRULES_LOG_HOST	 ? "host"
+			     : v == NFRULES_LOG_RESERVED ? "reserved"
+							 : "undeclared");
 		emit_dns_query(n, &f, "deny");
 		break;
 	default:
@@ -1393,6 +1489,7 @@ struct run_net *run_net_free(struct run_net *n)
 	free(n->rules);
 	free(n->nf_rules);
 	free(n->blocked);
+	free(n->reserved);
 	nfrules_batch_done(&n->batch);
 	free(n->hosts);
 	free(n->resolv);

@@ -65,6 +65,8 @@ enum nfrules_verdict nfrules_parse_prefix(const char *prefix, long *ret_rule)
 		num = prefix + STRLEN(NFRULES_PREFIX_PAYLOAD);
 	} else if (streq(prefix, NFRULES_PREFIX_HOST)) {
 		return NFRULES_LOG_HOST;
+	} else if (streq(prefix, NFRULES_PREFIX_RESERVED)) {
+		return NFRULES_LOG_RESERVED;
 	} else if (streq(prefix, NFRULES_PREFIX_DENY)) {
 		return NFRULES_LOG_DENY;
 	} else {
@@ -364,6 +366,27 @@ static bool addr_is_exact(const struct nfrules_addr *a)
 	return a->prefix == addr_len(a->family) * 8;
 }
 
+bool nfrules_addr_within(const struct nfrules_addr *net, const struct nfrules_addr *within)
+{
+	if (net->family != within->family || net->prefix < within->prefix)
+		return false;
+	for (unsigned i = 0; i < within->prefix; i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+
+		if ((net->addr[i / 8] & bit) != (within->addr[i / 8] & bit))
+			return false;
+	}
+	return true;
+}
+
+static bool within_reserved(const struct nfrules *rs, const struct nfrules_addr *net)
+{
+	for (size_t i = 0; i < rs->n_reserved; i++)
+		if (nfrules_addr_within(net, &rs->reserved[i]))
+			return true;
+	return false;
+}
+
 /* How one rule matches its destinations in one family. */
 struct family_match {
 	int family;
@@ -508,17 +531,34 @@ static void emit_match_rule(struct builder *bd, const struct nfrules *rs, long k
 	rule_emit(bd, r, k, what);
 }
 
+/*
+ * Which of a rule's matches to emit. A rule's exact addresses, and its networks that lie
+ * inside a reserved range, name their destination explicitly and come before the reserved
+ * ranges' refusals (RULE_EXPLICIT); its other networks after them (RULE_WIDE), so that a
+ * declared 0.0.0.0/0 never reaches multicast, broadcast or link-local destinations.
+ */
+enum rule_part {
+	RULE_ALL,
+	RULE_EXPLICIT,
+	RULE_WIDE,
+};
+
 static void emit_rule(struct builder *bd, const struct nfrules *rs, long k, bool payload,
-		      const struct rule_plan *p)
+		      const struct rule_plan *p, enum rule_part part)
 {
 	const struct nfrules_rule *rl = &rs->rules[k];
 
-	for (int fi = 0; fi < 2; fi++)
+	for (int fi = 0; fi < 2 && part != RULE_WIDE; fi++)
 		if (p->fam[fi].n_exact > 0)
 			emit_match_rule(bd, rs, k, payload, &p->fam[fi], NULL, p);
-	for (size_t i = 0; i < rl->n_addrs; i++)
-		if (!addr_is_exact(&rl->addrs[i]))
-			emit_match_rule(bd, rs, k, payload, NULL, &rl->addrs[i], p);
+	for (size_t i = 0; i < rl->n_addrs; i++) {
+		const struct nfrules_addr *a = &rl->addrs[i];
+
+		if (addr_is_exact(a))
+			continue;
+		if (part == RULE_ALL || (part == RULE_EXPLICIT) == within_reserved(rs, a))
+			emit_match_rule(bd, rs, k, payload, NULL, a, p);
+	}
 }
 
 /* --- the fixed parts --- */
@@ -707,6 +747,40 @@ static int emit_blocked(struct builder *bd, const struct nfrules *rs)
 	return 0;
 }
 
+/* Each reserved range: logged as such and refused, whatever wider network a rule declares. */
+static int emit_reserved(struct builder *bd, const struct nfrules *rs)
+{
+	for (size_t i = 0; i < rs->n_reserved; i++) {
+		const struct nfrules_addr *a = &rs->reserved[i];
+		uint32_t len = addr_len(a->family);
+		char what[64], text[INET6_ADDRSTRLEN];
+		struct nftnl_rule *r;
+
+		if ((a->family != AF_INET && a->family != AF_INET6) || a->prefix > len * 8 ||
+		    a->prefix == 0)
+			return -EINVAL;
+		r = rule_new(bd, NFRULES_CHAIN);
+		if (!r)
+			continue;
+		match_u8(bd, r, NFT_META_NFPROTO, nfproto_of(a->family));
+		load_daddr(bd, r, a->family);
+		if (!addr_is_exact(a)) {
+			uint8_t mask[16] = { 0 };
+
+			for (unsigned b = 0; b < a->prefix; b++)
+				mask[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+			add(bd, r, e_bitwise(mask, len));
+		}
+		add(bd, r, e_cmp(NFT_CMP_EQ, a->addr, len));
+		add(bd, r, e_log(rs->log_group, NFRULES_PREFIX_RESERVED, NFRULES_SNAPLEN_DNS));
+		add(bd, r, e_verdict(NFT_GOTO, REFUSE_CHAIN));
+		inet_ntop(a->family, a->addr, text, sizeof(text));
+		snprintf(what, sizeof(what), "refuse reserved %.39s/%u", text, a->prefix);
+		rule_emit(bd, r, -1, what);
+	}
+	return 0;
+}
+
 static void emit_final_deny(struct builder *bd, const struct nfrules *rs)
 {
 	struct nftnl_rule *r = rule_new(bd, NFRULES_CHAIN);
@@ -768,17 +842,22 @@ int nfrules_build_batch(const struct nfrules *rs, uint32_t seq, struct nfrules_b
 	/* Payload logging comes before the conntrack shortcut, so every query is seen. */
 	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
 		if (rs->rules[k].log_payload)
-			emit_rule(&bd, rs, (long)k, true, &plans[k]);
+			emit_rule(&bd, rs, (long)k, true, &plans[k], RULE_ALL);
 	if (r >= 0)
 		emit_fixed_accepts(&bd);
 	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
 		if (rs->rules[k].before_block)
-			emit_rule(&bd, rs, (long)k, false, &plans[k]);
+			emit_rule(&bd, rs, (long)k, false, &plans[k], RULE_ALL);
 	if (r >= 0)
 		r = emit_blocked(&bd, rs);
 	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
 		if (!rs->rules[k].before_block)
-			emit_rule(&bd, rs, (long)k, false, &plans[k]);
+			emit_rule(&bd, rs, (long)k, false, &plans[k], RULE_EXPLICIT);
+	if (r >= 0)
+		r = emit_reserved(&bd, rs);
+	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
+		if (!rs->rules[k].before_block)
+			emit_rule(&bd, rs, (long)k, false, &plans[k], RULE_WIDE);
 	if (r >= 0)
 		emit_final_deny(&bd, rs);
 

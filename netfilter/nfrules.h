@@ -18,7 +18,10 @@
  *   ct state invalid drop
  *   [rules with before_block]   ct state new <daddr> <proto> dport <ports> log "sb:a:K" accept
  *   ip[6] daddr @blocked_ip[6]  log prefix "sb:h" then reject
- *   [other rules]               ct state new <daddr> <proto> dport <ports> log "sb:a:K" accept
+ *   [other rules: exact addresses, and networks inside a reserved range]
+ *                               ct state new <daddr> <proto> dport <ports> log "sb:a:K" accept
+ *   ip[6] daddr <reserved net>  log prefix "sb:r" then reject   (one rule per range)
+ *   [other rules: the remaining networks]  ... log "sb:a:K" accept
  *   meta l4proto tcp            log prefix "sb:d" reject with tcp reset
  *                               log prefix "sb:d" reject with icmpx admin-prohibited
  *
@@ -46,17 +49,20 @@
 #define NFRULES_ELEMS_PER_MSG 256
 
 /* NFLOG prefixes: "sb:a:K" allowed by rule K, "sb:q:K" payload logged for rule K (DNS),
-   "sb:h" refused because the destination is the host itself, "sb:d" refused. */
-#define NFRULES_PREFIX_ALLOW   "sb:a:"
-#define NFRULES_PREFIX_PAYLOAD "sb:q:"
-#define NFRULES_PREFIX_HOST    "sb:h"
-#define NFRULES_PREFIX_DENY    "sb:d"
+   "sb:h" refused because the destination is the host itself, "sb:r" refused because it is
+   in a reserved range (multicast, broadcast, link-local) no rule names, "sb:d" refused. */
+#define NFRULES_PREFIX_ALLOW	"sb:a:"
+#define NFRULES_PREFIX_PAYLOAD	"sb:q:"
+#define NFRULES_PREFIX_HOST	"sb:h"
+#define NFRULES_PREFIX_RESERVED "sb:r"
+#define NFRULES_PREFIX_DENY	"sb:d"
 
 enum nfrules_verdict {
 	NFRULES_LOG_UNKNOWN,
 	NFRULES_LOG_ALLOW,   /* rule = index */
 	NFRULES_LOG_PAYLOAD, /* rule = index */
 	NFRULES_LOG_HOST,
+	NFRULES_LOG_RESERVED,
 	NFRULES_LOG_DENY,
 };
 
@@ -88,6 +94,11 @@ struct nfrules {
 	   addresses and the user-mode stack's gateway and resolver. Exact addresses only. */
 	const struct nfrules_addr *blocked;
 	size_t n_blocked;
+	/* Networks a wider declared network never covers (multicast, broadcast, link-local):
+	   a rule reaches into one only with an exact address, or a network entirely inside
+	   it; everything else to them is refused and logged with NFRULES_PREFIX_RESERVED. */
+	const struct nfrules_addr *reserved;
+	size_t n_reserved;
 	uint16_t log_group;
 };
 
@@ -120,6 +131,8 @@ struct nfrules_batch {
  */
 int nfrules_build_batch(const struct nfrules *rs, uint32_t seq, struct nfrules_batch *ret);
 void nfrules_batch_done(struct nfrules_batch *b);
+/** True when net (an address or a network) lies entirely inside within. */
+bool nfrules_addr_within(const struct nfrules_addr *net, const struct nfrules_addr *within);
 
 /**
  * Checks the kernel's answers to a batch (a buffer of netlink messages). Every message sent

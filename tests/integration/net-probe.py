@@ -5,6 +5,9 @@ per action with its outcome and how long it took, measured here, inside the skil
 Usage: net-probe.py ACTION...  where each ACTION is a JSON list:
   ["tcp", host, port, text]     connect, send text + newline, read the answer
   ["udp", host, port, text]     send one datagram, wait for an answer (5 s at most)
+  ["udp_send", addr, port, text] send one datagram and wait for nothing; broadcast allowed
+                                (SO_BROADCAST), IPv6 link-local multicast out of the first
+                                interface that is not lo
   ["dns", server, name]         a raw DNS query (type A) over UDP to server:53
   ["resolve", name]             getaddrinfo(name)
   ["run", argv...]              run a command, report its exit code and output
@@ -68,6 +71,19 @@ def udp(host, port, text):
         s.close()
 
 
+def udp_send(addr, port, text):
+    s = socket.socket(family_of(addr), socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        dest = (addr, port)
+        if ":" in addr and addr.lower().startswith(("ff02:", "fe80:")):
+            dest = (addr, port, 0, [i for i, n in socket.if_nameindex() if n != "lo"][0])
+        s.sendto(text.encode(), dest)
+        return {"ok": True}
+    finally:
+        s.close()
+
+
 def dns_query(name, qid=0x5b0c):
     q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
     for label in name.split("."):
@@ -118,8 +134,8 @@ def wait():
     return {"ok": True}
 
 
-ACTIONS = {"tcp": tcp, "udp": udp, "dns": dns, "resolve": resolve, "run": run, "file": read_file,
-           "wait": wait}
+ACTIONS = {"tcp": tcp, "udp": udp, "udp_send": udp_send, "dns": dns, "resolve": resolve,
+           "run": run, "file": read_file, "wait": wait}
 
 
 def main():

@@ -27,6 +27,7 @@ import errno
 import json
 import os
 import random
+import select
 import shutil
 import signal
 import socket
@@ -512,6 +513,75 @@ network:
          f"{label}: run.summary counts the network refusals", summ)
 
 
+def case_reserved(ident, env, ctx):
+    """A declared 0.0.0.0/0 and ::/0 never cover multicast, broadcast or link-local: the stack
+    would send those from the host, to the host's own services bound to the wildcard address.
+    A host-side UDP listener on [::]:P (both families) must receive nothing but the control
+    datagram, sent last to host-loopback; each refusal is audited (net.connect deny,
+    reason reserved). Named explicitly (224.0.0.0/24), multicast is allowed."""
+    label = f"{ident} reserved"
+    listener = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    listener.bind(("::", 0))
+    port = listener.getsockname()[1]
+    targets = ["224.0.0.1", "255.255.255.255", "10.0.2.255", "ff02::1", "169.254.169.254"]
+    net = f"""\
+network:
+  egress:
+    - {{cidr: 0.0.0.0/0, ports: [{port}], proto: udp}}
+    - {{cidr: "::/0", ports: [{port}], proto: udp}}
+    - {{host: host-loopback, ports: [{port}], proto: udp}}
+"""
+    actions = [["udp_send", t, port, "leak-" + t] for t in targets]
+    actions.append(["udp_send", "10.0.2.2", port, "control"])
+    try:
+        res, results = probe(env, net, actions, name="reserved")
+        got = []
+        deadline = time.monotonic() + 15
+        while "control" not in got:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([listener], [], [], left)[0]:
+                break
+            got.append(listener.recvfrom(4096)[0].decode(errors="replace"))
+        # Datagrams sent before the control took the same path; drain what is queued.
+        listener.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                got.append(listener.recvfrom(4096)[0].decode(errors="replace"))
+    finally:
+        listener.close()
+    h.ok(res.rc == 0 and "control" in got,
+         f"{label}: the control datagram to host-loopback arrived", res.describe())
+    h.ok(got == ["control"],
+         f"{label}: the host's wildcard listener received nothing sent to multicast, "
+         f"broadcast or link-local", got)
+    for t in targets:
+        ev = [e for e in connect_events(res, "deny", t, port, "udp")
+              if e.get("reason") == "reserved"]
+        h.ok(ev and ev[0].get("host") is None,
+             f"{label}: udp {t}:{port} audited as net.connect deny (reserved)",
+             res.of("net.connect"))
+        h.ok(not connect_events(res, "allow", t, port, "udp"),
+             f"{label}: udp {t}:{port} never audited as allowed")
+    pol = res.first("policy.net") or {}
+    h.ok({"224.0.0.0/4", "255.255.255.255", "10.0.2.255", "169.254.0.0/16", "ff00::/8",
+          "fe80::/10"} <= set(pol.get("reserved", [])),
+         f"{label}: policy.net lists the reserved ranges", json.dumps(pol))
+
+    # Named explicitly, a reserved destination opens.
+    net = f"""\
+network:
+  egress:
+    - {{cidr: 224.0.0.0/24, ports: [{port}], proto: udp}}
+"""
+    res, results = probe(env, net, [["udp_send", "224.0.0.1", port, "named"]],
+                         name="reserved-named")
+    h.ok(result_of(results, "udp_send", "224.0.0.1").get("ok") is True
+         and connect_events(res, "allow", "224.0.0.1", port, "udp"),
+         f"{label}: declared as 224.0.0.0/24, 224.0.0.1 is allowed and audited",
+         res.describe())
+
+
 def case_no_egress(ident, env, ctx):
     label = f"{ident} no egress"
     actions = [
@@ -882,6 +952,7 @@ def main():
         for ident in h.identities():
             with h.Env(ident) as env:
                 case_host_loopback(ident, env, ctx)
+                case_reserved(ident, env, ctx)
                 case_no_egress(ident, env, ctx)
                 if root and ctx["dns_addr"]:
                     case_netns(ident, env, ctx)

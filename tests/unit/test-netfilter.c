@@ -475,6 +475,87 @@ static void test_batch(void)
 	free(p);
 }
 
+/*
+ * Reserved ranges (multicast, broadcast, link-local): a rule's exact addresses and its
+ * networks inside a reserved range come before their refusals, wider networks after.
+ */
+static void test_reserved(void)
+{
+	const struct nfrules_addr any4[] = { a4("0.0.0.0", 0) }, any6[] = { a6("::", 0) };
+	const struct nfrules_addr mcast[] = { a4("224.0.0.0", 8) };
+	const struct nfrules_addr meta[] = { a4("169.254.169.254", 32) };
+	const struct nfrules_addr reserved[] = { a4("224.0.0.0", 4), a4("255.255.255.255", 32),
+						 a6("ff00::", 8) };
+	const uint16_t port[] = { 5353 };
+	const struct nfrules_rule rules[] = {
+		{ .proto = IPPROTO_UDP, .addrs = any4, .n_addrs = 1, .ports = port, .n_ports = 1 },
+		{ .proto = IPPROTO_UDP, .addrs = any6, .n_addrs = 1, .ports = port, .n_ports = 1 },
+		{ .proto = IPPROTO_UDP, .addrs = mcast, .n_addrs = 1, .ports = port, .n_ports = 1 },
+		{ .proto = IPPROTO_TCP, .addrs = meta, .n_addrs = 1, .ports = port, .n_ports = 1 },
+	};
+	const struct nfrules rs = { .rules = rules,
+				    .n_rules = ELEMENTSOF(rules),
+				    .reserved = reserved,
+				    .n_reserved = ELEMENTSOF(reserved),
+				    .log_group = 1 };
+	static const char *const want[] = { "sb:a:2", "sb:a:3", "sb:r",	  "sb:r",
+					    "sb:r",   "sb:a:0", "sb:a:1", "sb:d" };
+	struct parsed *p = calloc(1, sizeof(*p));
+	struct nfrules_batch b;
+	struct nfrules_addr x;
+	uint8_t addr[16];
+	size_t first = 0;
+	bool order = true;
+
+	x = a4("224.0.0.251", 32);
+	ok(nfrules_addr_within(&x, &reserved[0]), "within: 224.0.0.251 is inside 224.0.0.0/4");
+	x = a4("0.0.0.0", 0);
+	ok(!nfrules_addr_within(&x, &reserved[0]), "within: 0.0.0.0/0 is not inside 224.0.0.0/4");
+	x = a4("239.255.0.0", 16);
+	ok(nfrules_addr_within(&x, &reserved[0]), "within: 239.255.0.0/16 is inside 224.0.0.0/4");
+	x = a6("ff02::1", 128);
+	ok(nfrules_addr_within(&x, &reserved[2]) && !nfrules_addr_within(&x, &reserved[0]),
+	   "within: ff02::1 is inside ff00::/8, and of another family than 224.0.0.0/4");
+
+	if (!p || !is_int(nfrules_build_batch(&rs, 1, &b), 0, "reserved: the batch builds")) {
+		free(p);
+		return;
+	}
+	parse_batch(&b, p);
+	/* Skip the refuse chain and the fixed accepts: they end with "ct state invalid drop". */
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].verdict == NF_DROP)
+			first = i + 1;
+	order = p->n_rules == first + ELEMENTSOF(want);
+	for (size_t i = 0; order && i < ELEMENTSOF(want); i++)
+		if (!streq(p->rules[first + i].log_prefix, want[i])) {
+			diag("rule %zu: prefix '%s' exprs '%s'", first + i,
+			     p->rules[first + i].log_prefix, p->rules[first + i].exprs);
+			order = false;
+		}
+	ok(order, "reserved: 224.0.0.0/8 and 169.254.169.254 (named) before the reserved refusals, "
+		  "0.0.0.0/0 and ::/0 after them");
+	if (order) {
+		const struct parsed_rule *rl = &p->rules[first + 2];
+
+		inet_pton(AF_INET, "224.0.0.0", addr);
+		ok(streq(rl->exprs, "meta cmp payload bitwise cmp log immediate") &&
+			   cmp_has(rl, addr, 4) && streq(rl->jump, "refuse") &&
+			   rl->verdict == NFT_GOTO && !strstr(rl->exprs, "ct"),
+		   "reserved: 224.0.0.0/4 is masked, logged and refused, in every ct state (%s)",
+		   rl->exprs);
+		rl = &p->rules[first + 3];
+		inet_pton(AF_INET, "255.255.255.255", addr);
+		ok(streq(rl->exprs, "meta cmp payload cmp log immediate") && cmp_has(rl, addr, 4),
+		   "reserved: 255.255.255.255 is compared exactly (%s)", rl->exprs);
+		rl = &p->rules[first + 4];
+		inet_pton(AF_INET6, "ff00::", addr);
+		ok(cmp_has(rl, addr, 16), "reserved: ff00::/8 for IPv6");
+	}
+	nfrules_batch_done(&b);
+	free(p);
+}
+
 static void test_batch_invalid(void)
 {
 	const struct nfrules_addr addrs[] = { a4("192.0.2.1", 32) };
@@ -600,6 +681,7 @@ static void test_prefix(void)
 	is_int(nfrules_parse_prefix("sb:d", &k), NFRULES_LOG_DENY, "prefix: deny");
 	is_int(k, -1, "prefix: deny has no rule");
 	is_int(nfrules_parse_prefix("sb:h", &k), NFRULES_LOG_HOST, "prefix: host");
+	is_int(nfrules_parse_prefix("sb:r", &k), NFRULES_LOG_RESERVED, "prefix: reserved");
 	is_int(nfrules_parse_prefix("sb:a:", &k), NFRULES_LOG_UNKNOWN, "prefix: no number");
 	is_int(nfrules_parse_prefix("sb:a:1x", &k), NFRULES_LOG_UNKNOWN, "prefix: junk after it");
 	is_int(nfrules_parse_prefix("sb:a:-1", &k), NFRULES_LOG_UNKNOWN, "prefix: negative");
@@ -990,6 +1072,7 @@ static void test_stack_message(void)
 int main(void)
 {
 	test_batch();
+	test_reserved();
 	test_batch_invalid();
 	test_many_elements();
 	test_acks();
