@@ -3,13 +3,15 @@
  * Decoding the listener's notifications: what the audit trail and run.summary say about a
  * refused syscall. Its name on its own ABI, its arguments where a reader needs names rather
  * than numbers (socket's family and type, clone's and unshare's flags, ioctl's request,
- * personality's persona), and a short example ("socket(AF_PACKET)", "getpid (i386)") that is
- * both run.summary's example and the key flood control counts by.
+ * personality's persona, the mode of a chmod, open or mkdir, mmap's flags), and a short example
+ * ("socket(AF_PACKET)", "getpid (i386)") that is both run.summary's example and the key flood
+ * control counts by.
  *
  * Everything decoded is a register value the kernel copied into the notification; no memory
  * of the skill is read. Arguments of a foreign ABI are not decoded: their meaning differs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/sched.h>
 #include <seccomp.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "buf.h"
@@ -89,6 +92,36 @@ static const struct name_value ioctl_requests[] = {
 	NV(FIOCLEX),   NV(FIONCLEX),   NV(FIOASYNC),   NV(TIOCGPTN),  NV(TIOCSPTLCK),
 };
 
+/* Where a mode-setting call has its mode, and its open flags (-1: none). */
+static const struct {
+	const char *name;
+	int mode_arg, flags_arg;
+} mode_args[] = {
+	{ "chmod", 1, -1 },   { "fchmod", 1, -1 },   { "creat", 1, -1 },     { "mkdir", 1, -1 },
+	{ "mknod", 1, -1 },   { "fchmodat", 2, -1 }, { "fchmodat2", 2, -1 }, { "mkdirat", 2, -1 },
+	{ "mknodat", 2, -1 }, { "open", 2, 1 },	     { "openat", 3, 2 },
+};
+
+static const struct name_value open_flags[] = {
+	NV(O_WRONLY),	 NV(O_RDWR),	 NV(O_CREAT),	NV(O_EXCL),
+	NV(O_NOCTTY),	 NV(O_TRUNC),	 NV(O_APPEND),	NV(O_NONBLOCK),
+	NV(O_DIRECTORY), NV(O_NOFOLLOW), NV(O_CLOEXEC), { 020000000, "O_TMPFILE" },
+};
+
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
+static const struct name_value mmap_types[] = {
+	NV(MAP_SHARED),
+	NV(MAP_PRIVATE),
+	NV(MAP_SHARED_VALIDATE),
+	NV(MAP_DROPPABLE),
+};
+static const struct name_value mmap_flags[] = {
+	NV(MAP_ANONYMOUS), NV(MAP_GROWSDOWN), NV(MAP_FIXED),   NV(MAP_NORESERVE),
+	NV(MAP_POPULATE),  NV(MAP_STACK),     NV(MAP_HUGETLB), NV(MAP_FIXED_NOREPLACE),
+};
+
 static const char *lookup(const struct name_value *t, size_t n, uint64_t v)
 {
 	for (size_t i = 0; i < n; i++)
@@ -131,6 +164,55 @@ static void format_flags(struct buf *b, uint64_t flags, bool namespaces_only)
 		buf_puts(b, "0");
 }
 
+static int mode_call(const char *name)
+{
+	for (size_t i = 0; name && i < ELEMENTSOF(mode_args); i++)
+		if (streq(name, mode_args[i].name))
+			return (int)i;
+	return -1;
+}
+
+/* Flag names of t present in v, then what is left in hex; "0" for nothing. */
+static void format_bits(struct buf *b, const struct name_value *t, size_t n, uint64_t v)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i].value && (v & t[i].value) == t[i].value) {
+			buf_printf(b, "%s%s", first ? "" : "|", t[i].name);
+			v &= ~t[i].value;
+			first = false;
+		}
+	if (v || first)
+		buf_printf(b, "%s0x%llx", first ? "" : "|", (unsigned long long)v);
+}
+
+static void format_open_flags(struct buf *b, uint64_t v)
+{
+	uint32_t f = (uint32_t)v;
+
+	/* O_RDONLY is 0: only name it when nothing else is there. */
+	if (!(f & O_ACCMODE) && !(f & ~(uint32_t)O_ACCMODE)) {
+		buf_puts(b, "O_RDONLY");
+		return;
+	}
+	format_bits(b, open_flags, ELEMENTSOF(open_flags), f);
+}
+
+static void format_mmap_flags(struct buf *b, uint64_t v)
+{
+	const char *type = LOOKUP(mmap_types, v & 0x0f);
+
+	if (type)
+		buf_puts(b, type);
+	else
+		buf_printf(b, "0x%llx", (unsigned long long)(v & 0x0f));
+	if (v & ~(uint64_t)0x0f) {
+		buf_putc(b, '|');
+		format_bits(b, mmap_flags, ELEMENTSOF(mmap_flags), v & ~(uint64_t)0x0f);
+	}
+}
+
 static void format_socket_type(struct buf *b, uint64_t v)
 {
 	uint32_t t = (uint32_t)v;
@@ -146,22 +228,6 @@ static void format_socket_type(struct buf *b, uint64_t v)
 		buf_puts(b, "|SOCK_CLOEXEC");
 	if (t & ~(uint32_t)(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC))
 		buf_printf(b, "|0x%x", t & ~(uint32_t)(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC));
-}
-
-/* Which argument of a syscall that sets a file's mode holds it; -1 for other syscalls. */
-static int mode_arg(const char *name)
-{
-	static const struct {
-		const char *name;
-		int arg;
-	} t[] = { { "chmod", 1 },     { "fchmod", 1 }, { "fchmodat", 2 },
-		  { "fchmodat2", 2 }, { "creat", 1 },  { "open", 2 },
-		  { "openat", 3 },    { "mknod", 1 },  { "mknodat", 2 } };
-
-	for (size_t i = 0; i < ELEMENTSOF(t); i++)
-		if (streq(name, t[i].name))
-			return t[i].arg;
-	return -1;
 }
 
 void seccomp_decode_args(struct audit *a, const struct seccomp_data *d, const char *name)
@@ -236,11 +302,28 @@ void seccomp_decode_args(struct audit *a, const struct seccomp_data *d, const ch
 		snprintf(hex, sizeof(hex), "0x%x", (uint32_t)d->args[0]);
 		audit_str(a, "persona", hex);
 		audit_object_end(a);
-	} else if (mode_arg(name) >= 0) {
-		/* The set-id bits are why such a call is refused. */
+	} else if (mode_call(name) >= 0) {
+		int i = mode_call(name);
+
+		/* The kernel reads the mode as umode_t. */
 		audit_object_begin(a, "args");
-		snprintf(hex, sizeof(hex), "0%o", (unsigned)(d->args[mode_arg(name)] & 07777));
+		snprintf(hex, sizeof(hex), "0%o",
+			 (unsigned)(d->args[mode_args[i].mode_arg] & 0xffff));
 		audit_str(a, "mode", hex);
+		if (mode_args[i].flags_arg >= 0) {
+			format_open_flags(&b, d->args[mode_args[i].flags_arg]);
+			audit_str(a, "flags", buf_str(&b));
+		}
+		audit_object_end(a);
+	} else if (streq(name, "mmap")) {
+		audit_object_begin(a, "args");
+		audit_uint(a, "length", d->args[1]);
+		format_mmap_flags(&b, d->args[3]);
+		audit_str(a, "flags", buf_str(&b));
+		audit_object_end(a);
+	} else if (streq(name, "shmget")) {
+		audit_object_begin(a, "args");
+		audit_uint(a, "size", d->args[1]);
 		audit_object_end(a);
 	}
 	buf_done(&b);
@@ -288,8 +371,13 @@ char *seccomp_decode_example(const struct seccomp_data *d, const char *name, con
 			buf_printf(&b, "(0x%x)", (uint32_t)d->args[1]);
 	} else if (streq(name, "personality")) {
 		buf_printf(&b, "(0x%x)", (uint32_t)d->args[0]);
-	} else if (mode_arg(name) >= 0) {
-		buf_printf(&b, "(mode 0%o)", (unsigned)(d->args[mode_arg(name)] & 07777));
+	} else if (mode_call(name) >= 0) {
+		buf_printf(&b, "(0%o)",
+			   (unsigned)(d->args[mode_args[mode_call(name)].mode_arg] & 0xffff));
+	} else if (streq(name, "mmap")) {
+		buf_putc(&b, '(');
+		format_mmap_flags(&b, d->args[3]);
+		buf_putc(&b, ')');
 	}
 	if (foreign)
 		buf_printf(&b, " (%s)", foreign);

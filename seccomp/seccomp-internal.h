@@ -25,9 +25,8 @@ enum sp_kind {
 	SP_ALLOW_IF, /* allowed by the filter when an alternative of the condition matches */
 	SP_REFUSE,   /* notified; the parent answers EPERM and audits it */
 	SP_ENOSYS,   /* the filter answers ENOSYS itself, unaudited (clone3) */
-	SP_TRACE,    /* notified; the parent continues it (traced) */
-	SP_TRACE_IF, /* notified; the parent continues it when the condition holds (traced),
-			refuses it otherwise */
+	SP_TRACE,    /* notified; the parent continues it (traced), or refuses it when it has
+			a condition that does not hold */
 };
 
 enum sp_origin {
@@ -64,7 +63,7 @@ struct sp_entry {
 	int nr;
 	const char *name;
 	enum sp_kind kind;
-	const struct sp_cond *cond; /* SP_ALLOW_IF, SP_TRACE_IF */
+	const struct sp_cond *cond; /* SP_ALLOW_IF, and SP_TRACE of a conditional syscall */
 	enum sp_origin origin;
 	const char *group; /* why the profile refuses it (SP_REFUSE from the profile) */
 };
@@ -81,7 +80,8 @@ const char *seccomp_policy_sha256(const struct seccomp_policy *p);
 /* A program generated at build time for a stock profile (see seccomp-stock-gen.c). */
 struct seccomp_stock {
 	enum seccomp_profile profile;
-	unsigned trace;	      /* SECCOMP_TRACE_* bits it traces */
+	unsigned trace; /* SECCOMP_TRACE_* bits it traces */
+	bool limit_shared_memory;
 	uint32_t native_arch; /* SCMP_ARCH_* it was built for */
 	unsigned n_rules;
 	unsigned short len;

@@ -113,15 +113,14 @@ static const struct sp_group default_allow[] = {
 	      "dup2", "dup3", "fcntl", "flock", "fsync", "fdatasync", "sync", "syncfs",
 	      "sync_file_range", "fadvise64", "readahead", "fallocate", "ftruncate", "truncate",
 	      "sendfile", "copy_file_range", "splice", "tee", "vmsplice", "cachestat"),
-	GROUP("paths and metadata", "open", "openat", "openat2", "creat", "access", "faccessat",
-	      "faccessat2", "stat", "lstat", "fstat", "newfstatat", "statx", "statfs", "fstatfs",
-	      "getdents", "getdents64", "getcwd", "chdir", "fchdir", "mkdir", "mkdirat", "mknod",
-	      "mknodat", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2", "link",
-	      "linkat", "symlink", "symlinkat", "readlink", "readlinkat", "chmod", "fchmod",
-	      "fchmodat", "fchmodat2", "chown", "fchown", "fchownat", "lchown", "umask", "utime",
-	      "utimes", "utimensat", "futimesat", "setxattr", "lsetxattr", "fsetxattr", "getxattr",
-	      "lgetxattr", "fgetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr",
-	      "lremovexattr", "fremovexattr", "inotify_init", "inotify_init1", "inotify_add_watch",
+	GROUP("paths and metadata", "access", "faccessat", "faccessat2", "stat", "lstat", "fstat",
+	      "newfstatat", "statx", "statfs", "fstatfs", "getdents", "getdents64", "getcwd",
+	      "chdir", "fchdir", "rmdir", "unlink", "unlinkat", "rename", "renameat", "renameat2",
+	      "link", "linkat", "symlink", "symlinkat", "readlink", "readlinkat", "chown", "fchown",
+	      "fchownat", "lchown", "umask", "utime", "utimes", "utimensat", "futimesat",
+	      "setxattr", "lsetxattr", "fsetxattr", "getxattr", "lgetxattr", "fgetxattr",
+	      "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr",
+	      "fremovexattr", "inotify_init", "inotify_init1", "inotify_add_watch",
 	      "inotify_rm_watch"),
 	GROUP("memory", "brk", "mmap", "munmap", "mremap", "mprotect", "madvise", "mincore",
 	      "msync", "mlock", "mlock2", "munlock", "mlockall", "munlockall", "memfd_create",
@@ -215,6 +214,15 @@ static const struct sp_group strict_drop[] = {
 	GROUP("page-moving tricks", "vmsplice", "remap_file_pages"),
 };
 
+/*
+ * With limits.memory and no cgroup to count it (spec->limit_shared_memory), memory that no
+ * rlimit bounds: RLIMIT_DATA counts private writable mappings only, so a shared anonymous
+ * mapping, a memfd or a System V segment could make the host commit any amount (mmap's
+ * flags are checked by COND_MMAP; these are refused outright).
+ */
+static const struct sp_group shared_memory_refuse = GROUP(
+	"memory that no rlimit bounds (limits.memory without a cgroup)", "memfd_create", "shmget");
+
 /* The syscalls each trace bit sends through the listener (allowed and continued). */
 static const struct sp_group trace_groups[] = {
 	GROUP("exec", "execve", "execveat"),
@@ -241,15 +249,36 @@ enum {
 	COND_IOCTL,
 	COND_IOCTL_STRICT,
 	COND_PERSONALITY,
-	COND_NO_SETID_ARG1, /* the mode argument has neither S_ISUID nor S_ISGID */
-	COND_NO_SETID_ARG2,
-	COND_NO_SETID_ARG3,
+	COND_MODE_ARG1, /* chmod, fchmod, creat, mkdir, mknod */
+	COND_MODE_ARG2, /* fchmodat, fchmodat2, mkdirat, mknodat */
+	COND_OPEN,	/* open: flags in arg 1, mode in arg 2 */
+	COND_OPENAT,	/* openat: flags in arg 2, mode in arg 3 */
+	COND_MMAP,	/* with limit_shared_memory: flags in arg 3 */
 	_COND_MAX,
 };
+
+/*
+ * The mode argument of every call that sets one. No file the skill creates or changes may
+ * carry set-user-ID or set-group-ID: on the host, a write path's file keeps its bits, and a
+ * set-user-ID binary of the sandbox's host uid (or of an unprivileged caller) is a way in
+ * for any local user who can reach it. The kernel reads the mode as umode_t, so the two bits
+ * are compared exactly; a create's mode only counts with O_CREAT or O_TMPFILE.
+ */
+#define MODE_SETID (S_ISUID | S_ISGID)
+/* The kernel's own O_TMPFILE bit (glibc's __O_TMPFILE also has O_DIRECTORY in it). */
+#define O_TMPFILE_BIT 020000000
+#define OPEN_CREATES  (O_CREAT | O_TMPFILE_BIT)
+
+/* mmap's flags: the mapping types that commit memory RLIMIT_DATA counts. */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
+#define MAP_TYPE_MASK 0x0f
 
 struct seccomp_policy {
 	enum seccomp_profile profile;
 	unsigned trace;
+	bool limit_shared_memory;
 	uint32_t native_arch;
 
 	struct sp_entry *entries; /* sorted by nr */
@@ -284,6 +313,17 @@ static int cond_add(struct sp_cond *c, const struct sp_alt *alt)
 static struct sp_cmp low32_eq(unsigned arg, uint32_t v)
 {
 	return (struct sp_cmp){ .arg = arg, .op = SCMP_CMP_MASKED_EQ, .a = 0xffffffffu, .b = v };
+}
+
+/* None of the bits of mask are set in the argument (masks below 2^32: exact either way). */
+static struct sp_cmp flags_clear(unsigned arg, uint32_t mask)
+{
+	return (struct sp_cmp){ .arg = arg, .op = SCMP_CMP_MASKED_EQ, .a = mask, .b = 0 };
+}
+
+static struct sp_cmp mode_clear(unsigned arg)
+{
+	return flags_clear(arg, MODE_SETID);
 }
 
 static int cond_low32_in(struct sp_cond *c, unsigned arg, const uint32_t *v, size_t n)
@@ -383,39 +423,57 @@ static int build_conds(struct seccomp_policy *p)
 	if (r < 0)
 		return r;
 
+	c[COND_MODE_ARG1].summary = c[COND_MODE_ARG2].summary =
+		"allowed unless the mode has set-user-ID or set-group-ID (04000, 02000)";
+	r = cond_add(&c[COND_MODE_ARG1], &(struct sp_alt){ .cmp = { mode_clear(1) }, .n = 1 });
+	if (r >= 0)
+		r = cond_add(&c[COND_MODE_ARG2],
+			     &(struct sp_alt){ .cmp = { mode_clear(2) }, .n = 1 });
+	if (r < 0)
+		return r;
+	c[COND_OPEN].summary = c[COND_OPENAT].summary =
+		"allowed unless it creates (O_CREAT, O_TMPFILE) with set-user-ID or "
+		"set-group-ID in the mode";
+	r = cond_add(&c[COND_OPEN],
+		     &(struct sp_alt){ .cmp = { flags_clear(1, OPEN_CREATES) }, .n = 1 });
+	if (r >= 0)
+		r = cond_add(&c[COND_OPEN], &(struct sp_alt){ .cmp = { mode_clear(2) }, .n = 1 });
+	if (r >= 0)
+		r = cond_add(&c[COND_OPENAT],
+			     &(struct sp_alt){ .cmp = { flags_clear(2, OPEN_CREATES) }, .n = 1 });
+	if (r >= 0)
+		r = cond_add(&c[COND_OPENAT], &(struct sp_alt){ .cmp = { mode_clear(3) }, .n = 1 });
+	if (r < 0)
+		return r;
+
 	/*
-	 * A set-user-ID or set-group-ID file the skill makes runs as its owner on the host, and
-	 * through a root caller's idmapped write path that owner is root. (Inside, every mount
-	 * is nosuid and no_new_privs is set: the bits only ever matter outside.)
+	 * What RLIMIT_DATA counts: private mappings. MAP_GROWSDOWN makes a mapping "stack",
+	 * which RLIMIT_DATA does not count either (and RLIMIT_STACK only checks growth), so it
+	 * is refused with the shared anonymous types. File mappings are bounded by their
+	 * files (a tmpfs's size; /dev/zero is /dev/full then, which cannot be mapped).
 	 */
-	for (unsigned arg = 1; arg <= 3; arg++) {
-		struct sp_cond *m = &c[COND_NO_SETID_ARG1 + arg - 1];
-
-		m->summary = "allowed unless the mode sets S_ISUID or S_ISGID (such a file would "
-			     "run as its owner on the host; through a root caller's idmapped write "
-			     "path that is root)";
-		r = cond_add(m, &(struct sp_alt){ .cmp = { { .arg = arg,
-							     .op = SCMP_CMP_MASKED_EQ,
-							     .a = S_ISUID | S_ISGID,
-							     .b = 0 } },
-						  .n = 1 });
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	c[COND_MMAP].summary = "allowed for private mappings and for shared mappings of files; "
+			       "refused for shared anonymous memory and MAP_GROWSDOWN "
+			       "(limits.memory without a cgroup)";
+	r = cond_add(&c[COND_MMAP],
+		     &(struct sp_alt){ .cmp = { flags_clear(3, MAP_ANONYMOUS | MAP_GROWSDOWN) },
+				       .n = 1 });
+	if (r >= 0)
+		r = cond_add(&c[COND_MMAP],
+			     &(struct sp_alt){ .cmp = { { .arg = 3,
+							  .op = SCMP_CMP_MASKED_EQ,
+							  .a = MAP_TYPE_MASK | MAP_GROWSDOWN,
+							  .b = MAP_PRIVATE } },
+					       .n = 1 });
+	if (r >= 0)
+		r = cond_add(&c[COND_MMAP],
+			     &(struct sp_alt){ .cmp = { { .arg = 3,
+							  .op = SCMP_CMP_MASKED_EQ,
+							  .a = MAP_TYPE_MASK | MAP_GROWSDOWN,
+							  .b = MAP_DROPPABLE } },
+					       .n = 1 });
+	return r;
 }
-
-/* The syscalls that set a file's mode, and which argument holds it. */
-static const struct {
-	const char *name;
-	int cond;
-} setid_checked[] = {
-	{ "chmod", COND_NO_SETID_ARG1 },    { "fchmod", COND_NO_SETID_ARG1 },
-	{ "fchmodat", COND_NO_SETID_ARG2 }, { "fchmodat2", COND_NO_SETID_ARG2 },
-	{ "creat", COND_NO_SETID_ARG1 },    { "open", COND_NO_SETID_ARG2 },
-	{ "openat", COND_NO_SETID_ARG3 },   { "mknod", COND_NO_SETID_ARG1 },
-	{ "mknodat", COND_NO_SETID_ARG2 },
-};
 
 static bool cmp_holds(const struct sp_cmp *c, const uint64_t *args)
 {
@@ -540,6 +598,23 @@ static int add_conditional(struct seccomp_policy *p, const char *name, int cond)
 						   .origin = SP_FROM_PROFILE });
 }
 
+/*
+ * The calls that set a file's mode, each with the condition on its mode. openat2() is not
+ * among them: its mode is in a struct in memory, which a filter cannot read, so it is left
+ * unknown (ENOSYS, audited) and callers fall back to openat(), as glibc's open() always does.
+ */
+static const struct {
+	const char *name;
+	int cond;
+} mode_calls[] = {
+	{ "chmod", COND_MODE_ARG1 },	 { "fchmod", COND_MODE_ARG1 },
+	{ "creat", COND_MODE_ARG1 },	 { "mkdir", COND_MODE_ARG1 },
+	{ "mknod", COND_MODE_ARG1 },	 { "fchmodat", COND_MODE_ARG2 },
+	{ "fchmodat2", COND_MODE_ARG2 }, { "mkdirat", COND_MODE_ARG2 },
+	{ "mknodat", COND_MODE_ARG2 },	 { "open", COND_OPEN },
+	{ "openat", COND_OPENAT },
+};
+
 static int build_default(struct seccomp_policy *p, char **ret_error)
 {
 	int nr, r = 0;
@@ -556,6 +631,8 @@ static int build_default(struct seccomp_policy *p, char **ret_error)
 		r = add_conditional(p, "ioctl", COND_IOCTL);
 	if (r >= 0)
 		r = add_conditional(p, "personality", COND_PERSONALITY);
+	for (size_t i = 0; i < ELEMENTSOF(mode_calls) && r >= 0; i++)
+		r = add_conditional(p, mode_calls[i].name, mode_calls[i].cond);
 	nr = seccomp_syscall_resolve_name("clone3");
 	if (r >= 0 && nr >= 0)
 		r = append_entry(p, &(struct sp_entry){ .nr = nr,
@@ -571,25 +648,6 @@ static int build_default(struct seccomp_policy *p, char **ret_error)
 			*ret_error = strdup("internal error: the profile lists a syscall twice");
 			return -EINVAL;
 		}
-	for (size_t i = 0; i < ELEMENTSOF(setid_checked); i++) {
-		struct sp_entry *e =
-			find_entry(p, seccomp_syscall_resolve_name(setid_checked[i].name));
-
-		if (e && e->kind == SP_ALLOW) {
-			e->kind = SP_ALLOW_IF;
-			e->cond = &p->conds[setid_checked[i].cond];
-		}
-	}
-	/*
-	 * openat2() keeps its mode in memory a filter cannot read, like clone3()'s flags: ENOSYS
-	 * from the filter, and programs fall back to openat(), whose mode is checked.
-	 */
-	{
-		struct sp_entry *e = find_entry(p, seccomp_syscall_resolve_name("openat2"));
-
-		if (e && e->kind == SP_ALLOW)
-			e->kind = SP_ENOSYS;
-	}
 	return 0;
 }
 
@@ -627,6 +685,25 @@ static void apply_strict(struct seccomp_policy *p)
 			e->group = "not needed by compute skills";
 		} else {
 			e->cond = &p->conds[changed[i].cond];
+		}
+	}
+}
+
+/* limits.memory without a cgroup: what RLIMIT_DATA does not count is refused. */
+static void apply_shared_memory(struct seccomp_policy *p)
+{
+	struct sp_entry *e = find_entry(p, seccomp_syscall_resolve_name("mmap"));
+
+	if (e) {
+		e->kind = SP_ALLOW_IF;
+		e->cond = &p->conds[COND_MMAP];
+	}
+	for (size_t i = 0; i < shared_memory_refuse.n; i++) {
+		e = find_entry(p, seccomp_syscall_resolve_name(shared_memory_refuse.names[i]));
+		if (e) {
+			e->kind = SP_REFUSE;
+			e->cond = NULL;
+			e->group = shared_memory_refuse.why;
 		}
 	}
 }
@@ -698,8 +775,8 @@ static int apply_adjustments(struct seccomp_policy *p, const struct seccomp_spec
 }
 
 /*
- * Traced syscalls stay allowed, but pass the listener; a refused one stays refused, and a
- * conditional one is continued by the listener when its condition holds.
+ * Traced syscalls stay allowed, but pass the listener; a refused one stays refused. A
+ * conditional one keeps its condition: the listener refuses what it does not allow.
  */
 static void apply_trace(struct seccomp_policy *p)
 {
@@ -710,10 +787,8 @@ static void apply_trace(struct seccomp_policy *p)
 			struct sp_entry *e = find_entry(
 				p, seccomp_syscall_resolve_name(trace_groups[i].names[k]));
 
-			if (e && e->kind == SP_ALLOW)
+			if (e && (e->kind == SP_ALLOW || e->kind == SP_ALLOW_IF))
 				e->kind = SP_TRACE;
-			else if (e && e->kind == SP_ALLOW_IF)
-				e->kind = SP_TRACE_IF;
 		}
 	}
 }
@@ -767,7 +842,6 @@ static int add_rules(struct seccomp_policy *p)
 			break;
 		case SP_REFUSE:
 		case SP_TRACE:
-		case SP_TRACE_IF:
 			/* The default action: notify. */
 			break;
 		}
@@ -860,6 +934,7 @@ static const struct seccomp_stock *find_stock(const struct seccomp_policy *p,
 	for (size_t i = 0; i < seccomp_stock_count; i++)
 		if (seccomp_stock_programs[i].profile == p->profile &&
 		    seccomp_stock_programs[i].trace == p->trace &&
+		    seccomp_stock_programs[i].limit_shared_memory == p->limit_shared_memory &&
 		    seccomp_stock_programs[i].native_arch == p->native_arch)
 			return &seccomp_stock_programs[i];
 	return NULL;
@@ -900,6 +975,7 @@ int seccomp_policy_build_ex(const struct seccomp_spec *spec, bool force_libsecco
 		return -ENOMEM;
 	p->profile = spec->profile;
 	p->trace = spec->trace;
+	p->limit_shared_memory = spec->limit_shared_memory;
 	p->native_arch = seccomp_arch_native();
 
 	r = build_conds(p);
@@ -907,6 +983,8 @@ int seccomp_policy_build_ex(const struct seccomp_spec *spec, bool force_libsecco
 		r = build_default(p, &error);
 	if (r >= 0 && p->profile == SECCOMP_PROFILE_STRICT)
 		apply_strict(p);
+	if (r >= 0 && p->limit_shared_memory)
+		apply_shared_memory(p);
 	if (r >= 0)
 		r = apply_adjustments(p, spec, &error);
 	if (r < 0)
@@ -1098,10 +1176,7 @@ void seccomp_policy_classify(const struct seccomp_policy *p, const struct seccom
 		ret->verdict = SECCOMP_VERDICT_FILTER_ENOSYS;
 		break;
 	case SP_TRACE:
-		ret->verdict = SECCOMP_VERDICT_CONTINUE;
-		break;
-	case SP_TRACE_IF:
-		ret->verdict = cond_holds(e->cond, (const uint64_t *)d->args)
+		ret->verdict = !e->cond || cond_holds(e->cond, (const uint64_t *)d->args)
 				       ? SECCOMP_VERDICT_CONTINUE
 				       : SECCOMP_VERDICT_EPERM;
 		break;
@@ -1187,7 +1262,7 @@ int seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a)
 	audit_str(a, "foreign_abi", "EPERM");
 	audit_array_begin(a, "traced");
 	for (size_t i = 0; i < p->n_entries; i++)
-		if (p->entries[i].kind == SP_TRACE || p->entries[i].kind == SP_TRACE_IF)
+		if (p->entries[i].kind == SP_TRACE)
 			audit_str(a, NULL, p->entries[i].name);
 	audit_array_end(a);
 	audit_array_begin(a, "filter_flags");
@@ -1197,6 +1272,7 @@ int seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a)
 	audit_array_end(a);
 	audit_uint(a, "bpf_instructions", p->prog.len);
 	audit_bool(a, "prebuilt", p->stock);
+	audit_bool(a, "limit_shared_memory", p->limit_shared_memory);
 	audit_str(a, "bpf_sha256", p->sha256);
 	return audit_end(a);
 }
@@ -1291,10 +1367,8 @@ static void explain_text(FILE *f, size_t indent, const char *text)
 
 static bool is_kind(const struct sp_entry *e, const void *userdata)
 {
-	enum sp_kind k = *(const enum sp_kind *)userdata;
-
-	return (e->kind == k || (k == SP_TRACE && e->kind == SP_TRACE_IF)) &&
-	       e->origin != SP_FROM_ALLOW && e->origin != SP_FROM_DENY;
+	return e->kind == *(const enum sp_kind *)userdata && e->origin != SP_FROM_ALLOW &&
+	       e->origin != SP_FROM_DENY;
 }
 
 static bool is_origin(const struct sp_entry *e, const void *userdata)
@@ -1322,7 +1396,8 @@ void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f)
 	explain_names(p, f, 2, "allowed", is_kind, &allow);
 	fputs("  allowed with conditions (refused with EPERM otherwise, audited):\n", f);
 	for (size_t i = 0; i < p->n_entries; i++)
-		if (p->entries[i].kind == SP_ALLOW_IF || p->entries[i].kind == SP_TRACE_IF) {
+		if (p->entries[i].kind == SP_ALLOW_IF ||
+		    (p->entries[i].kind == SP_TRACE && p->entries[i].cond)) {
 			struct buf b = BUF_INIT;
 
 			buf_printf(&b, "%s: %s", p->entries[i].name, p->entries[i].cond->summary);
@@ -1345,14 +1420,17 @@ void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f)
 		for (size_t i = 0; i < ELEMENTSOF(strict_drop); i++)
 			explain_names(p, f, 4, strict_drop[i].why, is_group, strict_drop[i].why);
 	}
+	if (p->limit_shared_memory)
+		explain_names(p, f, 4, shared_memory_refuse.why, is_group,
+			      shared_memory_refuse.why);
+	explain_text(f, 2,
+		     "openat2: ENOSYS, audited: the mode of a file it creates is in memory a "
+		     "seccomp filter cannot read (set-user-ID could not be refused); callers fall "
+		     "back to openat(), whose mode is checked");
 	explain_text(f, 2,
 		     "clone3: ENOSYS from the filter itself, not audited: its flags are in memory "
 		     "a seccomp filter cannot read; glibc then falls back to clone(), whose flags "
 		     "are checked");
-	explain_text(f, 2,
-		     "openat2: ENOSYS from the filter itself, not audited: its mode is in memory "
-		     "a seccomp filter cannot read; programs fall back to openat(), whose mode is "
-		     "checked");
 	explain_text(f, 2,
 		     "any other syscall: ENOSYS (so that libc fallbacks work), audited as "
 		     "syscall.deny");

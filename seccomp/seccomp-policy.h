@@ -49,6 +49,9 @@ struct seccomp_spec {
 	const struct seccomp_name *deny;
 	size_t n_deny;
 	const char *origin; /* the file the names come from; errors name FILE:LINE:COLUMN */
+	/* limits.memory without a cgroup: refuse shared anonymous and MAP_GROWSDOWN mappings,
+	   memfd_create and shmget, which RLIMIT_DATA does not count */
+	bool limit_shared_memory;
 };
 
 struct seccomp_policy;

@@ -320,6 +320,120 @@ def check_trace(env, programs_dir, tag):
     h.ok(not denies(r), f"{tag}: traced syscalls are not refusals", fmt(denies(r)))
 
 
+SETID_PY = r'''
+import ctypes, errno, json, os, shutil, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+res = {}
+
+def attempt(name, fn):
+    try:
+        fn()
+        res[name] = "OK"
+    except OSError as e:
+        res[name] = errno.errorcode.get(e.errno, str(e.errno))
+
+def sc(nr, *args):
+    if libc.syscall(ctypes.c_long(nr), *args) < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
+AT_FDCWD = ctypes.c_int(-100)
+fd = os.open("/out/h", os.O_RDONLY)
+attempt("fchmod-4755", lambda: os.fchmod(fd, 0o4755))
+attempt("python-chmod-2755", lambda: os.chmod("/out/h", 0o2755))
+attempt("fchmodat2-4755", lambda: sc(452, AT_FDCWD, b"/out/h", ctypes.c_uint(0o4755), 0))
+attempt("fchmodat-6755", lambda: sc(268, AT_FDCWD, b"/out/h", ctypes.c_uint(0o6755)))
+attempt("chmod-syscall-4755", lambda: sc(90, b"/out/h", ctypes.c_uint(0o4755)))
+attempt("openat-creat-4755",
+        lambda: os.close(os.open("/out/o", os.O_WRONLY | os.O_CREAT, 0o4755)))
+attempt("open-syscall-creat-4755", lambda: sc(2, b"/out/o2", os.O_WRONLY | os.O_CREAT, 0o4755))
+attempt("creat-2755", lambda: sc(85, b"/out/o3", ctypes.c_uint(0o2755)))
+attempt("tmpfile-4755", lambda: sc(257, AT_FDCWD, b"/out", os.O_TMPFILE | os.O_RDWR, 0o4755))
+attempt("mkdir-2755", lambda: os.mkdir("/out/d", 0o2755))
+attempt("mknod-4755", lambda: os.mknod("/out/n", 0o100000 | 0o4755))
+attempt("openat2", lambda: sc(437, AT_FDCWD, b"/out/h", ctypes.c_char_p(b"\0" * 24), 24))
+# File capabilities: security.capability needs CAP_SETFCAP, which the skill never holds.
+attempt("setxattr-capability",
+        lambda: os.setxattr("/out/h", "security.capability",
+                            bytes([0, 0, 0, 2]) + bytes([0x20, 0, 0, 0]) + bytes(12)))
+attempt("creat-0644", lambda: os.close(os.open("/out/plain", os.O_WRONLY | os.O_CREAT, 0o644)))
+attempt("chmod-0755", lambda: os.chmod("/out/plain", 0o755))
+attempt("mkdir-0755", lambda: os.mkdir("/out/plaindir", 0o755))
+print(json.dumps(res))
+'''
+
+# attempt -> (errno, syscall named by syscall.deny or None, decoded mode)
+SETID = {
+    "fchmod-4755": ("EPERM", "fchmod", "04755"),
+    "python-chmod-2755": ("EPERM", ("chmod", "fchmodat"), "02755"),
+    "fchmodat2-4755": ("EPERM", "fchmodat2", "04755"),
+    "fchmodat-6755": ("EPERM", "fchmodat", "06755"),
+    "chmod-syscall-4755": ("EPERM", "chmod", "04755"),
+    "openat-creat-4755": ("EPERM", "openat", "04755"),
+    "open-syscall-creat-4755": ("EPERM", "open", "04755"),
+    "creat-2755": ("EPERM", "creat", "02755"),
+    "tmpfile-4755": ("EPERM", "openat", "04755"),
+    "mkdir-2755": ("EPERM", ("mkdir", "mkdirat"), "02755"),
+    "mknod-4755": ("EPERM", ("mknod", "mknodat"), "0104755"),
+    "openat2": ("ENOSYS", "openat2", None),
+    "setxattr-capability": ("EPERM", None, None),
+    "chmod-0755": ("OK", None, None),
+    "creat-0644": ("OK", None, None),
+    "mkdir-0755": ("OK", None, None),
+}
+
+
+def check_setid(env, tag):
+    """No file the skill creates or changes in a write path may carry set-user-ID or
+    set-group-ID: `cp /bin/cat /out/h && chmod 4755 /out/h`, chmod 2755, open(O_CREAT,
+    04755), mkdir 02755, fchmodat2 and the rest fail with EPERM, each audited as syscall.deny
+    with its decoded mode, and the file on the host has no such bit."""
+    out = env.mkdir("setid-out")
+    uid = 65534 if env.ident.is_root else env.ident.uid
+    script = ("cp /bin/cat /out/h && chmod 4755 /out/h; echo chmod-shell=$?; "
+              "exec python3 /skill/setid.py")
+    text = manifest(["/bin/sh", "-c", script], read=["/etc/alternatives"])
+    text = text.replace("filesystem:\n", f"filesystem:\n  write: [\"{out}:/out\"]\n")
+    d = env.skill(text, name="setid", files={"setid.py": SETID_PY})
+    os.chown(out, uid, uid)
+    r = run(env, d)
+    h.ok(r.rc == 0, f"{tag}: setid: the skill ran", r.describe())
+    h.ok("chmod-shell=1" in r.out and "Operation not permitted" in r.err,
+         f"{tag}: setid: `cp /bin/cat /out/h && chmod 4755 /out/h` fails with EPERM",
+         r.describe())
+    res = {}
+    for line in r.out.splitlines():
+        if line.startswith("{"):
+            res = json.loads(line)
+    evs = denies(r)
+    for name, (want, syscall, mode) in SETID.items():
+        h.ok(res.get(name) == want, f"{tag}: setid: {name} -> {want} (got {res.get(name)})",
+             r.out)
+        if syscall is None:
+            continue
+        names = syscall if isinstance(syscall, tuple) else (syscall,)
+        match = [e for e in evs if e.get("syscall") in names and e.get("errno") == want
+                 and (mode is None or e.get("args", {}).get("mode") == mode)]
+        h.ok(match, f"{tag}: setid: {name}: syscall.deny {'/'.join(names)}"
+             + (f" with mode {mode}" if mode else ""), fmt(evs))
+    chmods = [e for e in evs if e.get("syscall") in ("fchmodat", "chmod", "fchmodat2")
+              and e.get("args", {}).get("mode") == "04755"]
+    h.ok(chmods, f"{tag}: setid: the shell's chmod 4755 is audited with mode 04755", fmt(evs))
+    host = {}
+    for n in ("h", "o", "o2", "o3", "d", "n", "plain", "plaindir"):
+        p = os.path.join(out, n)
+        host[n] = os.lstat(p).st_mode if os.path.lexists(p) else None
+    h.ok(host["h"] is not None and host["h"] & 0o6000 == 0 and host["h"] & 0o777 == 0o755,
+         f"{tag}: setid: /out/h on the host has no set-user-ID or set-group-ID bit "
+         f"({oct(host['h'] or 0)})")
+    h.ok(all(host[n] is None for n in ("o", "o2", "o3", "d", "n")),
+         f"{tag}: setid: nothing was created by a refused call", host)
+    h.ok(host["plain"] is not None and host["plaindir"] is not None
+         and not any((m or 0) & 0o6000 for m in host.values()),
+         f"{tag}: setid: plain creates work, and no file on the host carries either bit", host)
+
+
 def main():
     for name in ("seccomp-probe", "threads"):
         if not os.path.exists(os.path.join(PROBES, name)):
@@ -336,6 +450,7 @@ def main():
             check_strict(env, tag)
             check_adjusted(env, tag)
             check_trace(env, programs, tag)
+            check_setid(env, tag)
         finally:
             env.__exit__(None, None, None)
     h.done()

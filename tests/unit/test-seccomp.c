@@ -72,6 +72,7 @@ static struct profile profiles[] = {
 	    .n_deny = ELEMENTSOF(adjusted_deny),
 	    .origin = "test.yaml" } },
 	{ "trace", { .trace = SECCOMP_TRACE_EXEC | SECCOMP_TRACE_FILES | SECCOMP_TRACE_CONNECT } },
+	{ "memory", { .limit_shared_memory = true } },
 };
 
 static struct seccomp_policy *profile(const char *name)
@@ -388,6 +389,25 @@ static const uint64_t interesting[] = {
 	0x7e020000u,
 	0x17e020000u,
 	0x100000000u | SIGCHLD,
+	/* modes, open flags, mmap flags */
+	0755,
+	04755,
+	02755,
+	06000,
+	0104755,
+	0x100000000u | 04755,
+	O_CREAT,
+	O_WRONLY | O_CREAT | O_TRUNC,
+	O_DIRECTORY,
+	020000000 | O_DIRECTORY | O_RDWR,
+	0x100000000u | O_CREAT,
+	MAP_SHARED | MAP_ANONYMOUS,
+	MAP_PRIVATE | MAP_ANONYMOUS,
+	MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN,
+	MAP_SHARED_VALIDATE | MAP_ANONYMOUS,
+	MAP_SHARED,
+	0x08 | MAP_ANONYMOUS,
+	0x100000000u | MAP_SHARED | MAP_ANONYMOUS,
 };
 
 struct diff_stats {
@@ -437,7 +457,22 @@ static void test_filter_matches_classifier(void)
 				    seccomp_syscall_resolve_name("clone"),
 				    seccomp_syscall_resolve_name("personality"),
 				    seccomp_syscall_resolve_name("unshare"),
-				    seccomp_syscall_resolve_name("clone3") };
+				    seccomp_syscall_resolve_name("clone3"),
+				    seccomp_syscall_resolve_name("chmod"),
+				    seccomp_syscall_resolve_name("fchmod"),
+				    seccomp_syscall_resolve_name("fchmodat"),
+				    seccomp_syscall_resolve_name("fchmodat2"),
+				    seccomp_syscall_resolve_name("creat"),
+				    seccomp_syscall_resolve_name("open"),
+				    seccomp_syscall_resolve_name("openat"),
+				    seccomp_syscall_resolve_name("openat2"),
+				    seccomp_syscall_resolve_name("mkdir"),
+				    seccomp_syscall_resolve_name("mkdirat"),
+				    seccomp_syscall_resolve_name("mknod"),
+				    seccomp_syscall_resolve_name("mknodat"),
+				    seccomp_syscall_resolve_name("mmap"),
+				    seccomp_syscall_resolve_name("memfd_create"),
+				    seccomp_syscall_resolve_name("shmget") };
 
 	for (size_t pi = 0; pi < ELEMENTSOF(profiles); pi++) {
 		const struct seccomp_policy *p = profiles[pi].p;
@@ -480,6 +515,14 @@ static void test_filter_matches_classifier(void)
 						d.args[2] = k == 0   ? 0
 							    : k == 1 ? NETLINK_AUDIT
 								     : rng();
+						/* open's mode, openat's and mmap's flags */
+						d.args[3] = interesting[(i + j + k) %
+									ELEMENTSOF(interesting)];
+						if (k == 1)
+							d.args[2] =
+								interesting[(i * 7 + j) %
+									    ELEMENTSOF(
+										    interesting)];
 						check_one(p, &d, &st, profiles[pi].name);
 					}
 			/* And random 64-bit values. */
@@ -603,6 +646,103 @@ static void test_classifier(void)
 		   "syscalls.allow: clone3 is allowed");
 	is_verdict(classify("adjusted", "sysfs", 0, 0, 0), SECCOMP_VERDICT_ALLOW,
 		   "syscalls.allow: sysfs (unknown to the profile) is allowed");
+
+	/* Set-user-ID and set-group-ID: refused in every call that sets a mode. */
+	is_verdict(classify("default", "chmod", 0, 04755, 0), SECCOMP_VERDICT_EPERM,
+		   "default: chmod(04755) is refused");
+	is_verdict(classify("default", "chmod", 0, 02755, 0), SECCOMP_VERDICT_EPERM,
+		   "default: chmod(02755) is refused");
+	is_verdict(classify("default", "chmod", 0, 0755, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: chmod(0755) is allowed");
+	is_verdict(classify("default", "chmod", 0, 0x100000000u | 0755, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: chmod's upper bits do not matter to the mode check");
+	is_verdict(classify("default", "fchmod", 3, 04711, 0), SECCOMP_VERDICT_EPERM,
+		   "default: fchmod(04711) is refused");
+	is_verdict(classify("default", "fchmodat", AT_FDCWD, 0, 06755), SECCOMP_VERDICT_EPERM,
+		   "default: fchmodat(06755) is refused");
+	is_verdict(classify("default", "fchmodat2", AT_FDCWD, 0, 04755), SECCOMP_VERDICT_EPERM,
+		   "default: fchmodat2(04755) is refused");
+	is_verdict(classify("default", "mkdir", 0, 02755, 0), SECCOMP_VERDICT_EPERM,
+		   "default: mkdir(02755) is refused");
+	is_verdict(classify("default", "mkdirat", AT_FDCWD, 0, 0755), SECCOMP_VERDICT_ALLOW,
+		   "default: mkdirat(0755) is allowed");
+	is_verdict(classify("default", "mknod", 0, S_IFREG | 04755, 0), SECCOMP_VERDICT_EPERM,
+		   "default: mknod(S_IFREG|04755) is refused");
+	is_verdict(classify("default", "creat", 0, 04755, 0), SECCOMP_VERDICT_EPERM,
+		   "default: creat(04755) is refused");
+	is_verdict(classify("default", "open", 0, O_WRONLY | O_CREAT, 04755), SECCOMP_VERDICT_EPERM,
+		   "default: open(O_CREAT, 04755) is refused");
+	is_verdict(classify("default", "open", 0, O_RDONLY, 04755), SECCOMP_VERDICT_ALLOW,
+		   "default: open() without O_CREAT ignores the mode, as the kernel does");
+	{
+		struct seccomp_data od = { .arch = seccomp_arch_native(),
+					   .nr = seccomp_syscall_resolve_name("openat"),
+					   .args = { (uint64_t)AT_FDCWD, 0, O_WRONLY | O_CREAT,
+						     04755 } };
+
+		seccomp_policy_classify(profile("default"), &od, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_EPERM,
+			   "default: openat(O_CREAT, 04755) is refused");
+		od.args[2] = 020000000 | O_DIRECTORY | O_RDWR;
+		seccomp_policy_classify(profile("default"), &od, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_EPERM,
+			   "default: openat(O_TMPFILE, 04755) is refused");
+		od.args[2] = O_DIRECTORY | O_RDONLY;
+		seccomp_policy_classify(profile("default"), &od, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_ALLOW,
+			   "default: openat(O_DIRECTORY) with a stray mode is allowed");
+		od.args[2] = O_WRONLY | O_CREAT;
+		od.args[3] = 0644;
+		seccomp_policy_classify(profile("trace"), &od, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_CONTINUE,
+			   "trace: openat(O_CREAT, 0644) is traced and continued");
+		od.args[3] = 04755;
+		seccomp_policy_classify(profile("trace"), &od, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_EPERM,
+			   "trace: openat(O_CREAT, 04755) is still refused");
+	}
+	is_verdict(classify("default", "openat2", 0, 0, 0), SECCOMP_VERDICT_ENOSYS,
+		   "default: openat2 gets ENOSYS (its mode is in memory)");
+	is_verdict(classify("trace", "chmod", 0, 04755, 0), SECCOMP_VERDICT_EPERM,
+		   "trace: chmod(04755) is still refused");
+
+	/* limits.memory without a cgroup: what RLIMIT_DATA does not count. */
+	{
+		struct seccomp_data md = { .arch = seccomp_arch_native(),
+					   .nr = seccomp_syscall_resolve_name("mmap"),
+					   .args = { 0, 3ULL << 30, PROT_READ | PROT_WRITE,
+						     MAP_SHARED | MAP_ANONYMOUS, (uint64_t)-1,
+						     0 } };
+
+		seccomp_policy_classify(profile("memory"), &md, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_EPERM,
+			   "memory: mmap(MAP_SHARED|MAP_ANONYMOUS) is refused");
+		seccomp_policy_classify(profile("default"), &md, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_ALLOW,
+			   "default: mmap(MAP_SHARED|MAP_ANONYMOUS) is allowed without the limit");
+		md.args[3] = MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN;
+		seccomp_policy_classify(profile("memory"), &md, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_EPERM, "memory: MAP_GROWSDOWN is refused");
+		md.args[3] = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+		seccomp_policy_classify(profile("memory"), &md, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_ALLOW,
+			   "memory: private anonymous memory is allowed (RLIMIT_DATA counts it)");
+		md.args[3] = MAP_SHARED;
+		md.args[4] = 3;
+		seccomp_policy_classify(profile("memory"), &md, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_ALLOW,
+			   "memory: a shared mapping of a file is allowed");
+		md.args[3] = MAP_SHARED_VALIDATE | MAP_ANONYMOUS;
+		seccomp_policy_classify(profile("memory"), &md, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_EPERM,
+			   "memory: MAP_SHARED_VALIDATE|MAP_ANONYMOUS is refused");
+	}
+	is_verdict(classify("memory", "memfd_create", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "memory: memfd_create is refused");
+	is_verdict(classify("memory", "shmget", 0, 1 << 20, 0), SECCOMP_VERDICT_EPERM,
+		   "memory: shmget is refused");
+	is_verdict(classify("default", "memfd_create", 0, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: memfd_create is allowed without the limit");
 
 #if defined(__x86_64__)
 	d = (struct seccomp_data){ .arch = AUDIT_ARCH_I386, .nr = 20 };
@@ -793,6 +933,45 @@ static void test_deny_details(void)
 	is_str(ex4, "socket(AF_NETLINK, NETLINK_AUDIT)", "run.summary example for netlink");
 	ex5 = seccomp_decode_example(&d, "sysfs", NULL, SECCOMP_VERDICT_ENOSYS);
 	is_str(ex5, "sysfs (ENOSYS)", "run.summary example for an unknown syscall");
+
+	{
+		struct args_case ch = { "chmod", { .args = { 0, 0x100000000u | 04755 } } };
+		struct args_case op = { "openat",
+					{ .args = { (uint64_t)AT_FDCWD, 0,
+						    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+						    04755 } } };
+		struct args_case mm = { "mmap",
+					{ .args = { 0, 1 << 20, 3, MAP_SHARED | MAP_ANONYMOUS,
+						    (uint64_t)-1 } } };
+		_cleanup_free_ char *e1 = NULL, *e2 = NULL, *e3 = NULL;
+
+		json_decref(ev);
+		ev = capture(emit_args, &ch);
+		args = member(ev, "args");
+		ok(args && streq(json_string_value(member(args, "mode")), "04755"),
+		   "syscall.deny decodes chmod's mode (the low 16 bits, as umode_t)");
+		json_decref(ev);
+		ev = capture(emit_args, &op);
+		args = member(ev, "args");
+		ok(args && streq(json_string_value(member(args, "mode")), "04755") &&
+			   streq(json_string_value(member(args, "flags")),
+				 "O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC"),
+		   "syscall.deny decodes openat's flags and mode");
+		json_decref(ev);
+		ev = capture(emit_args, &mm);
+		args = member(ev, "args");
+		ok(args &&
+			   streq(json_string_value(member(args, "flags")),
+				 "MAP_SHARED|MAP_ANONYMOUS") &&
+			   json_integer_value(member(args, "length")) == 1 << 20,
+		   "syscall.deny decodes mmap's flags and length");
+		e1 = seccomp_decode_example(&ch.d, "chmod", NULL, SECCOMP_VERDICT_EPERM);
+		is_str(e1, "chmod(04755)", "run.summary example for chmod");
+		e2 = seccomp_decode_example(&op.d, "openat", NULL, SECCOMP_VERDICT_EPERM);
+		is_str(e2, "openat(04755)", "run.summary example for openat");
+		e3 = seccomp_decode_example(&mm.d, "mmap", NULL, SECCOMP_VERDICT_EPERM);
+		is_str(e3, "mmap(MAP_SHARED|MAP_ANONYMOUS)", "run.summary example for mmap");
+	}
 }
 
 struct refusal_case {
@@ -896,8 +1075,11 @@ static void test_explain(void)
 	ok(text && strstr(text, "socket: every family but AF_UNIX") &&
 		   strstr(text, "System V IPC") && strstr(text, "personality: every persona"),
 	   "explain lists what strict drops");
-	ok(text && strstr(text, "clone3: ENOSYS") && strstr(text, "any other syscall: ENOSYS"),
+	ok(text && strstr(text, "clone3: ENOSYS") && strstr(text, "any other syscall: ENOSYS") &&
+		   strstr(text, "openat2: ENOSYS"),
 	   "explain says what gets ENOSYS");
+	ok(text && strstr(text, "chmod: allowed unless the mode has set-user-ID"),
+	   "explain states the set-user-ID condition");
 	ok(text && strstr(text, "mounts (") && strstr(text, " pivot_root"),
 	   "explain lists the refused syscalls");
 #if defined(__x86_64__)
@@ -957,9 +1139,11 @@ static void test_stock(void)
 		seccomp_policy_free(fresh);
 	}
 
-	/* Every traced variant is prebuilt too, and equal to libseccomp's. */
-	for (unsigned t = 1; t < 8; t++) {
-		const struct seccomp_spec spec = { .profile = SECCOMP_PROFILE_DEFAULT, .trace = t };
+	/* Every traced variant is prebuilt too, with and without the memory limit. */
+	for (unsigned t = 1; t < 16; t++) {
+		const struct seccomp_spec spec = { .profile = SECCOMP_PROFILE_DEFAULT,
+						   .trace = t & 7,
+						   .limit_shared_memory = t & 8 };
 		struct seccomp_policy *stock = NULL, *fresh = NULL;
 		char *error = NULL;
 
