@@ -356,8 +356,10 @@ static int apply_bind(struct apply *a, ssize_t i)
 static int apply_tmpfs(struct apply *a, ssize_t i)
 {
 	const struct mount_op *o = &a->plan->ops[i];
-	char size[24], mode[8];
-	const char *const options[] = { "size", utoa(o->size, size), "mode", otoa(o->mode, mode),
+	char size[24], mode[8], inodes[24];
+	const char *const options[] = { "size",	     utoa(o->size, size),
+					"nr_inodes", utoa(mount_tmpfs_inodes(o->size), inodes),
+					"mode",	     otoa(o->mode, mode),
 					NULL };
 	int target, r;
 
@@ -443,9 +445,15 @@ static int apply_dev(struct apply *a, ssize_t i)
 {
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	static const char *const dev_options[] = { "size", "64k", "mode", "0755", NULL };
-	static const char *const shm_options[] = { "size", "67108864", "mode", "1777", NULL };
 	static const char *const pts_options[] = { "ptmxmode", "0666", "mode", "0620", NULL };
 	const struct mount_op *o = &a->plan->ops[i];
+	char shm_size[24], shm_inodes[24];
+	const char *const shm_options[] = {
+		"size",	     utoa(o->size, shm_size),
+		"nr_inodes", utoa(mount_tmpfs_inodes(o->size), shm_inodes),
+		"mode",	     "1777",
+		NULL
+	};
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	int target, dev = -1, sub = -1, r;
 
@@ -471,11 +479,17 @@ static int apply_dev(struct apply *a, ssize_t i)
 			r = failed(a, MOUNT_STEP_MOUNTPOINT, errno, i);
 			goto out;
 		}
-		/* The host's node, looked up before pivot_root(); /dev holds no symlinks here. */
+		/*
+		 * The host's node, looked up before pivot_root(); /dev holds no symlinks here.
+		 * A shared mapping of /dev/zero is shared anonymous memory, which no rlimit
+		 * counts: with limits.memory and no cgroup, /dev/zero is the host's /dev/full,
+		 * which reads zeros too but cannot be mapped.
+		 */
 		{
 			char path[32] = "/dev/";
 
-			strcat(path, nodes[k]);
+			strcat(path,
+			       o->zero_unmappable && streq(nodes[k], "zero") ? "full" : nodes[k]);
 			r = attach_clone(a, i, AT_FDCWD, path, target,
 					 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
 		}

@@ -210,6 +210,7 @@ int mount_plan_build(const struct manifest *m, const struct mount_plan_opts *opt
 			      sticky ? 01777 : 0755, false, "filesystem.tmpfs", t->loc);
 		if (r < 0)
 			return r;
+		p->ops[p->n_ops - 1].size_declared = t->size != 0;
 	}
 	for (size_t i = 0; i < m->fs.n_hide; i++) {
 		if (!plan_add(p, MOUNT_OP_HIDE, m->fs.hide[i].path, "filesystem.hide",
@@ -223,6 +224,8 @@ int mount_plan_build(const struct manifest *m, const struct mount_plan_opts *opt
 	if (!op)
 		return -ENOMEM;
 	op->devpts = opts && opts->terminal;
+	op->zero_unmappable = opts && opts->zero_unmappable;
+	op->size = DEFAULT_SHM_SIZE;
 
 	if (!manifest_mounts_at(m, "/tmp")) {
 		r = add_tmpfs(p, "/tmp", DEFAULT_TMP_SIZE, 01777, true, NULL, none);
@@ -276,4 +279,62 @@ int mount_plan_build(const struct manifest *m, const struct mount_plan_opts *opt
 
 	*ret = TAKE_PTR(p);
 	return 0;
+}
+
+uint64_t mount_tmpfs_inodes(uint64_t size)
+{
+	return MAX(size / TMPFS_BYTES_PER_INODE, (uint64_t)TMPFS_MIN_INODES);
+}
+
+/* The tmpfs mounts the skill can fill: its own, skillbox's /tmp and HOME, and /dev/shm. */
+static bool fillable(const struct mount_op *o)
+{
+	return o->kind == MOUNT_OP_TMPFS || o->kind == MOUNT_OP_DEV;
+}
+
+int mount_plan_fit_tmpfs(struct mount_plan *p, uint64_t budget, uint64_t *ret_declared)
+{
+	uint64_t declared = 0, weights = 0, left;
+
+	for (size_t i = 0; i < p->n_ops; i++) {
+		const struct mount_op *o = &p->ops[i];
+
+		if (!fillable(o))
+			continue;
+		if (o->size_declared)
+			declared += o->size;
+		else
+			weights += o->size;
+	}
+	if (ret_declared)
+		*ret_declared = declared;
+	if (declared > budget)
+		return -E2BIG;
+	left = budget - declared;
+	if (weights <= left)
+		return 0; /* the usual sizes fit */
+	for (size_t i = 0; i < p->n_ops; i++) {
+		struct mount_op *o = &p->ops[i];
+		uint64_t share;
+
+		if (!fillable(o) || o->size_declared)
+			continue;
+		share = (uint64_t)((unsigned __int128)left * o->size / weights);
+		share -= share % 4096;
+		/* A tmpfs of size 0 would be unlimited: never. */
+		if (share < 4096)
+			return -ENOSPC;
+		o->size = share;
+	}
+	return 0;
+}
+
+uint64_t mount_plan_tmpfs_total(const struct mount_plan *p)
+{
+	uint64_t total = 0;
+
+	for (size_t i = 0; p && i < p->n_ops; i++)
+		if (fillable(&p->ops[i]))
+			total += p->ops[i].size;
+	return total;
 }

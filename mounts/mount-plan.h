@@ -29,6 +29,10 @@
 #define DEFAULT_SHM_SIZE     (64ULL << 20)
 #define DEFAULT_TMPFS_SIZE   (64ULL << 20) /* manifest tmpfs without a size */
 #define DEFAULT_OVERLAY_SIZE (1ULL << 30)  /* the upper layer of MOUNT_OP_OVERLAY */
+/* Inodes of a skill-writable tmpfs: one per this many bytes of its size (every file with
+   data takes a page anyway), so creating empty files cannot fill memory past the size. */
+#define TMPFS_BYTES_PER_INODE 4096
+#define TMPFS_MIN_INODES      64
 
 enum mount_op_kind {
 	MOUNT_OP_BIND,	  /* bind a host path (opened by fd, no symlink followed); a host symlink
@@ -60,14 +64,19 @@ struct mount_origin {
 
 struct mount_op {
 	enum mount_op_kind kind;
-	char *inside;  /* absolute, normalized */
-	char *host;    /* BIND: host source */
-	bool writable; /* BIND / TMPFS */
-	uint64_t size; /* TMPFS: bytes */
-	mode_t mode;   /* TMPFS: root directory mode */
-	char *content; /* FILE */
+	char *inside;	    /* absolute, normalized */
+	char *host;	    /* BIND: host source */
+	bool writable;	    /* BIND / TMPFS */
+	uint64_t size;	    /* TMPFS: bytes; DEV: of /dev/shm */
+	bool size_declared; /* TMPFS: the manifest gave the size (mount_plan_fit_tmpfs() keeps it)
+			     */
+	mode_t mode;	    /* TMPFS: root directory mode */
+	char *content;	    /* FILE */
 	size_t content_len;
 	bool devpts;	      /* DEV: also mount a private devpts (a terminal is attached) */
+	bool zero_unmappable; /* DEV: /dev/zero is the host's /dev/full: reads zeros, cannot be
+				 mapped (a shared mapping of /dev/zero is shared anonymous memory)
+			       */
 	bool optional;	      /* skip, rather than fail, when the mount point cannot be created
 				 because its parent is read-only (defaults such as /tmp and HOME) */
 	bool source_optional; /* BIND: skip, rather than fail, when the host path does not
@@ -101,7 +110,8 @@ struct mount_file {
 };
 
 struct mount_plan_opts {
-	bool terminal; /* mount devpts in /dev */
+	bool terminal;	      /* mount devpts in /dev */
+	bool zero_unmappable; /* see struct mount_op */
 	/* Generated files (e.g. /etc/hosts from the network layer); placed unless the manifest
 	   binds that very path itself. */
 	const struct mount_file *files;
@@ -123,6 +133,19 @@ struct mount_plan_opts {
 int mount_plan_build(const struct manifest *m, const struct mount_plan_opts *opts,
 		     struct mount_plan **ret);
 struct mount_plan *mount_plan_free(struct mount_plan *p);
+
+/**
+ * Fits every tmpfs the skill can write (the manifest's, /tmp, HOME, /dev/shm) into budget
+ * bytes together (limits.memory): sizes the manifest declares are kept; the others share
+ * what is left in proportion to their usual sizes, never above them, in whole pages.
+ * Returns 0; -E2BIG when the declared sizes alone exceed the budget (*ret_declared says how
+ * much they are); -ENOSPC when they leave less than a page for one of the others. Pure.
+ */
+int mount_plan_fit_tmpfs(struct mount_plan *p, uint64_t budget, uint64_t *ret_declared);
+/** The sizes of every tmpfs the skill can fill, together. */
+uint64_t mount_plan_tmpfs_total(const struct mount_plan *p);
+/** The inodes a skill-writable tmpfs of this size gets. */
+uint64_t mount_tmpfs_inodes(uint64_t size);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct mount_plan *, mount_plan_free)
 #define _cleanup_mount_plan_free_ _cleanup_(mount_plan_freep)
 

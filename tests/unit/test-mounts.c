@@ -305,8 +305,63 @@ static void test_view(void)
 	mount_plan_free(p);
 }
 
+static uint64_t size_at(const struct mount_plan *p, const char *inside)
+{
+	for (size_t i = 0; i < p->n_ops; i++)
+		if (streq(p->ops[i].inside, inside))
+			return p->ops[i].size;
+	return 0;
+}
+
+/* limits.memory: every tmpfs the skill can fill fits in the budget together. */
+static void test_fit_tmpfs(void)
+{
+	struct manifest *m = NULL;
+	struct mount_plan *p;
+	uint64_t declared = 0;
+
+	p = plan_of(HEAD, &m);
+	if (!ok(p, "fit: a plan with the default tmpfs mounts"))
+		return;
+	is_int(mount_plan_fit_tmpfs(p, 1ULL << 30, &declared), 0, "fit: 1G leaves the defaults");
+	ok(size_at(p, "/tmp") == 128ULL << 20 && size_at(p, "/home/skill") == 64ULL << 20 &&
+		   size_at(p, "/dev") == 64ULL << 20,
+	   "fit: /tmp 128M, /home/skill 64M, /dev/shm 64M");
+	is_int(mount_plan_fit_tmpfs(p, 64ULL << 20, &declared), 0, "fit: 64M");
+	ok(size_at(p, "/tmp") == 32ULL << 20 && size_at(p, "/home/skill") == 16ULL << 20 &&
+		   size_at(p, "/dev") == 16ULL << 20,
+	   "fit: 64M is split 32M, 16M, 16M in proportion to the usual sizes");
+	is_int(mount_plan_fit_tmpfs(p, 3ULL << 20, &declared), 0, "fit: 3M");
+	ok(size_at(p, "/tmp") + size_at(p, "/home/skill") + size_at(p, "/dev") <= 3ULL << 20 &&
+		   size_at(p, "/tmp") % 4096 == 0 && size_at(p, "/home/skill") >= 4096,
+	   "fit: 3M: whole pages, together at most 3M");
+	mount_plan_free(p);
+	manifest_free(m);
+
+	p = plan_of(HEAD "filesystem:\n  tmpfs: [{path: /data, size: 40M}, /scratch]\n", &m);
+	if (!ok(p, "fit: a plan with declared tmpfs mounts"))
+		return;
+	is_int(mount_plan_fit_tmpfs(p, 64ULL << 20, &declared), 0, "fit: 64M with /data 40M");
+	ok(declared == 40ULL << 20 && size_at(p, "/data") == 40ULL << 20 &&
+		   size_at(p, "/tmp") + size_at(p, "/home/skill") + size_at(p, "/dev") +
+				   size_at(p, "/scratch") <=
+			   24ULL << 20 &&
+		   size_at(p, "/scratch") > 0,
+	   "fit: the declared size is kept, the others share the 24M left");
+	is_int(mount_plan_fit_tmpfs(p, 32ULL << 20, &declared), -E2BIG,
+	       "fit: declared sizes above the budget are refused");
+	is_int(mount_plan_fit_tmpfs(p, (40ULL << 20) + 4096, &declared), -ENOSPC,
+	       "fit: a budget that leaves less than a page for the others is refused");
+	mount_plan_free(p);
+	manifest_free(m);
+
+	is_int(mount_tmpfs_inodes(128ULL << 20), 32768, "inodes: one per 4 KiB of size");
+	is_int(mount_tmpfs_inodes(4096), TMPFS_MIN_INODES, "inodes: at least 64");
+}
+
 int main(void)
 {
+	test_fit_tmpfs();
 	test_manifest_view();
 	test_manifest_overrides_defaults();
 	test_same_path_order();
