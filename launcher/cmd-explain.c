@@ -10,6 +10,7 @@
 #include "identity.h"
 #include "profiles.h"
 #include "parse-util.h"
+#include "run-limits.h"
 #include "run-net.h"
 #include "run-seccomp.h"
 #include "secret-file.h"
@@ -28,27 +29,6 @@ static void explain_help(FILE *f)
 		"now) and the syscall policy; each grant with the file and line it came from.\n"
 		"Secrets are named, never read. --profiles lists the profiles there are.\n"
 		"--user and --uid-range are those of run.\n");
-}
-
-static void print_limit(const char *name, uint64_t v, bool duration, const char *note)
-{
-	char buf[32];
-
-	if (v == MANIFEST_UNSET)
-		printf("  %-11s unlimited\n", name);
-	else
-		printf("  %-11s %s%s\n", name,
-		       duration ? format_duration(buf, sizeof(buf), v)
-				: format_size(buf, sizeof(buf), v),
-		       note);
-}
-
-static void print_count(const char *name, uint64_t v)
-{
-	if (v == MANIFEST_UNSET)
-		printf("  %-11s unlimited\n", name);
-	else
-		printf("  %-11s %llu\n", name, (unsigned long long)v);
 }
 
 /* How a write path is mapped for the sandbox user (run.start's policy.fs says the same). */
@@ -95,7 +75,10 @@ static void explain_fs(const struct mount_plan *p, const struct manifest *m,
 			break;
 		}
 		case MOUNT_OP_TMPFS:
-			printf("read-write tmpfs, %s", format_size(size, sizeof(size), o->size));
+			printf("read-write tmpfs, %s, %llu inodes%s",
+			       format_size(size, sizeof(size), o->size),
+			       (unsigned long long)mount_tmpfs_inodes(o->size),
+			       o->origin.key && !o->size_declared ? " (default size)" : "");
 			break;
 		case MOUNT_OP_HIDE:
 			printf("hidden (empty, read-only)");
@@ -104,8 +87,11 @@ static void explain_fs(const struct mount_plan *p, const struct manifest *m,
 			printf("proc of the sandbox's own pid namespace");
 			break;
 		case MOUNT_OP_DEV:
-			printf("minimal dev: null zero full random urandom tty, shm%s",
-			       o->devpts ? ", pts" : "");
+			printf("minimal dev: null zero full random urandom tty, shm %s%s%s",
+			       format_size(size, sizeof(size), o->size), o->devpts ? ", pts" : "",
+			       o->zero_unmappable ? "; zero is the host's full (reads zeros, "
+						    "cannot be mapped)"
+						  : "");
 			break;
 		case MOUNT_OP_FILE:
 			printf("read-only generated file");
@@ -288,6 +274,7 @@ int cmd_explain(int argc, char **argv)
 	struct run_net *net = NULL;
 	struct seccomp_policy *seccomp = NULL;
 	struct mount_plan *plan = NULL;
+	struct run_limits limits = { .cgroup_mount_fd = -1 };
 	struct run_net_opts net_opts;
 	struct sandbox_net_hook hook;
 	const struct manifest_limits *l;
@@ -361,16 +348,23 @@ int cmd_explain(int argc, char **argv)
 		log_error("network: %s", error ? error : strerror(-k));
 		goto out;
 	}
-	k = run_seccomp_build(m, m->audit.trace, &seccomp, &error);
+	k = run_limits_prepare(&m->limits, false, "", &limits);
+	if (k < 0) {
+		log_error_errno(k, "limits");
+		goto out;
+	}
+	k = run_seccomp_build(m, m->audit.trace, run_limits_limit_shared_memory(&limits), &seccomp,
+			      &error);
 	if (k < 0) {
 		log_error("seccomp: %s", error ? error : strerror(-k));
 		goto out;
 	}
 	k = mount_plan_build(m,
-			     &(struct mount_plan_opts){ .terminal = isatty(STDIN_FILENO) ||
-								    isatty(STDOUT_FILENO),
-							.files = files,
-							.n_files = n_files },
+			     &(struct mount_plan_opts){
+				     .terminal = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO),
+				     .zero_unmappable = run_limits_limit_shared_memory(&limits),
+				     .files = files,
+				     .n_files = n_files },
 			     &plan);
 	if (k < 0) {
 		log_error_errno(k, "filesystem: planning the view");
@@ -391,6 +385,20 @@ int cmd_explain(int argc, char **argv)
 		id.uid = id.gid = 0;
 	mount_plan_close_trees(plan);
 	who = identity_describe(&id);
+	if (l->memory != MANIFEST_UNSET) {
+		uint64_t declared = 0;
+		char a[32], b[32];
+
+		k = mount_plan_fit_tmpfs(plan, l->memory, &declared);
+		if (k < 0) {
+			log_error("%s:%u:%u: limits.memory %s: the declared filesystem.tmpfs sizes "
+				  "(%s) do not fit in it with /tmp, HOME and /dev/shm",
+				  m->path, l->memory_loc.line, l->memory_loc.column,
+				  format_size(a, sizeof(a), l->memory),
+				  format_size(b, sizeof(b), declared));
+			goto out;
+		}
+	}
 
 	printf("skill: %s (%s)\n", m->name, m->path);
 	explain_files(m);
@@ -409,14 +417,9 @@ int cmd_explain(int argc, char **argv)
 	explain_fs(plan, m, &id);
 	printf("\n");
 	explain_env(m);
-	printf("\nlimits (each from the file that sets the smallest):\n");
-	print_limit("timeout", l->timeout_usec, true, " (whole process tree, exit 124)");
-	print_limit("cpu", l->cpu_usec, true, " (RLIMIT_CPU)");
-	print_limit("memory", l->memory, false, " (RLIMIT_DATA: heap, anonymous and stack memory)");
-	print_count("processes", l->processes);
-	print_count("open_files", l->open_files);
-	print_limit("file_size", l->file_size, false, " (RLIMIT_FSIZE)");
-	print_limit("output", l->output, false, " (stdout+stderr, then cut)");
+	printf("\n");
+	run_limits_explain(&limits, l->timeout_usec, l->output, mount_plan_tmpfs_total(plan),
+			   stdout);
 	printf("\n");
 	run_net_explain(net, stdout);
 	printf("\n");
@@ -428,6 +431,7 @@ int cmd_explain(int argc, char **argv)
 out:
 	identity_done(&id);
 	run_net_free(net);
+	run_limits_done(&limits);
 	seccomp_policy_free(seccomp);
 	mount_plan_free(plan);
 	manifest_free(m);

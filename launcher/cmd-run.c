@@ -465,18 +465,6 @@ static void emit_policy_env(struct run *r)
 	emit(r);
 }
 
-static void audit_limit(struct run *r, const char *key, uint64_t v, bool duration)
-{
-	char buf[32];
-
-	if (v == MANIFEST_UNSET)
-		audit_null(r->audit, key);
-	else if (duration)
-		audit_str(r->audit, key, format_duration(buf, sizeof(buf), v));
-	else
-		audit_uint(r->audit, key, v);
-}
-
 static uint64_t effective_timeout(const struct run *r)
 {
 	return r->opts.timeout_usec != MANIFEST_UNSET ? r->opts.timeout_usec
@@ -515,52 +503,13 @@ static void audit_limit_origins(struct run *r)
 
 static void emit_policy_limits(struct run *r)
 {
-	const struct manifest_limits *l = &r->m->limits;
-
 	if (!r->audit)
 		return;
 	audit_begin(r->audit, "policy.limits");
-	audit_limit(r, "timeout", effective_timeout(r), true);
-	audit_limit(r, "cpu", l->cpu_usec, true);
-	audit_limit(r, "memory", l->memory, false);
-	audit_limit(r, "processes", l->processes, false);
-	audit_limit(r, "open_files", l->open_files, false);
-	audit_limit(r, "file_size", l->file_size, false);
-	audit_limit(r, "output", l->output, false);
-	audit_str(r->audit, "memory_rlimit", "RLIMIT_DATA");
+	run_limits_audit(&r->limits, effective_timeout(r), r->m->limits.output,
+			 mount_plan_tmpfs_total(r->plan), r->audit);
 	audit_limit_origins(r);
 	emit(r);
-}
-
-static void add_rlimit(struct sandbox_spec *s, int resource, uint64_t soft, uint64_t hard)
-{
-	s->rlimits[s->n_rlimits++] = (struct sandbox_rlimit){
-		.resource = resource,
-		.limit = { .rlim_cur = (rlim_t)soft, .rlim_max = (rlim_t)hard },
-	};
-}
-
-static void plan_rlimits(struct run *r)
-{
-	const struct manifest_limits *l = &r->m->limits;
-	struct sandbox_spec *s = &r->spec;
-
-	/* A core dump would copy the skill's memory (secrets included) into a file. */
-	add_rlimit(s, RLIMIT_CORE, 0, 0);
-	if (l->cpu_usec != MANIFEST_UNSET) {
-		/* SIGXCPU at the limit, SIGKILL a second later if it is ignored. */
-		uint64_t sec = (l->cpu_usec + USEC_PER_SEC - 1) / USEC_PER_SEC;
-
-		add_rlimit(s, RLIMIT_CPU, sec, sec + 1);
-	}
-	if (l->memory != MANIFEST_UNSET)
-		add_rlimit(s, RLIMIT_DATA, l->memory, l->memory);
-	if (l->processes != MANIFEST_UNSET)
-		add_rlimit(s, RLIMIT_NPROC, l->processes, l->processes);
-	if (l->open_files != MANIFEST_UNSET)
-		add_rlimit(s, RLIMIT_NOFILE, l->open_files, l->open_files);
-	if (l->file_size != MANIFEST_UNSET)
-		add_rlimit(s, RLIMIT_FSIZE, l->file_size, l->file_size);
 }
 
 /* The manifest's command with ARGS appended; without a command, see prepare(). */
@@ -585,6 +534,41 @@ static const char *env_value(char **envp, const char *name)
 		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
 			return *e + n + 1;
 	return NULL;
+}
+
+/*
+ * With limits.memory, every tmpfs the skill can fill fits in it together (their pages are
+ * memory the host commits, whatever RLIMIT_DATA says).
+ */
+static int fit_tmpfs(const struct manifest *m, struct mount_plan *plan, char **ret_error)
+{
+	uint64_t declared = 0;
+	char a[32], b[32];
+	struct buf e = BUF_INIT;
+	int k;
+
+	if (m->limits.memory == MANIFEST_UNSET)
+		return 0;
+	k = mount_plan_fit_tmpfs(plan, m->limits.memory, &declared);
+	if (k == -E2BIG)
+		buf_printf(&e,
+			   "%s:%u:%u: limits.memory %s: the declared filesystem.tmpfs sizes add up "
+			   "to %s, more than the limit; every tmpfs is memory, so they must fit in "
+			   "it together",
+			   m->path, m->limits.memory_loc.line, m->limits.memory_loc.column,
+			   format_size(a, sizeof(a), m->limits.memory),
+			   format_size(b, sizeof(b), declared));
+	else if (k == -ENOSPC)
+		buf_printf(&e,
+			   "%s:%u:%u: limits.memory %s: the declared filesystem.tmpfs sizes (%s) "
+			   "leave less than a page for /tmp, HOME or /dev/shm",
+			   m->path, m->limits.memory_loc.line, m->limits.memory_loc.column,
+			   format_size(a, sizeof(a), m->limits.memory),
+			   format_size(b, sizeof(b), declared));
+	else
+		return k;
+	*ret_error = buf_steal(&e);
+	return k;
 }
 
 /* Everything before clone(): the policy of every layer, and its audit events. */
@@ -619,7 +603,16 @@ static int prepare(struct run *r)
 			return log_error_errno(k, "audit: registering secrets for redaction");
 	}
 
-	k = run_seccomp_build(r->m, r->trace, &r->seccomp, &error);
+	k = run_limits_prepare(&r->m->limits, true, r->run_id, &r->limits);
+	if (k < 0)
+		return log_error_errno(k, "limits");
+	if (r->limits.cgroup_error)
+		log_error("limits: %s; limits.memory is held by rlimits, the tmpfs sizes and the "
+			  "seccomp filter instead",
+			  r->limits.cgroup_error);
+
+	k = run_seccomp_build(r->m, r->trace, run_limits_limit_shared_memory(&r->limits),
+			      &r->seccomp, &error);
 	if (k < 0) {
 		log_error("seccomp: %s", error ? error : strerror(-k));
 		r->error = TAKE_PTR(error);
@@ -646,6 +639,7 @@ static int prepare(struct run *r)
 	k = mount_plan_build(r->m,
 			     &(struct mount_plan_opts){
 				     .terminal = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO),
+				     .zero_unmappable = run_limits_limit_shared_memory(&r->limits),
 				     .files = files,
 				     .n_files = n_files,
 				     .overlay = r->opts.overlay,
@@ -661,6 +655,8 @@ static int prepare(struct run *r)
 			return log_error_errno(k, "the command after --");
 	}
 	k = identity_map_writes(&r->identity, r->plan, r->m->path, &error);
+	if (k >= 0)
+		k = fit_tmpfs(r->m, r->plan, &error);
 	if (k < 0) {
 		log_error("%s", error);
 		r->error = TAKE_PTR(error);
@@ -671,7 +667,7 @@ static int prepare(struct run *r)
 	r->host_gid = r->identity.gid;
 	run_net_set_host_ids(r->net, r->host_uid, r->host_gid);
 
-	plan_rlimits(r);
+	run_limits_rlimits(&r->limits, &r->spec);
 	r->spec.plan = r->plan;
 	r->spec.argv = r->argv;
 	r->spec.envp = r->env.envp;
@@ -724,6 +720,11 @@ static int compute_status(struct run *r, const char **reason, int *exit_code, in
 	if (r->timed_out) {
 		*reason = "timeout";
 		return EXIT_TIMEOUT;
+	}
+	/* As for one process over RLIMIT_CPU: 128 + SIGXCPU. */
+	if (r->cpu_exceeded) {
+		*reason = "cpu";
+		return 128 + SIGXCPU;
 	}
 	if (r->have_skill_status) {
 		if (WIFEXITED(r->skill_status)) {
@@ -815,6 +816,7 @@ static void run_done(struct run *r)
 {
 	run_net_free(r->net);
 	identity_done(&r->identity);
+	run_limits_done(&r->limits);
 	seccomp_policy_free(r->seccomp);
 	mount_plan_free(r->plan);
 	sandbox_env_done(&r->env);
@@ -871,6 +873,7 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 			  .stdout_fd = -1,
 			  .stderr_fd = -1,
 			  .hold_fd = -1 },
+		.limits = { .cgroup_mount_fd = -1 },
 	};
 	const char *reason;
 	int k, status, exit_code, sig;

@@ -293,8 +293,8 @@ const char *refusal_kind_to_string(enum refusal_kind k)
 
 const char *run_limit_to_string(enum run_limit l)
 {
-	static const char *const names[_RUN_LIMIT_MAX] = { "timeout", "output", "cpu",
-							   "file_size" };
+	static const char *const names[_RUN_LIMIT_MAX] = { "timeout", "output", "cpu", "file_size",
+							   "memory" };
 
 	return l < _RUN_LIMIT_MAX ? names[l] : NULL;
 }

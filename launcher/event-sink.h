@@ -37,6 +37,7 @@ enum run_limit {
 	RUN_LIMIT_OUTPUT,
 	RUN_LIMIT_CPU,
 	RUN_LIMIT_FILE_SIZE,
+	RUN_LIMIT_MEMORY,
 	_RUN_LIMIT_MAX,
 };
 
@@ -95,7 +96,7 @@ bool event_sink_limit_was_hit(const struct event_sink *s, enum run_limit limit);
 
 /** "syscall", "net", "file": run.summary's names. */
 const char *refusal_kind_to_string(enum refusal_kind k);
-/** "timeout", "output", "cpu", "file_size": limit.hit's and run.summary's names. */
+/** "timeout", "output", "cpu", "file_size", "memory": limit.hit's and run.summary's names. */
 const char *run_limit_to_string(enum run_limit l);
 
 /* --- flood control, the table (pure; unit-tested) --- */

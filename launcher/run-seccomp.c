@@ -57,8 +57,8 @@ static void copy_names(const struct manifest_syscall *from, size_t n, struct sec
 					       .origin = from[i].loc.file };
 }
 
-int run_seccomp_build(const struct manifest *m, unsigned trace, struct seccomp_policy **ret,
-		      char **ret_error)
+int run_seccomp_build(const struct manifest *m, unsigned trace, bool limit_shared_memory,
+		      struct seccomp_policy **ret, char **ret_error)
 {
 	size_t n_allow = m->syscalls.n_allow, n_deny = m->syscalls.n_deny;
 	_cleanup_free_ struct seccomp_name *names = NULL;
@@ -67,6 +67,7 @@ int run_seccomp_build(const struct manifest *m, unsigned trace, struct seccomp_p
 									  : SECCOMP_PROFILE_DEFAULT,
 		.trace = trace_bits(trace),
 		.origin = m->path,
+		.limit_shared_memory = limit_shared_memory,
 	};
 
 	/* Most manifests adjust nothing: no allocation then. */

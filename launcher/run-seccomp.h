@@ -15,8 +15,8 @@
  * Builds the syscall policy of m's syscalls section, tracing what trace asks for
  * (MANIFEST_TRACE_* bits). On failure *ret_error says why, with FILE:LINE:COLUMN.
  */
-int run_seccomp_build(const struct manifest *m, unsigned trace, struct seccomp_policy **ret,
-		      char **ret_error);
+int run_seccomp_build(const struct manifest *m, unsigned trace, bool limit_shared_memory,
+		      struct seccomp_policy **ret, char **ret_error);
 
 struct seccomp_listener;
 

@@ -15,12 +15,14 @@
 #include <sys/types.h>
 
 #include "audit.h"
+#include "cpu-watch.h"
 #include "env.h"
 #include "event-loop.h"
 #include "event-sink.h"
 #include "identity.h"
 #include "manifest.h"
 #include "mount-plan.h"
+#include "run-limits.h"
 #include "run-net.h"
 #include "run-seccomp.h"
 #include "run.h"
@@ -46,6 +48,7 @@ struct run {
 
 	struct seccomp_policy *seccomp;
 	struct run_net *net;
+	struct run_limits limits;
 
 	/* Processes and descriptors. */
 	pid_t init_pid;
@@ -64,6 +67,7 @@ struct run {
 	struct event_source *init_source, *sock_init_source, *sock_skill_source, *signal_source,
 		*timer_source, *out_source, *err_source;
 	struct seccomp_listener *listener;
+	struct cpu_watch *cpu_watch; /* limits.cpu for the whole sandbox */
 
 	/* State. */
 	uint64_t start_mono;
@@ -78,6 +82,7 @@ struct run {
 	int init_status;
 	struct rusage rusage;
 	bool timed_out;
+	bool cpu_exceeded; /* the whole sandbox's CPU time passed limits.cpu */
 	uint64_t output_bytes;
 	bool overlay_degraded; /* init bound the overlay's directory read-only (skillbox learn) */
 	int overlay_error;     /* why, positive errno */

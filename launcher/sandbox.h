@@ -65,7 +65,7 @@ struct sandbox_rlimit {
 	struct rlimit limit;
 };
 
-#define SANDBOX_MAX_RLIMITS 8
+#define SANDBOX_MAX_RLIMITS 10
 
 /* What the network layer runs inside init, with capabilities in the new user namespace. */
 struct sandbox_net_hook {

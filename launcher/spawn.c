@@ -131,6 +131,11 @@ int run_spawn(struct run *r)
 		return log_error_errno(-errno, "signalfd");
 
 	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	/* Born in the run's cgroup, when limits.memory has one: nothing escapes its count. */
+	if (cgroup_run_fd(r->limits.cgroup) >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)cgroup_run_fd(r->limits.cgroup);
+	}
 	r->start_mono = now_monotonic_usec();
 	/*
 	 * The user namespace belongs to the effective uid that creates it: the caller, root

@@ -489,9 +489,14 @@ static int start_timer(struct run *r)
 static void note_rlimit_hits(struct run *r)
 {
 	const struct manifest_limits *l = &r->m->limits;
+	uint64_t oom = 0;
 	char buf[32];
 
-	if (!r->have_skill_status || !WIFSIGNALED(r->skill_status))
+	if (r->limits.cgroup && cgroup_run_oom_kills(r->limits.cgroup, &oom) == 0 && oom > 0)
+		event_sink_limit(r->sink, RUN_LIMIT_MEMORY,
+				 format_size(buf, sizeof(buf), r->limits.memory),
+				 "the cgroup's OOM killer stopped the sandbox (memory.max)");
+	if (!r->have_skill_status || !WIFSIGNALED(r->skill_status) || r->cpu_exceeded)
 		return;
 	if (l->cpu_usec != MANIFEST_UNSET &&
 	    (WTERMSIG(r->skill_status) == SIGXCPU ||
@@ -502,7 +507,8 @@ static void note_rlimit_hits(struct run *r)
 				 format_duration(buf, sizeof(buf), l->cpu_usec),
 				 "the kernel stopped the skill (RLIMIT_CPU)");
 	}
-	if (l->file_size != MANIFEST_UNSET && WTERMSIG(r->skill_status) == SIGXFSZ) {
+	if (l->file_size != MANIFEST_UNSET && r->have_skill_status &&
+	    WIFSIGNALED(r->skill_status) && WTERMSIG(r->skill_status) == SIGXFSZ) {
 		event_sink_limit(r->sink, RUN_LIMIT_FILE_SIZE,
 				 format_size(buf, sizeof(buf), l->file_size),
 				 "the kernel stopped the skill (RLIMIT_FSIZE)");
@@ -552,6 +558,22 @@ static int supervise(struct run *r)
 	k = start_timer(r);
 	if (k < 0)
 		return log_error_errno(k, "timerfd");
+	if (r->limits.cpu_usec != MANIFEST_UNSET) {
+		k = cpu_watch_new(
+			&(struct cpu_watch_attach){
+				.loop = r->loop,
+				.sink = r->sink,
+				.init_pid = r->init_pid,
+				.cgroup = r->limits.cgroup,
+				.limit_usec = r->limits.cpu_usec,
+				.interval_usec = run_limits_cpu_interval(r->limits.cpu_usec),
+				.stop = kill_sandbox,
+				.userdata = r,
+			},
+			&r->cpu_watch);
+		if (k < 0)
+			return log_error_errno(k, "cpu: watching the sandbox's CPU time");
+	}
 
 	k = run_net_start(r->net,
 			  &(struct run_net_attach){
@@ -582,6 +604,7 @@ static int supervise(struct run *r)
 		handle_output(r, r->err_fd, STDERR_FILENO);
 	seccomp_listener_drain(r->listener);
 	run_net_finish(r->net);
+	r->cpu_exceeded = cpu_watch_exceeded(r->cpu_watch);
 	note_rlimit_hits(r);
 	return 0;
 }
@@ -592,6 +615,7 @@ int run_supervise(struct run *r)
 
 	/* The loop and its sources go with the sandbox; the layers free their own. */
 	r->listener = seccomp_listener_free(r->listener);
+	r->cpu_watch = cpu_watch_free(r->cpu_watch);
 	r->init_source = event_source_free(r->init_source);
 	r->sock_init_source = event_source_free(r->sock_init_source);
 	r->sock_skill_source = event_source_free(r->sock_skill_source);

@@ -20,18 +20,23 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/netlink.h>
 
 #include "audit.h"
 #include "buf.h"
+#include "cgroup.h"
 #include "cli.h"
+#include "cpu-watch.h"
 #include "fd-util.h"
 #include "identity.h"
 #include "json.h"
 #include "event-loop.h"
 #include "event-sink.h"
+#include "run-limits.h"
 #include "run-seccomp.h"
 #include "secret-file.h"
 #include "seccomp-internal.h"
@@ -117,7 +122,7 @@ static void test_seccomp_from_manifest(void)
 
 		if (!ok(m, "%s: the manifest parses", cases[i].name))
 			continue;
-		if (!ok(run_seccomp_build(m, cases[i].trace, &got, &error) == 0 &&
+		if (!ok(run_seccomp_build(m, cases[i].trace, false, &got, &error) == 0 &&
 				seccomp_policy_build(&cases[i].spec, &want, NULL) == 0,
 			"%s: seccomp_policy_build() succeeds (%s)", cases[i].name,
 			error ? error : "both"))
@@ -142,7 +147,7 @@ static void test_deny_startup(void)
 	_cleanup_free_ char *error = NULL;
 	int r;
 
-	r = run_seccomp_build(m, 0, &p, &error);
+	r = run_seccomp_build(m, 0, false, &p, &error);
 	ok(r == -EINVAL && !p, "syscalls.deny: write is refused (%d)", r);
 	ok(error && strstr(error, "test.yaml:5:") && strstr(error, "write"),
 	   "  the message names the manifest line and the syscall: %s", error ? error : "(null)");
@@ -156,7 +161,7 @@ static void test_deny_startup(void)
 		_cleanup_manifest_free_ struct manifest *m2 =
 			parse(MANIFEST_HEAD "syscalls:\n  deny: [prctl]\n");
 
-		r = run_seccomp_build(m2, 0, &p, &error);
+		r = run_seccomp_build(m2, 0, false, &p, &error);
 		ok(r == -EINVAL && !p && error && strstr(error, "prctl"),
 		   "syscalls.deny: prctl is refused: %s", error ? error : "(null)");
 		seccomp_policy_free(p);
@@ -934,9 +939,234 @@ static void test_secret_file(void)
 	rmdir(top);
 }
 
+/* limits.memory: when a cgroup of the run's own can be made, and how. */
+static void test_cgroup_decide(void)
+{
+	static const struct {
+		const char *name;
+		struct cgroup_state s;
+		enum cgroup_way want;
+		const char *why;
+	} cases[] = {
+		{ "cgroup v1 only", { .cgroup2 = false }, CGROUP_NONE, "no cgroup v2" },
+		{ "hybrid", { .hybrid = true }, CGROUP_NONE, "hybrid" },
+		{ "no memory controller",
+		  { .cgroup2 = true, .own = "/a", .writable = true, .alone = true },
+		  CGROUP_NONE,
+		  "memory controller is not available" },
+		{ "a session scope shared with the shell",
+		  { .cgroup2 = true,
+		    .own = "/user.slice/session-3.scope",
+		    .memory = true,
+		    .writable = true },
+		  CGROUP_NONE,
+		  "other processes" },
+		{ "not delegated",
+		  { .cgroup2 = true,
+		    .own = "/system.slice/ci.service",
+		    .memory = true,
+		    .alone = true },
+		  CGROUP_NONE,
+		  "not delegated" },
+		{ "a delegated scope of its own",
+		  { .cgroup2 = true,
+		    .own = "/user.slice/user-1000.slice/user@1000.service/app.slice/"
+			   "run-1.scope",
+		    .memory = true,
+		    .pids = true,
+		    .writable = true,
+		    .alone = true },
+		  CGROUP_MOVE_SELF,
+		  NULL },
+		{ "the root, memory enabled for its children",
+		  { .cgroup2 = true,
+		    .own = "/",
+		    .memory = true,
+		    .subtree_memory = true,
+		    .writable = true },
+		  CGROUP_CHILD,
+		  NULL },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		struct cgroup_decision d;
+
+		cgroup_decide(&cases[i].s, &d);
+		ok(d.way == cases[i].want &&
+			   (cases[i].why ? d.why_not && strstr(d.why_not, cases[i].why)
+					 : d.why_not == NULL),
+		   "cgroup: %s -> %d (%s)", cases[i].name, d.way, d.why_not ? d.why_not : "");
+	}
+}
+
+static bool file_is(int dirfd, const char *path, const char *want)
+{
+	char buf[256] = "";
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n < 0)
+		return false;
+	buf[n] = 0;
+	return streq(buf, want);
+}
+
+static void put(int dirfd, const char *path, const char *content)
+{
+	int fd = openat(dirfd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd >= 0) {
+		write_full(fd, content, strlen(content));
+		close(fd);
+	}
+}
+
+/*
+ * Probing, creating and undoing a run's cgroup against a fake cgroup2 tree of plain files:
+ * what is read, what is written where, and that the end leaves the tree as it was.
+ */
+static void test_cgroup_fake_tree(void)
+{
+	char top[] = "/tmp/skillbox-test-cgroup-XXXXXX";
+	struct cgroup_state st;
+	struct cgroup_decision d;
+	struct cgroup_run *c = NULL;
+	char *error = NULL;
+	int mfd, r;
+
+	if (!mkdtemp(top)) {
+		ok(false, "cgroup: a temporary directory");
+		return;
+	}
+	mfd = open(top, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	mkdirat(mfd, "user.slice", 0755);
+	mkdirat(mfd, "user.slice/run.scope", 0755);
+	put(mfd, "user.slice/run.scope/cgroup.controllers", "cpu io memory pids\n");
+	put(mfd, "user.slice/run.scope/cgroup.subtree_control", "\n");
+	put(mfd, "user.slice/run.scope/cgroup.procs", "4242\n");
+
+	r = cgroup_probe_at(mfd, true, false, "0::/user.slice/run.scope\n", 4242, &st);
+	ok(r == 0 && st.own && streq(st.own, "/user.slice/run.scope") && st.memory && st.pids &&
+		   !st.subtree_memory && st.alone && st.writable,
+	   "cgroup: probe reads the own cgroup, its controllers and that it is alone");
+	cgroup_decide(&st, &d);
+	is_int(d.way, CGROUP_MOVE_SELF, "cgroup: alone in a writable cgroup: move aside");
+
+	r = cgroup_run_create(mfd, &st, d.way, "RUN", 4242, 64 << 20, 1024, &c, &error);
+	ok(r == 0 && c && cgroup_run_fd(c) >= 0 &&
+		   streq(cgroup_run_path(c), "user.slice/run.scope/skillbox-RUN"),
+	   "cgroup: created (%s)", error ? error : "");
+	ok(file_is(mfd, "user.slice/run.scope/skillbox-supervisor.4242/cgroup.procs", "4242\n"),
+	   "cgroup: skillbox moved itself into skillbox-supervisor.4242");
+	ok(file_is(mfd, "user.slice/run.scope/cgroup.subtree_control", "+memory +pids"),
+	   "cgroup: memory and pids enabled for the children, in one write");
+	ok(file_is(mfd, "user.slice/run.scope/skillbox-RUN/memory.max", "67108864\n") &&
+		   file_is(mfd, "user.slice/run.scope/skillbox-RUN/memory.swap.max", "0\n") &&
+		   file_is(mfd, "user.slice/run.scope/skillbox-RUN/pids.max", "1024\n") &&
+		   file_is(mfd, "user.slice/run.scope/skillbox-RUN/memory.oom.group", "1\n"),
+	   "cgroup: memory.max 64M, no swap, pids.max, the OOM killer takes the whole group");
+
+	if (c) {
+		uint64_t usec = 0;
+
+		put(cgroup_run_fd(c), "cpu.stat", "usage_usec 1500000\nuser_usec 1000000\n");
+		ok(cgroup_run_cpu_usec(c, &usec) == 0 && usec == 1500000,
+		   "cgroup: cpu.stat usage_usec is the sandbox's CPU time");
+		put(cgroup_run_fd(c), "cgroup.events", "populated 0\nfrozen 0\n");
+		/* A plain directory cannot be removed with files in it: leave only the dir. */
+		unlinkat(cgroup_run_fd(c), "memory.max", 0);
+		unlinkat(cgroup_run_fd(c), "memory.swap.max", 0);
+		unlinkat(cgroup_run_fd(c), "memory.oom.group", 0);
+		unlinkat(cgroup_run_fd(c), "pids.max", 0);
+		unlinkat(cgroup_run_fd(c), "cpu.stat", 0);
+		unlinkat(cgroup_run_fd(c), "cgroup.events", 0);
+		unlinkat(mfd, "user.slice/run.scope/skillbox-supervisor.4242/cgroup.procs", 0);
+		r = cgroup_run_destroy(c, &error);
+		ok(r == 0, "cgroup: destroyed (%s)", error ? error : "");
+		ok(faccessat(mfd, "user.slice/run.scope/skillbox-RUN", F_OK, 0) < 0 &&
+			   faccessat(mfd, "user.slice/run.scope/skillbox-supervisor.4242", F_OK,
+				     0) < 0 &&
+			   file_is(mfd, "user.slice/run.scope/cgroup.procs", "4242\n") &&
+			   file_is(mfd, "user.slice/run.scope/cgroup.subtree_control",
+				   "-memory -pids"),
+		   "cgroup: the end moves skillbox back, disables what it enabled, removes both");
+	}
+	free(error);
+	cgroup_state_done(&st);
+
+	/* Not alone: nothing is made. */
+	put(mfd, "user.slice/run.scope/cgroup.procs", "4242\n1000\n");
+	cgroup_probe_at(mfd, true, false, "0::/user.slice/run.scope\n", 4242, &st);
+	cgroup_decide(&st, &d);
+	ok(!st.alone && d.way == CGROUP_NONE, "cgroup: another process in the cgroup: none");
+	cgroup_state_done(&st);
+
+	unlinkat(mfd, "user.slice/run.scope/cgroup.controllers", 0);
+	unlinkat(mfd, "user.slice/run.scope/cgroup.subtree_control", 0);
+	unlinkat(mfd, "user.slice/run.scope/cgroup.procs", 0);
+	unlinkat(mfd, "user.slice/run.scope", AT_REMOVEDIR);
+	unlinkat(mfd, "user.slice", AT_REMOVEDIR);
+	close(mfd);
+	rmdir(top);
+}
+
+/* The whole tree's CPU time, dead descendants included, read from /proc. */
+static void test_cpu_tree(void)
+{
+	uint64_t before = 0, after = 0;
+	pid_t child;
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return;
+	child = fork();
+	if (child == 0) {
+		/* A grandchild burns ~0.3 s and exits; the child reaps it and waits. */
+		pid_t g = fork();
+		char c;
+
+		if (g == 0) {
+			struct timespec t0, t;
+
+			clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+			do
+				clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+			while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) <
+			       300000000L);
+			_exit(0);
+		}
+		waitpid(g, NULL, 0);
+		close(p[1]);
+		(void)!read(p[0], &c, 1);
+		_exit(0);
+	}
+	close(p[0]);
+	ok(cpu_tree_usec(getpid(), &before) == 0, "cpu: the tree's time reads");
+	/* Poll until the grandchild's time shows in the child's cutime (no sleep: bounded). */
+	for (int i = 0; i < 200 && after < before + 250000; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		cpu_tree_usec(getpid(), &after);
+	}
+	ok(after >= before + 250000,
+	   "cpu: a reaped grandchild's CPU time counts in the tree (%llu -> %llu us)",
+	   (unsigned long long)before, (unsigned long long)after);
+	close(p[1]);
+	waitpid(child, NULL, 0);
+	ok(cpu_tree_usec(999999999, &after) == -ESRCH, "cpu: a root that is gone is -ESRCH");
+	is_int(run_limits_cpu_interval(1 * 1000000ULL), 100000, "cpu: 1s is read every 100ms");
+	is_int(run_limits_cpu_interval(60 * 1000000ULL), 1000000, "cpu: 60s is read every 1s");
+}
+
 int main(void)
 {
 	test_identity();
+	test_cgroup_decide();
+	test_cgroup_fake_tree();
+	test_cpu_tree();
 	test_secret_file();
 	test_seccomp_from_manifest();
 	test_deny_startup();
