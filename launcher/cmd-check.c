@@ -14,7 +14,9 @@
  *     sandbox will), not executable, or whose interpreter ("#!" line, ELF loader, env's
  *     program) the view lacks;
  *   - a workdir that is not a directory in the view;
- *   - a secret file that does not exist (unless optional).
+ *   - a secret file that does not exist (unless optional), or that the run would refuse
+ *     (a symbolic link on its way below the skill or HOME, too open, not the caller's);
+ *   - with limits.memory, declared tmpfs sizes that do not fit in it.
  *
  * Each is FILE:LINE:COLUMN: warning: ...; --strict makes them errors (exit 1). The network is
  * left alone: names are resolved at run time (skillbox explain resolves them now).
@@ -33,8 +35,10 @@
 #include "cli.h"
 #include "exec-util.h"
 #include "mount-plan.h"
+#include "parse-util.h"
 #include "path-util.h"
 #include "profiles.h"
+#include "secret-file.h"
 #include "strv.h"
 
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
@@ -319,18 +323,46 @@ static void check_workdir(struct check *c, const char *workdir)
 	mount_view_entry_done(&e);
 }
 
+/* Opened as the run opens it (no symbolic link below the skill or HOME), never read. */
 static void check_secrets(struct check *c)
 {
 	for (size_t i = 0; i < c->m->env.n_secrets; i++) {
 		const struct manifest_secret *s = &c->m->env.secrets[i];
-		struct stat st;
+		_cleanup_free_ char *why = NULL;
+		struct secret_file f;
+		int r;
 
-		if (s->from_file && !s->optional && stat(s->from_file, &st) < 0 && errno == ENOENT)
+		if (!s->from_file)
+			continue;
+		r = secret_file_open(s->from_file, c->m->dir, caller_home(), getuid(), &f, &why);
+		if (r >= 0)
+			secret_file_done(&f);
+		else if (r == -ENOENT && s->optional)
+			continue;
+		else if (r == -ENOENT)
 			warn(c, s->loc,
 			     "secret %s: %s does not exist: the run would fail (125) unless it is "
 			     "there then (or the secret is optional: true)",
 			     s->name, s->from_file);
+		else
+			warn(c, s->loc, "secret %s: the run would fail (125): %s", s->name,
+			     why ? why : strerror(-r));
 	}
+}
+
+/* With limits.memory, every tmpfs must fit in it together (the run refuses otherwise). */
+static void check_tmpfs(struct check *c, struct mount_plan *plan)
+{
+	const struct manifest_limits *l = &c->m->limits;
+	uint64_t declared = 0;
+	char a[32], b[32];
+
+	if (l->memory == MANIFEST_UNSET || mount_plan_fit_tmpfs(plan, l->memory, &declared) >= 0)
+		return;
+	warn(c, l->memory_loc,
+	     "limits.memory %s: the declared filesystem.tmpfs sizes (%s) do not fit in it with "
+	     "/tmp, HOME and /dev/shm: the run would fail (125)",
+	     format_size(a, sizeof(a), l->memory), format_size(b, sizeof(b), declared));
 }
 
 /* Returns the number of warnings, or -errno. */
@@ -350,6 +382,7 @@ static int predict(const struct manifest *m, bool strict)
 	if (r < 0)
 		return r;
 	c.plan = plan;
+	check_tmpfs(&c, plan);
 	for (size_t i = 0; i < m->fs.n_read; i++)
 		check_mount(&c, &m->fs.read[i], false);
 	for (size_t i = 0; i < m->fs.n_write; i++)

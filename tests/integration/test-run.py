@@ -1123,6 +1123,10 @@ def case_secret_symlinks(env):
     out = out.decode(errors="replace")
     h.ok(rc == 0 and "REFUSED" in out and "symbolic link" in out and key not in out,
          f"{tag}: explain shows the secret as refused, naming the link", out + err.decode())
+    rc, out, err = env.run([env.bin, "check", d])
+    err = err.decode(errors="replace")
+    h.ok("warning: secret API_KEY: the run would fail (125)" in err and "symbolic link" in err
+         and key not in err, f"{tag}: check predicts the refusal", err)
 
     def dir_link(d):
         link = os.path.join(d, "keys")
