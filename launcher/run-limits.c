@@ -248,17 +248,17 @@ void run_limits_explain(const struct run_limits *l, uint64_t timeout, uint64_t o
 			format_size(b, sizeof(b), l->memory),
 			format_size(c, sizeof(c), tmpfs_total));
 	}
-	fprintf(f, "  processes   %llu%s (tasks, threads included; RLIMIT_NPROC)\n",
-		(unsigned long long)l->processes, l->processes_default ? " (default)" : "");
+	fprintf(f, "  processes   %llu (%stasks, threads included; RLIMIT_NPROC)\n",
+		(unsigned long long)l->processes, l->processes_default ? "default; " : "");
 	if (l->open_files == l->open_files_hard)
-		fprintf(f, "  open_files  %llu%s (RLIMIT_NOFILE)\n",
+		fprintf(f, "  open_files  %llu (%sRLIMIT_NOFILE)\n",
 			(unsigned long long)l->open_files,
-			l->open_files_default ? " (default)" : "");
+			l->open_files_default ? "default; " : "");
 	else
 		fprintf(f,
-			"  open_files  %llu, up to %llu for programs that raise it%s (RLIMIT_NOFILE)\n",
+			"  open_files  %llu, up to %llu for programs that raise it (%sRLIMIT_NOFILE)\n",
 			(unsigned long long)l->open_files, (unsigned long long)l->open_files_hard,
-			l->open_files_default ? " (default)" : "");
+			l->open_files_default ? "default; " : "");
 	if (l->file_size == MANIFEST_UNSET)
 		fprintf(f, "  file_size   none\n");
 	else
