@@ -22,6 +22,8 @@
 struct event_source {
 	struct event_loop *loop; /* NULL once detached from a freed loop */
 	int fd;
+	int watched_fd; /* the descriptor registered with epoll; fd is -1 while disabled */
+	uint32_t events;
 	event_io_handler_t callback;
 	void *userdata;
 	bool dead;
@@ -99,7 +101,12 @@ int event_add_io(struct event_loop *l, struct event_source **ret, int fd, uint32
 
 	if (!s)
 		return -ENOMEM;
-	*s = (struct event_source){ .loop = l, .fd = fd, .callback = cb, .userdata = userdata };
+	*s = (struct event_source){ .loop = l,
+				    .fd = fd,
+				    .watched_fd = fd,
+				    .events = events,
+				    .callback = cb,
+				    .userdata = userdata };
 	ev.data.ptr = s;
 	if (epoll_ctl(l->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int k = -errno;
@@ -122,6 +129,22 @@ static void disable(struct event_source *s)
 	if (s->loop && !s->dead && s->fd >= 0)
 		(void)epoll_ctl(s->loop->epoll_fd, EPOLL_CTL_DEL, s->fd, NULL);
 	s->fd = -1;
+}
+
+int event_source_set_events(struct event_source *s, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = s };
+
+	if (!s || !s->loop || s->dead)
+		return -EINVAL;
+	if (s->fd >= 0 && s->events == events)
+		return 0;
+	if (epoll_ctl(s->loop->epoll_fd, s->fd >= 0 ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, s->watched_fd,
+		      &ev) < 0)
+		return -errno;
+	s->fd = s->watched_fd;
+	s->events = events;
+	return 0;
 }
 
 struct event_source *event_source_free(struct event_source *s)

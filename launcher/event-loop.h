@@ -39,6 +39,11 @@ struct event_loop *event_loop_free(struct event_loop *l);
  */
 int event_add_io(struct event_loop *l, struct event_source **ret, int fd, uint32_t events,
 		 event_io_handler_t cb, void *userdata);
+/**
+ * Changes what the source waits for (EPOLLIN, EPOLLOUT, or 0 for errors and hang-ups only); a
+ * source that a handler disabled is watched again. 0 or -errno.
+ */
+int event_source_set_events(struct event_source *s, uint32_t events);
 /** Stops watching and frees the source; takes NULL, returns NULL. */
 struct event_source *event_source_free(struct event_source *s);
 
