@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "macros.h"
 
@@ -75,6 +76,32 @@ uint64_t audit_next_seq(const struct audit *a);
 /** The hex SHA-256 of the last line written (or of the run id before the first line). */
 const char *audit_head(const struct audit *a);
 const char *audit_run_id(const struct audit *a);
+
+/* Why audit_open_file() refused a path. */
+enum audit_file_reason {
+	AUDIT_FILE_OK,
+	AUDIT_FILE_SYMLINK,	/* the path is a symbolic link */
+	AUDIT_FILE_NOT_REGULAR, /* a FIFO, device, socket, directory: mode says which */
+	AUDIT_FILE_NOT_OWNED,	/* owned by uid, not by the caller */
+	AUDIT_FILE_SHARED,	/* writable by group or others: mode */
+	AUDIT_FILE_REPLACED,	/* the path changed while it was being opened */
+};
+
+struct audit_file_refusal {
+	enum audit_file_reason reason;
+	mode_t mode;
+	uid_t uid;
+};
+
+/**
+ * Opens path for appending a trail (O_APPEND|O_CLOEXEC), creating it with mode 0600 when it
+ * does not exist. Refuses, without blocking and without following a symbolic link, anything
+ * but a regular file owned by owner that neither group nor others may write; *why then says
+ * what was found (-ELOOP, -EPERM, -EAGAIN; other -errno from the system calls).
+ */
+int audit_open_file(const char *path, uid_t owner, int *ret_fd, struct audit_file_refusal *why);
+/** "regular file", "FIFO", "character device", ... for a st_mode. */
+const char *audit_file_type_name(mode_t mode);
 
 /** Writes a new random (v4) UUID into buf, which needs AUDIT_RUN_ID_LEN + 1 bytes. */
 int audit_make_run_id(char *buf);

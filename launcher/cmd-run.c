@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -187,6 +188,54 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	return 0;
 }
 
+/*
+ * --audit PATH: only a regular file that the caller owns and alone may write, or a new one
+ * (0600); audit_open_file() says why not. Pipes are for --audit-fd N and --audit -.
+ */
+static int open_audit_path(const char *path)
+{
+	struct audit_file_refusal why;
+	char mode[8];
+	int fd = -1, k;
+
+	k = audit_open_file(path, geteuid(), &fd, &why);
+	if (k >= 0)
+		return fd;
+	snprintf(mode, sizeof(mode), "%04o", (unsigned)(why.mode & 07777));
+	switch (why.reason) {
+	case AUDIT_FILE_SYMLINK:
+		log_error("audit: %s is a symbolic link; name the file itself, or use --audit - or "
+			  "--audit-fd N",
+			  path);
+		break;
+	case AUDIT_FILE_NOT_REGULAR:
+		log_error("audit: %s is a %s, not a regular file: the trail goes only to a file "
+			  "(for a pipe or a device, use --audit-fd N or --audit -)",
+			  path, audit_file_type_name(why.mode));
+		break;
+	case AUDIT_FILE_NOT_OWNED:
+		log_error("audit: %s belongs to uid %u, not to the caller (uid %u): a trail is "
+			  "appended only to the caller's own file; choose another path",
+			  path, (unsigned)why.uid, (unsigned)geteuid());
+		break;
+	case AUDIT_FILE_SHARED:
+		log_error(
+			"audit: %s is writable by %s (mode %s), who could edit or erase the trail; "
+			"chmod go-w it, or choose another path",
+			path, why.mode & S_IWOTH ? "others" : "its group", mode);
+		break;
+	case AUDIT_FILE_REPLACED:
+		log_error("audit: %s changed while it was being opened; try again, in a directory "
+			  "that only you can write",
+			  path);
+		break;
+	default:
+		log_error_errno(k, "audit: %s", path);
+		break;
+	}
+	return k;
+}
+
 static int open_audit(struct run *r)
 {
 	_cleanup_close_ int fd = -1;
@@ -199,20 +248,9 @@ static int open_audit(struct run *r)
 		if (fd < 0)
 			return log_error_errno(-errno, "audit: duplicating stderr");
 	} else if (r->opts.audit_path) {
-		/*
-		 * Not through a symlink: a root CI job writing its trail into a shared directory
-		 * must not be made to append to some other file (--audit-fd and - cover pipes).
-		 */
-		fd = open(r->opts.audit_path,
-			  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0600);
-		if (fd < 0 && errno == ELOOP) {
-			log_error("audit: %s is a symbolic link; name the file itself, or use "
-				  "--audit - or --audit-fd N",
-				  r->opts.audit_path);
-			return -ELOOP;
-		}
+		fd = open_audit_path(r->opts.audit_path);
 		if (fd < 0)
-			return log_error_errno(-errno, "audit: %s", r->opts.audit_path);
+			return fd;
 	} else if (r->opts.audit_fd >= 0) {
 		if (fcntl(r->opts.audit_fd, F_GETFD) < 0)
 			return log_error_errno(-errno, "audit: --audit-fd %d", r->opts.audit_fd);
@@ -220,7 +258,12 @@ static int open_audit(struct run *r)
 		fd = fcntl(r->opts.audit_fd, F_DUPFD_CLOEXEC, 3);
 		if (fd < 0)
 			return log_error_errno(-errno, "audit: --audit-fd %d", r->opts.audit_fd);
-		close(r->opts.audit_fd);
+		/*
+		 * Standard output or error stays open: the skill's output is relayed to it, and
+		 * the relay keeps its lines apart from the trail's (stdio.c).
+		 */
+		if (r->opts.audit_fd > STDERR_FILENO)
+			close(r->opts.audit_fd);
 	} else {
 		return 0;
 	}
