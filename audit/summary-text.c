@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "summary-internal.h"
 
 /*
@@ -13,74 +14,10 @@
  * terminal by summary_put_safe().
  */
 
-static size_t utf8_len(const uint8_t *p, size_t n, uint32_t *ret_cp)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (p[0] < 0x80) {
-		*ret_cp = p[0];
-		return 1;
-	}
-	if ((p[0] & 0xe0) == 0xc0)
-		len = 2, cp = p[0] & 0x1f;
-	else if ((p[0] & 0xf0) == 0xe0)
-		len = 3, cp = p[0] & 0x0f;
-	else if ((p[0] & 0xf8) == 0xf0)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	*ret_cp = cp;
-	return len;
-}
-
-/* Characters that are invisible yet change how the text around them reads. */
-static bool invisible(uint32_t cp)
-{
-	return cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-	       (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
-}
-
-/*
- * Appends untrusted text made safe for a terminal and for one line: control characters (C0,
- * DEL, C1) and invisible reordering characters become visible escapes, so a hostile path can
- * neither drive the terminal nor disguise itself.
- */
+/* Untrusted text made safe for a terminal and for one line (common/escape.h). */
 void summary_put_safe(struct buf *b, const char *s, size_t n)
 {
-	const uint8_t *p, *end;
-
-	if (!n)
-		return;
-	p = (const uint8_t *)s;
-	end = p + n;
-	while (p < end) {
-		uint32_t cp = 0;
-		size_t len = utf8_len(p, (size_t)(end - p), &cp);
-
-		if (len == 0) {
-			buf_printf(b, "\\x%02x", *p);
-			len = 1;
-		} else if (cp == '\n') {
-			buf_puts(b, "\\n");
-		} else if (cp == '\t') {
-			buf_puts(b, "\\t");
-		} else if (cp < 0x20 || cp == 0x7f) {
-			buf_printf(b, "\\x%02x", cp);
-		} else if ((cp >= 0x80 && cp < 0xa0) || invisible(cp)) {
-			buf_printf(b, "\\u%04x", cp);
-		} else {
-			buf_append(b, p, len);
-		}
-		p += len;
-	}
+	escape_append(b, s, n);
 }
 
 static void text_groups(struct report *rp, const struct run_info *run, enum group_kind k)

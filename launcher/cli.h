@@ -19,10 +19,16 @@
 /* main()'s argv, so the sandbox's init can overwrite its copy (/proc/1/cmdline). */
 extern char **program_argv;
 
+/*
+ * Diagnostics on stderr, one line each; control characters in the message (which can only
+ * come from a manifest, the command line or the sandbox) are escaped (common/escape.h).
+ */
 /** Prints "skillbox: <message>" to stderr. */
 void log_error(const char *fmt, ...) _printf_(1, 2);
 /** Prints "skillbox: <message>: <strerror(-error)>" and returns error. */
 int log_error_errno(int error, const char *fmt, ...) _printf_(2, 3);
+/** Prints "<message>" to stderr, without the "skillbox: " prefix (FILE:LINE:COL: ...). */
+void log_plain(const char *fmt, ...) _printf_(1, 2);
 
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);

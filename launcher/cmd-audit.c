@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "cli.h"
+#include "escape.h"
 #include "summary.h"
 
 static void audit_help(FILE *f)
@@ -118,8 +119,8 @@ static int verify(int argc, char **argv)
 	k = audit_verify(data, len, &res);
 	unmap_file(data, len);
 	if (k == -EBADMSG) {
-		fprintf(stderr, "%s:%llu: %s\n", argv[optind], (unsigned long long)res.bad_line,
-			res.reason);
+		log_plain("%s:%llu: %s", argv[optind], (unsigned long long)res.bad_line,
+			  res.reason);
 		return 1;
 	}
 	if (k < 0) {
@@ -127,16 +128,15 @@ static int verify(int argc, char **argv)
 		return EXIT_SKILLBOX_FAILED;
 	}
 	if (head && strcasecmp(head, res.head) != 0) {
-		fprintf(stderr,
-			"%s:%llu: the last line's SHA-256 is %s, not the recorded head %s (the last "
-			"line was edited, or lines were added or removed at the end)\n",
-			argv[optind], (unsigned long long)res.lines, res.head, head);
+		log_plain("%s:%llu: the last line's SHA-256 is %s, not the recorded head %s (the "
+			  "last line was edited, or lines were added or removed at the end)",
+			  argv[optind], (unsigned long long)res.lines, res.head, head);
 		return 1;
 	}
 	if (!quiet)
-		printf("%s: intact: %llu lines, %llu run%s, head sha256:%s\n", argv[optind],
-		       (unsigned long long)res.lines, (unsigned long long)res.runs,
-		       res.runs == 1 ? "" : "s", res.head);
+		printf("%s: intact: %llu lines, %llu run%s, head sha256:%s\n",
+		       escaped(argv[optind]), (unsigned long long)res.lines,
+		       (unsigned long long)res.runs, res.runs == 1 ? "" : "s", res.head);
 	return 0;
 }
 

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "buf.h"
 #include "cli.h"
 #include "exec-util.h"
@@ -72,15 +73,16 @@ struct check {
 _printf_(3, 4) static void warn(struct check *c, struct manifest_loc loc, const char *fmt, ...)
 {
 	char where[MANIFEST_LOC_MAX];
+	struct buf msg = BUF_INIT;
 	va_list ap;
 
-	fprintf(stderr,
-		"%s: %s: ", manifest_loc_format(loc, c->m->path, true, where, sizeof(where)),
-		c->strict ? "error" : "warning");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* One line, whatever the manifest's values hold (log_plain() escapes it). */
+	log_plain("%s: %s: %s", manifest_loc_format(loc, c->m->path, true, where, sizeof(where)),
+		  c->strict ? "error" : "warning", buf_ok(&msg) ? buf_str(&msg) : "out of memory");
+	buf_done(&msg);
 	c->n++;
 }
 
@@ -457,7 +459,7 @@ int cmd_check(int argc, char **argv)
 		if (k > 0 && strict)
 			status = EXIT_CHECK_INVALID;
 		if (verbose)
-			printf("%s: valid (%s)%s\n", m->path, m->name,
+			printf("%s: valid (%s)%s\n", escaped(m->path), escaped(m->name),
 			       k > 0 ? (strict ? ", with errors" : ", with warnings") : "");
 	}
 	grants_done(&grants);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "config.h"
 #include "identity.h"
 #include "profiles.h"
@@ -56,7 +57,7 @@ static void explain_fs(const struct mount_plan *p, const struct manifest *m,
 		const struct mount_op *o = &p->ops[i];
 		char size[32];
 
-		printf("  %-24s ", o->inside);
+		printf("  %-24s ", escaped(o->inside));
 		switch (o->kind) {
 		case MOUNT_OP_BIND: {
 			char link[256];
@@ -65,10 +66,10 @@ static void explain_fs(const struct mount_plan *p, const struct manifest *m,
 			if (n >= 0) {
 				link[n] = 0;
 				printf("symlink to %s (recreated from the host's, not followed)",
-				       link);
+				       escaped(link));
 			} else {
 				printf("%s bind of %s", o->writable ? "read-write" : "read-only ",
-				       o->host);
+				       escaped(o->host));
 				if (o->writable)
 					explain_write_mapping(o, id);
 			}
@@ -97,7 +98,7 @@ static void explain_fs(const struct mount_plan *p, const struct manifest *m,
 			printf("read-only generated file");
 			break;
 		case MOUNT_OP_OVERLAY: /* only `skillbox learn` plans one */
-			printf("overlay of %s, writes discarded", o->host);
+			printf("overlay of %s, writes discarded", escaped(o->host));
 			break;
 		}
 		if (o->kind == MOUNT_OP_BIND && o->source_optional && access(o->host, F_OK) < 0 &&
@@ -107,18 +108,19 @@ static void explain_fs(const struct mount_plan *p, const struct manifest *m,
 			char where[MANIFEST_LOC_MAX];
 
 			printf("  (%s %s)",
-			       manifest_loc_format(o->origin.loc, m->path, false, where,
-						   sizeof(where)),
-			       o->origin.key);
+			       escaped(manifest_loc_format(o->origin.loc, m->path, false, where,
+							   sizeof(where))),
+			       escaped(o->origin.key));
 		}
 		printf("\n");
 	}
 	printf("  all binds are nosuid,nodev; sources are opened without following symlinks\n");
 }
 
+/* FILE:LINE:COL of a manifest location, escaped for printing. */
 static const char *where(const struct manifest *m, struct manifest_loc loc, char *buf, size_t size)
 {
-	return manifest_loc_format(loc, m->path, false, buf, size);
+	return escaped(manifest_loc_format(loc, m->path, false, buf, size));
 }
 
 /* Opens the file as `run` would (checks included) but never reads it. */
@@ -132,18 +134,18 @@ static void explain_secret_file(const struct manifest *m, const struct manifest_
 	k = secret_file_open(s->from_file, m->dir, caller_home(), getuid(), &f, &why);
 	if (k == -ENOENT && s->optional) {
 		printf("  secret      %s (from file %s, optional: absent, not set)  (%s)\n",
-		       s->name, s->from_file, at);
+		       escaped(s->name), escaped(s->from_file), at);
 		return;
 	}
 	if (k < 0) {
-		printf("  secret      %s (from file %s: REFUSED: %s)  (%s)\n", s->name,
-		       s->from_file, why ? why : strerror(-k), at);
+		printf("  secret      %s (from file %s: REFUSED: %s)  (%s)\n", escaped(s->name),
+		       escaped(s->from_file), escaped(why ? why : strerror(-k)), at);
 		return;
 	}
 	printf("  secret      %s (from file %s%s, owner uid %u, mode %04o; no symbolic link "
 	       "followed below %s; redacted)  (%s)\n",
-	       s->name, f.path, s->optional ? ", optional" : "", (unsigned)f.st.st_uid,
-	       (unsigned)(f.st.st_mode & 07777), f.anchor, at);
+	       escaped(s->name), escaped(f.path), s->optional ? ", optional" : "",
+	       (unsigned)f.st.st_uid, (unsigned)(f.st.st_mode & 07777), escaped(f.anchor), at);
 	secret_file_done(&f);
 }
 
@@ -154,10 +156,10 @@ static void explain_env(const struct manifest *m)
 	printf("environment (cleared, then):\n");
 	printf("  defaults    PATH HOME=%s LANG=C.UTF-8 TMPDIR=/tmp\n", SANDBOX_HOME);
 	for (size_t i = 0; i < m->env.n_pass; i++)
-		printf("  pass        %s  (%s)\n", m->env.pass[i].name,
+		printf("  pass        %s  (%s)\n", escaped(m->env.pass[i].name),
 		       where(m, m->env.pass[i].loc, w, sizeof(w)));
 	for (size_t i = 0; i < m->env.n_set; i++)
-		printf("  set         %s  (%s)\n", m->env.set[i].name,
+		printf("  set         %s  (%s)\n", escaped(m->env.set[i].name),
 		       where(m, m->env.set[i].loc, w, sizeof(w)));
 	for (size_t i = 0; i < m->env.n_secrets; i++) {
 		const struct manifest_secret *s = &m->env.secrets[i];
@@ -165,8 +167,8 @@ static void explain_env(const struct manifest *m)
 		if (s->from_env)
 			printf("  secret      %s (from the caller's %s%s; redacted in the audit "
 			       "trail)  (%s)\n",
-			       s->name, s->from_env, s->optional ? ", optional" : "",
-			       where(m, s->loc, w, sizeof(w)));
+			       escaped(s->name), escaped(s->from_env),
+			       s->optional ? ", optional" : "", where(m, s->loc, w, sizeof(w)));
 		else
 			explain_secret_file(m, s, where(m, s->loc, w, sizeof(w)));
 	}
@@ -181,9 +183,9 @@ static void explain_files(const struct manifest *m)
 	for (size_t i = 0; i < m->n_files; i++) {
 		const struct manifest_file *f = &m->files[i];
 
-		printf("  %*s%s", (int)f->depth * 2, "", f->path);
+		printf("  %*s%s", (int)f->depth * 2, "", escaped(f->path));
 		if (f->profile)
-			printf("  (profile %s)", f->profile);
+			printf("  (profile %s)", escaped(f->profile));
 		if (f->digest)
 			printf("  sha256 %.16s...", f->digest);
 		printf("\n");
@@ -218,7 +220,7 @@ static int list_profiles(void)
 		log_error_errno(k, "profiles: %s", dir ? dir : PROFILES_DIR);
 		return EXIT_SKILLBOX_FAILED;
 	}
-	printf("profiles in %s (include: [NAME, ...]):\n", dir);
+	printf("profiles in %s (include: [NAME, ...]):\n", escaped(dir));
 	STRV_FOREACH (n, names) {
 		_cleanup_manifest_free_ struct manifest *m = NULL;
 		struct manifest_include inc;
@@ -226,7 +228,8 @@ static int list_profiles(void)
 		const char *problem = NULL;
 
 		if (profiles_include(*n, true, NULL, &inc, &problem) < 0) {
-			printf("  %-10s (unreadable: %s)\n", *n, problem ? problem : "?");
+			printf("  %-10s (unreadable: %s)\n", escaped(*n),
+			       escaped(problem ? problem : "?"));
 			continue;
 		}
 		/* Its description line, without reading what it includes. */
@@ -236,7 +239,8 @@ static int list_profiles(void)
 								  .include = include_nothing,
 								  .partial = true },
 				   &m, &d);
-		printf("  %-10s %s\n", *n, m && m->description ? m->description : "");
+		printf("  %-10s %s\n", escaped(*n),
+		       escaped(m && m->description ? m->description : ""));
 		manifest_diags_done(&d);
 		free(inc.path);
 		free(inc.dir);
@@ -400,18 +404,18 @@ int cmd_explain(int argc, char **argv)
 		}
 	}
 
-	printf("skill: %s (%s)\n", m->name, m->path);
+	printf("skill: %s (%s)\n", escaped(m->name), escaped(m->path));
 	explain_files(m);
 	printf("command:");
 	STRV_FOREACH (a, m->command)
-		printf(" %s", *a);
+		printf(" %s", escaped(*a));
 	if (!m->command)
 		printf(" none: the program and its arguments are given after -- "
 		       "(a script path gets its interpreter)");
-	printf("\nworkdir: %s\n", m->workdir ? m->workdir : SANDBOX_HOME);
+	printf("\nworkdir: %s\n", escaped(m->workdir ? m->workdir : SANDBOX_HOME));
 	printf("identity: uid %u / gid %u inside, no capabilities, no_new_privs\n", SANDBOX_UID,
 	       SANDBOX_GID);
-	printf("host uid: %s\n", who ? who : "?");
+	printf("host uid: %s\n", who ? escaped(who) : "?");
 	printf("namespaces: user mount pid net ipc uts cgroup (nested user namespaces "
 	       "forbidden)\n\n");
 	explain_fs(plan, m, &id);

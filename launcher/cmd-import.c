@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "buf.h"
 #include "cli.h"
 #include "fd-util.h"
@@ -85,13 +86,14 @@ struct import {
 
 _printf_(2, 3) static void note(struct import *im, const char *fmt, ...)
 {
+	struct buf msg = BUF_INIT;
 	va_list ap;
 
-	fprintf(stderr, "skillbox: import: %s: ", im->file);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	buf_vprintf(&msg, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	log_error("import: %s: %s", im->file, buf_ok(&msg) ? buf_str(&msg) : "out of memory");
+	buf_done(&msg);
 	im->warnings++;
 }
 
@@ -135,7 +137,8 @@ static void unknown_keys(struct import *im, yaml_node_t *map, const char *where,
 		note(im, "line %u: unknown key %s%s%s, left out", yaml_doc_line(node(im, p->key)),
 		     where, *where ? "." : "", k ? k : "?");
 		buf_printf(&im->b, "# (left out: %s%s%s from line %u, unknown to this importer)\n",
-			   where, *where ? "." : "", k ? k : "?", yaml_doc_line(node(im, p->key)));
+			   where, *where ? "." : "", escaped(k ? k : "?"),
+			   yaml_doc_line(node(im, p->key)));
 	}
 }
 
@@ -237,7 +240,7 @@ static int emit_filesystem(struct import *im, yaml_node_t *fs, const char *workd
 
 		if (problem) {
 			buf_printf(&tmpfs, "  # %s (line %u) cannot be declared: it %s\n",
-				   v[i].inside, v[i].line, problem);
+				   escaped(v[i].inside), v[i].line, problem);
 			continue;
 		}
 		if (rest && *rest) {
@@ -255,12 +258,12 @@ static int emit_filesystem(struct import *im, yaml_node_t *fs, const char *workd
 				buf_printf(&binds,
 					   "  # %s (read, line %u) is part of the folder bound "
 					   "above\n",
-					   v[i].inside, v[i].line);
+					   escaped(v[i].inside), v[i].line);
 			}
 		} else if (rest) {
 			buf_printf(&binds,
 				   "  # %s (line %u) is the workdir: the skill's folder%s\n",
-				   v[i].inside, v[i].line,
+				   escaped(v[i].inside), v[i].line,
 				   v[i].write ? "; declared write, but the folder stays read-only: "
 						"bind it under write: if the skill must write there"
 					      : "");
@@ -331,7 +334,7 @@ static bool emit_network(struct import *im, yaml_node_t *net)
 				&skipped,
 				"# (left out: %s, line %u: skillbox resolves each name it allows "
 				"before the run and pins it; list the names themselves)\n",
-				domain, line);
+				escaped(domain), line);
 			continue;
 		}
 		FOREACH_ITEM(im, ports, pt)
@@ -355,8 +358,8 @@ static bool emit_network(struct import *im, yaml_node_t *net)
 			https = true;
 		}
 		if (!any) {
-			buf_printf(&skipped, "# (left out: %s, line %u: no usable port)\n", domain,
-				   line);
+			buf_printf(&skipped, "# (left out: %s, line %u: no usable port)\n",
+				   escaped(domain), line);
 			buf_done(&p);
 			continue;
 		}
@@ -365,7 +368,7 @@ static bool emit_network(struct import *im, yaml_node_t *net)
 			buf_printf(&e,
 				   "host-loopback  # %s (line %u): SkillSandbox shares the host's "
 				   "network; here the host's loopback is the name host-loopback\n",
-				   domain, line);
+				   escaped(domain), line);
 		} else {
 			yaml_out_scalar(&e, domain);
 			buf_putc(&e, '\n');
@@ -377,7 +380,7 @@ static bool emit_network(struct import *im, yaml_node_t *net)
 		else if (proto && !streq(proto, "tcp"))
 			buf_printf(&e,
 				   "      # protocol %s: skillbox allows tcp or udp; tcp kept\n",
-				   proto);
+				   escaped(proto));
 		buf_done(&p);
 	}
 	if (e.len)
@@ -425,7 +428,7 @@ static void emit_env(struct import *im, yaml_node_t *env)
 				   "  # %s is not passed: skillbox sets its own for the view "
 				   "(PATH=/usr/local/bin:/usr/bin:/bin, HOME=/home/skill, "
 				   "TMPDIR=/tmp)\n",
-				   name);
+				   escaped(name));
 		} else if (looks_like_credential(name)) {
 			buf_printf(
 				&secrets,
@@ -570,12 +573,12 @@ static int convert(struct import *im)
 	if (gmtime_r(&now, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d", &tm);
 	buf_printf(&im->b, "# Converted by skillbox import from %s (SkillSandbox) on %s.\n",
-		   im->file, when);
+		   escaped(im->file), when);
 	buf_puts(&im->b,
 		 "# Each judgement is a comment next to what it produced: review them. Paths\n"
 		 "# starting with ./ are the skill's folder, relative to this file.\n");
 	if (!im->out_dir)
-		buf_printf(&im->b, "# Save it as %s/skillbox.yaml.\n", im->skill_dir);
+		buf_printf(&im->b, "# Save it as %s/skillbox.yaml.\n", escaped(im->skill_dir));
 	unknown_keys(im, root, "", top_keys);
 	unknown_keys(im, skill, "skill", skill_keys);
 	unknown_keys(im, perm, "permissions", perm_keys);
@@ -584,7 +587,8 @@ static int convert(struct import *im)
 	buf_puts(&im->b, "skillbox: 1\nname: ");
 	yaml_out_scalar(&im->b, safe_name);
 	if (name && !streq(name, safe_name))
-		buf_printf(&im->b, "  # \"%s\" made a valid name ([a-z0-9][a-z0-9._-]*)", name);
+		buf_printf(&im->b, "  # \"%s\" made a valid name ([a-z0-9][a-z0-9._-]*)",
+			   escaped(name));
 	buf_putc(&im->b, '\n');
 	if (text(im, skill, "version")) {
 		buf_puts(&im->b, "version: ");
@@ -634,7 +638,7 @@ static int convert(struct import *im)
 		buf_printf(&im->b, "%s%s", i == include ? "" : ", ", *i);
 	buf_printf(&im->b, "]  # the system paths SkillSandbox never declared: %s%s\n",
 		   profile && !streq(profile, "tls") ? "the entrypoint runs " : "the base system",
-		   profile && !streq(profile, "tls") ? command : "");
+		   profile && !streq(profile, "tls") ? escaped(command) : "");
 	if (https)
 		buf_puts(&im->b, "# (tls: a destination uses port 443, HTTPS needs the CA "
 				 "certificates)\n");

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "buf.h"
 #include "cli.h"
 #include "exec-util.h"
@@ -240,7 +241,7 @@ static int generate(const char *dir, const char *shown, const char *name, const 
 	buf_puts(b, "skillbox: 1\nname: ");
 	yaml_out_scalar(b, safe);
 	if (name && !streq(name, safe))
-		buf_printf(b, "  # \"%s\" made a valid name", name);
+		buf_printf(b, "  # \"%s\" made a valid name", escaped(name));
 	buf_putc(b, '\n');
 	if (description) {
 		buf_puts(b, "description: ");
@@ -339,15 +340,12 @@ int cmd_init(int argc, char **argv)
 	}
 	fm = front_matter(md, len, &fm_len);
 	if (!fm)
-		fprintf(stderr,
-			"skillbox: init: %s has no front matter (--- name: ... ---); the "
-			"folder's name is used\n",
-			skill_md);
+		log_error("init: %s has no front matter (--- name: ... ---); the folder's name is "
+			  "used",
+			  skill_md);
 	else if (yaml_doc_load(&doc, fm, fm_len) < 0) {
-		fprintf(stderr,
-			"skillbox: init: %s: the front matter is not valid YAML (%s); "
-			"read line by line\n",
-			skill_md, doc.error);
+		log_error("init: %s: the front matter is not valid YAML (%s); read line by line",
+			  skill_md, doc.error);
 		name = lname = loose_value(fm, "name");
 		description = ldesc = loose_value(fm, "description");
 	}
@@ -387,7 +385,7 @@ int cmd_init(int argc, char **argv)
 		goto out;
 	}
 	close(fd);
-	printf("Wrote %s for the skill \"%s\".\n", file, m->name);
+	printf("Wrote %s for the skill \"%s\".\n", escaped(file), escaped(m->name));
 	printf("It binds the folder read-only at /skill, with no network and no secrets;\n"
 	       "profiles: system");
 	for (size_t i = 0; i < s.n_needs; i++)

@@ -867,7 +867,6 @@ int cmd_learn(int argc, char **argv)
 			  "written anyway and declares only what it used before it failed",
 			  status);
 	if (out_file)
-		fprintf(stderr, "skillbox: learn: wrote %s; review it, then: skillbox run %s\n",
-			out_file, out_file);
+		log_error("learn: wrote %s; review it, then: skillbox run %s", out_file, out_file);
 	return status;
 }

@@ -228,7 +228,7 @@ void event_sink_fail(struct event_sink *s, char *message)
 	if (!message)
 		message = strdup("out of memory");
 	if (message) {
-		fprintf(stderr, "skillbox: %s\n", message);
+		log_error("%s", message);
 		if (!s->error)
 			s->error = message;
 		else

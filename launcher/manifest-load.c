@@ -33,10 +33,9 @@ void manifest_print_diags(const struct manifest_diags *diags, const char *file)
 		const char *f = d->file ? d->file : file;
 
 		if (d->loc.line)
-			fprintf(stderr, "%s:%u:%u: %s\n", f, d->loc.line, d->loc.column,
-				d->message);
+			log_plain("%s:%u:%u: %s", f, d->loc.line, d->loc.column, d->message);
 		else
-			fprintf(stderr, "%s: %s\n", f, d->message);
+			log_plain("%s: %s", f, d->message);
 	}
 }
 

@@ -32,6 +32,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "buf.h"
 #include "cli.h"
 #include "config.h"
@@ -861,13 +862,14 @@ void run_net_explain(const struct run_net *n, FILE *f)
 		char where[MANIFEST_LOC_MAX];
 
 		fprintf(f, "    [%zu] %s  %s ", i,
-			manifest_loc_format(nr->loc, n->o.m->path, false, where, sizeof(where)),
+			escaped(manifest_loc_format(nr->loc, n->o.m->path, false, where,
+						    sizeof(where))),
 			proto_name(nr->proto));
 		for (size_t j = 0; j < nr->n_ports; j++)
 			fprintf(f, "%s%u", j ? "," : "", nr->ports[j]);
-		fprintf(f, "  %s", nr->host);
+		fprintf(f, "  %s", escaped(nr->host));
 		if (nr->kind == RULE_HOSTNAME && !nr->resolved)
-			fprintf(f, ": does not resolve (%s), skipped", nr->why);
+			fprintf(f, ": does not resolve (%s), skipped", escaped(nr->why));
 		else
 			fprintf(f, " ->");
 		for (size_t j = 0; j < nr->n_addrs; j++)

@@ -390,7 +390,7 @@ static int on_timer(struct event_source *s, int fd, uint32_t revents, void *user
 	r->timed_out = true;
 	event_sink_limit(r->sink, RUN_LIMIT_TIMEOUT, format_duration(buf, sizeof(buf), t),
 			 "killed the whole sandbox");
-	fprintf(stderr, "skillbox: timeout: the skill ran longer than %s and was killed\n", buf);
+	log_error("timeout: the skill ran longer than %s and was killed", buf);
 	kill_sandbox(r);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "escape.h"
 #include "json.h"
 #include "manifest.h"
 #include "yaml-util.h"
@@ -42,8 +43,7 @@ void yaml_out_scalar(struct buf *b, const char *s)
 
 void yaml_out_comment(struct buf *b, const char *s)
 {
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		buf_putc(b, *p < 0x20 || *p == 0x7f ? '?' : (char)*p);
+	escape_append(b, s, strlen(s));
 }
 
 /* Depth and alias checks over the loaded tree (libyaml resolves aliases to shared nodes). */

@@ -15,7 +15,7 @@
 
 /** A scalar that reads back as the same string: plain when simple, else double-quoted. */
 void yaml_out_scalar(struct buf *b, const char *s);
-/** Text for a comment: one line, control characters replaced. */
+/** Text for a comment: one line, control characters escaped (common/escape.h). */
 void yaml_out_comment(struct buf *b, const char *s);
 
 /* A whole small document (libyaml's tree), for reading another tool's file. */
