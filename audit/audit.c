@@ -41,6 +41,10 @@ struct audit {
 	uint64_t is_array; /* bit d: the container at depth d is an array */
 	uint64_t has_items; /* bit d: the container at depth d has an item, so the next needs ',' */
 
+	/* audit_set_line_guard() */
+	bool (*mid_line)(void *userdata);
+	void *mid_line_userdata;
+
 	/* Sorted by decreasing length, so the longest secret matching at a position wins. */
 	struct audit_secret *secrets;
 	size_t n_secrets;
@@ -422,6 +426,14 @@ int audit_end(struct audit *a)
 	buf_putc(&a->line, '\n');
 	if (!buf_ok(&a->line))
 		return -ENOMEM;
+	/* The stream is mid-line (someone else's): a newline first, in the same write. */
+	if (a->mid_line && a->mid_line(a->mid_line_userdata)) {
+		if (!buf_reserve(&a->line, 1))
+			return -ENOMEM;
+		memmove(a->line.data + 1, a->line.data, a->line.len);
+		a->line.data[0] = '\n';
+		a->line.len++;
+	}
 
 	/*
 	 * One write() so that the line reaches a shared file or pipe whole (O_APPEND places it
@@ -435,6 +447,12 @@ int audit_end(struct audit *a)
 	memcpy(a->head, hex, sizeof(hex));
 	a->seq++;
 	return 0;
+}
+
+void audit_set_line_guard(struct audit *a, bool (*mid_line)(void *userdata), void *userdata)
+{
+	a->mid_line = mid_line;
+	a->mid_line_userdata = userdata;
 }
 
 uint64_t audit_next_seq(const struct audit *a)

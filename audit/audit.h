@@ -71,6 +71,15 @@ void audit_array_end(struct audit *a);
  */
 int audit_end(struct audit *a);
 
+/**
+ * Sets the line guard: before each line is written, mid_line(userdata) is asked whether the
+ * stream the trail goes to ends in the middle of a line someone else wrote there (the skill's
+ * output relayed to the same stream: --audit -); if so, the write begins with a newline, so
+ * that the trail's line starts a line of its own. The newline is not part of the line (nor of
+ * its hash). NULL removes the guard.
+ */
+void audit_set_line_guard(struct audit *a, bool (*mid_line)(void *userdata), void *userdata);
+
 /** The seq the next event will carry. */
 uint64_t audit_next_seq(const struct audit *a);
 /** The hex SHA-256 of the last line written (or of the run id before the first line). */
@@ -110,17 +119,42 @@ void audit_format_ts(char *buf, size_t size, uint64_t usec);
 /** Hex SHA-256 of data into hex (AUDIT_HASH_HEX_LEN + 1 bytes). */
 void audit_sha256_hex(const void *data, size_t len, char *hex);
 
+/* Lines first..last (1-based, inclusive). */
+struct audit_line_range {
+	uint64_t first, last;
+};
+
+/* How many ranges of foreign lines a result names (the count covers them all). */
+#define AUDIT_FOREIGN_RANGES 16
+
 struct audit_verify_result {
-	uint64_t lines;			   /* lines that were checked and found good */
-	uint64_t runs;			   /* runs seen */
-	uint64_t bad_line;		   /* 1-based line of the first break; 0 when intact */
-	char reason[256];		   /* what is wrong with bad_line */
+	uint64_t lines;	   /* lines of a run's chain found good (before the break) */
+	uint64_t runs;	   /* runs that begin in the file */
+	uint64_t bad_line; /* 1-based line of the first break; 0 when intact */
+	char reason[256];  /* what is wrong with bad_line */
 	char head[AUDIT_HASH_HEX_LEN + 1]; /* hash of the last good line */
+
+	/*
+	 * Foreign lines: no run's chain holds them. In a stream the trail shares with the skill's
+	 * output (run.start "trail": "shared"), that is what the skill wrote, and they are reported
+	 * apart; in a trail of its own, the first one is the break.
+	 */
+	bool shared;	  /* a run says its trail shares a stream with the skill's output */
+	uint64_t foreign; /* foreign lines */
+	uint64_t foreign_claiming; /* of them, audit lines naming a run that begins in the file */
+	struct audit_line_range foreign_ranges[AUDIT_FOREIGN_RANGES]; /* the first ones */
+	size_t n_foreign_ranges;
+	bool foreign_ranges_cut; /* there were more ranges than foreign_ranges holds */
 };
 
 /**
  * Verifies a whole audit file held in memory: well-formed lines, the common fields in order,
- * seq and run continuity, the prev chain, every run ending with run.summary, and a final
- * newline. Returns 0 when intact, -EBADMSG when broken (res says where and why).
+ * each run's seq and prev chain from its run.start to its run.summary, and a final newline.
+ * Runs may be interleaved; a line that fits no run's chain is foreign. Returns 0 when every
+ * run that begins in the file is complete and intact, and there are no foreign lines or a run
+ * shared its stream with the skill's output; -EBADMSG when broken (res says where and why).
  */
 int audit_verify(const char *data, size_t len, struct audit_verify_result *res);
+/** Like audit_verify(), and calls foreign(line, userdata) for each foreign line, in order. */
+int audit_verify_lines(const char *data, size_t len, struct audit_verify_result *res,
+		       void (*foreign)(uint64_t line, void *userdata), void *userdata);

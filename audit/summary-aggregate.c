@@ -237,6 +237,7 @@ void summary_done(struct summary *s)
 	for (size_t i = 0; i < s->n_runs; i++)
 		summary_run_free(s->runs[i]);
 	free(s->runs);
+	free(s->foreign);
 	buf_done(&s->key);
 	for (size_t i = 0; i < GROUP_FIELDS_MAX; i++)
 		buf_done(&s->scratch[i]);

@@ -133,6 +133,14 @@ struct summary {
 
 	struct audit_verify_result verify;
 	bool broken;
+
+	/*
+	 * Foreign lines (verify.foreign of them, in order), left out when the trail shared its
+	 * stream with the skill's output: what the skill wrote is not the trail's.
+	 */
+	uint64_t *foreign;
+	size_t n_foreign, cap_foreign, next_foreign;
+	bool foreign_oom;
 };
 
 #define VEC_PUSH(arr, n, cap, item)                                                   \

@@ -380,6 +380,8 @@ void summary_json_header(struct report *rp)
 		jw_rawf(rp, "null");
 	jw_k(rp, "reason");
 	jw_strz(rp, s->broken ? s->verify.reason : NULL);
+	jw_k(rp, "foreign_lines");
+	jw_rawf(rp, "%zu", s->n_foreign);
 	jw_close(rp, '}');
 	jw_k(rp, "lines");
 	jw_rawf(rp, "%" PRIu64, s->lines);

@@ -175,6 +175,12 @@ void summary_markdown_header(struct report *rp)
 			   s->verify.lines, s->verify.lines == 1 ? "" : "s", s->verify.runs,
 			   s->verify.runs == 1 ? "" : "s", s->verify.head);
 	}
+	if (s->n_foreign)
+		buf_printf(
+			&rp->b,
+			"ℹ️ **Foreign lines: %zu** (the skill's output in the stream the trail "
+			"shared; left out)\n\n",
+			s->n_foreign);
 	buf_printf(&rp->b, "%s **Refusals: %" PRIu64 "**\n", total ? "❌" : "✅", total);
 
 	if (s->n_runs < 2)

@@ -103,5 +103,10 @@ void summary_text_header(struct report *rp)
 			   s->verify.lines, s->verify.lines == 1 ? "" : "s", s->verify.runs,
 			   s->verify.runs == 1 ? "" : "s", s->verify.head);
 	}
+	if (s->n_foreign)
+		buf_printf(&rp->b,
+			   "foreign lines: %zu (the skill's output in the stream the trail shared; "
+			   "left out)\n",
+			   s->n_foreign);
 	buf_printf(&rp->b, "refusals: %" PRIu64 "\n", total);
 }

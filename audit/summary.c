@@ -58,6 +58,14 @@ static int write_report(struct report *rp)
 	return rp->error;
 }
 
+static void note_foreign(uint64_t line, void *userdata)
+{
+	struct summary *s = userdata;
+
+	if (!s->foreign_oom && VEC_PUSH(s->foreign, s->n_foreign, s->cap_foreign, line) < 0)
+		s->foreign_oom = true;
+}
+
 int audit_summary_write(FILE *out, const char *name, const char *data, size_t len,
 			enum audit_summary_format format)
 {
@@ -78,9 +86,14 @@ int audit_summary_write(FILE *out, const char *name, const char *data, size_t le
 	for (size_t i = 0; i < GROUP_FIELDS_MAX; i++)
 		s.scratch[i] = (struct buf)BUF_INIT;
 
-	r = audit_verify(data, len, &s.verify);
+	r = audit_verify_lines(data, len, &s.verify, note_foreign, &s);
+	if (r == 0 && s.foreign_oom)
+		r = -ENOMEM;
 	if (r < 0 && r != -EBADMSG)
 		goto finish;
+	if (!s.verify.shared)
+		/* In a trail of its own, a foreign line is part of what is summarised. */
+		s.n_foreign = 0;
 	s.broken = r == -EBADMSG;
 	/* Lines are kept per run only to find which runs a break touches. */
 	s.keep_lines = s.broken;

@@ -23,7 +23,10 @@ static void audit_help(FILE *f)
 		"         1 naming the first line that breaks it (edited, removed, reordered,\n"
 		"         inserted, truncated, or appended without knowing the chain). It prints\n"
 		"         the hash of the last line; keep that elsewhere (--head) to protect the\n"
-		"         last line too, which no later line can vouch for.\n"
+		"         last line too, which no later line can vouch for. Where the trail shared\n"
+		"         a stream with the skill's output (--audit -), lines no run's chain\n"
+		"         holds are the skill's: they are counted and named apart, and break\n"
+		"         nothing.\n"
 		"summary  a reviewer's report: the skill, who ran it, the layers, the exit, and every\n"
 		"         refusal grouped by kind and target. It verifies the chain first.\n"
 		"\n"
@@ -77,6 +80,31 @@ static int map_operand(const char *verb, int argc, char **argv, const char **ret
 		return EXIT_SKILLBOX_FAILED;
 	}
 	return 0;
+}
+
+/*
+ * Lines no run's chain holds, in a stream the trail shared with the skill's output: what the
+ * skill wrote there. They are not part of the trail, and cannot change it.
+ */
+static void print_foreign(const char *path, const struct audit_verify_result *res)
+{
+	printf("%s: %llu foreign line%s (not the trail's: the skill's output in the stream the "
+	       "trail shared)",
+	       escaped(path), (unsigned long long)res->foreign, res->foreign == 1 ? "" : "s");
+	for (size_t i = 0; i < res->n_foreign_ranges; i++) {
+		const struct audit_line_range *l = &res->foreign_ranges[i];
+
+		printf("%s%llu", i ? ", " : ": line ", (unsigned long long)l->first);
+		if (l->last != l->first)
+			printf("-%llu", (unsigned long long)l->last);
+	}
+	if (res->foreign_ranges_cut)
+		printf(", ...");
+	if (res->foreign_claiming)
+		printf("; %llu of them name a run of the trail without fitting its chain "
+		       "(forged or edited lines)",
+		       (unsigned long long)res->foreign_claiming);
+	printf("\n");
 }
 
 static int verify(int argc, char **argv)
@@ -137,6 +165,8 @@ static int verify(int argc, char **argv)
 		printf("%s: intact: %llu lines, %llu run%s, head sha256:%s\n",
 		       escaped(argv[optind]), (unsigned long long)res.lines,
 		       (unsigned long long)res.runs, res.runs == 1 ? "" : "s", res.head);
+	if (!quiet && res.foreign)
+		print_foreign(argv[optind], &res);
 	return 0;
 }
 

@@ -1067,7 +1067,7 @@ static void test_run_id_and_time(void)
 }
 
 /* Writes a run of n_middle events between run.start and run.summary; appends to fd. */
-static void write_run(int fd, const char *run_id, int n_middle, bool summary)
+static void write_run_to(int fd, const char *run_id, int n_middle, bool summary, bool shared)
 {
 	_cleanup_audit_free_ struct audit *a = NULL;
 
@@ -1075,6 +1075,8 @@ static void write_run(int fd, const char *run_id, int n_middle, bool summary)
 		return;
 	audit_begin_at(a, "run.start", TS_USEC);
 	audit_str(a, "version", "0.1.0");
+	if (shared)
+		audit_str(a, "trail", "shared");
 	audit_array_begin(a, "argv");
 	audit_str(a, NULL, "/usr/bin/true");
 	audit_array_end(a);
@@ -1092,6 +1094,11 @@ static void write_run(int fd, const char *run_id, int n_middle, bool summary)
 		audit_object_end(a);
 		audit_end(a);
 	}
+}
+
+static void write_run(int fd, const char *run_id, int n_middle, bool summary)
+{
+	write_run_to(fd, run_id, n_middle, summary, false);
 }
 
 struct trail {
@@ -1218,6 +1225,117 @@ static void test_verify_intact(void)
 	is_int(res.runs, 2, "verify: 2 runs");
 	is_int(audit_verify(data, len, NULL), 0, "verify: result is optional");
 	close(fd);
+}
+
+/* A trail sharing its stream with the skill's output (--audit -): what the skill wrote. */
+static void test_verify_foreign(void)
+{
+	struct trail base = {}, t = {};
+	struct audit_verify_result res;
+	_cleanup_free_ char *data = NULL;
+	char forged[512];
+	size_t len;
+	int fd = new_memfd();
+
+	/* Lines 1-6: run A, whose trail shares stderr with the skill. */
+	write_run_to(fd, RUN_A, 4, true, true);
+	trail_load(&base, fd);
+	close(fd);
+	if (!ok(base.n == 6, "foreign: base trail has 6 lines"))
+		return;
+
+	/* What a skill may write on stderr: text, JSON, a forged line claiming the run, a
+	 * forged start of a run of its own, and the same event chained to a made-up head. */
+	snprintf(forged, sizeof(forged),
+		 "{\"v\":1,\"seq\":3,\"ts\":\"2026-11-22T05:24:01.000000Z\",\"run\":\"" RUN_A
+		 "\",\"event\":\"net.connect\",\"verdict\":\"allow\",\"prev\":\"%064d\"}",
+		 0);
+	trail_copy(&t, &base);
+	trail_insert(&t, 3, forged);
+	trail_insert(&t, 1, "Traceback (most recent call last):");
+	trail_insert(&t, 1, "{\"event\":\"net.connect\",\"verdict\":\"deny\"}");
+	trail_insert(&t, 1, "");
+	trail_insert(&t, 8, "partial line then {\"v\":1");
+	data = trail_join(&t, &len);
+	is_int(audit_verify(data, len, &res), 0, "foreign: the run's chain verifies among them");
+	is_int(res.lines, 6, "foreign: the run's 6 lines are good");
+	is_int(res.foreign, 5, "foreign: 5 foreign lines");
+	is_int(res.foreign_claiming, 1, "foreign: 1 of them names the run");
+	ok(res.shared, "foreign: the run says it shares the stream");
+	ok(res.n_foreign_ranges == 3 && res.foreign_ranges[0].first == 2 &&
+		   res.foreign_ranges[0].last == 4 && res.foreign_ranges[1].first == 7 &&
+		   res.foreign_ranges[2].first == 9,
+	   "foreign: the lines are 2-4, 7, 9 (%zu ranges)", res.n_foreign_ranges);
+	free(data);
+	data = NULL;
+
+	/* Among them, a removed line of the run's own is still a break ... */
+	trail_remove(&t, 5);
+	data = trail_join(&t, &len);
+	check_verify("foreign: a removed line of the run's own is found", data, len, -EBADMSG, 6,
+		     "line 6: run " RUN_A " breaks after line 5, its last line that fits");
+	free(data);
+	data = NULL;
+	trail_done(&t);
+
+	/* ... and so is an edited one. */
+	trail_copy(&t, &base);
+	trail_insert(&t, 2, "not the run's");
+	trail_edit(&t, 3, "/usr/bin/true", "/usr/bin/evil");
+	data = trail_join(&t, &len);
+	check_verify("foreign: an edited line of the run's own is found", data, len, -EBADMSG, 5,
+		     "breaks after line 4, its last line that fits (a line was removed or edited "
+		     "there): prev does not match the SHA-256 of line 4");
+	free(data);
+	data = NULL;
+	trail_done(&t);
+
+	/* A forged line placed where a removed one was does not fit either. */
+	trail_copy(&t, &base);
+	free(t.lines[2]);
+	t.lines[2] = strdup(forged);
+	data = trail_join(&t, &len);
+	check_verify("foreign: a forged line in place of the run's own", data, len, -EBADMSG, 3,
+		     "breaks after line 2");
+	free(data);
+	data = NULL;
+	trail_done(&t);
+	trail_done(&base);
+
+	/* In a trail of its own, a foreign line is a break, as before. */
+	fd = new_memfd();
+	write_run(fd, RUN_A, 4, true);
+	trail_load(&base, fd);
+	close(fd);
+	trail_copy(&t, &base);
+	trail_insert(&t, 2, "not the run's");
+	data = trail_join(&t, &len);
+	check_verify("foreign: in a trail of its own, a foreign line is a break", data, len,
+		     -EBADMSG, 3, "line 3: not valid JSON");
+	free(data);
+	data = NULL;
+	trail_done(&t);
+	trail_done(&base);
+
+	/* Runs written to one stream at once interleave; each chain holds on its own. */
+	fd = new_memfd();
+	write_run(fd, RUN_A, 3, true);
+	write_run(fd, RUN_B, 3, true);
+	trail_load(&base, fd);
+	close(fd);
+	if (base.n == 10) {
+		for (size_t i = 0; i < 5; i++) {
+			t.lines[2 * i] = strdup(base.lines[i]);
+			t.lines[2 * i + 1] = strdup(base.lines[5 + i]);
+		}
+		t.n = 10;
+		data = trail_join(&t, &len);
+		is_int(audit_verify(data, len, &res), 0, "foreign: interleaved runs verify");
+		is_int(res.runs, 2, "foreign: two runs");
+		is_int(res.foreign, 0, "foreign: no foreign line");
+		trail_done(&t);
+	}
+	trail_done(&base);
 }
 
 static void test_verify_tampering(void)
@@ -1381,7 +1499,9 @@ static void test_verify_tampering(void)
 	trail_copy(&t, &base);
 	trail_edit(&t, 3, RUN_A, RUN_B);
 	check_trail("changed run id of a middle line", &t, 4,
-		    "line 4: run " RUN_B ", expected " RUN_A);
+		    "line 4: run " RUN_B " begins with seq 3, event \"proc.exec\"; a run must "
+		    "begin with run.start at seq 0 (were its first lines removed, or its run id "
+		    "edited?)");
 	trail_done(&t);
 
 	trail_copy(&t, &base);
@@ -2500,6 +2620,7 @@ int main(void)
 	test_run_id_and_time();
 	test_verify_intact();
 	test_verify_tampering();
+	test_verify_foreign();
 	test_verify_random();
 	test_verify_large();
 	test_summary_formats();
