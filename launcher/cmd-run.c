@@ -260,13 +260,15 @@ static int open_audit(struct run *r)
 			return log_error_errno(-errno, "audit: --audit-fd %d", r->opts.audit_fd);
 		/*
 		 * Standard output or error stays open: the skill's output is relayed to it, and
-		 * the relay keeps its lines apart from the trail's (stdio.c).
+		 * the relay keeps its lines apart from the trail's (streams.c).
 		 */
 		if (r->opts.audit_fd > STDERR_FILENO)
 			close(r->opts.audit_fd);
 	} else {
 		return 0;
 	}
+	/* What the trail goes to, for the relays that may share it (streams.c). */
+	r->trail = fstat(fd, &r->trail_st) == 0;
 	k = audit_new(fd, r->run_id, &r->audit);
 	if (k < 0)
 		return log_error_errno(k, "audit");
@@ -384,6 +386,18 @@ static void emit_run_start(struct run *r)
 	if (r->trace & MANIFEST_TRACE_CONNECT)
 		audit_str(r->audit, NULL, "connect");
 	audit_array_end(r->audit);
+	if (r->streams) {
+		static const char *const names[] = { "stdin", "stdout", "stderr" };
+
+		/* The skill's output goes where the trail does: verify tells its lines apart. */
+		if (streams_trail_shared(r->streams))
+			audit_str(r->audit, "trail", "shared");
+
+		audit_object_begin(r->audit, "stdio");
+		for (int fd = 0; fd < 3; fd++)
+			audit_str(r->audit, names[fd], streams_kind_name(r->streams, fd));
+		audit_object_end(r->audit);
+	}
 	emit(r);
 }
 
@@ -679,9 +693,26 @@ static int prepare(struct run *r)
 		return k;
 	}
 
+	/* The skill's stdin, stdout and stderr: pipes, /dev/null or a pseudo-terminal. */
+	k = streams_new(
+		&(struct streams_opts){
+			.output_cap = r->m->limits.output,
+			.count = r->opts.learn,
+			.trail = r->trail,
+			.trail_st = r->trail_st,
+		},
+		&r->spec.stdio, &r->streams, &error);
+	if (k < 0) {
+		log_error_errno(k, "%s", error ? error : "standard streams");
+		r->error = TAKE_PTR(error);
+		return k;
+	}
+	if (r->audit && r->trail)
+		audit_set_line_guard(r->audit, streams_trail_mid_line, r->streams);
+
 	k = mount_plan_build(r->m,
 			     &(struct mount_plan_opts){
-				     .terminal = isatty(STDIN_FILENO) || isatty(STDOUT_FILENO),
+				     .terminal = streams_want_pty(r->streams),
 				     .zero_unmappable = run_limits_limit_shared_memory(&r->limits),
 				     .files = files,
 				     .n_files = n_files,
@@ -716,8 +747,6 @@ static int prepare(struct run *r)
 	r->spec.envp = r->env.envp;
 	r->spec.path = env_value(r->env.envp, "PATH");
 	r->spec.workdir = r->m->workdir ? r->m->workdir : SANDBOX_HOME;
-	r->spec.stdout_fd = -1;
-	r->spec.stderr_fd = -1;
 	r->spec.scrub_argv = program_argv;
 	r->spec.hold_fd = r->identity.claim_fd;
 	if (r->seccomp) {
@@ -869,13 +898,17 @@ static void run_done(struct run *r)
 		free(r->manifest_data);
 	free(r->error);
 	event_sink_free(r->sink);
+	/* The streams go first: the trail's line guard is theirs. */
+	if (r->audit)
+		audit_set_line_guard(r->audit, NULL, NULL);
+	r->streams = streams_free(r->streams);
+	for (int i = 0; i < 3; i++)
+		safe_close(r->spec.stdio.fd[i]);
 	audit_free(r->audit);
 	safe_close(r->init_pidfd);
 	safe_close(r->skill_pidfd);
 	safe_close(r->sock_init);
 	safe_close(r->sock_skill);
-	safe_close(r->out_fd);
-	safe_close(r->err_fd);
 	safe_close(r->sig_fd);
 	safe_close(r->timer_fd);
 }
@@ -891,7 +924,7 @@ static void fill_outcome(const struct run *r, struct run_outcome *ret)
 				    USEC_PER_SEC +
 			    (uint64_t)(r->rusage.ru_utime.tv_usec + r->rusage.ru_stime.tv_usec),
 		.max_rss_kb = (uint64_t)r->rusage.ru_maxrss,
-		.output_bytes = r->output_bytes,
+		.output_bytes = streams_output_bytes(r->streams),
 		.overlay_degraded = r->overlay_degraded,
 		.overlay_error = r->overlay_error,
 	};
@@ -906,15 +939,12 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 		.skill_pidfd = -1,
 		.sock_init = -1,
 		.sock_skill = -1,
-		.out_fd = -1,
-		.err_fd = -1,
 		.sig_fd = -1,
 		.timer_fd = -1,
 		.identity = IDENTITY_INIT,
 		.spec = { .sock_init = -1,
 			  .sock_skill = -1,
-			  .stdout_fd = -1,
-			  .stderr_fd = -1,
+			  .stdio.fd = { -1, -1, -1 },
 			  .hold_fd = -1 },
 		.limits = { .cgroup_mount_fd = -1 },
 	};

@@ -267,7 +267,7 @@ void run_limits_explain(const struct run_limits *l, uint64_t timeout, uint64_t o
 	if (output == MANIFEST_UNSET)
 		fprintf(f, "  output      none\n");
 	else
-		fprintf(f, "  output      %s (stdout+stderr, then cut)\n",
+		fprintf(f, "  output      %s (everything the skill prints, then cut)\n",
 			format_size(a, sizeof(a), output));
 	fprintf(f,
 		"  tmpfs       %s together (the sizes in the filesystem table; one inode per "

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "audit.h"
@@ -27,6 +28,7 @@
 #include "run-seccomp.h"
 #include "run.h"
 #include "sandbox.h"
+#include "streams.h"
 
 struct run {
 	struct run_options opts;
@@ -34,7 +36,9 @@ struct run {
 	char *manifest_data;
 	size_t manifest_len;
 	char run_id[AUDIT_RUN_ID_LEN + 1];
-	struct audit *audit;	 /* NULL when no audit trail was asked for */
+	struct audit *audit; /* NULL when no audit trail was asked for */
+	bool trail;	     /* trail_st is what the trail is written to */
+	struct stat trail_st;
 	struct event_sink *sink; /* what every handler reports through */
 	unsigned trace;		 /* effective MANIFEST_TRACE_* bits */
 
@@ -55,17 +59,16 @@ struct run {
 	int init_pidfd;
 	pid_t skill_pid; /* host pid, from the skill's credentials */
 	int skill_pidfd;
-	int sock_init;	/* parent's end */
-	int sock_skill; /* parent's end */
-	int out_fd;	/* read ends of the skill's stdout/stderr when output is capped */
-	int err_fd;
+	int sock_init;		 /* parent's end */
+	int sock_skill;		 /* parent's end */
+	struct streams *streams; /* the skill's stdin, stdout and stderr */
 	int sig_fd;
 	int timer_fd;
 
 	/* The supervisor's event loop, and its own sources (supervise.c). */
 	struct event_loop *loop;
 	struct event_source *init_source, *sock_init_source, *sock_skill_source, *signal_source,
-		*timer_source, *out_source, *err_source;
+		*timer_source;
 	struct seccomp_listener *listener;
 	struct cpu_watch *cpu_watch; /* limits.cpu for the whole sandbox */
 
@@ -82,8 +85,7 @@ struct run {
 	int init_status;
 	struct rusage rusage;
 	bool timed_out;
-	bool cpu_exceeded; /* the whole sandbox's CPU time passed limits.cpu */
-	uint64_t output_bytes;
+	bool cpu_exceeded;     /* the whole sandbox's CPU time passed limits.cpu */
 	bool overlay_degraded; /* init bound the overlay's directory read-only (skillbox learn) */
 	int overlay_error;     /* why, positive errno */
 	char *error;	       /* the message printed for a failed run, also in run.exit */

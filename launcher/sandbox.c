@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -18,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd-util.h"
 #include "missing-syscalls.h"
 #include "sandbox.h"
 
@@ -39,7 +41,7 @@ const char *sandbox_step_to_string(enum sandbox_step s)
 	case SB_STEP_SETSID:
 		return "starting a new session";
 	case SB_STEP_STDIO:
-		return "connecting standard output";
+		return "connecting standard input and output";
 	case SB_STEP_WORKDIR:
 		return "changing to the working directory";
 	case SB_STEP_RLIMIT:
@@ -247,6 +249,28 @@ static int load_seccomp(const struct sandbox_spec *s)
 }
 
 /*
+ * The skill's descriptors 0, 1 and 2 (launcher/streams.h): init left /dev/null of the
+ * sandbox in all three; a pipe end or the pseudo-terminal's slave goes over it. With a
+ * pseudo-terminal, it becomes the controlling terminal of the skill's new session, so that
+ * its line discipline sends ^C's SIGINT to the skill's foreground process group, and
+ * /dev/tty is the pseudo-terminal.
+ */
+static int connect_stdio(const struct sandbox_stdio *io, int pty_slave)
+{
+	if (pty_slave >= 0 && ioctl(pty_slave, TIOCSCTTY, 0) < 0)
+		return -errno;
+	for (int fd = 0; fd < 3; fd++) {
+		int from = io->kind[fd] == SB_STDIO_FD	  ? io->fd[fd]
+			   : io->kind[fd] == SB_STDIO_PTY ? pty_slave
+							  : -1;
+
+		if (from >= 0 && dup2(from, fd) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
  * The dumpable window, and how it is closed.
  *
  * The kernel's rules (ptrace_may_access() in kernel/ptrace.c, cap_ptrace_access_check() in
@@ -296,7 +320,7 @@ static int load_seccomp(const struct sandbox_spec *s)
  * skill's exists. prctl() is one of the syscalls a manifest may not refuse, as the seal
  * runs under the filter.
  */
-static _noreturn_ void skill_main(const struct sandbox_spec *s)
+static _noreturn_ void skill_main(const struct sandbox_spec *s, int pty_slave)
 {
 	bool unseal = s->seccomp && s->seccomp_listener;
 	int sock = s->sock_skill;
@@ -319,9 +343,9 @@ static _noreturn_ void skill_main(const struct sandbox_spec *s)
 	if (setsid() < 0)
 		fail(sock, SB_STEP_SETSID, errno, 0, 0);
 
-	if ((s->stdout_fd >= 0 && dup2(s->stdout_fd, STDOUT_FILENO) < 0) ||
-	    (s->stderr_fd >= 0 && dup2(s->stderr_fd, STDERR_FILENO) < 0))
-		fail(sock, SB_STEP_STDIO, errno, 0, 0);
+	r = connect_stdio(&s->stdio, pty_slave);
+	if (r < 0)
+		fail(sock, SB_STEP_STDIO, -r, 2, 0);
 
 	if (chdir(s->workdir) < 0)
 		fail(sock, SB_STEP_WORKDIR, errno, 0, 0);
@@ -371,6 +395,7 @@ static _noreturn_ void skill_main(const struct sandbox_spec *s)
 struct skill_args {
 	const struct sandbox_spec *spec;
 	int sock_init;
+	int pty_slave;
 };
 
 static int skill_entry(void *userdata)
@@ -378,7 +403,7 @@ static int skill_entry(void *userdata)
 	const struct skill_args *a = userdata;
 
 	close(a->sock_init);
-	skill_main(a->spec);
+	skill_main(a->spec, a->pty_slave);
 }
 
 /*
@@ -390,12 +415,12 @@ static int skill_entry(void *userdata)
  * allocates a little through libcap (never freed, harmless), and never returns. With exec
  * tracing it gets a copy of the map instead (see skill_main()).
  */
-static pid_t spawn_skill(const struct sandbox_spec *s, int sock)
+static pid_t spawn_skill(const struct sandbox_spec *s, int sock, int pty_slave)
 {
 	enum {
 		STACK_SIZE = 256 * 1024
 	};
-	struct skill_args a = { .spec = s, .sock_init = sock };
+	struct skill_args a = { .spec = s, .sock_init = sock, .pty_slave = pty_slave };
 	int flags = CLONE_VFORK | SIGCHLD | (s->exec_traced ? 0 : CLONE_VM);
 	void *stack;
 	pid_t pid;
@@ -458,6 +483,69 @@ static int forbid_nested_userns(void)
 	return 0;
 }
 
+/*
+ * init gives up the caller's descriptors 0, 1 and 2 for the sandbox's /dev/null: nothing in
+ * the sandbox holds one of the caller's open file descriptions (launcher/streams.h), and
+ * later opens cannot land on 0, 1 or 2.
+ */
+static int stdio_to_null(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return -errno;
+	for (int i = 0; i < 3; i++)
+		if (fd != i && dup2(fd, i) < 0) {
+			int e = errno;
+
+			close(fd);
+			return -e;
+		}
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+/*
+ * A pseudo-terminal of the sandbox's own devpts instance (mounted when the plan says a
+ * terminal is attached): the skill can reach no other terminal through it, and the
+ * instance's ptmx only makes new ones. The slave gets the modes and size skillbox chose
+ * (the caller's terminal's); the master goes to skillbox, which relays it.
+ */
+static int make_pty(const struct sandbox_stdio *io, int sock, int *ret_slave)
+{
+	struct sandbox_msg m = { .type = SB_MSG_PTY };
+	int master, slave, unlock = 0, r;
+
+	master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return -errno;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		goto fail;
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		goto fail;
+	if (tcsetattr(slave, TCSANOW, &io->termios) < 0 ||
+	    (io->winsize.ws_row && ioctl(slave, TIOCSWINSZ, &io->winsize) < 0)) {
+		r = -errno;
+		close(slave);
+		close(master);
+		return r;
+	}
+	r = send_with_fds(sock, &m, sizeof(m), &master, 1);
+	close(master);
+	if (r < 0) {
+		close(slave);
+		return r;
+	}
+	*ret_slave = slave;
+	return 0;
+fail:
+	r = -errno;
+	close(master);
+	return r;
+}
+
 /* /proc/1/cmdline shows the caller's skillbox command line unless we overwrite it. */
 static void scrub_cmdline(char **argv)
 {
@@ -480,7 +568,7 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	struct sandbox_msg m;
 	sigset_t mask;
 	pid_t skill;
-	int sfd, r;
+	int sfd, r, pty_slave = -1;
 
 	/*
 	 * Only the death signal before the id maps: a non-dumpable process's /proc files belong
@@ -541,11 +629,21 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 			_exit(EXIT_FAILURE);
 	}
 
+	r = stdio_to_null();
+	if (r < 0)
+		fail(sock, SB_STEP_STDIO, -r, 0, 0);
+	if (s->stdio.pty) {
+		r = make_pty(&s->stdio, sock, &pty_slave);
+		if (r < 0)
+			fail(sock, SB_STEP_STDIO, -r, 1, 0);
+	}
+
 	/* Keep only what init and the skill still need. */
 	{
 		/* hold_fd: init keeps the claim on a per-run uid for as long as it lives. */
-		int keep[] = { STDIN_FILENO,  STDOUT_FILENO, STDERR_FILENO, sock,
-			       s->sock_skill, s->stdout_fd,  s->stderr_fd,  s->hold_fd };
+		int keep[] = { STDIN_FILENO,  STDOUT_FILENO,  STDERR_FILENO,  sock,
+			       s->sock_skill, s->stdio.fd[0], s->stdio.fd[1], s->stdio.fd[2],
+			       pty_slave,     s->hold_fd };
 
 		sort_ints(keep, ELEMENTSOF(keep));
 		close_all_except(keep, ELEMENTSOF(keep));
@@ -561,7 +659,7 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	sigaddset(&mask, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
-	skill = spawn_skill(s, sock);
+	skill = spawn_skill(s, sock, pty_slave);
 	if (skill < 0)
 		fail(sock, SB_STEP_FORK, -skill, 0, 0);
 	/*
@@ -573,10 +671,11 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 
 	/* From here on init only reaps and forwards signals. */
 	close(s->sock_skill);
-	if (s->stdout_fd >= 0)
-		close(s->stdout_fd);
-	if (s->stderr_fd >= 0 && s->stderr_fd != s->stdout_fd)
-		close(s->stderr_fd);
+	for (int i = 0; i < 3; i++)
+		if (s->stdio.fd[i] >= 0)
+			close(s->stdio.fd[i]);
+	if (pty_slave >= 0)
+		close(pty_slave);
 	close(STDIN_FILENO);
 	close(STDOUT_FILENO);
 	close(STDERR_FILENO);

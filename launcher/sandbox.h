@@ -15,8 +15,10 @@
 #include <linux/filter.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
+#include <termios.h>
 
 #include "mount-plan.h"
 
@@ -33,6 +35,7 @@ enum sandbox_msg_type {
 	SB_MSG_DEGRADED,  /* init → parent: a step was done in a weaker way (step, error,
 			     index: for SB_STEP_MOUNTS an overlay bound read-only instead; for
 			     SB_STEP_HOSTNAME the hostname could not be set) */
+	SB_MSG_PTY,	  /* init → parent: the pseudo-terminal's master (SCM_RIGHTS) */
 };
 
 enum sandbox_step {
@@ -43,7 +46,7 @@ enum sandbox_step {
 	SB_STEP_USERNS, /* forbidding nested user namespaces */
 	SB_STEP_FORK,
 	SB_STEP_SETSID,
-	SB_STEP_STDIO,
+	SB_STEP_STDIO, /* index: 0 /dev/null, 1 the pseudo-terminal, 2 standard streams */
 	SB_STEP_WORKDIR,
 	SB_STEP_RLIMIT, /* index = resource */
 	SB_STEP_CAPS,
@@ -79,6 +82,21 @@ struct sandbox_net_hook {
 	bool wait_start; /* wait for SB_MSG_START before starting the skill */
 };
 
+/* What each of the skill's descriptors 0, 1 and 2 is (launcher/streams.h). */
+enum sandbox_stdio_kind {
+	SB_STDIO_NULL, /* the sandbox's /dev/null */
+	SB_STDIO_FD,   /* fd[i]: the skill's end of a pipe skillbox relays */
+	SB_STDIO_PTY,  /* the slave of the pseudo-terminal init makes in the sandbox's devpts */
+};
+
+struct sandbox_stdio {
+	enum sandbox_stdio_kind kind[3];
+	int fd[3];		/* SB_STDIO_FD, else -1 */
+	bool pty;		/* init makes a pseudo-terminal: some kind[] is SB_STDIO_PTY */
+	struct termios termios; /* its modes */
+	struct winsize winsize; /* its size (0x0: unknown) */
+};
+
 struct sandbox_spec {
 	struct mount_plan *plan;
 	char **argv;
@@ -91,8 +109,7 @@ struct sandbox_spec {
 
 	int sock_init;	/* init's end of the init socketpair */
 	int sock_skill; /* the skill's end of the skill socketpair (EOF at execve) */
-	int stdout_fd;	/* -1: inherit */
-	int stderr_fd;	/* -1: inherit */
+	struct sandbox_stdio stdio;
 
 	struct sandbox_net_hook net;
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Starting the sandbox (run-state.h): the control sockets and output pipes, signals blocked
- * into a signalfd, clone3() into the new namespaces with the sandbox's init as the child
- * (sandbox.c) as the caller, and the id maps that let init go on.
+ * Starting the sandbox (run-state.h): the control sockets, signals blocked into a signalfd,
+ * clone3() into the new namespaces with the sandbox's init as the child (sandbox.c) as the
+ * caller, and the id maps that let init go on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -77,17 +77,6 @@ static int make_socketpair(int *parent, int *child)
 	return 0;
 }
 
-static int make_pipe(int *read_end, int *write_end)
-{
-	int p[2];
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	*read_end = p[0];
-	*write_end = p[1];
-	return 0;
-}
-
 int run_spawn(struct run *r)
 {
 	struct clone_args ca = {
@@ -109,21 +98,18 @@ int run_spawn(struct run *r)
 	if (setsockopt(r->sock_skill, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0)
 		return log_error_errno(-errno, "SO_PASSCRED");
 
-	/* Piped when capped, and for learn, which counts the bytes (never cut: no cap). */
-	if (r->m->limits.output != MANIFEST_UNSET || r->opts.learn) {
-		k = make_pipe(&r->out_fd, &r->spec.stdout_fd);
-		if (k >= 0)
-			k = make_pipe(&r->err_fd, &r->spec.stderr_fd);
-		if (k < 0)
-			return log_error_errno(k, "creating output pipes");
-	}
-
-	/* Signals are read from a signalfd; blocked before clone() so none is lost. */
+	/*
+	 * Signals are read from a signalfd; blocked before clone() so none is lost. SIGWINCH and
+	 * SIGCONT are for the skill's pseudo-terminal (streams.c): its size, and raw mode again
+	 * after skillbox was stopped.
+	 */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGQUIT);
+	sigaddset(&mask, SIGWINCH);
+	sigaddset(&mask, SIGCONT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	r->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -171,8 +157,8 @@ int run_spawn(struct run *r)
 	/* Our copies of the child's ends. */
 	r->spec.sock_init = safe_close(r->spec.sock_init);
 	r->spec.sock_skill = safe_close(r->spec.sock_skill);
-	r->spec.stdout_fd = safe_close(r->spec.stdout_fd);
-	r->spec.stderr_fd = safe_close(r->spec.stderr_fd);
+	for (int i = 0; i < 3; i++)
+		r->spec.stdio.fd[i] = safe_close(r->spec.stdio.fd[i]);
 
 	k = write_id_maps(r);
 	if (k < 0)

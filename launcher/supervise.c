@@ -2,11 +2,12 @@
 /*
  * The parent's side of a run once the sandbox exists. The supervisor owns the run's event
  * loop (event-loop.h) and hands the run's event sink (event-sink.h) to every handler it sets
- * up. Its own sources are the sandbox's init (pidfd), the two control sockets, signals, the
- * timeout timer and the capped output pipes; the seccomp listener (run-seccomp.c) is
- * registered when the skill hands it over, and the network layer (run-net.c) registers its
- * own descriptors. The loop ends when init has exited; init is pid 1 of the sandbox's pid
- * namespace, so by then nothing sandboxed is alive, and what is still buffered is collected.
+ * up. Its own sources are the sandbox's init (pidfd), the two control sockets, signals and the
+ * timeout timer; the skill's standard streams (streams.c) relay from the loop too; the seccomp
+ * listener (run-seccomp.c) is registered when the skill hands it over, and the network layer
+ * (run-net.c) registers its own descriptors. The loop ends when init has exited; init is pid 1 of
+ * the sandbox's pid namespace, so by then nothing sandboxed is alive, and what is still buffered is
+ * collected.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -239,6 +240,12 @@ static int on_sock_init(struct event_source *s, int fd, uint32_t revents, void *
 		case SB_MSG_DEGRADED:
 			on_degraded(r, &m);
 			break;
+		case SB_MSG_PTY:
+			if (n_fds != 1 || streams_attach_pty(r->streams, fds[0]) < 0)
+				event_sink_fail(r->sink, strdup("standard streams: receiving the "
+								"pseudo-terminal failed"));
+			n_fds = 0;
+			break;
 		case SB_MSG_NET_READY:
 			if (run_net_child_ready(r->net, &error) < 0)
 				event_sink_fail(r->sink, TAKE_PTR(error));
@@ -370,6 +377,11 @@ static int on_signal(struct event_source *s, int fd, uint32_t revents, void *use
 	struct signalfd_siginfo si;
 
 	while (read(r->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+		/* The caller's terminal: resized, or skillbox continued after a stop. */
+		if (si.ssi_signo == SIGWINCH || si.ssi_signo == SIGCONT) {
+			streams_signal(r->streams, (int)si.ssi_signo);
+			continue;
+		}
 		/* init forwards it to the skill's process group. */
 		if (r->init_pidfd >= 0 && !r->init_exited)
 			sys_pidfd_send_signal(r->init_pidfd, (int)si.ssi_signo, NULL, 0);
@@ -392,60 +404,6 @@ static int on_timer(struct event_source *s, int fd, uint32_t revents, void *user
 			 "killed the whole sandbox");
 	log_error("timeout: the skill ran longer than %s and was killed", buf);
 	kill_sandbox(r);
-	return 0;
-}
-
-static void cut_output(struct run *r)
-{
-	char buf[32];
-
-	event_sink_limit(r->sink, RUN_LIMIT_OUTPUT,
-			 format_size(buf, sizeof(buf), r->m->limits.output),
-			 "output cut; further writes fail with EPIPE");
-	/* Closing our ends makes the skill's next write fail with EPIPE (SIGPIPE). */
-	unwatch(&r->out_source, &r->out_fd);
-	unwatch(&r->err_source, &r->err_fd);
-}
-
-static void handle_output(struct run *r, int fd, int to)
-{
-	char buf[65536];
-
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		uint64_t allowed;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (n <= 0) {
-			if (fd == r->out_fd)
-				unwatch(&r->out_source, &r->out_fd);
-			else
-				unwatch(&r->err_source, &r->err_fd);
-			return;
-		}
-		allowed = r->m->limits.output - r->output_bytes;
-		(void)write_full(to, buf, MIN((uint64_t)n, allowed));
-		if ((uint64_t)n > allowed) {
-			r->output_bytes += allowed;
-			cut_output(r);
-			return;
-		}
-		r->output_bytes += (uint64_t)n;
-	}
-}
-
-static int on_stdout(struct event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	handle_output(userdata, fd, STDOUT_FILENO);
-	return 0;
-}
-
-static int on_stderr(struct event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	handle_output(userdata, fd, STDERR_FILENO);
 	return 0;
 }
 
@@ -548,13 +506,9 @@ static int supervise(struct run *r)
 	    (k = watch(r, r->sock_skill, on_sock_skill, &r->sock_skill_source)) < 0 ||
 	    (k = watch(r, r->sig_fd, on_signal, &r->signal_source)) < 0)
 		return log_error_errno(k, "epoll_ctl");
-	if (r->out_fd >= 0) {
-		fd_set_nonblock(r->out_fd, true);
-		fd_set_nonblock(r->err_fd, true);
-		if ((k = watch(r, r->out_fd, on_stdout, &r->out_source)) < 0 ||
-		    (k = watch(r, r->err_fd, on_stderr, &r->err_source)) < 0)
-			return log_error_errno(k, "epoll_ctl");
-	}
+	k = streams_start(r->streams, r->loop, r->sink);
+	if (k < 0)
+		return log_error_errno(k, "standard streams");
 	k = start_timer(r);
 	if (k < 0)
 		return log_error_errno(k, "timerfd");
@@ -598,10 +552,7 @@ static int supervise(struct run *r)
 		on_sock_init(r->sock_init_source, r->sock_init, EPOLLIN, r);
 	if (r->sock_skill >= 0)
 		on_sock_skill(r->sock_skill_source, r->sock_skill, EPOLLIN, r);
-	if (r->out_fd >= 0)
-		handle_output(r, r->out_fd, STDOUT_FILENO);
-	if (r->err_fd >= 0)
-		handle_output(r, r->err_fd, STDERR_FILENO);
+	streams_finish(r->streams);
 	seccomp_listener_drain(r->listener);
 	run_net_finish(r->net);
 	r->cpu_exceeded = cpu_watch_exceeded(r->cpu_watch);
@@ -621,8 +572,8 @@ int run_supervise(struct run *r)
 	r->sock_skill_source = event_source_free(r->sock_skill_source);
 	r->signal_source = event_source_free(r->signal_source);
 	r->timer_source = event_source_free(r->timer_source);
-	r->out_source = event_source_free(r->out_source);
-	r->err_source = event_source_free(r->err_source);
+	/* Whatever ended the loop, the caller's terminal has its modes back. */
+	streams_restore_terminal(r->streams);
 	r->loop = event_loop_free(r->loop);
 	return k;
 }
