@@ -34,7 +34,9 @@
  *                  after epoll says the pipe has room, at most PIPE_BUF at a time (which then
  *                  never blocks while skillbox is the pipe's only writer).
  *   socket         send()/recv() with MSG_DONTWAIT.
- *   terminal, other  one read or write of at most PIPE_BUF after epoll says it is ready.
+ *   terminal       opened again through /proc/self/fd: a description of skillbox's own, made
+ *                  non-blocking (end_own_terminal()); where that fails, as other devices:
+ *   other          one read or write of at most PIPE_BUF after epoll says it is ready.
  *
  * Sharing a stream with the trail. --audit - writes the trail to stderr, which the skill's
  * stderr is relayed to as well (likewise --audit-fd 1 or 2, or --audit naming the very file
@@ -220,6 +222,34 @@ static struct end caller_end(int fd, const struct caller *c)
 		break;
 	}
 	return e;
+}
+
+/*
+ * The caller's terminal, opened again for the relay: a file description of skillbox's own,
+ * which can be non-blocking without touching the caller's (a write to a terminal whose
+ * reader is slow would otherwise hold the loop, and with it the timeout). Where the terminal
+ * cannot be opened again (no /proc, a terminal of another user's after su), the end stays
+ * END_POLLED.
+ */
+static void end_own_terminal(struct end *e, const struct caller *c)
+{
+	char path[STRLEN("/proc/self/fd/") + 12];
+	struct stat st;
+	int fd;
+
+	if (c->kind != CALLER_TTY || e->mode != END_POLLED)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", e->fd);
+	fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != c->st.st_rdev) {
+		close(fd);
+		return;
+	}
+	e->fd = fd;
+	e->mode = END_OURS;
+	e->owned = true;
 }
 
 static struct end our_end(int fd, bool is_pipe)
@@ -731,6 +761,7 @@ static int add_input_pipe(struct streams *s, struct sandbox_stdio *spec)
 		return k;
 	}
 	r->eof_closes = true;
+	end_own_terminal(&r->src, &s->caller[0]);
 	spec->kind[0] = SB_STDIO_FD;
 	spec->fd[0] = theirs;
 	return 0;
@@ -870,6 +901,7 @@ int streams_attach_pty(struct streams *s, int master)
 	}
 	r->stream = stream_for(s, s->pty_out_fd);
 	r->hold_lines = false; /* a terminal: prompts show at once */
+	end_own_terminal(&r->dst, &s->caller[s->pty_out_fd]);
 	s->pty_out = r;
 	/* The input: the caller's terminal to the master (another descriptor for epoll). */
 	if (s->term.fd >= 0) {
@@ -882,6 +914,7 @@ int streams_attach_pty(struct streams *s, int master)
 			safe_close(in);
 			return k;
 		}
+		end_own_terminal(&r->src, &s->caller[0]);
 		s->pty_in = r;
 	}
 	propagate_size(s);
