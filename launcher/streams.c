@@ -132,13 +132,15 @@ struct relay {
 	bool src_eof;
 	bool done;
 	bool waiting_dst; /* the last attempt stopped on the destination */
+	bool paused;	  /* reads the caller's terminal while skillbox is in the background */
 };
 
 struct terminal {
 	int fd; /* the caller's terminal that is put in raw mode (stdin), -1 for none */
 	struct termios saved;
 	bool raw;
-	int size_fd; /* where the window size is read (an output terminal), -1 for none */
+	bool guarded; /* the fatal signals' handlers restore it */
+	int size_fd;  /* where the window size is read (an output terminal), -1 for none */
 };
 
 struct streams {
@@ -152,6 +154,8 @@ struct streams {
 	bool pty;
 	int pty_out_fd;			/* the caller's descriptor the master's output goes to */
 	struct relay *pty_in, *pty_out; /* the master is pty_out's source, pty_in's destination */
+	struct relay *tty_in;		/* the relay that reads the caller's terminal, if any */
+	bool background;		/* skillbox is not in its terminal's foreground group */
 
 	struct event_loop *loop;
 	struct event_sink *sink;
@@ -455,6 +459,8 @@ static void note_written(struct relay *r, const char *p, size_t n)
  */
 static void relay_pump(struct relay *r)
 {
+	if (r->paused)
+		return;
 	for (int rounds = 0; !r->done; rounds++) {
 		size_t want;
 		ssize_t k;
@@ -634,6 +640,9 @@ static void on_fatal_signal(int sig)
 
 static void guard_terminal(struct terminal *t, bool on)
 {
+	if (t->guarded == on)
+		return;
+	t->guarded = on;
 	for (size_t i = 0; i < ELEMENTSOF(fatal_signals); i++) {
 		if (on) {
 			struct sigaction sa = { .sa_handler = on_fatal_signal,
@@ -657,10 +666,7 @@ static void terminal_raw(struct terminal *t)
 	cfmakeraw(&raw);
 	if (!t->raw)
 		guard_terminal(t, true);
-	/*
-	 * A background skillbox gets SIGTTOU here and stops, as any program that wants the
-	 * terminal does; the shell's fg continues it.
-	 */
+	/* Only in the foreground (follow_foreground()): in the background this is SIGTTOU. */
 	if (tcsetattr(t->fd, TCSADRAIN, &raw) == 0)
 		t->raw = true;
 	else if (!t->raw)
@@ -669,9 +675,16 @@ static void terminal_raw(struct terminal *t)
 
 static void terminal_restore(struct terminal *t)
 {
+	sigset_t ttou, old;
+
 	if (!t->raw)
 		return;
+	/* Also from the background (moved there by bg): SIGTTOU blocked, it is not a stop. */
+	sigemptyset(&ttou);
+	sigaddset(&ttou, SIGTTOU);
+	sigprocmask(SIG_BLOCK, &ttou, &old);
 	tcsetattr(t->fd, TCSADRAIN, &t->saved);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	t->raw = false;
 	guard_terminal(t, false);
 }
@@ -762,6 +775,8 @@ static int add_input_pipe(struct streams *s, struct sandbox_stdio *spec)
 	}
 	r->eof_closes = true;
 	end_own_terminal(&r->src, &s->caller[0]);
+	if (s->caller[0].kind == CALLER_TTY)
+		s->tty_in = r;
 	spec->kind[0] = SB_STDIO_FD;
 	spec->fd[0] = theirs;
 	return 0;
@@ -916,6 +931,8 @@ int streams_attach_pty(struct streams *s, int master)
 		}
 		end_own_terminal(&r->src, &s->caller[0]);
 		s->pty_in = r;
+		s->tty_in = r;
+		r->paused = s->background;
 	}
 	propagate_size(s);
 	if (s->loop) {
@@ -926,12 +943,43 @@ int streams_attach_pty(struct streams *s, int master)
 	return 0;
 }
 
+/*
+ * A background job that reads its terminal, or changes its modes, is stopped (SIGTTIN,
+ * SIGTTOU). `skillbox run m &` must not be, whether or not the skill ever reads: so the
+ * caller's terminal is read, and made raw, only while skillbox is in the terminal's
+ * foreground process group; looked at again at SIGCONT, which fg and bg send. In the
+ * background the skill's input waits, as the caller's own would.
+ */
+static void follow_foreground(struct streams *s)
+{
+	pid_t fg;
+
+	if (!s->tty_in && s->term.fd < 0)
+		return;
+	fg = tcgetpgrp(STDIN_FILENO);
+	/* Not skillbox's controlling terminal (ENOTTY): reading it stops nobody. */
+	s->background = fg >= 0 && fg != getpgrp();
+	if (s->tty_in && !s->tty_in->done) {
+		if (s->background && !s->tty_in->paused) {
+			s->tty_in->paused = true;
+			end_unwatch(&s->tty_in->src);
+			end_unwatch(&s->tty_in->dst);
+		} else if (!s->background && s->tty_in->paused) {
+			s->tty_in->paused = false;
+			if (s->loop)
+				relay_pump(s->tty_in);
+		}
+	}
+	/* Raw again after a stop too: the shell may have set its own modes meanwhile. */
+	if (s->term.fd >= 0 && !s->background)
+		terminal_raw(&s->term);
+}
+
 int streams_start(struct streams *s, struct event_loop *l, struct event_sink *sink)
 {
 	s->loop = l;
 	s->sink = sink;
-	if (s->term.fd >= 0)
-		terminal_raw(&s->term);
+	follow_foreground(s);
 	for (size_t i = 0; i < s->n_relays; i++)
 		relay_pump(&s->relays[i]);
 	return 0;
@@ -941,11 +989,8 @@ void streams_signal(struct streams *s, int sig)
 {
 	if (!s)
 		return;
-	if (sig == SIGCONT && s->term.raw) {
-		/* The shell may have set its own modes while skillbox was stopped. */
-		s->term.raw = false;
-		terminal_raw(&s->term);
-	}
+	if (sig == SIGCONT)
+		follow_foreground(s);
 	propagate_size(s);
 }
 

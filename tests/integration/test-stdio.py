@@ -399,7 +399,31 @@ def case_forgery(env):
 # --- a pseudo-terminal --------------------------------------------------------------------------
 
 
-def run_on_pty(env, args, stdin_tty=True, react=None, timeout=RUN_TIMEOUT):
+# A job-control shell in miniature: a new session on the terminal (stdin), skillbox started in
+# a process group of its own that is not the foreground one (skillbox run m &); a byte on the
+# descriptor argv[1] brings it to the foreground as fg does (tcsetpgrp, then SIGCONT).
+JOB_SHELL = r"""
+import fcntl, os, signal, sys, termios
+os.setsid()
+fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+ctl = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.close(ctl)
+    os.execv(sys.argv[2], sys.argv[2:])
+os.setpgid(pid, pid)
+if os.read(ctl, 1):
+    os.tcsetpgrp(0, pid)
+    os.killpg(pid, signal.SIGCONT)
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+"""
+
+
+def run_on_pty(env, args, stdin_tty=True, react=None, timeout=RUN_TIMEOUT, ctty=True,
+               pass_fds=()):
     """Runs skillbox with a new pseudo-terminal as its controlling terminal, on its stdout
     (and stdin unless stdin_tty is False); stderr is a pipe. react(master, output so far) may
     write to the master and returns True once it has nothing more to do. Returns (rc, output
@@ -409,11 +433,12 @@ def run_on_pty(env, args, stdin_tty=True, react=None, timeout=RUN_TIMEOUT):
     master, slave = pty.openpty()
     before = termios.tcgetattr(slave)
 
-    def ctty():
+    def set_ctty():
         fcntl.ioctl(1, termios.TIOCSCTTY, 0)
 
     p = env.popen(args, stdin=slave if stdin_tty else subprocess.DEVNULL, stdout=slave,
-                  stderr=subprocess.PIPE, start_new_session=True, preexec_fn=ctty)
+                  stderr=subprocess.PIPE, start_new_session=ctty,
+                  preexec_fn=set_ctty if ctty else None, pass_fds=pass_fds)
     out, err = b"", b""
     done = react is None
     err_fd = p.stderr.fileno()
@@ -553,6 +578,34 @@ def case_pty(env):
     rc, out, err, before, after = run_on_pty(env, [env.bin, "run", d])
     h.ok(rc == 124 and before == after, f"{tag}: timeout: exit 124, the terminal restored",
          f"rc={rc}\n{err.decode(errors='replace')[-500:]}")
+
+    # skillbox run m &: in a background process group of the terminal, skillbox neither reads
+    # it nor makes it raw (either would stop it: SIGTTIN, SIGTTOU); the skill's output still
+    # flows. Brought to the foreground (tcsetpgrp, SIGCONT, as fg does), it reads what was
+    # typed meanwhile and passes it on.
+    d = env.skill(manifest(["/bin/sh", "-c", "echo READY; read x; echo \"got:[$x]\""],
+                           limits={"timeout": "25s"}), name="bg")
+    ctl_r, ctl_w = os.pipe()
+    state = {}
+
+    def to_foreground(master, so_far):
+        if b"READY" in so_far and "typed" not in state:
+            os.write(master, b"typed\n")
+            state["typed"] = True
+            os.write(ctl_w, b"f")
+            return True
+        return False
+
+    try:
+        rc, out, err, before, after = run_on_pty(
+            env, [PY, "-c", JOB_SHELL, str(ctl_r), env.bin, "run", d], react=to_foreground,
+            ctty=False, pass_fds=(ctl_r,))
+    finally:
+        os.close(ctl_r)
+        os.close(ctl_w)
+    h.ok(rc == 0 and state.get("typed") and b"got:[typed]" in out and before == after,
+         f"{tag}: a background skillbox is not stopped; brought to the foreground it passes on "
+         "what was typed", f"rc={rc}\n{out[-500:]}\n{err.decode(errors='replace')[-800:]}")
 
     # Only stdout a terminal: stdin stays a pipe or /dev/null, and the caller's terminal is
     # not put in raw mode (its ^C stays the caller's).
