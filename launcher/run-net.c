@@ -950,8 +950,10 @@ static int start_stack(struct run_net *n)
 	k = nfstack_start(&o, &n->stack);
 	if (k < 0)
 		return k;
-	k = event_add_io(n->attach.loop, &n->ready_source, n->stack.ready_fd, EPOLLIN,
-			 on_stack_ready, n);
+	/* pasta has no ready descriptor: its output says when it is ready (on_stack_log()). */
+	k = n->stack.ready_fd < 0 ? 0
+				  : event_add_io(n->attach.loop, &n->ready_source,
+						 n->stack.ready_fd, EPOLLIN, on_stack_ready, n);
 	if (k >= 0)
 		k = event_add_io(n->attach.loop, &n->log_source, n->stack.log_fd, EPOLLIN,
 				 on_stack_log, n);
@@ -1052,6 +1054,7 @@ static int maybe_start_skill(struct run_net *n, char **ret_error)
 	return 0;
 }
 
+/* The stack's ready descriptor (slirp4netns) or its output (pasta) has something to read. */
 static int on_stack_ready(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct run_net *n = userdata;
@@ -1064,8 +1067,10 @@ static int on_stack_ready(struct event_source *s, int fd, uint32_t revents, void
 		stack_failed(n, "exited before the interface was configured");
 		return 0;
 	}
-	n->ready_source = event_source_free(n->ready_source);
-	n->stack.ready_fd = safe_close(n->stack.ready_fd);
+	if (n->stack.ready_fd >= 0) {
+		n->ready_source = event_source_free(n->ready_source);
+		n->stack.ready_fd = safe_close(n->stack.ready_fd);
+	}
 	(void)timerfd_settime(n->timer_fd, 0, &(struct itimerspec){ 0 }, NULL);
 	/* The stack holds its own references now. */
 	n->userns_fd = safe_close(n->userns_fd);
@@ -1080,6 +1085,8 @@ static int on_stack_log(struct event_source *s, int fd, uint32_t revents, void *
 {
 	struct run_net *n = userdata;
 
+	if (n->stack.kind == NFSTACK_PASTA && !n->stack.ready)
+		return on_stack_ready(s, fd, revents, userdata);
 	if (nfstack_read_log(&n->stack)) {
 		/* It closed its output: nothing more to read, stop watching. */
 		n->log_source = event_source_free(n->log_source);

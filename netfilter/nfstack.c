@@ -39,17 +39,25 @@ static int push_fd(char ***l, const char *prefix, int fd)
 	return strv_extend(l, buf);
 }
 
-static int pasta_argv(const struct nfstack_opts *o, int ready_fd, char ***l)
+static int pasta_argv(const struct nfstack_opts *o, char ***l)
 {
 	/*
 	 * -t/-u/-T/-U none: the defaults ("auto") forward ports in both directions, and -T auto
 	 * would let the sandbox reach the host's loopback services through its own 127.0.0.1.
 	 * --no-map-gw: the gateway address is just an address unless host-loopback is declared.
 	 * The addresses are fixed so the ruleset (built before pasta starts) knows them.
-	 * --pid: in the foreground, pasta writes it only once --config-net has configured the
-	 * interface, which makes it the ready signal.
 	 * --no-udp when nothing needs UDP: the handler costs start-up time (tables to fill).
 	 * (--no-icmp would also be cheaper, but it switches off neighbour discovery: no IPv6.)
+	 *
+	 * The namespaces and the ready signal go through the standard descriptors, the only ones
+	 * pasta keeps: newer pasta (2025-05-03 in Debian 13) closes every other descriptor it
+	 * inherits as it starts (close_range(3, ~0U), "leaked files"), before it opens its
+	 * --userns, --netns and --pid paths. So stdin is the user namespace, stdout the network
+	 * namespace, and --pid names stderr, our pipe: in the foreground pasta writes its pid
+	 * there only once --config-net has configured the interface, so the line holding its
+	 * pid is the ready signal. pasta 2023 (Debian 12) opens the same paths the same way.
+	 * Paths of another process (/proc/PID/ns/...) would not do: pasta runs unprivileged and
+	 * the sandbox's init is not dumpable, its memory map belonging to the host's namespace.
 	 */
 	/* clang-format off */
 	static const char *const fixed[] = {
@@ -58,6 +66,7 @@ static int pasta_argv(const struct nfstack_opts *o, int ready_fd, char ***l)
 		"--address", NFSTACK_ADDR6, "--gateway", NFSTACK_GW6, "--mtu", NFSTACK_MTU,
 		"--tcp-ports", "none", "--udp-ports", "none", "--tcp-ns", "none", "--udp-ns", "none",
 		"--no-dhcp", "--no-dhcpv6", "--no-ra", "--no-netns-quit",
+		"--netns", "/proc/self/fd/1", "--pid", "/proc/self/fd/2",
 	};
 	/* clang-format on */
 	int r = 0;
@@ -73,19 +82,12 @@ static int pasta_argv(const struct nfstack_opts *o, int ready_fd, char ***l)
 		if (r >= 0)
 			r = strv_extend(l, NFSTACK_DNS4);
 	}
-	if (r >= 0)
-		r = strv_extend(l, "--pid");
-	if (r >= 0)
-		r = push_fd(l, "/proc/self/fd/", ready_fd);
-	/* Without --userns, pasta joins the network namespace only (--netns-only). */
+	/* Without --userns, pasta joins the network namespace only (--netns-only): a root caller
+	   starts it inside the user namespace already (enter_userns). */
 	if (r >= 0 && !o->enter_userns)
 		r = strv_extend(l, "--userns");
 	if (r >= 0 && !o->enter_userns)
-		r = push_fd(l, "/proc/self/fd/", o->userns_fd);
-	if (r >= 0)
-		r = strv_extend(l, "--netns");
-	if (r >= 0)
-		r = push_fd(l, "/proc/self/fd/", o->netns_fd);
+		r = strv_extend(l, "/proc/self/fd/0");
 	return r;
 }
 
@@ -126,7 +128,7 @@ int nfstack_argv(const struct nfstack_opts *o, int ready_fd, int exit_fd, char *
 	if (r < 0)
 		return r;
 	if (o->kind == NFSTACK_PASTA)
-		r = pasta_argv(o, ready_fd, &l);
+		r = pasta_argv(o, &l);
 	else if (o->kind == NFSTACK_SLIRP4NETNS)
 		r = slirp_argv(o, ready_fd, exit_fd, &l);
 	else
@@ -187,9 +189,9 @@ static const int stack_caps[] = { CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_NET_BIND_SER
  * For a root caller, who owns the sandbox's user namespace: join it as root (the owner may),
  * which gives every capability there, then become ns_uid (the unprivileged host uid) with
  * stack_caps only. Supplementary groups go first, while we still may (setgroups is denied in
- * the namespace). The ready pipe must belong to the uid pasta runs as: it reopens it through
- * /proc/self/fd, and a pipe is created owned by its creator with mode 0600. Returns 0 or a
- * positive errno.
+ * the namespace). The ready pipe must belong to the uid the stack runs as: pasta reopens it
+ * through /proc/self/fd (it is pasta's stderr), and a pipe is created owned by its creator with
+ * mode 0600. Returns 0 or a positive errno.
  */
 static int enter_userns(const struct nfstack_opts *o, int ready_w)
 {
@@ -214,12 +216,37 @@ static int enter_userns(const struct nfstack_opts *o, int ready_w)
 	return 0;
 }
 
+/*
+ * pasta's standard descriptors: the user namespace (/dev/null when it is started inside it
+ * already), the network namespace, and our output pipe (see pasta_argv()). Each source is
+ * first moved above them, so that none is overwritten before it is copied (skillbox may have
+ * been started with a standard descriptor closed).
+ */
+static int pasta_stdio(const struct child_args *a)
+{
+	const int from[] = { a->o->enter_userns ? a->devnull : a->o->userns_fd, a->o->netns_fd,
+			     a->log_w };
+	int high[ELEMENTSOF(from)];
+
+	for (size_t i = 0; i < ELEMENTSOF(from); i++) {
+		high[i] = fcntl(from[i], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		if (high[i] < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(from); i++)
+		if (dup2(high[i], (int)i) < 0)
+			return -1;
+	return 0;
+}
+
 /* Between clone() and execve(): no allocation, no output but to the log pipe. */
 static _noreturn_ void stack_child(const struct child_args *a)
 {
 	const struct nfstack_opts *o = a->o;
-	const int keep[] = { o->enter_userns ? -1 : o->userns_fd, o->netns_fd, a->ready_w,
-			     a->exit_r };
+	const bool pasta = o->kind == NFSTACK_PASTA;
+	/* pasta: everything it needs is on its standard descriptors (pasta_stdio()). */
+	const int keep[] = { pasta || o->enter_userns ? -1 : o->userns_fd, pasta ? -1 : o->netns_fd,
+			     a->ready_w, a->exit_r };
 	sigset_t none;
 	int e;
 
@@ -229,12 +256,13 @@ static _noreturn_ void stack_child(const struct child_args *a)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	if (dup2(a->devnull, STDIN_FILENO) < 0 || dup2(a->log_w, STDOUT_FILENO) < 0 ||
-	    dup2(a->log_w, STDERR_FILENO) < 0)
+	if (pasta ? pasta_stdio(a) < 0
+		  : dup2(a->devnull, STDIN_FILENO) < 0 || dup2(a->log_w, STDOUT_FILENO) < 0 ||
+			    dup2(a->log_w, STDERR_FILENO) < 0)
 		_exit(127);
 
 	if (o->enter_userns) {
-		e = enter_userns(o, a->ready_w);
+		e = enter_userns(o, pasta ? STDERR_FILENO : a->ready_w);
 		if (e) {
 			dprintf(STDERR_FILENO,
 				"skillbox: becoming uid %u in the sandbox's user "
@@ -277,12 +305,14 @@ int nfstack_start(const struct nfstack_opts *o, struct nfstack *s)
 	if (devnull < 0)
 		return negative_errno();
 	r = move_above_stdio(&devnull);
-	if (r >= 0)
+	/* pasta's standard descriptors are the namespaces and its output; its ready signal is
+	   a line of that output (pasta_argv()). */
+	if (r >= 0 && o->kind == NFSTACK_SLIRP4NETNS)
 		r = make_pipe(&s->ready_fd, &ready_w);
-	if (r >= 0)
-		r = make_pipe(&s->log_fd, &log_w);
 	if (r >= 0 && o->kind == NFSTACK_SLIRP4NETNS)
 		r = make_pipe(&exit_r, &s->exit_fd);
+	if (r >= 0)
+		r = make_pipe(&s->log_fd, &log_w);
 	if (r >= 0)
 		r = nfstack_argv(o, ready_w, exit_r, &argv);
 	if (r < 0)
@@ -308,7 +338,8 @@ int nfstack_start(const struct nfstack_opts *o, struct nfstack *s)
 
 	s->pid = (pid_t)pid;
 	s->pidfd = pidfd;
-	fd_set_nonblock(s->ready_fd, true);
+	if (s->ready_fd >= 0)
+		fd_set_nonblock(s->ready_fd, true);
 	fd_set_nonblock(s->log_fd, true);
 	return 0;
 
@@ -317,8 +348,65 @@ fail:
 	return r;
 }
 
+/* pasta is ready once its pid appears on a line of its own in its output (pasta_argv()). */
+static void scan_for_pid(struct nfstack *s, const char *p, size_t k)
+{
+	char want[16];
+	size_t n = (size_t)snprintf(want, sizeof(want), "%d", (int)s->pid);
+
+	for (size_t i = 0; i < k && !s->ready; i++) {
+		if (p[i] != '\n') {
+			/* A longer line is not the pid: it stops growing at the buffer's size. */
+			if (s->ready_len < sizeof(s->ready_buf))
+				s->ready_buf[s->ready_len++] = p[i];
+			continue;
+		}
+		s->ready = s->ready_len == n && memcmp(s->ready_buf, want, n) == 0;
+		s->ready_len = 0;
+	}
+}
+
+bool nfstack_read_log(struct nfstack *s)
+{
+	char buf[4096];
+
+	if (s->log_fd < 0)
+		return true;
+	for (;;) {
+		ssize_t n = read(s->log_fd, buf, sizeof(buf));
+		size_t k;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0;
+		k = (size_t)n;
+		if (s->kind == NFSTACK_PASTA && !s->ready)
+			scan_for_pid(s, buf, k);
+		if (k >= sizeof(s->log)) {
+			memcpy(s->log, buf + k - sizeof(s->log), sizeof(s->log));
+			s->log_len = sizeof(s->log);
+			continue;
+		}
+		if (s->log_len + k > sizeof(s->log)) {
+			size_t drop = s->log_len + k - sizeof(s->log);
+
+			memmove(s->log, s->log + drop, s->log_len - drop);
+			s->log_len -= drop;
+		}
+		memcpy(s->log + s->log_len, buf, k);
+		s->log_len += k;
+	}
+}
+
 int nfstack_read_ready(struct nfstack *s)
 {
+	if (s->kind == NFSTACK_PASTA) {
+		bool eof = nfstack_read_log(s);
+
+		return s->ready ? 1 : eof ? -EPIPE : 0;
+	}
+	/* slirp4netns writes "1" to its --ready-fd. */
 	for (;;) {
 		size_t room = sizeof(s->ready_buf) - 1 - s->ready_len;
 		ssize_t n;
@@ -338,41 +426,8 @@ int nfstack_read_ready(struct nfstack *s)
 			return -EPIPE;
 		s->ready_len += (size_t)n;
 		s->ready_buf[s->ready_len] = 0;
-		/* pasta: "<pid>\n" once configured; slirp4netns: "1". */
-		if (s->kind == NFSTACK_PASTA ? strchr(s->ready_buf, '\n') != NULL
-					     : strchr(s->ready_buf, '1') != NULL)
+		if (strchr(s->ready_buf, '1'))
 			s->ready = true;
-	}
-}
-
-bool nfstack_read_log(struct nfstack *s)
-{
-	char buf[4096];
-
-	if (s->log_fd < 0)
-		return true;
-	for (;;) {
-		ssize_t n = read(s->log_fd, buf, sizeof(buf));
-		size_t k;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0;
-		k = (size_t)n;
-		if (k >= sizeof(s->log)) {
-			memcpy(s->log, buf + k - sizeof(s->log), sizeof(s->log));
-			s->log_len = sizeof(s->log);
-			continue;
-		}
-		if (s->log_len + k > sizeof(s->log)) {
-			size_t drop = s->log_len + k - sizeof(s->log);
-
-			memmove(s->log, s->log + drop, s->log_len - drop);
-			s->log_len -= drop;
-		}
-		memcpy(s->log + s->log_len, buf, k);
-		s->log_len += k;
 	}
 }
 

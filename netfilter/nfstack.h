@@ -5,9 +5,9 @@
  * The user-mode network stack that gives a sandbox with declared egress a route out without
  * any privilege: pasta (passt), or slirp4netns when pasta is missing or fails. It runs as a
  * child of skillbox, as the unprivileged host uid the sandbox user maps to, joins the sandbox's
- * user and network namespaces through descriptors it inherits (or, for a root caller, is
- * started inside the user namespace: see enter_userns), and dies with skillbox
- * (PR_SET_PDEATHSIG, and slirp4netns's exit pipe).
+ * user and network namespaces through descriptors it inherits (pasta's standard ones: it
+ * closes all others as it starts) or, for a root caller, is started inside the user namespace
+ * (see enter_userns), and dies with skillbox (PR_SET_PDEATHSIG, and slirp4netns's exit pipe).
  *
  * Both stacks get the same addressing, so the ruleset, built before either starts, fits
  * whichever runs. Connections are made from host sockets by the stack; nothing inbound is
@@ -60,7 +60,10 @@ struct nfstack_opts {
 	bool udp;	    /* some rule allows UDP (pasta starts faster without its UDP tables) */
 };
 
-/** The command line (pure, for tests): fds are the numbers the stack inherits. */
+/**
+ * The command line (pure, for tests). slirp4netns: ready_fd and exit_fd are the numbers it
+ * inherits, and so are the namespaces'; pasta gets all three on its standard descriptors.
+ */
 int nfstack_argv(const struct nfstack_opts *o, int ready_fd, int exit_fd, char ***ret);
 
 #define NFSTACK_LOG_TAIL 1024
@@ -69,8 +72,8 @@ struct nfstack {
 	enum nfstack_kind kind;
 	pid_t pid;
 	int pidfd;
-	int ready_fd; /* read end: pasta writes its pid and a newline, slirp4netns "1" */
-	int log_fd;   /* read end of its stdout and stderr */
+	int ready_fd; /* slirp4netns: read end of its --ready-fd ("1"); pasta: -1 */
+	int log_fd;   /* read end of its output; pasta writes its pid there once ready */
 	int exit_fd;  /* write end of slirp4netns's --exit-fd pipe; closing it stops it */
 	char ready_buf[32];
 	size_t ready_len;
@@ -86,7 +89,10 @@ struct nfstack {
 
 /** Starts the stack (non-blocking descriptors in s). Returns 0 or -errno. */
 int nfstack_start(const struct nfstack_opts *o, struct nfstack *s);
-/** Reads the ready descriptor: 1 when configured, 0 not yet, -EPIPE when it closed first. */
+/**
+ * Reads what tells that it is ready (slirp4netns: ready_fd; pasta: its output, into s->log
+ * too): 1 when configured, 0 not yet, -EPIPE when that closed first.
+ */
 int nfstack_read_ready(struct nfstack *s);
 /** Reads what it printed into s->log (kept to the last NFSTACK_LOG_TAIL bytes); true at EOF. */
 bool nfstack_read_log(struct nfstack *s);

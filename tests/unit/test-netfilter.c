@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "nfdns.h"
@@ -1005,11 +1007,13 @@ static void test_stack_argv(void)
 	ok(argv_has(argv, "--no-udp", NULL) && !argv_has(argv, "--no-icmp", NULL),
 	   "pasta argv: no UDP handler when no rule needs it; ICMP (IPv6 neighbours) kept");
 	ok(argv_has(argv, "--foreground", NULL) && argv_has(argv, "--config-net", NULL) &&
-		   argv_has(argv, "--pid", "/proc/self/fd/7"),
-	   "pasta argv: foreground, configures, pid file is the ready pipe");
-	ok(argv_has(argv, "--userns", "/proc/self/fd/5") &&
-		   argv_has(argv, "--netns", "/proc/self/fd/6"),
-	   "pasta argv: namespaces by inherited descriptor");
+		   argv_has(argv, "--pid", "/proc/self/fd/2"),
+	   "pasta argv: foreground, configures, pid file is its output (stderr)");
+	ok(argv_has(argv, "--userns", "/proc/self/fd/0") &&
+		   argv_has(argv, "--netns", "/proc/self/fd/1"),
+	   "pasta argv: namespaces on stdin and stdout, which pasta does not close");
+	ok(!argv_has(argv, "/proc/self/fd/5", NULL) && !argv_has(argv, "/proc/self/fd/7", NULL),
+	   "pasta argv: no other inherited descriptor is named");
 	ok(argv_has(argv, "--gateway", NFSTACK_GW4) && argv_has(argv, "--address", NFSTACK_ADDR4),
 	   "pasta argv: fixed addressing");
 	argv = strv_free(argv);
@@ -1025,7 +1029,7 @@ static void test_stack_argv(void)
 	/* A root caller starts the stack inside the user namespace: network namespace only. */
 	o.enter_userns = true;
 	nfstack_argv(&o, 7, -1, &argv);
-	ok(!argv_has(argv, "--userns", NULL) && argv_has(argv, "--netns", "/proc/self/fd/6"),
+	ok(!argv_has(argv, "--userns", NULL) && argv_has(argv, "--netns", "/proc/self/fd/1"),
 	   "pasta argv: started inside the user namespace, it joins the network namespace only");
 	argv = strv_free(argv);
 
@@ -1069,6 +1073,36 @@ static void test_stack_message(void)
 	is_str(nfstack_kind_to_string(NFSTACK_SLIRP4NETNS), "slirp4netns", "stack names");
 }
 
+/* pasta's ready signal: its pid, on a line of its own, in its output (which is kept too). */
+static void test_stack_ready(void)
+{
+	struct nfstack s = NFSTACK_INIT;
+	static const char *const parts[] = {
+		"Failed to send 40 bytes to syslog\n14321\n", "143", "21 ", "\n4321", "", "\n"
+	};
+	static const int expect[] = { 0, 0, 0, 0, 0, 1 };
+	int p[2];
+
+	if (!ok(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0, "stack ready: a pipe"))
+		return;
+	s.kind = NFSTACK_PASTA;
+	s.pid = 4321;
+	s.log_fd = p[0];
+	for (size_t i = 0; i < ELEMENTSOF(parts); i++) {
+		if (*parts[i])
+			(void)!write(p[1], parts[i], strlen(parts[i]));
+		is_int(nfstack_read_ready(&s), expect[i], "stack ready: after part %zu, %s", i,
+		       expect[i] ? "ready" : "not yet");
+	}
+	ok(s.log_len > 0 && memmem(s.log, s.log_len, "syslog", 6),
+	   "stack ready: the output is kept");
+	close(p[1]);
+	s.ready = false;
+	s.ready_len = 0;
+	is_int(nfstack_read_ready(&s), -EPIPE, "stack ready: output closed first");
+	close(p[0]);
+}
+
 int main(void)
 {
 	test_batch();
@@ -1081,6 +1115,7 @@ int main(void)
 	test_dns();
 	test_files();
 	test_stack_argv();
+	test_stack_ready();
 	test_stack_message();
 	return tap_done();
 }
