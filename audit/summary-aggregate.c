@@ -184,6 +184,7 @@ struct run_info *summary_run_free(struct run_info *run)
 		free(run->groups[k]);
 	for (size_t i = 0; i < _S_MAX; i++)
 		json_decref(run->single[i]);
+	json_decref(run->stack);
 	free(run->id);
 	free(run->reason);
 	buf_done(&run->lines);
@@ -287,6 +288,18 @@ uint64_t summary_run_lost(const struct run_info *run)
 }
 
 /* The run's duration in seconds: run.exit's wall clock, else the span of its timestamps. */
+const json_t *summary_stack_used(const struct run_info *run)
+{
+	const json_t *st = run->single[S_START], *n = get(run->stack, "stack");
+
+	if (n)
+		return n;
+	if ((n = get(st, "network_stack")))
+		return n;
+	n = get(st, "network_stack_requested");
+	return node_is_str(n, "none") ? n : NULL;
+}
+
 bool summary_run_duration(const struct run_info *run, double *ret, bool *ret_measured)
 {
 	if (summary_get_double(run->single[S_EXIT], "wall_s", ret)) {

@@ -290,6 +290,42 @@ static void describe_software(struct report *rp, const struct run_info *run)
 	}
 }
 
+/*
+ * The network row: the stack that carried the traffic (net.stack), the fallback and why, and
+ * what it could not reach over IPv6. run.start names only the stack requested (older trails:
+ * network_stack); a requested stack without net.stack never became ready.
+ */
+static void network_text(struct report *rp, const struct run_info *run)
+{
+	const json_t *st = run->single[S_START], *used = summary_stack_used(run), *n;
+
+	if (used) {
+		summary_node_text(&rp->raw, used);
+	} else if ((n = get(st, "network_stack_requested"))) {
+		summary_node_text(&rp->raw, n);
+		buf_puts(&rp->raw, " requested, never ready");
+	} else {
+		/* Our word, not the trail's: plain text (markdown quotes what comes from it). */
+		buf_puts(&rp->val, "unknown");
+		return;
+	}
+	if ((n = get(run->stack, "fallback_from"))) {
+		buf_puts(&rp->raw, " (");
+		summary_node_text(&rp->raw, n);
+		buf_puts(&rp->raw, " did not start: ");
+		summary_node_text(&rp->raw, get(run->stack, "reason"));
+		buf_putc(&rp->raw, ')');
+	}
+	if ((n = get_array(run->stack, "ipv6_unreachable")) && json_array_size(n)) {
+		buf_puts(&rp->raw, "; no IPv6, unreachable:");
+		for (size_t i = 0; i < json_array_size(n); i++) {
+			buf_puts(&rp->raw, i ? ", " : " ");
+			summary_node_text(&rp->raw, get(json_array_get(n, i), "host"));
+		}
+	}
+	raw_to_val(rp);
+}
+
 static void describe_list(struct report *rp, const json_t *arr, const char *none)
 {
 	if (join(&rp->raw, arr, " "))
@@ -416,7 +452,8 @@ static void describe_egress(struct report *rp, const struct run_info *run)
 	summary_row(rp, "egress");
 
 	JSON_FOREACH_MEMBER (net, key, m) {
-		static const char *const shown[] = { "dns", "stack", "digest", "sha256" };
+		static const char *const shown[] = { "dns", "stack", "stack_requested", "digest",
+						     "sha256" };
 
 		for (size_t k = 0; k < ELEMENTSOF(shown); k++)
 			if (streq(key, shown[k]) && !json_is_null(m)) {
@@ -734,12 +771,7 @@ void summary_run_rows(struct report *rp, const struct run_info *run)
 	summary_row(rp, "software");
 	describe_list(rp, get(st, "layers"), "none");
 	summary_row(rp, "layers");
-	if ((n = get(st, "network_stack"))) {
-		summary_node_text(&rp->raw, n);
-		raw_to_val(rp);
-	} else {
-		buf_puts(&rp->val, "unknown");
-	}
+	network_text(rp, run);
 	summary_row(rp, "network");
 	describe_list(rp, get(st, "trace"), "none");
 	summary_row(rp, "tracing");

@@ -188,6 +188,9 @@ static int ingest(struct summary *s, struct run_info *run, json_t **rootp)
 			return 0;
 		}
 
+	/* Kept for the network row, and still listed with the other events. */
+	if (node_is_str(event, "net.stack") && !run->stack)
+		run->stack = json_incref(*rootp);
 	if (node_is_str(event, "proc.exec")) {
 		v[0] = fv_of(get(e, "path"), &sc[0]);
 		return summary_group_add(s, run, G_EXEC, ts, 0, v);

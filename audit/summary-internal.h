@@ -104,6 +104,7 @@ struct run_info {
 	uint64_t first_line, last_line, n_lines, n_unreadable, n_repeated, n_files_declared;
 	char first_ts[TS_MAX], last_ts[TS_MAX];
 	json_t *single[_S_MAX];
+	json_t *stack; /* the first net.stack: the stack that carried the traffic (also grouped) */
 
 	struct group **groups[_G_MAX];
 	size_t n_groups[_G_MAX], cap_groups[_G_MAX];
@@ -260,6 +261,11 @@ bool summary_run_summary_total(const struct run_info *run, uint64_t *ret);
 /** What the reports count: the larger of the events found and the writer's own total. */
 uint64_t summary_run_refusals_reported(const struct run_info *run);
 uint64_t summary_run_lost(const struct run_info *run);
+/**
+ * The stack that carried the traffic: net.stack's; else an older trail's run.start
+ * network_stack, or "none" requested; NULL when a requested stack never became ready.
+ */
+const json_t *summary_stack_used(const struct run_info *run);
 /** Seconds: run.exit's wall clock (measured), else the span of the run's timestamps. */
 bool summary_run_duration(const struct run_info *run, double *ret, bool *ret_measured);
 /** Orders each kind's groups by count, then first time, then first appearance. */

@@ -232,7 +232,8 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	jw_copy(rp, st, "kernel", NULL);
 	jw_copy(rp, st, "arch", NULL);
 	jw_copy(rp, st, "layers", NULL);
-	jw_copy(rp, st, "network_stack", NULL);
+	jw_k(rp, "network_stack");
+	jw_node(rp, summary_stack_used(run));
 	jw_copy(rp, st, "trace", NULL);
 
 	jw_k(rp, "policy");
@@ -259,7 +260,9 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	jw_k(rp, "egress");
 	jw_node(rp, get_array(net, "rules"));
 	jw_copy(rp, net, "dns", NULL);
-	jw_copy(rp, net, "stack", NULL);
+	/* The stack requested (older trails name it "stack"); network_stack is the one used. */
+	jw_k(rp, "stack");
+	jw_node(rp, get(net, "stack_requested") ?: get(net, "stack"));
 	jw_copy(rp, net, "digest", "net_digest");
 	jw_k(rp, "seccomp");
 	if (run->single[S_SECCOMP]) {

@@ -377,7 +377,9 @@ static void emit_run_start(struct run *r)
 			audit_str(r->audit, NULL, "nftables");
 	}
 	audit_array_end(r->audit);
-	audit_str(r->audit, "network_stack", r->net ? run_net_stack_name(r->net) : "none");
+	/* The stack that carried the traffic is net.stack's (a fallback is net.stack.fallback). */
+	audit_str(r->audit, "network_stack_requested",
+		  r->net ? run_net_stack_requested(r->net) : "none");
 	audit_array_begin(r->audit, "trace");
 	if (r->trace & MANIFEST_TRACE_EXEC)
 		audit_str(r->audit, NULL, "exec");

@@ -589,6 +589,58 @@ static int add_learn_rules(struct run_net *n)
 	return 0;
 }
 
+/*
+ * slirp4netns carries no IPv6. A rule needs it when it declares an IPv6 address or network,
+ * or names a host that resolved to IPv6 addresses only (a name with IPv4 addresses too is
+ * still reached over IPv4). host-loopback, the resolver and learn have IPv4 as well.
+ */
+static bool rule_needs_ipv6(const struct net_rule *nr)
+{
+	bool v4 = false, v6 = false;
+
+	if (nr->kind != RULE_ADDRESS && nr->kind != RULE_HOSTNAME)
+		return false;
+	for (size_t j = 0; j < nr->n_addrs; j++) {
+		v4 = v4 || nr->addrs[j].family == AF_INET;
+		v6 = v6 || nr->addrs[j].family == AF_INET6;
+	}
+	return nr->kind == RULE_ADDRESS ? v6 : v6 && !v4;
+}
+
+/* "FILE:LINE (host), ..." of the rules that need IPv6; false when there is none. */
+static bool describe_ipv6_rules(const struct run_net *n, struct buf *b)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < n->n_rules; i++) {
+		const struct net_rule *nr = &n->rules[i];
+
+		if (!rule_needs_ipv6(nr))
+			continue;
+		buf_printf(b, "%s%s:%u (%s)", any ? ", " : "", n->o.m->path, nr->loc.line,
+			   nr->host);
+		any = true;
+	}
+	return any;
+}
+
+static void audit_ipv6_rules(struct audit *a, const struct run_net *n)
+{
+	audit_array_begin(a, "ipv6_unreachable");
+	for (size_t i = 0; i < n->n_rules; i++) {
+		const struct net_rule *nr = &n->rules[i];
+
+		if (!rule_needs_ipv6(nr))
+			continue;
+		audit_object_begin(a, NULL);
+		audit_uint(a, "rule", i);
+		audit_str(a, "host", nr->host);
+		audit_uint(a, "line", nr->loc.line);
+		audit_object_end(a);
+	}
+	audit_array_end(a);
+}
+
 /* --- inside the sandbox's init --- */
 
 static int send_fds(int sock, int32_t index, const int *fds, size_t n_fds)
@@ -793,7 +845,12 @@ void run_net_audit(const struct run_net *n, struct audit *a)
 		return;
 	audit_begin(a, "policy.net");
 	audit_bool(a, "egress", n->egress);
-	audit_str(a, "stack", n->egress ? nfstack_kind_to_string(n->first) : "none");
+	/* Requested: which stack carried the traffic is net.stack's to say (design notes). */
+	audit_str(a, "stack_requested", n->egress ? nfstack_kind_to_string(n->first) : "none");
+	if (n->egress && n->first == NFSTACK_PASTA)
+		audit_str(a, "stack_fallback", nfstack_kind_to_string(NFSTACK_SLIRP4NETNS));
+	else
+		audit_null(a, "stack_fallback");
 	audit_str(a, "dns", manifest_dns_to_string(n->o.m->net.dns));
 	if (n->resolver)
 		audit_str(a, "resolver", NFSTACK_DNS4);
@@ -843,10 +900,25 @@ void run_net_explain(const struct run_net *n, FILE *f)
 		fprintf(f, "  names: localhost and %s, from /etc/hosts\n", SANDBOX_HOSTNAME);
 		return;
 	}
-	fprintf(f, "  stack: %s%s; the sandbox is %s/%s and %s/64\n",
-		nfstack_kind_to_string(n->first),
-		n->first == NFSTACK_PASTA ? " (slirp4netns if pasta cannot start)" : "",
-		NFSTACK_ADDR4, NFSTACK_PREFIX4, NFSTACK_ADDR6);
+	if (n->first == NFSTACK_PASTA)
+		fprintf(f,
+			"  stack: pasta (slirp4netns if pasta cannot start, which a warning and the "
+			"audit trail say); the sandbox is %s/%s and %s/64\n",
+			NFSTACK_ADDR4, NFSTACK_PREFIX4, NFSTACK_ADDR6);
+	else
+		fprintf(f,
+			"  stack: slirp4netns (pasta is not installed); the sandbox is %s/%s, no IPv6\n",
+			NFSTACK_ADDR4, NFSTACK_PREFIX4);
+	{
+		struct buf b = BUF_INIT;
+
+		if (describe_ipv6_rules(n, &b))
+			fprintf(f,
+				"  warning: slirp4netns carries no IPv6, so these rules %s unreachable "
+				"through it: %s\n",
+				n->first == NFSTACK_PASTA ? "would be" : "are", b.data);
+		buf_done(&b);
+	}
 	if (n->resolver)
 		fprintf(f,
 			"  dns: resolver: %s reaches the host's resolver; every query is "
@@ -892,11 +964,11 @@ void run_net_explain(const struct run_net *n, FILE *f)
 	fprintf(f, "  ruleset: %zu netlink messages, sha256 %s\n", n->batch.n_msgs, n->digest);
 }
 
-const char *run_net_stack_name(const struct run_net *n)
+const char *run_net_stack_requested(const struct run_net *n)
 {
 	if (!n || !n->egress)
 		return "none";
-	return nfstack_kind_to_string(n->kind);
+	return nfstack_kind_to_string(n->first);
 }
 
 /* --- the user-mode stack, in the parent --- */
@@ -997,6 +1069,30 @@ static char *stack_failure_text(struct run_net *n, const char *what)
 	return buf_steal(&b);
 }
 
+/*
+ * pasta did not start and slirp4netns takes over: never silently. A warning now, and an event
+ * that says why and which declared destinations slirp4netns cannot carry (IPv6).
+ */
+static void report_fallback(struct run_net *n)
+{
+	struct audit *a = event_sink_audit(n->attach.sink);
+	struct buf b = BUF_INIT;
+	bool v6 = describe_ipv6_rules(n, &b);
+
+	log_error("warning: network: %s; falling back to slirp4netns%s%s", n->fallback_reason,
+		  v6 ? ", which carries no IPv6, so these rules cannot be reached: " : "",
+		  v6 ? b.data : "");
+	buf_done(&b);
+	if (!a)
+		return;
+	audit_begin(a, "net.stack.fallback");
+	audit_str(a, "from", nfstack_kind_to_string(NFSTACK_PASTA));
+	audit_str(a, "to", nfstack_kind_to_string(NFSTACK_SLIRP4NETNS));
+	audit_str(a, "reason", n->fallback_reason);
+	audit_ipv6_rules(a, n);
+	event_sink_end(n->attach.sink);
+}
+
 /* The current stack failed: try slirp4netns after pasta, else fail the run. */
 static void stack_failed(struct run_net *n, const char *what)
 {
@@ -1005,9 +1101,10 @@ static void stack_failed(struct run_net *n, const char *what)
 	int k;
 
 	stop_stack(n);
-	if (n->kind == NFSTACK_PASTA && access(n->slirp_path, X_OK) == 0) {
+	if (text && n->kind == NFSTACK_PASTA && access(n->slirp_path, X_OK) == 0) {
 		n->fallback_reason = TAKE_PTR(text);
 		n->kind = NFSTACK_SLIRP4NETNS;
+		report_fallback(n);
 		k = start_stack(n);
 		if (k >= 0)
 			return;
@@ -1037,6 +1134,8 @@ static void emit_stack_ready(struct run_net *n)
 		audit_str(a, "fallback_from", nfstack_kind_to_string(n->first));
 		audit_str(a, "reason", n->fallback_reason);
 	}
+	if (n->kind == NFSTACK_SLIRP4NETNS)
+		audit_ipv6_rules(a, n);
 	event_sink_end(n->attach.sink);
 }
 
@@ -1116,6 +1215,16 @@ int run_net_start(struct run_net *n, const struct run_net_attach *a, char **ret_
 	n->attach = *a;
 	if (!n->egress)
 		return 0;
+	if (n->first == NFSTACK_SLIRP4NETNS) {
+		struct buf b = BUF_INIT;
+
+		if (describe_ipv6_rules(n, &b))
+			log_error(
+				"warning: network: pasta is not installed (%s) and slirp4netns carries "
+				"no IPv6, so these rules cannot be reached: %s",
+				n->pasta_path, b.data);
+		buf_done(&b);
+	}
 	/*
 	 * A root caller can open the namespaces right away. Otherwise (init is not dumpable, so
 	 * /proc/<pid>/ns is closed to an unprivileged caller) init sends them right after the

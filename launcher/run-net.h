@@ -5,8 +5,8 @@
  * The network layer of a run (launcher/run-net.c), on top of netfilter/: prepared before
  * clone() from the manifest, set up inside the sandbox's init through a sandbox_net_hook,
  * and, once the sandbox exists, driven by the run's event loop and reporting through its
- * event sink (net.stack, net.connect, dns.query, audit.lost; refusals for run.summary; a
- * stack that cannot start fails the run).
+ * event sink (net.stack, net.stack.fallback, net.connect, dns.query, audit.lost; refusals
+ * for run.summary; a stack that cannot start fails the run).
  */
 
 #include <stdbool.h>
@@ -53,7 +53,7 @@ void run_net_set_host_ids(struct run_net *n, uid_t uid, gid_t gid);
 /**
  * Before clone(): resolves declared hosts, builds the ruleset, and returns the child's hook
  * and the generated files the view needs (/etc/hosts, /etc/resolv.conf). On failure prints
- * nothing and sets *ret_error; the layer still says what it is (run_net_stack_name()).
+ * nothing and sets *ret_error; the layer still says what it is (run_net_stack_requested()).
  */
 int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
 		    struct mount_file **ret_files, size_t *ret_n_files, char **ret_error);
@@ -61,8 +61,8 @@ int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
 void run_net_audit(const struct run_net *n, struct audit *a);
 /** Prints the effective network policy for `skillbox explain`. */
 void run_net_explain(const struct run_net *n, FILE *f);
-/** "pasta", "slirp4netns" or "none". */
-const char *run_net_stack_name(const struct run_net *n);
+/** The stack started first: "pasta", "slirp4netns" (pasta is not installed) or "none". */
+const char *run_net_stack_requested(const struct run_net *n);
 
 /**
  * After clone() and the id maps: registers with the loop, and starts the user-mode stack

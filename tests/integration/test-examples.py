@@ -448,7 +448,7 @@ def check_log_reader(env, tag):
          and not os.path.exists(os.path.join(logs, "error-summary.txt")),
          f"{tag}: log-reader's write next to the logs fails with EROFS", r.describe())
     h.ok(not demo.changes(before, demo.snapshot(d)), f"{tag}: log-reader changed nothing")
-    h.ok((r.first("run.start") or {}).get("network_stack") == "none",
+    h.ok((r.first("run.start") or {}).get("network_stack_requested") == "none",
          f"{tag}: log-reader has no network", r.first("run.start"))
 
 
@@ -468,7 +468,7 @@ def check_ci_build(env, tag):
          f"{tag}: the build output belongs to the caller (uid {env.ident.uid})", owners)
     h.ok(not demo.changes(src_before, demo.snapshot(os.path.join(d, "src"))),
          f"{tag}: the sources are unchanged")
-    h.ok((r.first("run.start") or {}).get("network_stack") == "none",
+    h.ok((r.first("run.start") or {}).get("network_stack_requested") == "none",
          f"{tag}: ci-build has no network", r.first("run.start"))
 
 

@@ -345,7 +345,7 @@ def case_no_network(env):
     check(env, d, label)
     res = env.skillbox(["run", d])
     h.ok(res.rc == 0 and res.out.strip() == "2" and res.first("run.start") and
-         res.first("run.start").get("network_stack") == "none",
+         res.first("run.start").get("network_stack_requested") == "none",
          f"{label}: runs under the draft with no network stack", res.describe())
 
 

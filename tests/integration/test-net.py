@@ -450,9 +450,17 @@ network:
     if not h.ok(res.rc == 0, f"{label}: runs", res.describe()):
         return
     start = res.first("run.start") or {}
-    h.ok(start.get("network_stack") == ctx["stack"], f"{label}: run.start names the stack "
-         f"({start.get('network_stack')})")
+    h.ok(start.get("network_stack_requested") == ctx["stack"]
+         and "network_stack" not in start,
+         f"{label}: run.start names the stack requested, and only that "
+         f"({start.get('network_stack_requested')})", start)
     stack = res.first("net.stack") or {}
+    # Where pasta is installed it must carry the traffic: a fallback here is a failure
+    # (Debian 13's pasta once fell back on every run, silently).
+    h.ok(stack.get("stack") == ctx["stack"] and "fallback_from" not in stack
+         and not res.of("net.stack.fallback"),
+         f"{label}: net.stack says {ctx['stack']} carried the traffic, no fallback",
+         [stack, res.of("net.stack.fallback"), res.err])
     h.diag(f"{label}: {stack.get('stack')} ready after {stack.get('ready_s')}s")
 
     r = result_of(results, "tcp", "10.0.2.2", p1, "over the declared port")
@@ -617,9 +625,9 @@ def case_no_egress(ident, env, ctx):
          f"{label}: localhost and the hostname skillbox resolve")
     start = res.first("run.start") or {}
     pol = res.first("policy.net") or {}
-    h.ok(start.get("network_stack") == "none" and pol.get("egress") is False
-         and not res.of("net.stack"),
-         f"{label}: no user-mode stack was started", [start.get("network_stack"), pol])
+    h.ok(start.get("network_stack_requested") == "none" and pol.get("egress") is False
+         and pol.get("stack_requested") == "none" and not res.of("net.stack"),
+         f"{label}: no user-mode stack was started", [start, pol])
 
 
 def case_netns(ident, env, ctx):
@@ -844,20 +852,67 @@ network:
         return
     res, results = probe(env, net, actions, extra_env={"SKILLBOX_PASTA": "/nonexistent/pasta"})
     start = res.first("run.start") or {}
-    h.ok(res.rc == 0 and start.get("network_stack") == "slirp4netns",
-         f"{label}: without pasta, slirp4netns is the stack", res.describe())
+    st = res.first("net.stack") or {}
+    h.ok(res.rc == 0 and start.get("network_stack_requested") == "slirp4netns"
+         and st.get("stack") == "slirp4netns" and "fallback_from" not in st
+         and not res.of("net.stack.fallback"),
+         f"{label}: without pasta, slirp4netns is requested and used (not a fallback)",
+         res.describe())
     r = result_of(results, "tcp", "10.0.2.2", p1)
     h.ok(r.get("data") == f"hello from 127.0.0.1:{p1}: via slirp4netns",
          f"{label}: slirp4netns: host-loopback connects", r)
     check_refusal(f"{label}: slirp4netns: undeclared port", res, results,
                   ["tcp", "10.0.2.2", ctx["p2"]], "10.0.2.2", ctx["p2"], "tcp")
+    h.ok("warning" not in res.err, f"{label}: no IPv6 declared, no warning", res.err)
 
     res, results = probe(env, net, actions[:1], extra_env={"SKILLBOX_PASTA": "/bin/false"})
+    start = res.first("run.start") or {}
     st = res.first("net.stack") or {}
-    h.ok(res.rc == 0 and st.get("stack") == "slirp4netns" and st.get("fallback_from") == "pasta"
-         and "pasta" in (st.get("reason") or ""),
-         f"{label}: a pasta that fails to start falls back, and the trail says why", res.describe())
+    fb = res.of("net.stack.fallback")
+    names = [e.get("event") for e in res.events]
+    h.ok(res.rc == 0 and start.get("network_stack_requested") == "pasta"
+         and len(fb) == 1 and fb[0].get("from") == "pasta" and fb[0].get("to") == "slirp4netns"
+         and "pasta" in (fb[0].get("reason") or "")
+         and names.index("net.stack.fallback") < names.index("net.stack"),
+         f"{label}: a pasta that fails to start: net.stack.fallback says so and why, first",
+         res.describe())
+    h.ok(fb and st.get("stack") == "slirp4netns" and st.get("fallback_from") == "pasta"
+         and st.get("reason") == fb[0].get("reason"),
+         f"{label}: ... and net.stack names slirp4netns, the stack used", st)
+    h.ok("warning: network: pasta" in res.err and "falling back to slirp4netns" in res.err,
+         f"{label}: ... and a warning says so at once", res.err)
     h.ok(result_of(results, "tcp", "10.0.2.2", p1).get("ok"), f"{label}: ... and connects")
+
+    # IPv6 declared: slirp4netns cannot carry it, and the trail, stderr and explain say so.
+    net6 = net + """\
+    - cidr: 2001:db8:5::/48
+      ports: [443]
+"""
+    line6 = egress_lines(net6)[1]
+    for pasta, what in (("/bin/false", "falls back"), ("/nonexistent/pasta", "is missing")):
+        res, results = probe(env, net6, actions[:1], extra_env={"SKILLBOX_PASTA": pasta})
+        st = res.first("net.stack") or {}
+        lost = st.get("ipv6_unreachable") or []
+        h.ok(res.rc == 0 and st.get("stack") == "slirp4netns"
+             and [(x.get("host"), x.get("line")) for x in lost] == [("2001:db8:5::/48", line6)],
+             f"{label}: IPv6 declared, pasta {what}: net.stack lists what it cannot reach", st)
+        h.ok("no IPv6, so these rules cannot be reached: " in res.err
+             and f"skillbox.yaml:{line6} (2001:db8:5::/48)" in res.err,
+             f"{label}: IPv6 declared, pasta {what}: a warning names the rule", res.err)
+        if pasta == "/bin/false":
+            fb = res.first("net.stack.fallback") or {}
+            h.ok([x.get("line") for x in fb.get("ipv6_unreachable") or []] == [line6],
+                 f"{label}: IPv6 declared: net.stack.fallback lists it too", fb)
+    d = env.skill(manifest(net6), name="explain6", files={"net-probe.py": PROBE})
+    for pasta, says, verb in ((None, "would be unreachable", "would not reach"),
+                              ("/nonexistent/pasta", "are unreachable", "does not reach")):
+        rc, out, err = env.run([env.bin, "explain", d],
+                               env={"SKILLBOX_PASTA": pasta} if pasta else None)
+        text = out.decode()
+        h.ok(rc == 0 and f"no IPv6, so these rules {says} through it: " in text
+             and f"skillbox.yaml:{line6} (2001:db8:5::/48)" in text,
+             f"{label}: explain{' without pasta' if pasta else ''} warns: slirp4netns {verb} "
+             "the IPv6 rule", text + err.decode())
 
     res, results = probe(env, net, actions[:1], extra_env={
         "SKILLBOX_PASTA": "/nonexistent/pasta", "SKILLBOX_SLIRP4NETNS": "/nonexistent/slirp4netns"})

@@ -1989,6 +1989,7 @@ static void test_summary_formats(void)
 	ok(has(text, "2026-11-22T05:24:00.123456Z, ran 2.500 s"),
 	   "summary text: when and how long");
 	ok(has(text, "userns mountns seccomp nftables"), "summary text: layers");
+	ok(has(text, "network       pasta\n"), "summary text: an older trail's network_stack");
 	ok(has(text, "/skill/cache: bind of /home/u/weather/cache"),
 	   "summary text: writable mount");
 	ok(has(text, "tcp api.example.org = 192.0.2.10 port 443 (manifest line 12)"),
@@ -2296,6 +2297,73 @@ static void test_summary_traced_connect(void)
 	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
 	is_int(json_parse(js, js_len, &root, NULL), 0, "summary traced connect: json parses");
 	ok(has(js, "\"connection_attempts_traced\""), "summary traced connect: json group");
+}
+
+/* The network row names the stack that carried the traffic (net.stack), not the requested one. */
+static void test_summary_stack(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_free_ char *data = NULL, *text = NULL, *js = NULL, *text2 = NULL;
+	_cleanup_json_decref_ json_t *root = NULL;
+	const json_t *run;
+	size_t len = 0, js_len = 0;
+	int fd = new_memfd(), r;
+
+	audit_new(dup(fd), RUN_A, &a);
+	audit_begin_at(a, "run.start", TS_USEC);
+	audit_str(a, "skill", "v6");
+	audit_str(a, "network_stack_requested", "pasta");
+	audit_end(a);
+	audit_begin_at(a, "net.stack.fallback", TS_USEC + 1);
+	audit_str(a, "from", "pasta");
+	audit_str(a, "to", "slirp4netns");
+	audit_str(a, "reason", "pasta: exited before the interface was configured");
+	audit_end(a);
+	audit_begin_at(a, "net.stack", TS_USEC + 2);
+	audit_str(a, "stack", "slirp4netns");
+	audit_str(a, "fallback_from", "pasta");
+	audit_str(a, "reason", "pasta: exited before the interface was configured");
+	audit_array_begin(a, "ipv6_unreachable");
+	audit_object_begin(a, NULL);
+	audit_uint(a, "rule", 1);
+	audit_str(a, "host", "2001:db8::/32");
+	audit_uint(a, "line", 9);
+	audit_object_end(a);
+	audit_array_end(a);
+	audit_end(a);
+	audit_begin_at(a, "run.summary", TS_USEC + 3);
+	audit_end(a);
+	a = audit_free(a);
+	data = fd_contents(fd, &len);
+	close(fd);
+
+	text = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	is_int(r, 0, "summary stack: 0");
+	ok(has(text, "network       slirp4netns (pasta did not start: pasta: exited before the "
+		     "interface was configured); no IPv6, unreachable: 2001:db8::/32\n"),
+	   "summary stack: the stack used, the fallback's reason, what IPv6 cannot reach");
+	ok(has(text, "net.stack.fallback"), "summary stack: the fallback event is listed");
+	js = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
+	is_int(json_parse(js, js_len, &root, NULL), 0, "summary stack: json parses");
+	run = report_run(root, 0);
+	is_str(json_string_value(json_object_get(run, "network_stack")), "slirp4netns",
+	       "summary stack: json network_stack is the one used");
+
+	/* Requested, never ready (the run failed before): not claimed as used. */
+	free(data);
+	fd = new_memfd();
+	audit_new(dup(fd), RUN_A, &a);
+	audit_begin_at(a, "run.start", TS_USEC);
+	audit_str(a, "network_stack_requested", "pasta");
+	audit_end(a);
+	audit_begin_at(a, "run.summary", TS_USEC + 1);
+	audit_end(a);
+	a = audit_free(a);
+	data = fd_contents(fd, &len);
+	close(fd);
+	text2 = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	ok(has(text2, "network       pasta requested, never ready\n"),
+	   "summary stack: a requested stack that never became ready is not claimed");
 }
 
 /* A refused DNS query is a refused packet to the resolver plus its name: one refusal. */
@@ -2628,6 +2696,7 @@ int main(void)
 	test_summary_broken();
 	test_summary_tolerant();
 	test_summary_traced_connect();
+	test_summary_stack();
 	test_summary_dns_once();
 	test_summary_sensitive();
 	test_summary_many();
