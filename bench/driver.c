@@ -9,7 +9,8 @@
  *   driver burst SPEC ROUNDS N LOGDIR         N concurrent launches of each contender per round
  *   driver hold SPEC N LOGDIR                 N concurrent sandboxes, held open, memory sampled
  *   driver serve PORTFILE                     loopback TCP server: one byte per connection
- *   driver pasta-ready PASTA [ARGS...]        time pasta's start (until ready) and its stop
+ *   driver pasta-ready [--memory] PASTA [ARGS...]        pasta's start (until ready), its stop
+ *   driver slirp-ready [--memory] SLIRP4NETNS [ARGS...]  the same for slirp4netns
  *
  * SPEC has one contender per line: label TAB flags TAB argv[0] TAB argv[1] ...; flags is "-" or
  * a comma-separated list of "first" (also time the first byte on stdout) and "capture" (the
@@ -73,7 +74,8 @@ static _Noreturn void usage(void)
 			"       driver burst SPEC ROUNDS N LOGDIR\n"
 			"       driver hold SPEC N LOGDIR\n"
 			"       driver serve PORTFILE\n"
-			"       driver pasta-ready PASTA [ARGS...]\n");
+			"       driver pasta-ready [--memory] PASTA [ARGS...]\n"
+			"       driver slirp-ready [--memory] SLIRP4NETNS [ARGS...]\n");
 	exit(2);
 }
 
@@ -662,27 +664,58 @@ static int write_file(pid_t pid, const char *name, const char *content)
 	return r;
 }
 
-/*
- * pasta's part of an egress launch, started the way skillbox starts it (netfilter/nfstack.c):
- * a user and network namespace owned by the sandbox's host uid (nobody when we are root), then
- * pasta as that uid, in the foreground, joining them, with --pid on a pipe it owns; pasta
- * writes its pid there once --config-net has configured the interface. Prints two numbers:
- * nanoseconds from fork() to the pid line (ready), and from SIGKILL to reaped (stop), which
- * skillbox also waits for at the end of a run.
- */
-static int cmd_pasta_ready(int argc, char **argv)
+/* The stack's resident memory once ready (kB, from /proc/PID/smaps_rollup): Rss and Pss. */
+static void stack_memory(pid_t pid, long *rss, long *pss)
 {
-	char *args[MAX_ARGS + 8], userns[64], netns[64], pidarg[64], map[64], buf[64];
-	int hold[2], ready[2], ufd, nfd, status = 0;
-	bool root = geteuid() == 0;
+	char path[64], line[256];
+	FILE *f;
+
+	*rss = *pss = -1;
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Rss:", 4))
+			*rss = strtol(line + 4, NULL, 10);
+		else if (!strncmp(line, "Pss:", 4))
+			*pss = strtol(line + 4, NULL, 10);
+	}
+	fclose(f);
+}
+
+/*
+ * The user-mode stack's part of an egress launch, started the way skillbox starts it
+ * (netfilter/nfstack.c): a user and network namespace owned by the sandbox's host uid (nobody
+ * when we are root), then the stack as that uid, joining them, until it says it is ready:
+ *
+ *   pasta: the user namespace on stdin, the network namespace on stdout, --pid naming stderr,
+ *     a pipe it owns (pasta 2025 closes every other inherited descriptor); ready when the
+ *     line holding its pid arrives, which it writes once --config-net is done.
+ *   slirp4netns: the namespaces and --ready-fd/--exit-fd as inherited descriptors; ready when
+ *     it writes "1".
+ *
+ * Prints ready (ns from fork()), stop (ns from SIGKILL to reaped, which skillbox also waits
+ * for at the end of a run), and with --memory its Rss and Pss in kB once ready.
+ */
+static int cmd_stack_ready(int argc, char **argv, bool slirp)
+{
+	char *args[MAX_ARGS + 12], fdargs[4][64], map[64], buf[256], want[16];
+	int hold[2], ready[2], exitp[2] = { -1, -1 }, ufd, nfd, status = 0, first = 2;
+	bool root = geteuid() == 0, memory = false, ok = false;
 	uid_t host_uid = root ? 65534 : geteuid();
 	gid_t host_gid = root ? 65534 : getegid();
+	long rss = -1, pss = -1;
 	struct pollfd pfd;
-	pid_t holder, pasta;
+	pid_t holder, stack;
 	size_t n = 0, len = 0;
 	int64_t t0, t_ready, t_stop;
 
-	if (argc < 3 || argc > MAX_ARGS)
+	if (argc > 2 && !strcmp(argv[2], "--memory")) {
+		memory = true;
+		first = 3;
+	}
+	if (argc < first + 1 || argc - first > MAX_ARGS)
 		usage();
 	if (pipe2(hold, O_CLOEXEC) < 0)
 		die("pipe2");
@@ -715,47 +748,67 @@ static int cmd_pasta_ready(int argc, char **argv)
 	nfd = open(buf, O_RDONLY | O_CLOEXEC);
 	if (ufd < 0 || nfd < 0)
 		die("opening the namespaces");
-	if (pipe2(ready, O_CLOEXEC) < 0)
+	/* Above the standard descriptors, which the child replaces. */
+	if (pipe2(ready, O_CLOEXEC) < 0 || (slirp && pipe2(exitp, O_CLOEXEC) < 0))
 		die("pipe2");
 
-	for (int i = 2; i < argc; i++)
+	for (int i = first; i < argc; i++)
 		args[n++] = argv[i];
-	snprintf(pidarg, sizeof(pidarg), "/proc/self/fd/%d", ready[1]);
-	snprintf(userns, sizeof(userns), "/proc/self/fd/%d", ufd);
-	snprintf(netns, sizeof(netns), "/proc/self/fd/%d", nfd);
-	args[n++] = "--pid";
-	args[n++] = pidarg;
-	args[n++] = "--userns";
-	args[n++] = userns;
-	args[n++] = "--netns";
-	args[n++] = netns;
+	if (slirp) {
+		snprintf(fdargs[0], sizeof(fdargs[0]), "--ready-fd=%d", ready[1]);
+		snprintf(fdargs[1], sizeof(fdargs[1]), "--exit-fd=%d", exitp[0]);
+		snprintf(fdargs[2], sizeof(fdargs[2]), "--userns-path=/proc/self/fd/%d", ufd);
+		snprintf(fdargs[3], sizeof(fdargs[3]), "/proc/self/fd/%d", nfd);
+		args[n++] = fdargs[0];
+		args[n++] = fdargs[1];
+		args[n++] = "--netns-type=path";
+		args[n++] = fdargs[2];
+		args[n++] = fdargs[3];
+		args[n++] = "eth0";
+	} else {
+		args[n++] = "--userns";
+		args[n++] = "/proc/self/fd/0";
+		args[n++] = "--netns";
+		args[n++] = "/proc/self/fd/1";
+		args[n++] = "--pid";
+		args[n++] = "/proc/self/fd/2";
+	}
 	args[n] = NULL;
 
 	t0 = now_ns();
-	pasta = fork();
-	if (pasta < 0)
+	stack = fork();
+	if (stack < 0)
 		die("fork");
-	if (pasta == 0) {
+	if (stack == 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
+		if (null < 0)
 			_exit(127);
-		/* pasta reopens the pid pipe through /proc/self/fd: it must own it. */
+		if (slirp ? dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+				    dup2(null, STDERR_FILENO) < 0
+			  : dup2(ufd, STDIN_FILENO) < 0 || dup2(nfd, STDOUT_FILENO) < 0 ||
+				    dup2(ready[1], STDERR_FILENO) < 0)
+			_exit(127);
+		/* The stack reopens its ready pipe through /proc/self/fd: it must own it. */
 		if (root && (fchown(ready[1], host_uid, host_gid) < 0 || setgroups(0, NULL) < 0 ||
 			     setresgid(host_gid, host_gid, host_gid) < 0 ||
 			     setresuid(host_uid, host_uid, host_uid) < 0))
 			_exit(127);
-		if (fcntl(ready[1], F_SETFD, 0) < 0 || fcntl(ufd, F_SETFD, 0) < 0 ||
-		    fcntl(nfd, F_SETFD, 0) < 0)
+		if (slirp && (fcntl(ready[1], F_SETFD, 0) < 0 || fcntl(exitp[0], F_SETFD, 0) < 0 ||
+			      fcntl(ufd, F_SETFD, 0) < 0 || fcntl(nfd, F_SETFD, 0) < 0))
 			_exit(127);
 		execv(args[0], args);
 		_exit(127);
 	}
 	close(ready[1]);
+	if (slirp)
+		close(exitp[0]);
 	close(ufd);
 	close(nfd);
+	snprintf(want, sizeof(want), "\n%d\n", (int)stack);
+	buf[len++] = '\n'; /* so that the pid's line is "\n<pid>\n" even as the first one */
 	pfd = (struct pollfd){ .fd = ready[0], .events = POLLIN };
-	while (len < sizeof(buf) - 1) {
+	while (!ok && len < sizeof(buf) - 1) {
 		int64_t left_ms = 10000 - (now_ns() - t0) / 1000000;
 		ssize_t k;
 
@@ -767,23 +820,31 @@ static int cmd_pasta_ready(int argc, char **argv)
 		if (k <= 0)
 			break;
 		len += (size_t)k;
-		if (memchr(buf, '\n', len))
-			break;
+		buf[len] = 0;
+		ok = slirp ? memchr(buf, '1', len) != NULL : strstr(buf, want) != NULL;
 	}
 	t_ready = now_ns();
-	kill(pasta, SIGKILL);
-	while (waitpid(pasta, &status, 0) < 0)
+	if (ok && memory)
+		stack_memory(stack, &rss, &pss);
+	kill(stack, SIGKILL);
+	while (waitpid(stack, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid");
 	t_stop = now_ns() - t_ready;
+	if (slirp)
+		close(exitp[1]);
 	close(hold[1]);
 	waitpid(holder, NULL, 0);
-	if (!memchr(buf, '\n', len)) {
-		fprintf(stderr, "driver: pasta was not ready after %" PRId64 " ms\n",
-			(t_ready - t0) / 1000000);
+	if (!ok) {
+		buf[len] = 0;
+		fprintf(stderr, "driver: %s was not ready after %" PRId64 " ms: %s\n", args[0],
+			(t_ready - t0) / 1000000, buf + 1);
 		return 1;
 	}
-	printf("%" PRId64 " %" PRId64 "\n", t_ready - t0, t_stop);
+	if (memory)
+		printf("%" PRId64 " %" PRId64 " %ld %ld\n", t_ready - t0, t_stop, rss, pss);
+	else
+		printf("%" PRId64 " %" PRId64 "\n", t_ready - t0, t_stop);
 	return 0;
 }
 
@@ -800,6 +861,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "serve"))
 		return cmd_serve(argc, argv);
 	if (!strcmp(argv[1], "pasta-ready"))
-		return cmd_pasta_ready(argc, argv);
+		return cmd_stack_ready(argc, argv, false);
+	if (!strcmp(argv[1], "slirp-ready"))
+		return cmd_stack_ready(argc, argv, true);
 	usage();
 }
