@@ -287,7 +287,6 @@ uint64_t summary_run_lost(const struct run_info *run)
 	return n;
 }
 
-/* The run's duration in seconds: run.exit's wall clock, else the span of its timestamps. */
 const json_t *summary_stack_used(const struct run_info *run)
 {
 	const json_t *st = run->single[S_START], *n = get(run->stack, "stack");
@@ -300,6 +299,7 @@ const json_t *summary_stack_used(const struct run_info *run)
 	return node_is_str(n, "none") ? n : NULL;
 }
 
+/* The run's duration in seconds: run.exit's wall clock, else the span of its timestamps. */
 bool summary_run_duration(const struct run_info *run, double *ret, bool *ret_measured)
 {
 	if (summary_get_double(run->single[S_EXIT], "wall_s", ret)) {

@@ -234,6 +234,18 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	jw_copy(rp, st, "layers", NULL);
 	jw_k(rp, "network_stack");
 	jw_node(rp, summary_stack_used(run));
+	/* From net.stack: the stack that failed to start and why (null: none did), and the
+	   rules the stack used cannot reach for want of IPv6 (null: none, or an older trail). */
+	jw_k(rp, "network_fallback");
+	if (get(run->stack, "fallback_from")) {
+		jw_open(rp, '{');
+		jw_copy(rp, run->stack, "fallback_from", "from");
+		jw_copy(rp, run->stack, "reason", NULL);
+		jw_close(rp, '}');
+	} else {
+		jw_rawf(rp, "null");
+	}
+	jw_copy(rp, run->stack, "ipv6_unreachable", "network_ipv6_unreachable");
 	jw_copy(rp, st, "trace", NULL);
 
 	jw_k(rp, "policy");

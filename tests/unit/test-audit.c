@@ -2303,7 +2303,7 @@ static void test_summary_traced_connect(void)
 static void test_summary_stack(void)
 {
 	_cleanup_audit_free_ struct audit *a = NULL;
-	_cleanup_free_ char *data = NULL, *text = NULL, *js = NULL, *text2 = NULL;
+	_cleanup_free_ char *data = NULL, *text = NULL, *js = NULL, *text2 = NULL, *js2 = NULL;
 	_cleanup_json_decref_ json_t *root = NULL;
 	const json_t *run;
 	size_t len = 0, js_len = 0;
@@ -2348,6 +2348,16 @@ static void test_summary_stack(void)
 	run = report_run(root, 0);
 	is_str(json_string_value(json_object_get(run, "network_stack")), "slirp4netns",
 	       "summary stack: json network_stack is the one used");
+	is_str(json_string_value(json_object_get(json_object_get(run, "network_fallback"), "from")),
+	       "pasta", "summary stack: json network_fallback names the stack that failed");
+	is_str(json_string_value(
+		       json_object_get(json_object_get(run, "network_fallback"), "reason")),
+	       "pasta: exited before the interface was configured",
+	       "summary stack: json network_fallback says why");
+	is_str(json_string_value(json_object_get(
+		       json_array_get(json_object_get(run, "network_ipv6_unreachable"), 0),
+		       "host")),
+	       "2001:db8::/32", "summary stack: json network_ipv6_unreachable lists the rule");
 
 	/* Requested, never ready (the run failed before): not claimed as used. */
 	free(data);
@@ -2364,6 +2374,10 @@ static void test_summary_stack(void)
 	text2 = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
 	ok(has(text2, "network       pasta requested, never ready\n"),
 	   "summary stack: a requested stack that never became ready is not claimed");
+	js2 = summary_of(data, len, AUDIT_SUMMARY_JSON, &r, &js_len);
+	ok(has(js2, "\"network_stack\": null") && has(js2, "\"network_fallback\": null") &&
+		   has(js2, "\"network_ipv6_unreachable\": null"),
+	   "summary stack: json: no stack used, no fallback, nothing unreachable");
 }
 
 /* A refused DNS query is a refused packet to the resolver plus its name: one refusal. */
