@@ -13,6 +13,8 @@
  *  - scalars (command, workdir, network.dns, syscalls.profile): high's when it has one;
  *  - limits: the smaller value, so that an included file's limit is a ceiling;
  *  - audit.trace: both;
+ *  - audit.budget: the smaller bytes and keys, like limits; audit.overflow: stop wherever a
+ *    file says stop (failing closed wins), else count when a file says count;
  *  - name, version and description describe a file and are never taken from an included one.
  *
  * Entries move; nothing is copied.
@@ -277,6 +279,15 @@ static void merge_scalars(struct manifest *high, struct manifest *low)
 		high->syscalls.profile_loc = low->syscalls.profile_loc;
 	}
 	high->audit.trace |= low->audit.trace;
+	merge_limit(&high->audit.budget_bytes, &high->audit.budget_loc, low->audit.budget_bytes,
+		    low->audit.budget_loc);
+	merge_limit(&high->audit.budget_keys, &high->audit.budget_loc, low->audit.budget_keys,
+		    low->audit.budget_loc);
+	if (low->audit.overflow_loc.line > 0 &&
+	    (high->audit.overflow_loc.line == 0 || !low->audit.overflow_count)) {
+		high->audit.overflow_count = low->audit.overflow_count;
+		high->audit.overflow_loc = low->audit.overflow_loc;
+	}
 	merge_limits(&high->limits, &low->limits);
 }
 

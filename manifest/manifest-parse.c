@@ -938,11 +938,73 @@ static int parse_trace(struct mp *c, void *userdata)
 	return 0;
 }
 
-static const char *const audit_keys[] = { "trace" };
+enum {
+	BUDGET_BYTES,
+	BUDGET_KEYS
+};
+static const char *const budget_keys[] = { "bytes", "keys" };
+
+static int budget_key(struct mp *c, size_t key, void *userdata)
+{
+	struct manifest *m = userdata;
+	struct manifest_loc loc = mp_loc(c);
+	char got[MP_DESCRIBE_MAX];
+	uint64_t v = 0;
+	int r;
+
+	if (key == BUDGET_KEYS) {
+		r = parse_count_value(c, "audit.budget.keys", MANIFEST_AUDIT_KEYS_MAX, &v);
+		if (r > 0)
+			m->audit.budget_keys = v;
+		return done(r);
+	}
+	r = parse_size_value(c, &v);
+	if (r <= 0)
+		return r;
+	/* Less would not hold the policy events and the end of a run. */
+	if (v < MANIFEST_AUDIT_BYTES_MIN || v == MANIFEST_UNSET)
+		return done(
+			mp_error(c, loc,
+				 "audit.budget.bytes must be at least 1M (the policy events and "
+				 "the end of a run need room), got %s",
+				 mp_describe(c, got, sizeof(got))));
+	m->audit.budget_bytes = v;
+	return 0;
+}
+
+enum {
+	AUDIT_TRACE,
+	AUDIT_BUDGET,
+	AUDIT_OVERFLOW
+};
+static const char *const audit_keys[] = { "trace", "budget", "overflow" };
 
 static int audit_key(struct mp *c, size_t key, void *userdata)
 {
-	return done(mp_list(c, "a list of trace kinds", parse_trace, userdata));
+	struct manifest *m = userdata;
+	struct manifest_loc seen[ELEMENTSOF(budget_keys)];
+	const char *t;
+	int r;
+
+	switch (key) {
+	case AUDIT_TRACE:
+		return done(mp_list(c, "a list of trace kinds", parse_trace, userdata));
+	case AUDIT_BUDGET:
+		m->audit.budget_loc = mp_loc(c);
+		return done(mp_map(c, budget_keys, ELEMENTSOF(budget_keys), seen, budget_key, m));
+	default:
+		m->audit.overflow_loc = mp_loc(c);
+		r = mp_text(c, "stop or count", &t);
+		if (r <= 0)
+			return r;
+		if (streq(t, "stop"))
+			m->audit.overflow_count = false;
+		else if (streq(t, "count"))
+			m->audit.overflow_count = true;
+		else
+			return mp_mismatch(c, "stop or count");
+		return 0;
+	}
 }
 
 /* --- top level --- */
@@ -1438,6 +1500,8 @@ struct manifest *manifest_new(const struct manifest_parse_opts *opts)
 		.file_size = MANIFEST_UNSET,
 		.output = MANIFEST_UNSET,
 	};
+	m->audit.budget_bytes = MANIFEST_UNSET;
+	m->audit.budget_keys = MANIFEST_UNSET;
 	if (opts && opts->path) {
 		m->path = strdup(opts->path);
 		if (!m->path)

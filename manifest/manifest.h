@@ -24,6 +24,10 @@
 #define MANIFEST_MAX_DEPTH 16
 /* A limit that the manifest does not set. */
 #define MANIFEST_UNSET UINT64_MAX
+/* audit.budget: the smallest byte budget (the policy events and a run's end must fit), and the
+   most keys (each costs the supervisor about 100 bytes of memory). */
+#define MANIFEST_AUDIT_BYTES_MIN (1024 * 1024)
+#define MANIFEST_AUDIT_KEYS_MAX	 (1024 * 1024)
 
 /*
  * 1-based position of a YAML node; line 0 means "the file as a whole" (or, for a command-line
@@ -208,7 +212,11 @@ struct manifest {
 	} syscalls;
 
 	struct {
-		unsigned trace; /* MANIFEST_TRACE_* bits */
+		unsigned trace;	       /* MANIFEST_TRACE_* bits */
+		uint64_t budget_bytes; /* audit.budget.bytes; MANIFEST_UNSET: the default */
+		uint64_t budget_keys;  /* audit.budget.keys; MANIFEST_UNSET: the default */
+		bool overflow_count;   /* audit.overflow: count (default stop) */
+		struct manifest_loc budget_loc, overflow_loc;
 	} audit;
 
 	/* The files this manifest was read from: [0] is the manifest itself. */

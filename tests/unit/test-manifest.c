@@ -79,7 +79,9 @@ static const char full_yaml[] = "skillbox: 1\n"
 				"  allow: [ptrace]\n"
 				"  deny: [mount]\n"
 				"audit:\n"
-				"  trace: [exec, connect]\n";
+				"  trace: [exec, connect]\n"
+				"  budget: {bytes: 16M, keys: 5000}\n"
+				"  overflow: count\n";
 
 static void test_full(void)
 {
@@ -168,6 +170,11 @@ static void test_full(void)
 	is_int(m->syscalls.n_deny, 1, "full: 1 denied syscall");
 	is_int(m->syscalls.deny[0].nr, seccomp_syscall_resolve_name("mount"), "full: deny nr");
 	is_int(m->audit.trace, MANIFEST_TRACE_EXEC | MANIFEST_TRACE_CONNECT, "full: trace bits");
+	ok(m->audit.budget_bytes == 16ULL << 20 && m->audit.budget_keys == 5000 &&
+		   m->audit.overflow_count,
+	   "full: audit budget 16M, 5000 keys, overflow count");
+	ok(m->audit.budget_loc.line > 0 && m->audit.overflow_loc.line > 0,
+	   "full: audit budget and overflow have their lines");
 }
 
 static void test_defaults(void)
@@ -192,6 +199,9 @@ static void test_defaults(void)
 	is_int(m->limits.memory_loc.line, 0, "defaults: unset limit has line 0");
 	is_int(m->syscalls.profile, MANIFEST_PROFILE_DEFAULT, "defaults: profile default");
 	is_int(m->audit.trace, 0, "defaults: no trace");
+	ok(m->audit.budget_bytes == MANIFEST_UNSET && m->audit.budget_keys == MANIFEST_UNSET &&
+		   !m->audit.overflow_count && m->audit.budget_loc.line == 0,
+	   "defaults: audit budget unset (the launcher's default), overflow stops");
 }
 
 static void test_command_string(void)
@@ -607,6 +617,22 @@ static const struct bad_case bad_cases[] = {
 	{ "trace not a list",
 	  HEAD "audit: {trace: exec}\n",
 	  { { 4, 16, "expected a list of trace kinds, got 'exec'" } } },
+	{ "audit budget",
+	  HEAD "audit:\n  budget: {bytes: 512K, keys: 0, lines: 3}\n  overflow: drop\n",
+	  { { 5, 19,
+	      "audit.budget.bytes must be at least 1M (the policy events and the end of a run "
+	      "need room), got '512K'" },
+	    { 5, 31, "audit.budget.keys must be at least 1" },
+	    { 5, 34, "unknown key 'lines' (expected one of: bytes, keys)" },
+	    { 6, 13, "expected stop or count, got 'drop'" } } },
+	{ "audit budget values",
+	  HEAD "audit:\n  budget: {bytes: lots, keys: 2000000}\n  overflow: [count]\n",
+	  { { 5, 19, "expected a size such as 512K, 64M, 1G or a number of bytes, got 'lots'" },
+	    { 5, 31, "audit.budget.keys must be at most 1048576, got '2000000'" },
+	    { 6, 13, "expected stop or count, got a list" } } },
+	{ "audit budget not a map",
+	  HEAD "audit: {budget: 64M}\n",
+	  { { 4, 17, "expected a mapping, got '64M'" } } },
 	{ "env name rules",
 	  HEAD "env:\n  pass: [1X, A-B, _ok]\n  set: {\"B C\": x}\n"
 	       "  secrets: [{name: s, from_env: \"9\"}]\n",
