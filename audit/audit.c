@@ -49,6 +49,9 @@ struct audit {
 	struct audit_secret *secrets;
 	size_t n_secrets;
 	bool secret_starts[256]; /* first bytes of the secrets, to skip most positions quickly */
+
+	audit_line_check_t check;
+	void *check_userdata;
 };
 
 static bool run_id_valid(const char *s)
@@ -426,6 +429,8 @@ int audit_end(struct audit *a)
 	buf_putc(&a->line, '\n');
 	if (!buf_ok(&a->line))
 		return -ENOMEM;
+	if (a->check && !a->check(a->check_userdata, a->line.len))
+		return -ENOSPC;
 	/* The stream is mid-line (someone else's): a newline first, in the same write. */
 	if (a->mid_line && a->mid_line(a->mid_line_userdata)) {
 		if (!buf_reserve(&a->line, 1))
@@ -453,6 +458,12 @@ void audit_set_line_guard(struct audit *a, bool (*mid_line)(void *userdata), voi
 {
 	a->mid_line = mid_line;
 	a->mid_line_userdata = userdata;
+}
+
+void audit_set_line_check(struct audit *a, audit_line_check_t check, void *userdata)
+{
+	a->check = check;
+	a->check_userdata = userdata;
 }
 
 uint64_t audit_next_seq(const struct audit *a)

@@ -80,6 +80,14 @@ int audit_end(struct audit *a);
  */
 void audit_set_line_guard(struct audit *a, bool (*mid_line)(void *userdata), void *userdata);
 
+/**
+ * A check every finished line passes before it is written (the run's trail budget): len is
+ * the line's size, newline included. When it returns false the line is dropped: audit_end()
+ * returns -ENOSPC and seq does not advance.
+ */
+typedef bool (*audit_line_check_t)(void *userdata, size_t len);
+void audit_set_line_check(struct audit *a, audit_line_check_t check, void *userdata);
+
 /** The seq the next event will carry. */
 uint64_t audit_next_seq(const struct audit *a);
 /** The hex SHA-256 of the last line written (or of the run id before the first line). */

@@ -380,6 +380,16 @@ static void emit_run_start(struct run *r)
 	/* The stack that carried the traffic is net.stack's (a fallback is net.stack.fallback). */
 	audit_str(r->audit, "network_stack_requested",
 		  r->net ? run_net_stack_requested(r->net) : "none");
+	if (r->m) {
+		const struct event_budget *b = event_sink_budget(r->sink);
+		char size[32];
+
+		audit_object_begin(r->audit, "audit_budget");
+		audit_str(r->audit, "bytes", format_size(size, sizeof(size), b->bytes));
+		audit_uint(r->audit, "keys", b->keys);
+		audit_str(r->audit, "overflow", b->overflow_count ? "count" : "stop");
+		audit_object_end(r->audit);
+	}
 	audit_array_begin(r->audit, "trace");
 	if (r->trace & MANIFEST_TRACE_EXEC)
 		audit_str(r->audit, NULL, "exec");
@@ -791,6 +801,11 @@ static int compute_status(struct run *r, const char **reason, int *exit_code, in
 									  : EXIT_NOT_EXECUTABLE;
 		return EXIT_SKILLBOX_FAILED;
 	}
+	if (r->audit_overflow) {
+		/* Stopped because something could no longer be recorded: skillbox refused. */
+		*reason = "audit-overflow";
+		return EXIT_SKILLBOX_FAILED;
+	}
 	if (r->timed_out) {
 		*reason = "timeout";
 		return EXIT_TIMEOUT;
@@ -851,6 +866,7 @@ static void emit_exit(struct run *r, int status, const char *reason, int exit_co
 
 static void emit_summary(struct run *r, int status)
 {
+	struct event_trail_stats ts;
 	uint64_t total = 0;
 
 	if (!r->audit)
@@ -883,6 +899,16 @@ static void emit_summary(struct run *r, int status)
 		if (event_sink_limit_was_hit(r->sink, l))
 			audit_str(r->audit, NULL, run_limit_to_string(l));
 	audit_array_end(r->audit);
+	event_sink_trail_stats(r->sink, &ts);
+	audit_object_begin(r->audit, "trail");
+	audit_uint(r->audit, "bytes", ts.bytes);
+	audit_uint(r->audit, "recorded", ts.must_keys);
+	audit_uint(r->audit, "repeats_counted", ts.repeats);
+	audit_uint(r->audit, "evidence_written", ts.evidence_written);
+	audit_uint(r->audit, "evidence_left_out", ts.evidence_left_out);
+	audit_uint(r->audit, "lost", ts.lost);
+	audit_bool(r->audit, "overflow", ts.overflow);
+	audit_object_end(r->audit);
 	emit(r);
 }
 
@@ -960,7 +986,7 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 		run_done(&r);
 		return EXIT_SKILLBOX_FAILED;
 	}
-	k = event_sink_new(r.audit, &r.sink);
+	k = event_sink_new(r.audit, NULL, &r.sink);
 	if (k < 0) {
 		log_error_errno(k, "run");
 		run_done(&r);
@@ -977,6 +1003,15 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 		}
 	}
 	r.trace = r.m->audit.trace | r.opts.trace;
+	event_sink_set_budget(r.sink, &(struct event_budget){
+					      .bytes = r.m->audit.budget_bytes != MANIFEST_UNSET
+							       ? r.m->audit.budget_bytes
+							       : EVENT_BUDGET_BYTES_DEFAULT,
+					      .keys = r.m->audit.budget_keys != MANIFEST_UNSET
+							      ? r.m->audit.budget_keys
+							      : EVENT_BUDGET_KEYS_DEFAULT,
+					      .overflow_count = r.m->audit.overflow_count,
+				      });
 	if (!r.m->command && strv_length(r.opts.args) == 0) {
 		log_error("%s has no command: give one after -- (skillbox run %s -- PROGRAM "
 			  "[ARGS...])",
@@ -997,6 +1032,23 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 		emit_run_start(&r);
 		goto failed;
 	}
+	if (!event_sink_room_to_run(r.sink)) {
+		char size[32];
+		const struct manifest_loc *loc = &r.m->audit.budget_loc;
+
+		format_size(size, sizeof(size), event_sink_budget(r.sink)->bytes);
+		if (loc->line)
+			log_error(
+				"audit: %s:%u:%u: audit.budget.bytes: %s leaves no room for a run "
+				"after this manifest's policy events; raise it",
+				r.m->path, loc->line, loc->column, size);
+		else
+			log_error("audit: the trail's budget of %s leaves no room for a run after "
+				  "this manifest's policy events; raise audit.budget.bytes",
+				  size);
+		r.error = strdup("the audit budget is too small for the policy events");
+		goto failed;
+	}
 
 	k = run_spawn(&r);
 	if (k < 0) {
@@ -1013,6 +1065,7 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 	/* Events that flood control held back are reported before run.exit. */
 	event_sink_flush(r.sink);
 	r.setup_failed = event_sink_failed(r.sink);
+	r.audit_overflow = event_sink_overflowed(r.sink);
 	if (!r.error && event_sink_error(r.sink))
 		r.error = strdup(event_sink_error(r.sink));
 	if (k < 0 && !r.setup_failed) {

@@ -9,14 +9,36 @@
  *
  *   - audit events: event_sink_audit() is the writer (NULL when the run writes no trail);
  *     an event begun on it is finished with event_sink_end();
- *   - flood control: event_sink_admit() before writing an event that can repeat;
+ *   - admission: event_sink_admit() before writing an event that can repeat, saying which
+ *     class it is (below);
  *   - refusals for run.summary: event_sink_refusal();
  *   - limits hit: event_sink_limit() writes limit.hit and notes it for run.summary;
  *   - a failure that ends the run: event_sink_fail() records the message and has the
- *     supervisor stop the sandbox.
+ *     supervisor stop the sandbox;
+ *   - evidence the handler itself could not read (a log that overran): event_sink_lost().
+ *
+ * Two classes of events, each with its own budget, so that a flood of one cannot evict or
+ * block the other:
+ *
+ *   - must-record (EVENT_MUST_RECORD): every refusal, every allowed connection and DNS query.
+ *     The first of each distinct key (the event and its salient fields: verdict, destination
+ *     or name, port, syscall and decoded argument) is always written; repeats are counted and
+ *     reported at the end of the run with their first and last times (audit.repeated). Their
+ *     keys are bounded only by the trail's budget (audit.budget: bytes and keys). When a new
+ *     one cannot be written within it, the run is stopped (audit.overflow, run.exit reason
+ *     "audit-overflow", exit 125), or, with audit.overflow: count, counted (audit.lost).
+ *   - evidence (EVENT_EVIDENCE): tracing's proc.exec, file.open, file.change and net.connect.
+ *     Written while they fit in their share of the budget (half of it) and their own key
+ *     table (per event name), the first EVENT_EVIDENCE_PER_KEY of each key; what is left out
+ *     is counted exactly and reported (audit.repeated per key where there is room, audit.sampled
+ *     per event otherwise). Evidence never uses the must-record half.
+ *
+ * Events written without event_sink_admit() (run.start, policy.*, net.stack, limit.hit,
+ * run.exit, run.summary) are bounded in number and always written; the budget keeps room for
+ * the ones that come at the end.
  *
  * cmd-run.c creates the sink, reads what it collected when it writes run.exit and
- * run.summary, and has flood control's counts written before them (event_sink_flush()).
+ * run.summary, and has the counts written before them (event_sink_flush()).
  */
 
 #include <stdbool.h>
@@ -24,6 +46,7 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "event-keys.h"
 
 enum refusal_kind {
 	REFUSAL_SYSCALL,
@@ -41,7 +64,41 @@ enum run_limit {
 	_RUN_LIMIT_MAX,
 };
 
+enum event_class {
+	EVENT_MUST_RECORD,
+	EVENT_EVIDENCE,
+	_EVENT_CLASS_MAX,
+};
+
 #define RUN_SUMMARY_EXAMPLES 5
+
+/* The default trail budget of one run: bytes, and distinct must-record keys. */
+#define EVENT_BUDGET_BYTES_DEFAULT (64ull * 1024 * 1024)
+#define EVENT_BUDGET_KEYS_DEFAULT  65536
+/* The smallest byte budget a manifest may set: the policy events and the end of a run fit. */
+#define EVENT_BUDGET_BYTES_MIN (1024ull * 1024)
+/* Evidence written per distinct key; the rest are counted. */
+#define EVENT_EVIDENCE_PER_KEY 10
+/* Distinct keys remembered per evidence event (file.open, proc.exec, ...). */
+#define EVENT_EVIDENCE_KEYS 4096
+/*
+ * Kept free for the end of the run: audit.sampled, audit.lost and audit.overflow (one line per
+ * event name and reason), run.exit and run.summary.
+ */
+#define EVENT_RESERVE_END (64 * 1024)
+/*
+ * Kept free for the must-record events that arrive once the budget is reached: the one that
+ * did not fit, and those in flight before the stopped sandbox is gone. No must-record event
+ * is longer than a few KiB (a DNS name, an address, a decoded syscall).
+ */
+#define EVENT_RESERVE_STOP (64 * 1024)
+
+/* The trail's budget for one run (the manifest's audit.budget and audit.overflow). */
+struct event_budget {
+	uint64_t bytes;
+	uint64_t keys;
+	bool overflow_count; /* past the budget, count must-record events and go on */
+};
 
 /* Refusals of one kind: how many, and the first few distinct examples. */
 struct refusal_stats {
@@ -50,11 +107,31 @@ struct refusal_stats {
 	size_t n_examples;
 };
 
+/* What the trail holds and left out, for run.summary. */
+struct event_trail_stats {
+	uint64_t bytes;		    /* written by this run so far */
+	uint64_t must_keys;	    /* distinct must-record keys written */
+	uint64_t repeats;	    /* must-record events counted as repeats of a written one */
+	uint64_t evidence_written;  /* evidence events written */
+	uint64_t evidence_left_out; /* evidence events counted, not written */
+	uint64_t lost;		    /* must-record events neither written nor repeats */
+	bool overflow;		    /* the budget was reached */
+};
+
 struct event_sink;
 
-/** A sink writing to audit (NULL: no trail; events are still counted). */
-int event_sink_new(struct audit *audit, struct event_sink **ret);
+/** A sink writing to audit (NULL: no trail; events are still counted), within budget. */
+int event_sink_new(struct audit *audit, const struct event_budget *budget, struct event_sink **ret);
 struct event_sink *event_sink_free(struct event_sink *s);
+/** The manifest's budget, once it is known (the sink starts with the default). */
+void event_sink_set_budget(struct event_sink *s, const struct event_budget *budget);
+const struct event_budget *event_sink_budget(const struct event_sink *s);
+/**
+ * Whether the lines written so far (run.start and the policy events) leave room for a run
+ * within the budget: twice as much again (the skill's proc.exec repeats its argv) and the
+ * reserves. Call once they are written, before the sandbox starts.
+ */
+bool event_sink_room_to_run(const struct event_sink *s);
 /** What event_sink_fail() calls after recording a failure: the supervisor stops the sandbox. */
 void event_sink_set_stop(struct event_sink *s, void (*stop)(void *userdata), void *userdata);
 
@@ -65,10 +142,12 @@ struct audit *event_sink_audit(const struct event_sink *s);
 /** Ends the event begun on event_sink_audit()'s writer; a failed write is said on stderr. */
 void event_sink_end(struct event_sink *s);
 /**
- * Flood control: true when this event is to be written, the first EVENT_FLOOD_PER_KEY of
- * each (event, key); the rest are counted, and event_sink_flush() reports them.
+ * Admission of an event of class c with this key ("event" a string literal): true when it is
+ * to be written now (begin it on event_sink_audit() and finish it with event_sink_end());
+ * false when it was counted instead. Never false for the first of a must-record key unless
+ * the run is past its budget (then stopped, or counting with audit.overflow: count).
  */
-bool event_sink_admit(struct event_sink *s, const char *event, const char *key);
+bool event_sink_admit(struct event_sink *s, enum event_class c, const char *event, const char *key);
 /** Counts a refusal for run.summary; example is short ("tcp 10.0.0.1:443") or NULL. */
 void event_sink_refusal(struct event_sink *s, enum refusal_kind kind, const char *example);
 /** Writes limit.hit {limit, value, action} and notes the limit for run.summary. */
@@ -79,53 +158,35 @@ void event_sink_limit(struct event_sink *s, enum run_limit limit, const char *va
  * calls the stop hook. Takes message (NULL: out of memory).
  */
 void event_sink_fail(struct event_sink *s, char *message);
+/**
+ * Must-record events were lost before they reached the sink: count of them from source
+ * ("nflog"), with count_known false when there may be more than count; why says how ("the
+ * log socket's buffer overran"). Like a must-record event that does not fit, this stops the
+ * run, or, with audit.overflow: count, is only reported (audit.lost).
+ */
+void event_sink_lost(struct event_sink *s, const char *source, const char *why, uint64_t count,
+		     bool count_known);
 
 /* --- for cmd-run.c, once the sandbox is gone --- */
 
 /**
- * Writes one audit.lost {source: "seccomp", reason: "repeated", lost_event, key, count} per
- * key flood control held events back for (and reason "too-many-keys" for the keys beyond
- * its table), then forgets them. Call once, before run.exit.
+ * Writes audit.repeated for each key whose repeats were counted (in the order keys were first
+ * seen), audit.sampled for evidence left out otherwise, and audit.lost for must-record events
+ * that could not be written. Call once, before run.exit.
  */
 void event_sink_flush(struct event_sink *s);
 bool event_sink_failed(const struct event_sink *s);
+/** The run was stopped because the trail's budget was reached. */
+bool event_sink_overflowed(const struct event_sink *s);
 /** The first failure's message, or NULL. */
 const char *event_sink_error(const struct event_sink *s);
 const struct refusal_stats *event_sink_refusals(const struct event_sink *s, enum refusal_kind kind);
 bool event_sink_limit_was_hit(const struct event_sink *s, enum run_limit limit);
+void event_sink_trail_stats(const struct event_sink *s, struct event_trail_stats *ret);
 
 /** "syscall", "net", "file": run.summary's names. */
 const char *refusal_kind_to_string(enum refusal_kind k);
 /** "timeout", "output", "cpu", "file_size", "memory": limit.hit's and run.summary's names. */
 const char *run_limit_to_string(enum run_limit l);
-
-/* --- flood control, the table (pure; unit-tested) --- */
-
-/* Events written per distinct key; the rest are counted. */
-#define EVENT_FLOOD_PER_KEY 100
-/* Distinct keys remembered; events of further keys are counted in one aggregate. */
-#define EVENT_FLOOD_MAX_KEYS 4096
-/* The longest key kept for the audit.lost event (the rest is cut, the digest is of all). */
-#define EVENT_FLOOD_KEY_SHOWN 256
-
-struct event_flood;
-
-struct event_flood *event_flood_new(void);
-struct event_flood *event_flood_free(struct event_flood *f);
-/**
- * Counts one event with this key; true when it is to be written: the first
- * EVENT_FLOOD_PER_KEY of each key. Once EVENT_FLOOD_MAX_KEYS keys are known, events of a new
- * key are counted in an aggregate and not written. Keys compare by SHA-256 of event and key,
- * so no crafted key can pass for another. On allocation failure it answers true: an event
- * is never held back without being counted.
- */
-bool event_flood_admit(struct event_flood *f, const char *event, const char *key);
-/**
- * Calls cb once per key that had events counted and not written (count: how many), in the
- * order the keys were first seen, then once with event and key NULL for the aggregate of
- * keys beyond the table, when there were any.
- */
-void event_flood_report(const struct event_flood *f,
-			void (*cb)(const char *event, const char *key, uint64_t count,
-				   void *userdata),
-			void *userdata);
+/** "must-record", "evidence". */
+const char *event_class_to_string(enum event_class c);

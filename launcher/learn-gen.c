@@ -285,13 +285,25 @@ static int read_event(const json_t *ev, struct learn_trail *t, int64_t **pids, s
 		const char *reason = json_get_str(ev, "reason");
 		int64_t count = 0;
 
-		/* Repeats of one key lose nothing learn needs; distinct keys lost do. */
+		/* Repeats of one key lose nothing learn needs; distinct keys lost do. (Trails
+		   before audit.repeated said "repeated" here.) */
 		if (reason && streq(reason, "repeated"))
 			return 0;
 		if (json_get_int(ev, "count", &count) < 0 &&
 		    json_get_int(ev, "dropped", &count) < 0)
 			count = 1;
 		t->lost += count > 0 ? (uint64_t)count : 1;
+		return 0;
+	}
+	if (streq(event, "audit.sampled")) {
+		int64_t beyond = 0;
+
+		/* Evidence of keys never written: paths or programs learn did not see. Repeats
+		   beyond a key's first few lose nothing. */
+		if (json_get_int(ev, "beyond_keys", &beyond) == 0 && beyond > 0)
+			t->lost += (uint64_t)beyond;
+		if (member_true(ev, "budget_reached"))
+			t->lost++;
 		return 0;
 	}
 	if (streq(event, "run.exit"))

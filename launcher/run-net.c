@@ -61,9 +61,7 @@ enum {
 
 /* A stack that is not ready by then is given up (and the other one tried). */
 #define STACK_READY_TIMEOUT_USEC (10 * USEC_PER_SEC)
-/* net.connect and dns.query events per run; the rest are counted in audit.lost. */
-#define NET_EVENT_LIMIT 10000
-#define NFLOG_RECV_SIZE (128 * 1024)
+#define NFLOG_RECV_SIZE		 (128 * 1024)
 /* Recent flows remembered to report a connection once, not each retransmitted SYN. */
 #define RECENT_FLOWS 64
 
@@ -136,9 +134,10 @@ struct run_net {
 		uint16_t sport, dport;
 	} recent[RECENT_FLOWS];
 	size_t n_recent, next_recent;
-	uint64_t events;
-	uint64_t events_dropped;
-	uint64_t buffer_overruns;
+	bool have_seq; /* next_seq is the number the next logged packet should carry */
+	uint32_t next_seq;
+	bool overrun_open; /* the buffer overran and no packet since said how many were lost */
+	uint64_t overruns;
 };
 
 static const uint16_t dns_port = 53;
@@ -1315,20 +1314,10 @@ static void describe_flow(const struct nflog_flow *f, struct flow_text *t)
 	}
 }
 
-static bool event_allowed(struct run_net *n)
-{
-	if (n->events >= NET_EVENT_LIMIT) {
-		n->events_dropped++;
-		return false;
-	}
-	n->events++;
-	return true;
-}
-
 static void emit_dns_query(struct run_net *n, const struct nflog_flow *f, const char *verdict)
 {
 	struct audit *a = event_sink_audit(n->attach.sink);
-	char name[NFDNS_NAME_MAX], tbuf[16], addr[INET6_ADDRSTRLEN];
+	char name[NFDNS_NAME_MAX], tbuf[16], addr[INET6_ADDRSTRLEN], key[NFDNS_NAME_MAX + 32];
 	uint16_t type;
 	int k;
 
@@ -1340,7 +1329,12 @@ static void emit_dns_query(struct run_net *n, const struct nflog_flow *f, const 
 		k = nfdns_parse_query_tcp(f->l4_payload, f->l4_len, name, sizeof(name), &type);
 	else
 		return;
-	if (k < 0 || !a || !event_allowed(n))
+	if (k < 0 || !a)
+		return;
+	/* Must-record: the first query of each (verdict, type, name); repeats are counted. */
+	snprintf(key, sizeof(key), "%s %s %s", verdict,
+		 nfdns_type_to_string(type, tbuf, sizeof(tbuf)), name);
+	if (!event_sink_admit(n->attach.sink, EVENT_MUST_RECORD, "dns.query", key))
 		return;
 	inet_ntop(f->family, f->daddr, addr, sizeof(addr));
 	audit_begin(a, "dns.query");
@@ -1385,11 +1379,17 @@ static void emit_connect(struct run_net *n, const struct nflog_flow *f, const st
 			 long rule, const char *reason)
 {
 	struct audit *a = event_sink_audit(n->attach.sink);
+	char key[INET6_ADDRSTRLEN + 64];
 	struct flow_text t;
 
-	if (!a || seen_recently(n, f, nr != NULL) || !event_allowed(n))
+	if (!a || seen_recently(n, f, nr != NULL))
 		return;
 	describe_flow(f, &t);
+	/* Must-record: the first of each (verdict, protocol, address, port, rule). */
+	snprintf(key, sizeof(key), "%s %s %s %d %ld", nr ? "allow" : "deny", t.proto, t.addr,
+		 f->has_ports ? (int)f->dport : -1, rule);
+	if (!event_sink_admit(n->attach.sink, EVENT_MUST_RECORD, "net.connect", key))
+		return;
 	audit_begin(a, "net.connect");
 	audit_str(a, "verdict", nr ? "allow" : "deny");
 	audit_str(a, "proto", t.proto);
@@ -1433,6 +1433,25 @@ static void note_refusal(struct run_net *n, const struct nflog_flow *f)
 	event_sink_refusal(n->attach.sink, REFUSAL_NET, example);
 }
 
+#define OVERRUN_WHY "the log socket's buffer overran: the kernel dropped logged packets"
+
+/*
+ * The log numbers its packets: a gap is packets the kernel could not deliver (the socket's
+ * buffer was full), each one a refusal, connection or query that must be recorded.
+ */
+static void check_seq(struct run_net *n, const struct nflog_packet *p)
+{
+	if (!p->has_seq)
+		return;
+	if (n->have_seq && p->seq != n->next_seq) {
+		event_sink_lost(n->attach.sink, "nflog", OVERRUN_WHY,
+				(uint32_t)(p->seq - n->next_seq), true);
+		n->overrun_open = false;
+	}
+	n->have_seq = true;
+	n->next_seq = p->seq + 1;
+}
+
 static void on_packet(const struct nflog_packet *p, void *userdata)
 {
 	struct run_net *n = userdata;
@@ -1440,6 +1459,7 @@ static void on_packet(const struct nflog_packet *p, void *userdata)
 	long k;
 	enum nfrules_verdict v = nfrules_parse_prefix(p->prefix, &k);
 
+	check_seq(n, p);
 	if (v == NFRULES_LOG_UNKNOWN ||
 	    nflog_parse_flow(p->family, p->payload, p->payload_len, &f) < 0)
 		return;
@@ -1467,22 +1487,6 @@ static void on_packet(const struct nflog_packet *p, void *userdata)
 	}
 }
 
-static void emit_lost(struct run_net *n, const char *reason, uint64_t dropped)
-{
-	struct audit *a = event_sink_audit(n->attach.sink);
-
-	if (!a)
-		return;
-	audit_begin(a, "audit.lost");
-	audit_str(a, "source", "nflog");
-	audit_str(a, "reason", reason);
-	if (dropped)
-		audit_uint(a, "dropped", dropped);
-	else
-		audit_null(a, "dropped");
-	event_sink_end(n->attach.sink);
-}
-
 /* Reads everything queued on the log socket. */
 static void drain_nflog(struct run_net *n)
 {
@@ -1499,9 +1503,14 @@ static void drain_nflog(struct run_net *n)
 		if (len < 0 && errno == EINTR)
 			continue;
 		if (len < 0 && errno == ENOBUFS) {
-			/* The kernel dropped log messages: say so, then go on reading. */
-			n->buffer_overruns++;
-			emit_lost(n, "the log socket's buffer overran; packets were not logged", 0);
+			/*
+			 * The kernel dropped log messages: must-record events are gone, so the run
+			 * is stopped at once (or, with audit.overflow: count, they are counted).
+			 * The next packet's number says how many.
+			 */
+			n->overruns++;
+			n->overrun_open = true;
+			event_sink_lost(n->attach.sink, "nflog", OVERRUN_WHY, 0, true);
 			continue;
 		}
 		if (len <= 0)
@@ -1576,11 +1585,10 @@ void run_net_finish(struct run_net *n)
 	nfstack_kill(&n->stack);
 	/* Late packets (logged just before the skill ended) are still queued: read them. */
 	drain_nflog(n);
-	if (n->events_dropped)
-		emit_lost(n,
-			  "more than 10000 network events in one run; the rest were counted only",
-			  n->events_dropped);
-	n->events_dropped = 0;
+	/* An overrun after the last packet: how many were dropped is not known. */
+	if (n->overrun_open)
+		event_sink_lost(n->attach.sink, "nflog", OVERRUN_WHY, 0, false);
+	n->overrun_open = false;
 	n->nflog_source = event_source_free(n->nflog_source);
 	n->nflog_fd = safe_close(n->nflog_fd);
 	n->ready_source = event_source_free(n->ready_source);

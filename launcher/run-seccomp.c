@@ -21,9 +21,10 @@
  * the kernel then applies the mounts, the ruleset and its own checks to it.
  *
  * The listener is a source of the run's event loop, and everything goes through the run's
- * event sink: flood control (event_sink_admit()) applies to syscall.deny as to the trace
- * events, per distinct refusal (syscall and decoded argument), and every refusal is still
- * counted in run.summary (event_sink_refusal()).
+ * event sink: syscall.deny is a must-record event, written the first time for each distinct
+ * refusal (syscall and decoded argument) and counted after that; the trace events are
+ * evidence (event_sink_admit()); every refusal is counted in run.summary
+ * (event_sink_refusal()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -209,7 +210,7 @@ static int handle_refused(struct seccomp_listener *l, const struct seccomp_notif
 	/* Without memory for the example, the refusal is still written and counted. */
 	(void)seccomp_refusal_decode(l->policy, &req->data, c, &refusal);
 	/* The example names the syscall, its decoded argument and a foreign ABI: the key. */
-	if (a && event_sink_admit(sink, "syscall.deny", refusal.example)) {
+	if (a && event_sink_admit(sink, EVENT_MUST_RECORD, "syscall.deny", refusal.example)) {
 		audit_begin(a, "syscall.deny");
 		seccomp_refusal_audit(a, &refusal, ns_pid > 0 ? ns_pid : (int64_t)req->pid,
 				      req->pid);

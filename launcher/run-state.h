@@ -86,6 +86,7 @@ struct run {
 	struct rusage rusage;
 	bool timed_out;
 	bool cpu_exceeded;     /* the whole sandbox's CPU time passed limits.cpu */
+	bool audit_overflow;   /* stopped: the trail's budget was reached (event-sink.h) */
 	bool overlay_degraded; /* init bound the overlay's directory read-only (skillbox learn) */
 	int overlay_error;     /* why, positive errno */
 	char *error;	       /* the message printed for a failed run, also in run.exit */

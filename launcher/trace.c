@@ -27,8 +27,9 @@
  * Fidelity. The parent is single-threaded and handles one notification at a time; the
  * notifying thread waits until it is answered, so a skill producing events faster than they
  * are written is slowed down, never outrun: there is no queue that could overflow. Events
- * are written in the order the notifications were received. What flood control holds back
- * is counted and reported (audit.lost), never dropped silently.
+ * are written in the order the notifications were received. These events are evidence for
+ * the sink (event-sink.h): what it leaves out is counted exactly and reported (audit.repeated,
+ * audit.sampled), never dropped silently, and never at the cost of a must-record event.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -826,7 +827,7 @@ static void emit_exec(const struct trace_context *ctx, const struct trace_call *
 	buf_puts(&key, c->path ? c->path : "?");
 	STRV_FOREACH (a, c->argv)
 		buf_printf(&key, " %s", *a);
-	if (!event_sink_admit(ctx->sink, "proc.exec", buf_str(&key))) {
+	if (!event_sink_admit(ctx->sink, EVENT_EVIDENCE, "proc.exec", buf_str(&key))) {
 		buf_done(&key);
 		return;
 	}
@@ -941,7 +942,7 @@ static void emit_open(const struct trace_context *ctx, const struct trace_call *
 		   c->path    ? c->path
 		   : c->error ? c->error
 			      : "?");
-	admit = event_sink_admit(ctx->sink, "file.open", buf_str(&key));
+	admit = event_sink_admit(ctx->sink, EVENT_EVIDENCE, "file.open", buf_str(&key));
 	buf_done(&key);
 	if (!admit)
 		return;
@@ -976,7 +977,7 @@ static void emit_change(const struct trace_context *ctx, const struct trace_call
 	buf_printf(&key, "%s %s", c->op, c->path ? c->path : c->error ? c->error : "?");
 	if (c->path2)
 		buf_printf(&key, " %s", c->path2);
-	admit = event_sink_admit(ctx->sink, "file.change", buf_str(&key));
+	admit = event_sink_admit(ctx->sink, EVENT_EVIDENCE, "file.change", buf_str(&key));
 	buf_done(&key);
 	if (!admit)
 		return;
@@ -1010,7 +1011,7 @@ static void emit_connect(const struct trace_context *ctx, const struct trace_cal
 		   c->address ? c->address : "?");
 	if (c->port >= 0)
 		buf_printf(&key, ":%d", c->port);
-	admit = event_sink_admit(ctx->sink, "net.connect", buf_str(&key));
+	admit = event_sink_admit(ctx->sink, EVENT_EVIDENCE, "net.connect", buf_str(&key));
 	buf_done(&key);
 	if (!admit)
 		return;

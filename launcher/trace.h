@@ -14,9 +14,9 @@
  * an event is what the skill asked for as far as we could read it, not a proof of what the
  * kernel did.
  *
- * Flood control applies to these events and to syscall.deny: per distinct key (the event and
- * its salient fields) the first EVENT_FLOOD_PER_KEY events are written, further ones only
- * counted (event_sink_admit()).
+ * These events are evidence (event-sink.h): per distinct key (the event and its salient
+ * fields) the first EVENT_EVIDENCE_PER_KEY are written while evidence has room in the trail's
+ * budget; what is left out is counted exactly (event_sink_admit()).
  */
 
 #include <linux/seccomp.h>
@@ -94,7 +94,7 @@ bool trace_path_is_sensitive(const char *path);
 void trace_collect(const struct trace_context *t, const struct seccomp_notif *req, const char *name,
 		   struct trace_call *ret);
 /**
- * Writes the call's event (unless flood control holds it back) and counts a file access the
+ * Writes the call's event (unless the sink counts it instead) and counts a file access the
  * view does not declare as a refusal for run.summary.
  */
 void trace_emit(const struct trace_context *t, const struct trace_call *c);

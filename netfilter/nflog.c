@@ -56,6 +56,8 @@ static int nflog_config(int fd, uint16_t group, uint32_t copy_range)
 	/* Every packet is sent as soon as it is logged, not batched for up to a second. */
 	mnl_attr_put_u32(nlh, NFULA_CFG_QTHRESH, htonl(1));
 	mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT, htonl(1));
+	/* Numbered, so that packets the kernel could not deliver are counted exactly. */
+	mnl_attr_put_u16(nlh, NFULA_CFG_FLAGS, htons(NFULNL_CFG_F_SEQ));
 
 	if (sendto(fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return negative_errno();
@@ -156,6 +158,12 @@ int nflog_parse_packet(const struct nlmsghdr *nlh, struct nflog_packet *ret)
 		if (mnl_attr_validate(tb[NFULA_IFINDEX_OUTDEV], MNL_TYPE_U32) < 0)
 			return -EBADMSG;
 		ret->outdev = ntohl(mnl_attr_get_u32(tb[NFULA_IFINDEX_OUTDEV]));
+	}
+	if (tb[NFULA_SEQ]) {
+		if (mnl_attr_validate(tb[NFULA_SEQ], MNL_TYPE_U32) < 0)
+			return -EBADMSG;
+		ret->has_seq = true;
+		ret->seq = ntohl(mnl_attr_get_u32(tb[NFULA_SEQ]));
 	}
 	return 0;
 }

@@ -16,8 +16,9 @@ struct nlmsghdr;
 
 /**
  * Opens a netlink socket bound to NFLOG group in the current network namespace, copying up to
- * copy_range bytes of each packet and delivering every packet at once (queue threshold 1).
- * Returns 0 and the O_CLOEXEC descriptor, or -errno.
+ * copy_range bytes of each packet, delivering every packet at once (queue threshold 1) and
+ * numbering them (NFULA_SEQ), so that a reader can tell how many the kernel dropped when the
+ * socket's buffer overran. Returns 0 and the O_CLOEXEC descriptor, or -errno.
  */
 int nflog_open(uint16_t group, uint32_t copy_range, int *ret_fd);
 
@@ -28,6 +29,8 @@ struct nflog_packet {
 	const uint8_t *payload; /* the packet from its network header; NULL when absent */
 	size_t payload_len;
 	uint32_t outdev; /* ifindex; 0 when absent */
+	bool has_seq;
+	uint32_t seq; /* the instance's packet number, counting those it could not deliver */
 };
 
 /**

@@ -35,6 +35,7 @@
 #include "identity.h"
 #include "json.h"
 #include "event-loop.h"
+#include "event-keys.h"
 #include "event-sink.h"
 #include "run-limits.h"
 #include "run-seccomp.h"
@@ -170,85 +171,52 @@ static void test_deny_startup(void)
 
 /* --- tracing (launcher/trace.c) --- */
 
-struct lost_seen {
-	size_t n;
-	const char *event[8];
-	char key[8][EVENT_FLOOD_KEY_SHOWN + 1];
-	uint64_t count[8];
-};
-
-static void on_lost(const char *event, const char *key, uint64_t count, void *userdata)
+static void test_event_keys(void)
 {
-	struct lost_seen *l = userdata;
-
-	if (l->n >= ELEMENTSOF(l->event))
-		return;
-	l->event[l->n] = event;
-	snprintf(l->key[l->n], sizeof(l->key[l->n]), "%s", key ? key : "(null)");
-	l->count[l->n++] = count;
-}
-
-static void test_trace_flood(void)
-{
-	struct event_flood *f = event_flood_new();
-	struct lost_seen l = { 0 };
-	unsigned written = 0, overflow_written = 0;
+	struct event_keys *t = event_keys_new(1000);
+	struct event_key *k = NULL;
 	char key[64], longkey[600];
+	unsigned news = 0, full = 0;
 
-	if (!ok(f, "flood: a table is created"))
+	if (!ok(t, "keys: a table is created"))
 		return;
-	for (int i = 0; i < 10000; i++)
-		written += event_flood_admit(f, "syscall.deny", "keyctl");
-	is_int(written, 100, "flood: 100 of 10000 identical events are written");
-	for (int i = 0; i < 150; i++)
-		written += event_flood_admit(f, "file.open", "read /etc/shadow");
-	is_int(written, 200, "flood: another key has its own 100");
-	/* The same key text under another event is another key. */
-	ok(event_flood_admit(f, "file.change", "keyctl"), "flood: keys are per event");
+	ok(event_keys_count(t, "syscall.deny", "keyctl", 10, &k) == EVENT_KEYS_NEW && k &&
+		   k->count == 1 && k->first_usec == 10 && k->first_seq == EVENT_KEY_NO_SEQ,
+	   "keys: the first of a key is new, counted once, with its time");
+	for (int i = 0; i < 9999; i++)
+		event_keys_count(t, "syscall.deny", "keyctl", 20 + (uint64_t)i, &k);
+	ok(k->count == 10000 && k->first_usec == 10 && k->last_usec == 10018,
+	   "keys: repeats are counted, first and last times kept");
+	ok(event_keys_count(t, "file.change", "keyctl", 1, &k) == EVENT_KEYS_NEW,
+	   "keys: the same text under another event is another key");
 	/* Keys are compared whole: a long common prefix does not merge them. */
 	memset(longkey, 'a', sizeof(longkey) - 1);
 	longkey[sizeof(longkey) - 1] = '\0';
-	for (int i = 0; i < 100; i++)
-		event_flood_admit(f, "file.open", longkey);
+	event_keys_count(t, "file.open", longkey, 1, &k);
 	longkey[sizeof(longkey) - 2] = 'b';
-	ok(event_flood_admit(f, "file.open", longkey),
-	   "flood: keys that differ past the shown part are still different");
-	longkey[sizeof(longkey) - 2] = 'a';
-	ok(!event_flood_admit(f, "file.open", longkey), "flood: the 101st of the long key is held");
+	ok(event_keys_count(t, "file.open", longkey, 1, &k) == EVENT_KEYS_NEW,
+	   "keys: keys that differ past the shown part are still different");
+	ok(event_keys_show(k, longkey) == 0 && strlen(k->shown) == EVENT_KEY_SHOWN,
+	   "keys: a key's text is kept cut at %d bytes", EVENT_KEY_SHOWN);
 
-	event_flood_report(f, on_lost, &l);
-	ok(l.n == 3 && streq(l.event[0], "syscall.deny") && streq(l.key[0], "keyctl") &&
-		   l.count[0] == 9900 && streq(l.event[1], "file.open") &&
-		   streq(l.key[1], "read /etc/shadow") && l.count[1] == 50 && l.count[2] == 1 &&
-		   strlen(l.key[2]) == EVENT_FLOOD_KEY_SHOWN,
-	   "flood: the report lists held-back counts per key, in first-seen order, keys cut at "
-	   "%d bytes",
-	   EVENT_FLOOD_KEY_SHOWN);
-	for (size_t i = 0; i < l.n; i++)
-		diag("lost %s '%.40s' %" PRIu64, l.event[i], l.key[i], l.count[i]);
-
-	/* Fill the table: 5 keys so far, then distinct ones up to the limit and beyond. */
-	for (int i = 0; i < EVENT_FLOOD_MAX_KEYS + 500; i++) {
-		bool w;
+	for (int i = 0; i < 2000; i++) {
+		enum event_keys_result r;
 
 		snprintf(key, sizeof(key), "read /x/%d", i);
-		w = event_flood_admit(f, "file.open", key);
-		if (i >= EVENT_FLOOD_MAX_KEYS - 5)
-			overflow_written += w;
+		r = event_keys_count(t, "file.open", key, 1, &k);
+		news += r == EVENT_KEYS_NEW;
+		full += r == EVENT_KEYS_FULL;
 	}
-	is_int(overflow_written, 0, "flood: beyond %d keys nothing new is written",
-	       EVENT_FLOOD_MAX_KEYS);
-	ok(event_flood_admit(f, "syscall.deny", "keyctl") == false &&
-		   event_flood_admit(f, "file.open", "read /x/7") == true,
-	   "flood: known keys keep their own budget when the table is full");
-	l = (struct lost_seen){ 0 };
-	event_flood_report(f, on_lost, &l);
-	ok(l.n == 4 && l.event[3] == NULL && l.count[3] == 505 && l.count[0] == 9901,
-	   "flood: the aggregate of keys beyond the table is reported last (got %" PRIu64 ")",
-	   l.n == 4 ? l.count[3] : 0);
-	event_flood_free(f);
-	ok(event_flood_admit(NULL, "x", "y"), "flood: without a table everything is written");
-	ok(event_flood_free(NULL) == NULL, "flood: free takes NULL");
+	ok(news == 1000 - 4 && full == 1000 + 4 && event_keys_size(t) == 1000,
+	   "keys: up to the table's bound, then full (new %u, full %u)", news, full);
+	ok(event_keys_count(t, "syscall.deny", "keyctl", 99, &k) == EVENT_KEYS_REPEAT &&
+		   k->count == 10001,
+	   "keys: a full table still counts the keys it knows");
+	ok(streq(event_keys_at(t, 0)->event, "syscall.deny") &&
+		   streq(event_keys_at(t, 1)->event, "file.change"),
+	   "keys: in the order they were first seen");
+	event_keys_free(t);
+	ok(event_keys_free(NULL) == NULL, "keys: free takes NULL");
 }
 
 static void test_trace_helpers(void)
@@ -469,6 +437,51 @@ static json_t *trail_next(struct trail *t)
 	return n;
 }
 
+/* Every event written since the last call, parsed, into evs (at most max); how many. */
+static size_t trail_all(struct trail *t, json_t **evs, size_t max)
+{
+	struct stat st;
+	char *buf;
+	size_t n = 0, len, pos = 0;
+
+	if (fstat(t->fd, &st) < 0 || (size_t)st.st_size <= t->seen)
+		return 0;
+	len = (size_t)st.st_size - t->seen;
+	buf = malloc(len);
+	if (!buf || pread(t->fd, buf, len, (off_t)t->seen) != (ssize_t)len) {
+		free(buf);
+		return 0;
+	}
+	t->seen += len;
+	while (pos < len) {
+		char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		json_t *ev = NULL;
+
+		if (n < max && json_parse(buf + pos, end - pos, &ev, NULL) >= 0)
+			evs[n++] = ev;
+		pos = end + 1;
+	}
+	free(buf);
+	return n;
+}
+
+static void free_all(json_t **evs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(evs[i]);
+}
+
+/* The first event named event among evs, or NULL. */
+static json_t *find_event(json_t **evs, size_t n, const char *event, size_t from)
+{
+	for (size_t i = from; i < n; i++)
+		if (json_string_value(member(evs[i], "event")) &&
+		    streq(json_string_value(member(evs[i], "event")), event))
+			return evs[i];
+	return NULL;
+}
+
 static void trail_close(struct trail *t)
 {
 	audit_free(t->a); /* closes the memfd */
@@ -507,7 +520,8 @@ static void test_trace_emit(void)
 	if (!ok(m && mount_plan_build(m, &(struct mount_plan_opts){ 0 }, &plan) == 0,
 		"emit: a plan for the view"))
 		return;
-	if (!ok(trail_open(&t) && event_sink_new(t.a, &sink) == 0, "emit: a trail and a sink"))
+	if (!ok(trail_open(&t) && event_sink_new(t.a, NULL, &sink) == 0,
+		"emit: a trail and a sink"))
 		return;
 	ctx = (struct trace_context){ .sink = sink, .plan = plan };
 	files = event_sink_refusals(sink, REFUSAL_FILE);
@@ -698,21 +712,53 @@ static void count_stop(void *userdata)
 	stops++;
 }
 
+/* Writes one must-record (or evidence) event of about len bytes with this key, if admitted;
+   true when its line was written (an admitted line may still not fit the budget). */
+static bool sink_event(struct event_sink *s, enum event_class c, const char *event, const char *key,
+		       size_t len)
+{
+	struct audit *a = event_sink_audit(s);
+	uint64_t seq = audit_next_seq(a);
+	char *pad;
+
+	if (!event_sink_admit(s, c, event, key))
+		return false;
+	pad = calloc(1, len + 1);
+	if (pad)
+		memset(pad, 'p', len);
+	audit_begin(a, event);
+	audit_str(a, "key", key);
+	audit_str(a, "pad", pad);
+	event_sink_end(s);
+	free(pad);
+	/* Admitted, and written unless the line did not fit. */
+	return audit_next_seq(a) > seq;
+}
+
+static json_t *evs[70000];
+
 static void test_event_sink(void)
 {
 	static const char *const examples[] = { "a", "b", "a", "c", "d", "e", "f", "g" };
 	struct event_sink *sink = NULL, *quiet = NULL;
 	const struct refusal_stats *st;
+	struct event_trail_stats ts;
 	json_t *ev;
-	unsigned admitted = 0;
+	unsigned admitted = 0, written;
 	struct trail t;
+	size_t n;
+	char key[64];
 
-	if (!ok(trail_open(&t) && event_sink_new(t.a, &sink) == 0 &&
-			event_sink_new(NULL, &quiet) == 0,
+	if (!ok(trail_open(&t) && event_sink_new(t.a, NULL, &sink) == 0 &&
+			event_sink_new(NULL, NULL, &quiet) == 0,
 		"sink: created, with a trail and without"))
 		return;
 	ok(event_sink_audit(sink) == t.a && event_sink_audit(quiet) == NULL,
 	   "sink: hands out its writer, NULL without a trail");
+	ok(event_sink_budget(sink)->bytes == EVENT_BUDGET_BYTES_DEFAULT &&
+		   event_sink_budget(sink)->keys == EVENT_BUDGET_KEYS_DEFAULT &&
+		   !event_sink_budget(sink)->overflow_count,
+	   "sink: the default budget: 64 MiB, 65536 keys, stop on overflow");
 
 	for (size_t i = 0; i < ELEMENTSOF(examples); i++)
 		event_sink_refusal(sink, REFUSAL_NET, examples[i]);
@@ -736,24 +782,62 @@ static void test_event_sink(void)
 	event_sink_limit(quiet, RUN_LIMIT_CPU, "1s", "stopped");
 	ok(event_sink_limit_was_hit(quiet, RUN_LIMIT_CPU),
 	   "sink: ... and noted without a trail too");
+	ok(!event_sink_admit(quiet, EVENT_MUST_RECORD, "syscall.deny", "x"),
+	   "sink: without a trail nothing is admitted");
 
-	for (int i = 0; i < EVENT_FLOOD_PER_KEY + 2; i++)
-		admitted += event_sink_admit(sink, "file.open", "read /etc/shadow");
-	is_int(admitted, EVENT_FLOOD_PER_KEY, "sink: flood control admits %d of a key",
-	       EVENT_FLOOD_PER_KEY);
-	ok(!trail_next(&t), "sink: admitting writes nothing");
-	event_sink_flush(sink);
+	/* Must-record: the first of each key, repeats counted. */
+	for (int i = 0; i < 100; i++)
+		admitted += sink_event(sink, EVENT_MUST_RECORD, "syscall.deny", "keyctl", 10);
+	is_int(admitted, 1, "sink: must-record: the first of 100 identical events is written");
 	ev = trail_next(&t);
-	ok(ev && streq(str_of(ev, "event"), "audit.lost") &&
-		   streq(str_of(ev, "source"), "seccomp") &&
-		   streq(str_of(ev, "reason"), "repeated") &&
-		   streq(str_of(ev, "lost_event"), "file.open") &&
-		   streq(str_of(ev, "key"), "read /etc/shadow") && member(ev, "count") &&
-		   json_integer_value(member(ev, "count")) == 2,
-	   "sink: flush writes what flood control held back as audit.lost");
+	ok(ev && streq(str_of(ev, "event"), "syscall.deny"), "sink: ... it is in the trail");
 	json_decref(ev);
-	ok(event_sink_admit(sink, "file.open", "read /etc/shadow"),
-	   "sink: after a flush the counts start again");
+	/* Evidence: the first EVENT_EVIDENCE_PER_KEY of a key. */
+	admitted = 0;
+	for (int i = 0; i < 25; i++)
+		admitted +=
+			sink_event(sink, EVENT_EVIDENCE, "file.open", "read /etc/localtime", 10);
+	is_int(admitted, EVENT_EVIDENCE_PER_KEY, "sink: evidence: %d of 25 of a key are written",
+	       EVENT_EVIDENCE_PER_KEY);
+	n = trail_all(&t, evs, ELEMENTSOF(evs));
+	free_all(evs, n);
+	/* A flood of distinct evidence keys does not block a new must-record one. */
+	written = 0;
+	for (int i = 0; i < EVENT_EVIDENCE_KEYS + 500; i++) {
+		snprintf(key, sizeof(key), "read /x/%d", i);
+		written += sink_event(sink, EVENT_EVIDENCE, "file.open", key, 10);
+	}
+	ok(written == EVENT_EVIDENCE_KEYS - 1,
+	   "sink: evidence keys beyond the table are counted, not written (%u)", written);
+	ok(sink_event(sink, EVENT_MUST_RECORD, "dns.query", "deny A exfil.example", 10),
+	   "sink: a new must-record key after an evidence flood is written");
+	n = trail_all(&t, evs, ELEMENTSOF(evs));
+	free_all(evs, n);
+
+	event_sink_flush(sink);
+	n = trail_all(&t, evs, ELEMENTSOF(evs));
+	ev = find_event(evs, n, "audit.repeated", 0);
+	ok(ev && streq(str_of(ev, "class"), "must-record") &&
+		   streq(str_of(ev, "repeated_event"), "syscall.deny") &&
+		   streq(str_of(ev, "key"), "keyctl") &&
+		   json_integer_value(member(ev, "count")) == 99 &&
+		   json_is_integer(member(ev, "first_seq")) && str_of(ev, "first") &&
+		   str_of(ev, "last"),
+	   "sink: flush reports a must-record key's 99 repeats with first and last times and "
+	   "the seq of its line");
+	ev = find_event(evs, n, "audit.sampled", 0);
+	ok(ev && streq(str_of(ev, "sampled_event"), "file.open") &&
+		   json_integer_value(member(ev, "count")) == 15 + 500 + 1 &&
+		   json_integer_value(member(ev, "beyond_keys")) == 501,
+	   "sink: ... and the evidence left out, exactly (%" PRId64 ")",
+	   ev ? (int64_t)json_integer_value(member(ev, "count")) : -1);
+	ok(!find_event(evs, n, "audit.lost", 0) && !find_event(evs, n, "audit.overflow", 0),
+	   "sink: nothing lost, no overflow");
+	free_all(evs, n);
+	event_sink_trail_stats(sink, &ts);
+	ok(ts.repeats == 99 && ts.lost == 0 && !ts.overflow && ts.evidence_left_out == 516,
+	   "sink: the trail's figures for run.summary (repeats %" PRIu64 ", left out %" PRIu64 ")",
+	   ts.repeats, ts.evidence_left_out);
 
 	ok(!event_sink_failed(sink) && !event_sink_error(sink), "sink: no failure yet");
 	event_sink_set_stop(sink, count_stop, NULL);
@@ -765,6 +849,150 @@ static void test_event_sink(void)
 	is_str(refusal_kind_to_string(REFUSAL_SYSCALL), "syscall", "sink: refusal kind names");
 	is_str(run_limit_to_string(RUN_LIMIT_FILE_SIZE), "file_size", "sink: limit names");
 	event_sink_free(quiet);
+	event_sink_free(sink);
+	trail_close(&t);
+}
+
+/* The budget: a small one, filled by each class. */
+static void test_event_budget(void)
+{
+	const struct event_budget small = { .bytes = 1024 * 1024, .keys = 100000 };
+	struct event_sink *sink = NULL;
+	struct trail t;
+	json_t *ev;
+	size_t n, before, total = 0;
+	unsigned written = 0, i;
+	char key[64];
+	struct stat st;
+
+	stops = 0;
+	if (!ok(trail_open(&t) && event_sink_new(t.a, &small, &sink) == 0, "budget: a sink"))
+		return;
+	event_sink_set_stop(sink, count_stop, NULL);
+	ok(event_sink_room_to_run(sink), "budget: room to run with nothing written");
+
+	/* Evidence stops at half of the budget; must-record events still fit after it. */
+	for (i = 0; i < 4000; i++) {
+		snprintf(key, sizeof(key), "read /x/%u", i);
+		written += sink_event(sink, EVENT_EVIDENCE, "file.open", key, 600);
+	}
+	fstat(t.fd, &st);
+	ok(written < 4000 && (uint64_t)st.st_size <= small.bytes / 2 && stops == 0,
+	   "budget: evidence is cut at half of the budget (%u written, %lld bytes), no stop",
+	   written, (long long)st.st_size);
+	n = trail_all(&t, evs, ELEMENTSOF(evs));
+	free_all(evs, n);
+	ok(sink_event(sink, EVENT_MUST_RECORD, "net.connect", "deny udp 192.0.2.1 53 -1", 100),
+	   "budget: a must-record event after the evidence flood is written");
+
+	/* Must-record events fill the rest; the first that does not fit stops the run. */
+	for (i = 0; i < 100000 && !stops; i++) {
+		snprintf(key, sizeof(key), "deny udp 192.0.2.1 %u -1", i);
+		sink_event(sink, EVENT_MUST_RECORD, "net.connect", key, 300);
+	}
+	before = i;
+	fstat(t.fd, &st);
+	n = trail_all(&t, evs, ELEMENTSOF(evs));
+	ok(stops == 1 && event_sink_overflowed(sink) && n >= 2 &&
+		   streq(str_of(evs[n - 1], "event"), "audit.overflow") &&
+		   streq(str_of(evs[n - 1], "reason"), "bytes") &&
+		   streq(str_of(evs[n - 2], "event"), "net.connect"),
+	   "budget: the must-record event that did not fit is written, then audit.overflow, and "
+	   "the run is stopped (after %zu events, %lld bytes)",
+	   before, (long long)st.st_size);
+	free_all(evs, n);
+	/* Those in flight are written while the reserve lasts, then counted as lost. */
+	written = 0;
+	for (i = 0; i < 2000; i++) {
+		snprintf(key, sizeof(key), "deny tcp 192.0.2.2 %u -1", i);
+		written += sink_event(sink, EVENT_MUST_RECORD, "net.connect", key, 300);
+	}
+	ok(written > 10 && written < 2000 && stops == 1,
+	   "budget: %u in-flight events fit in the reserve; no second stop (%u)", written, stops);
+	event_sink_flush(sink);
+	n = trail_all(&t, evs, ELEMENTSOF(evs));
+	ev = find_event(evs, n, "audit.lost", 0);
+	ok(ev && streq(str_of(ev, "reason"), "after-overflow") &&
+		   json_integer_value(member(ev, "count")) == 2000 - (json_int_t)written,
+	   "budget: the rest are counted as lost after the overflow");
+	free_all(evs, n);
+	audit_begin(t.a, "run.summary");
+	event_sink_end(sink);
+	fstat(t.fd, &st);
+	total = (size_t)st.st_size;
+	ok(total <= small.bytes,
+	   "budget: the whole trail is within the budget (%zu of %" PRIu64 ")", total, small.bytes);
+	event_sink_free(sink);
+	trail_close(&t);
+
+	/* audit.overflow: count: no stop, the events are counted. */
+	stops = 0;
+	if (!ok(trail_open(&t) && event_sink_new(t.a,
+						 &(struct event_budget){ .bytes = 1024 * 1024,
+									 .keys = 10,
+									 .overflow_count = true },
+						 &sink) == 0,
+		"budget: a counting sink with 10 keys"))
+		return;
+	event_sink_set_stop(sink, count_stop, NULL);
+	written = 0;
+	for (i = 0; i < 15; i++) {
+		snprintf(key, sizeof(key), "socket(%u)", i);
+		written += sink_event(sink, EVENT_MUST_RECORD, "syscall.deny", key, 10);
+	}
+	ok(written == 10 && stops == 0 && !event_sink_overflowed(sink),
+	   "budget: with overflow: count, keys beyond the budget are counted, the run goes on");
+	event_sink_lost(sink, "nflog", "overran", 7, true);
+	ok(stops == 0, "budget: ... lost log packets too");
+	event_sink_flush(sink);
+	n = trail_all(&t, evs, ELEMENTSOF(evs));
+	ev = find_event(evs, n, "audit.lost", 0);
+	ok(ev && streq(str_of(ev, "lost_event"), "syscall.deny") &&
+		   streq(str_of(ev, "reason"), "keys") &&
+		   json_integer_value(member(ev, "count")) == 5,
+	   "budget: audit.lost: 5 syscall.deny beyond the keys");
+	free_all(evs, n);
+	event_sink_free(sink);
+	trail_close(&t);
+
+	/* Keys, stopping; and a lost log stops too. */
+	stops = 0;
+	if (!ok(trail_open(&t) &&
+			event_sink_new(t.a,
+				       &(struct event_budget){ .bytes = 1024 * 1024, .keys = 3 },
+				       &sink) == 0,
+		"budget: a stopping sink with 3 keys"))
+		return;
+	event_sink_set_stop(sink, count_stop, NULL);
+	for (i = 0; i < 4; i++) {
+		snprintf(key, sizeof(key), "socket(%u)", i);
+		sink_event(sink, EVENT_MUST_RECORD, "syscall.deny", key, 10);
+	}
+	n = trail_all(&t, evs, ELEMENTSOF(evs));
+	ok(n == 5 && stops == 1 && streq(str_of(evs[3], "key"), "socket(3)") &&
+		   streq(str_of(evs[4], "event"), "audit.overflow") &&
+		   streq(str_of(evs[4], "reason"), "keys"),
+	   "budget: the 4th key of 3 is written, then audit.overflow (keys), and the run stops");
+	free_all(evs, n);
+	event_sink_free(sink);
+	trail_close(&t);
+
+	stops = 0;
+	if (!ok(trail_open(&t) && event_sink_new(t.a, NULL, &sink) == 0, "budget: a default sink"))
+		return;
+	event_sink_set_stop(sink, count_stop, NULL);
+	event_sink_lost(sink, "nflog", "the log overran", 0, true);
+	ok(stops == 1 && event_sink_overflowed(sink),
+	   "budget: events lost by a handler stop the run");
+	event_sink_lost(sink, "nflog", "the log overran", 12, true);
+	event_sink_flush(sink);
+	n = trail_all(&t, evs, ELEMENTSOF(evs));
+	ev = find_event(evs, n, "audit.lost", 0);
+	ok(find_event(evs, n, "audit.overflow", 0) && ev && streq(str_of(ev, "source"), "nflog") &&
+		   json_integer_value(member(ev, "count")) == 12 &&
+		   json_is_true(member(ev, "count_known")),
+	   "budget: ... audit.overflow, then audit.lost with the count from the log");
+	free_all(evs, n);
 	event_sink_free(sink);
 	trail_close(&t);
 }
@@ -1173,7 +1401,8 @@ int main(void)
 	test_sensitive_paths();
 	test_event_loop();
 	test_event_sink();
-	test_trace_flood();
+	test_event_budget();
+	test_event_keys();
 	test_trace_helpers();
 	test_trace_collect();
 	test_trace_emit();

@@ -14,6 +14,8 @@
  *   deny:N                  N refused syscalls (keyctl), all the same
  *   repeat-open:N:PATH      N opens of PATH (flood control of a trace event)
  *   distinct-open:N:PREFIX  N opens of PREFIX0, PREFIX1, ... (different keys)
+ *   deny-distinct:N         N refused personality() calls, each with another persona
+ *   exec:PATH               execve(PATH) in a child, which exits with its errno on failure
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,6 +112,31 @@ static long step(char *verb, char *a, char *b)
 			if (syscall(SYS_keyctl, 0, 0, 0, 0, 0) >= 0 || errno != EPERM)
 				bad++;
 		return bad ? (errno = EPROTO, -1) : 0;
+	}
+	if (!strcmp(verb, "deny-distinct")) {
+		long n = strtol(a, NULL, 10), bad = 0;
+
+		/* 0x1000 + i: none of the personas the profile allows. */
+		for (long i = 0; i < n; i++)
+			if (syscall(SYS_personality, 0x1000 + i) >= 0 || errno != EPERM)
+				bad++;
+		return bad ? (errno = EPROTO, -1) : 0;
+	}
+	if (!strcmp(verb, "exec")) {
+		char *argv[] = { a, (char *)"from-probe", NULL };
+		char *envp[] = { NULL };
+		int status;
+		pid_t pid = fork();
+
+		if (pid == 0) {
+			syscall(SYS_execve, a, argv, envp);
+			_exit(errno);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) < 0)
+			return -1;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			return errno = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR, -1;
+		return 0;
 	}
 	if (!strcmp(verb, "repeat-open")) {
 		long n = strtol(a, NULL, 10);
