@@ -202,7 +202,7 @@ static int handle_refused(struct seccomp_listener *l, const struct seccomp_notif
 	ns_pid = read_ns_pid((pid_t)req->pid);
 	if (ioctl(l->fd, SECCOMP_IOCTL_NOTIF_ID_VALID, &req->id) < 0)
 		ns_pid = 0; /* the task is gone: the pid may be someone else's now */
-	resp->error = -seccomp_verdict_errno(c->verdict);
+	resp->error = -c->error;
 	k = respond(l->fd, resp);
 	if (k < 0)
 		return k;

@@ -3,7 +3,8 @@
  * Decoding the listener's notifications: what the audit trail and run.summary say about a
  * refused syscall. Its name on its own ABI, its arguments where a reader needs names rather
  * than numbers (socket's family and type, clone's and unshare's flags, ioctl's request,
- * personality's persona, the mode of a chmod, open or mkdir, mmap's flags), and a short example
+ * personality's persona, the mode of a chmod, open or mkdir, mknod's type, mode and device,
+ * mmap's flags, ptrace's request, the ids of setuid and friends), and a short example
  * ("socket(AF_PACKET)", "getpid (i386)") that is both run.summary's example and the key flood
  * control counts by.
  *
@@ -21,7 +22,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <netinet/in.h>
 
 #include "buf.h"
 #include "macros.h"
@@ -92,14 +97,15 @@ static const struct name_value ioctl_requests[] = {
 	NV(FIOCLEX),   NV(FIONCLEX),   NV(FIOASYNC),   NV(TIOCGPTN),  NV(TIOCSPTLCK),
 };
 
-/* Where a mode-setting call has its mode, and its open flags (-1: none). */
+/* Where a mode-setting call has its mode, and its open flags (-1: none); mknod and mknodat,
+   whose mode has the file type too, are decoded apart. */
 static const struct {
 	const char *name;
 	int mode_arg, flags_arg;
 } mode_args[] = {
-	{ "chmod", 1, -1 },   { "fchmod", 1, -1 },   { "creat", 1, -1 },     { "mkdir", 1, -1 },
-	{ "mknod", 1, -1 },   { "fchmodat", 2, -1 }, { "fchmodat2", 2, -1 }, { "mkdirat", 2, -1 },
-	{ "mknodat", 2, -1 }, { "open", 2, 1 },	     { "openat", 3, 2 },
+	{ "chmod", 1, -1 },   { "fchmod", 1, -1 },   { "creat", 1, -1 },
+	{ "mkdir", 1, -1 },   { "fchmodat", 2, -1 }, { "fchmodat2", 2, -1 },
+	{ "mkdirat", 2, -1 }, { "open", 2, 1 },	     { "openat", 3, 2 },
 };
 
 static const struct name_value open_flags[] = {
@@ -121,6 +127,46 @@ static const struct name_value mmap_flags[] = {
 	NV(MAP_ANONYMOUS), NV(MAP_GROWSDOWN), NV(MAP_FIXED),   NV(MAP_NORESERVE),
 	NV(MAP_POPULATE),  NV(MAP_STACK),     NV(MAP_HUGETLB), NV(MAP_FIXED_NOREPLACE),
 };
+
+static const struct name_value ptrace_requests[] = {
+	NV(PTRACE_TRACEME),	NV(PTRACE_PEEKTEXT),   NV(PTRACE_PEEKDATA),   NV(PTRACE_PEEKUSER),
+	NV(PTRACE_POKETEXT),	NV(PTRACE_POKEDATA),   NV(PTRACE_POKEUSER),   NV(PTRACE_CONT),
+	NV(PTRACE_KILL),	NV(PTRACE_SINGLESTEP), NV(PTRACE_GETREGS),    NV(PTRACE_SETREGS),
+	NV(PTRACE_ATTACH),	NV(PTRACE_DETACH),     NV(PTRACE_SYSCALL),    NV(PTRACE_SETOPTIONS),
+	NV(PTRACE_GETEVENTMSG), NV(PTRACE_GETSIGINFO), NV(PTRACE_SETSIGINFO), NV(PTRACE_GETREGSET),
+	NV(PTRACE_SETREGSET),	NV(PTRACE_SEIZE),      NV(PTRACE_INTERRUPT),  NV(PTRACE_LISTEN),
+	NV(PTRACE_PEEKSIGINFO),
+};
+
+static const struct name_value inet_protocols[] = {
+	NV(IPPROTO_IP),	  NV(IPPROTO_ICMP),    NV(IPPROTO_TCP),
+	NV(IPPROTO_UDP),  NV(IPPROTO_IPV6),    NV(IPPROTO_RAW),
+	NV(IPPROTO_SCTP), NV(IPPROTO_UDPLITE), NV(IPPROTO_ICMPV6),
+};
+
+static const struct name_value file_types[] = {
+	NV(S_IFREG), NV(S_IFCHR), NV(S_IFBLK), NV(S_IFIFO), NV(S_IFSOCK), NV(S_IFDIR), NV(S_IFLNK),
+};
+
+/* setuid() and friends: which arguments are ids, and of what. */
+static int id_args(const char *name)
+{
+	static const struct {
+		const char *name;
+		int n;
+	} calls[] = { { "setuid", 1 },	 { "setgid", 1 },    { "setreuid", 2 },
+		      { "setregid", 2 }, { "setresuid", 3 }, { "setresgid", 3 } };
+
+	for (size_t i = 0; name && i < ELEMENTSOF(calls); i++)
+		if (streq(name, calls[i].name))
+			return calls[i].n;
+	return 0;
+}
+
+static bool is_mknod(const char *name)
+{
+	return name && (streq(name, "mknod") || streq(name, "mknodat"));
+}
 
 static const char *lookup(const struct name_value *t, size_t n, uint64_t v)
 {
@@ -251,7 +297,10 @@ void seccomp_decode_args(struct audit *a, const struct seccomp_data *d, const ch
 			audit_int(a, "family", family);
 		format_socket_type(&b, d->args[1]);
 		audit_str(a, "type", buf_str(&b));
-		/* A name for netlink protocols, where the number means little to a reader. */
+		/* A name for netlink and IP protocols, where the number means little to a reader.
+		 */
+		if (!pn && (family == AF_INET || family == AF_INET6))
+			pn = LOOKUP(inet_protocols, (uint64_t)(uint32_t)d->args[2]);
 		if (pn)
 			audit_str(a, "protocol", pn);
 		else
@@ -302,6 +351,33 @@ void seccomp_decode_args(struct audit *a, const struct seccomp_data *d, const ch
 		snprintf(hex, sizeof(hex), "0x%x", (uint32_t)d->args[0]);
 		audit_str(a, "persona", hex);
 		audit_object_end(a);
+	} else if (streq(name, "ptrace")) {
+		const char *rn = LOOKUP(ptrace_requests, d->args[0]);
+
+		audit_object_begin(a, "args");
+		if (rn)
+			audit_str(a, "request", rn);
+		else
+			audit_int(a, "request", (int64_t)d->args[0]);
+		audit_int(a, "pid", (int)(uint32_t)d->args[1]);
+		audit_object_end(a);
+	} else if (is_mknod(name)) {
+		unsigned m = streq(name, "mknod") ? 1 : 2;
+		uint32_t mode = (uint32_t)d->args[m];
+		const char *tn = LOOKUP(file_types, mode & S_IFMT);
+
+		audit_object_begin(a, "args");
+		if (tn)
+			audit_str(a, "type", tn);
+		else
+			audit_int(a, "type", mode & S_IFMT);
+		/* The whole mode, type bits too, as the kernel reads it (umode_t). */
+		snprintf(hex, sizeof(hex), "0%o", mode & 0xffff);
+		audit_str(a, "mode", hex);
+		snprintf(hex, sizeof(hex), "%u:%u", major((dev_t)d->args[m + 1]),
+			 minor((dev_t)d->args[m + 1]));
+		audit_str(a, "dev", hex);
+		audit_object_end(a);
 	} else if (mode_call(name) >= 0) {
 		int i = mode_call(name);
 
@@ -324,6 +400,16 @@ void seccomp_decode_args(struct audit *a, const struct seccomp_data *d, const ch
 	} else if (streq(name, "shmget")) {
 		audit_object_begin(a, "args");
 		audit_uint(a, "size", d->args[1]);
+		audit_object_end(a);
+	} else if (id_args(name)) {
+		static const char *const keys[3][3] = { { "id" },
+							{ "real", "effective" },
+							{ "real", "effective", "saved" } };
+		int n = id_args(name);
+
+		audit_object_begin(a, "args");
+		for (int i = 0; i < n; i++)
+			audit_int(a, keys[n - 1][i], (int32_t)(uint32_t)d->args[i]);
 		audit_object_end(a);
 	}
 	buf_done(&b);
@@ -352,6 +438,22 @@ char *seccomp_decode_example(const struct seccomp_data *d, const char *name, con
 			buf_printf(&b, "(%u", (uint32_t)d->args[0]);
 		if (pn)
 			buf_printf(&b, ", %s", pn);
+		/* IP sockets are refused by type (raw, packet) and protocol (ICMP): name them. */
+		if ((uint32_t)d->args[0] == AF_INET || (uint32_t)d->args[0] == AF_INET6) {
+			const char *tn = LOOKUP(socket_types, (uint32_t)d->args[1] & 0xf);
+			const char *ip = LOOKUP(inet_protocols, (uint32_t)d->args[2]);
+
+			if (tn)
+				buf_printf(&b, ", %s", tn);
+			else
+				buf_printf(&b, ", %u", (uint32_t)d->args[1] & 0xf);
+			if ((uint32_t)d->args[2]) {
+				if (ip)
+					buf_printf(&b, ", %s", ip);
+				else
+					buf_printf(&b, ", %u", (uint32_t)d->args[2]);
+			}
+		}
 		buf_putc(&b, ')');
 	} else if (is_clone(name)) {
 		uint64_t flags = clone_flag_bits(name, d->args[0]);
@@ -366,11 +468,36 @@ char *seccomp_decode_example(const struct seccomp_data *d, const char *name, con
 		const char *rn = LOOKUP(ioctl_requests, (uint32_t)d->args[1]);
 
 		if (rn)
-			buf_printf(&b, "(%s)", rn);
+			buf_printf(&b, "(%s", rn);
 		else
-			buf_printf(&b, "(0x%x)", (uint32_t)d->args[1]);
+			buf_printf(&b, "(0x%x", (uint32_t)d->args[1]);
+		/* Upper bits the kernel ignores: another attempt than the plain request. */
+		if (d->args[1] >> 32)
+			buf_printf(&b, ", raw 0x%llx", (unsigned long long)d->args[1]);
+		buf_putc(&b, ')');
 	} else if (streq(name, "personality")) {
 		buf_printf(&b, "(0x%x)", (uint32_t)d->args[0]);
+	} else if (streq(name, "ptrace")) {
+		const char *rn = LOOKUP(ptrace_requests, d->args[0]);
+
+		if (rn)
+			buf_printf(&b, "(%s)", rn);
+		else
+			buf_printf(&b, "(%llu)", (unsigned long long)d->args[0]);
+	} else if (is_mknod(name)) {
+		uint32_t mode = (uint32_t)d->args[streq(name, "mknod") ? 1 : 2];
+		const char *tn = LOOKUP(file_types, mode & S_IFMT);
+
+		/* The type (a device is refused) and the permissions (set-id is refused). */
+		if (tn)
+			buf_printf(&b, "(%s|0%o)", tn, mode & 07777);
+		else
+			buf_printf(&b, "(0%o)", mode & 0xffff);
+	} else if (id_args(name)) {
+		buf_putc(&b, '(');
+		for (int i = 0; i < id_args(name); i++)
+			buf_printf(&b, "%s%d", i ? ", " : "", (int32_t)(uint32_t)d->args[i]);
+		buf_putc(&b, ')');
 	} else if (mode_call(name) >= 0) {
 		buf_printf(&b, "(0%o)",
 			   (unsigned)(d->args[mode_args[mode_call(name)].mode_arg] & 0xffff));
@@ -394,7 +521,7 @@ int seccomp_refusal_decode(const struct seccomp_policy *p, const struct seccomp_
 	*ret = (struct seccomp_refusal){
 		.data = *d,
 		.native = c->abi == SECCOMP_ABI_NATIVE,
-		.error = seccomp_verdict_errno(c->verdict),
+		.error = c->error ? c->error : seccomp_verdict_errno(c->verdict),
 		.abi = seccomp_abi_name(p, c->abi),
 		.name = c->name,
 	};
@@ -439,7 +566,7 @@ void seccomp_refusal_audit(struct audit *a, const struct seccomp_refusal *r, int
 		audit_str(a, "arch", arch);
 	}
 	audit_int(a, "nr", r->data.nr);
-	audit_str(a, "errno", r->error == EPERM ? "EPERM" : "ENOSYS");
+	audit_str(a, "errno", strerrorname_np(r->error) ? strerrorname_np(r->error) : "EPERM");
 	if (r->native)
 		seccomp_decode_args(a, &r->data, r->name);
 }

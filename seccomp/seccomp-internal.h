@@ -44,7 +44,7 @@ struct sp_cmp {
 	uint64_t b; /* the datum for SCMP_CMP_MASKED_EQ */
 };
 
-#define SP_MAX_CMPS 2
+#define SP_MAX_CMPS 3
 
 /* Comparisons that must all hold (one libseccomp rule). */
 struct sp_alt {
@@ -55,6 +55,7 @@ struct sp_alt {
 /* A condition: the syscall is allowed when any alternative holds. */
 struct sp_cond {
 	const char *summary; /* for explain, e.g. "only without namespace flags (...)" */
+	int refused_errno;   /* the answer when no alternative holds; 0: EPERM */
 	struct sp_alt *alts;
 	size_t n_alts;
 };

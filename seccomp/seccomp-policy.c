@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,8 +139,7 @@ static const struct sp_group default_allow[] = {
 	      "pidfd_open", "pidfd_send_signal", "capget", "capset", "seccomp",
 	      "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self"),
 	GROUP("credentials", "getuid", "geteuid", "getgid", "getegid", "getresuid", "getresgid",
-	      "getgroups", "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid",
-	      "setfsuid", "setfsgid", "setgroups"),
+	      "getgroups", "setfsuid", "setfsgid"),
 	GROUP("signals and time", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigpending",
 	      "rt_sigsuspend", "rt_sigtimedwait", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
 	      "sigaltstack", "signalfd", "signalfd4", "pause", "restart_syscall", "alarm",
@@ -181,6 +181,11 @@ static const struct sp_group default_refuse[] = {
 	      "quotactl_fd", "sethostname", "setdomainname", "syslog", "vhangup"),
 	GROUP("clocks", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex"),
 	GROUP("file handles", "name_to_handle_at", "open_by_handle_at"),
+	/*
+	 * The kernel refuses it anyway (a user namespace with setgroups denied): refused here so
+	 * that the attempt is audited rather than failing unseen.
+	 */
+	GROUP("refused by the kernel without capabilities", "setgroups"),
 };
 
 /*
@@ -249,11 +254,19 @@ enum {
 	COND_IOCTL,
 	COND_IOCTL_STRICT,
 	COND_PERSONALITY,
-	COND_MODE_ARG1, /* chmod, fchmod, creat, mkdir, mknod */
-	COND_MODE_ARG2, /* fchmodat, fchmodat2, mkdirat, mknodat */
+	COND_MODE_ARG1, /* chmod, fchmod, creat, mkdir */
+	COND_MODE_ARG2, /* fchmodat, fchmodat2, mkdirat */
 	COND_OPEN,	/* open: flags in arg 1, mode in arg 2 */
 	COND_OPENAT,	/* openat: flags in arg 2, mode in arg 3 */
 	COND_MMAP,	/* with limit_shared_memory: flags in arg 3 */
+	COND_MKNOD,	/* mknod: the file type and mode in arg 1, the device in arg 2 */
+	COND_MKNODAT,	/* mknodat: in args 2 and 3 */
+	COND_SETUID,
+	COND_SETGID,
+	COND_SETREUID,
+	COND_SETREGID,
+	COND_SETRESUID,
+	COND_SETRESGID,
 	_COND_MAX,
 };
 
@@ -365,11 +378,101 @@ static int cover_low32(struct sp_cond *c, unsigned arg, const uint32_t *ex, size
 	return cover_low32(c, arg, ex, n, prefix | (UINT32_C(1) << (31 - bits)), bits + 1);
 }
 
+/*
+ * mknod() makes regular files, FIFOs and sockets for anyone; device nodes only with
+ * CAP_MKNOD, which the skill never has (EPERM), except a whiteout (a character device 0:0).
+ * The mode is an int and the device a dev_t: low 32 bits compared, as the kernel reads them
+ * (the device's upper bits only matter for numbers no whiteout has). Like every call that
+ * sets a mode, never with set-user-ID or set-group-ID (MODE_SETID): libseccomp takes one
+ * comparison per argument in a rule, so the type and the set-id bits are one masked compare.
+ */
+static int cond_mknod(struct sp_cond *c, unsigned mode_arg)
+{
+	static const uint32_t types[] = { 0, S_IFREG, S_IFIFO, S_IFSOCK };
+	const uint32_t mask = S_IFMT | MODE_SETID;
+	int r = 0;
+
+	c->summary = "allowed for regular files, FIFOs, sockets and whiteouts without S_ISUID or "
+		     "S_ISGID; refused for device nodes, which need a capability the skill never "
+		     "has";
+	for (size_t i = 0; i < ELEMENTSOF(types) && r >= 0; i++)
+		r = cond_add(c, &(struct sp_alt){ .cmp = { { .arg = mode_arg,
+							     .op = SCMP_CMP_MASKED_EQ,
+							     .a = mask,
+							     .b = types[i] } },
+						  .n = 1 });
+	if (r >= 0)
+		r = cond_add(c,
+			     &(struct sp_alt){
+				     .cmp = { { .arg = mode_arg,
+						.op = SCMP_CMP_MASKED_EQ,
+						.a = mask,
+						.b = S_IFCHR },
+					      { .arg = mode_arg + 1, .op = SCMP_CMP_EQ, .a = 0 } },
+				     .n = 2 });
+	return r;
+}
+
+/*
+ * The sandbox's user namespace maps one uid and one gid: setuid() and friends can only ever
+ * "change" to those (or keep, with -1); any other id is unmapped and the kernel answers
+ * EINVAL. Refused here with that same answer, so that an attempt to become root (or anyone)
+ * is audited instead of failing unseen. Every combination of "own id or -1" per argument.
+ */
+static int cond_id_args(struct sp_cond *c, const char *summary, uint32_t own, unsigned n_args,
+			bool minus_one_ok)
+{
+	int r = 0;
+
+	c->summary = summary;
+	c->refused_errno = EINVAL;
+	for (unsigned combo = 0; combo < (1u << n_args) && r >= 0; combo++) {
+		struct sp_alt alt = { .n = n_args };
+
+		if (!minus_one_ok && combo)
+			break;
+		for (unsigned a = 0; a < n_args; a++)
+			alt.cmp[a] = low32_eq(a, combo & (1u << a) ? UINT32_MAX : own);
+		r = cond_add(c, &alt);
+	}
+	return r;
+}
+
+static int cond_ids(struct sp_cond *c)
+{
+	int r;
+
+	r = cond_id_args(&c[COND_SETUID], "allowed only to the sandbox user's own uid (1000)",
+			 SECCOMP_SANDBOX_UID, 1, false);
+	if (r >= 0)
+		r = cond_id_args(&c[COND_SETGID],
+				 "allowed only to the sandbox user's own gid (1000)",
+				 SECCOMP_SANDBOX_GID, 1, false);
+	if (r >= 0)
+		r = cond_id_args(&c[COND_SETREUID],
+				 "allowed only with each id the own uid (1000) or -1",
+				 SECCOMP_SANDBOX_UID, 2, true);
+	if (r >= 0)
+		r = cond_id_args(&c[COND_SETREGID],
+				 "allowed only with each id the own gid (1000) or -1",
+				 SECCOMP_SANDBOX_GID, 2, true);
+	if (r >= 0)
+		r = cond_id_args(&c[COND_SETRESUID],
+				 "allowed only with each id the own uid (1000) or -1",
+				 SECCOMP_SANDBOX_UID, 3, true);
+	if (r >= 0)
+		r = cond_id_args(&c[COND_SETRESGID],
+				 "allowed only with each id the own gid (1000) or -1",
+				 SECCOMP_SANDBOX_GID, 3, true);
+	return r;
+}
+
 static int build_conds(struct seccomp_policy *p)
 {
 	static const uint32_t personas[] = { PER_LINUX, PER_LINUX32, UNAME26, PER_LINUX32 | UNAME26,
 					     0xffffffffu };
-	static const uint32_t inet[] = { AF_UNIX, AF_INET, AF_INET6 };
+	static const uint32_t inet[] = { AF_INET, AF_INET6 };
+	static const uint32_t datagram_protos[] = { 0, IPPROTO_UDP, IPPROTO_UDPLITE };
 	static const uint32_t local[] = { AF_UNIX };
 	static const uint32_t tty_inject[] = { TIOCSTI, TIOCLINUX };
 	static const uint32_t strict_ioctls[] = { TCGETS,  TIOCGWINSZ, TIOCGPGRP, FIONREAD,
@@ -388,14 +491,44 @@ static int build_conds(struct seccomp_policy *p)
 	if (r < 0)
 		return r;
 
-	c[COND_SOCKET].summary = "allowed for AF_UNIX, AF_INET, AF_INET6, and AF_NETLINK with "
-				 "NETLINK_ROUTE; refused for any other family or netlink protocol";
-	r = cond_low32_in(&c[COND_SOCKET], 0, inet, ELEMENTSOF(inet));
+	c[COND_SOCKET].summary =
+		"allowed for AF_UNIX, AF_NETLINK with NETLINK_ROUTE, and AF_INET and AF_INET6 "
+		"stream, seqpacket and UDP datagram sockets; refused for any other family or "
+		"netlink protocol, and for raw, packet and ICMP (ping) sockets, which the kernel "
+		"refuses a process without capabilities anyway";
+	r = cond_low32_in(&c[COND_SOCKET], 0, local, ELEMENTSOF(local));
 	if (r >= 0)
 		r = cond_add(&c[COND_SOCKET],
 			     &(struct sp_alt){
 				     .cmp = { low32_eq(0, AF_NETLINK), low32_eq(2, NETLINK_ROUTE) },
 				     .n = 2 });
+	for (size_t i = 0; i < ELEMENTSOF(inet) && r >= 0; i++) {
+		/* The type's low 4 bits; SOCK_NONBLOCK and SOCK_CLOEXEC live above them. */
+		r = cond_add(&c[COND_SOCKET], &(struct sp_alt){ .cmp = { low32_eq(0, inet[i]),
+									 { .arg = 1,
+									   .op = SCMP_CMP_MASKED_EQ,
+									   .a = 0xf,
+									   .b = SOCK_STREAM } },
+								.n = 2 });
+		if (r >= 0)
+			r = cond_add(&c[COND_SOCKET],
+				     &(struct sp_alt){ .cmp = { low32_eq(0, inet[i]),
+								{ .arg = 1,
+								  .op = SCMP_CMP_MASKED_EQ,
+								  .a = 0xf,
+								  .b = SOCK_SEQPACKET } },
+						       .n = 2 });
+		/* Datagrams: UDP (0 is the default) and UDP-Lite, not ICMP (ping sockets). */
+		for (size_t k = 0; k < ELEMENTSOF(datagram_protos) && r >= 0; k++)
+			r = cond_add(&c[COND_SOCKET],
+				     &(struct sp_alt){ .cmp = { low32_eq(0, inet[i]),
+								{ .arg = 1,
+								  .op = SCMP_CMP_MASKED_EQ,
+								  .a = 0xf,
+								  .b = SOCK_DGRAM },
+								low32_eq(2, datagram_protos[k]) },
+						       .n = 3 });
+	}
 	if (r < 0)
 		return r;
 
@@ -472,7 +605,13 @@ static int build_conds(struct seccomp_policy *p)
 							  .a = MAP_TYPE_MASK | MAP_GROWSDOWN,
 							  .b = MAP_DROPPABLE } },
 					       .n = 1 });
-	return r;
+	if (r >= 0)
+		r = cond_mknod(&c[COND_MKNOD], 1);
+	if (r >= 0)
+		r = cond_mknod(&c[COND_MKNODAT], 2);
+	if (r < 0)
+		return r;
+	return cond_ids(c);
 }
 
 static bool cmp_holds(const struct sp_cmp *c, const uint64_t *args)
@@ -599,20 +738,21 @@ static int add_conditional(struct seccomp_policy *p, const char *name, int cond)
 }
 
 /*
- * The calls that set a file's mode, each with the condition on its mode. openat2() is not
- * among them: its mode is in a struct in memory, which a filter cannot read, so it is left
- * unknown (ENOSYS, audited) and callers fall back to openat(), as glibc's open() always does.
+ * The calls that set a file's mode, each with the condition on its mode (mknod's checks the
+ * file type too: see cond_mknod()). openat2() is not among them: its mode is in a struct in
+ * memory, which a filter cannot read, so it is left unknown (ENOSYS, audited) and callers
+ * fall back to openat(), as glibc's open() always does.
  */
 static const struct {
 	const char *name;
 	int cond;
 } mode_calls[] = {
-	{ "chmod", COND_MODE_ARG1 },	 { "fchmod", COND_MODE_ARG1 },
-	{ "creat", COND_MODE_ARG1 },	 { "mkdir", COND_MODE_ARG1 },
-	{ "mknod", COND_MODE_ARG1 },	 { "fchmodat", COND_MODE_ARG2 },
-	{ "fchmodat2", COND_MODE_ARG2 }, { "mkdirat", COND_MODE_ARG2 },
-	{ "mknodat", COND_MODE_ARG2 },	 { "open", COND_OPEN },
-	{ "openat", COND_OPENAT },
+	{ "chmod", COND_MODE_ARG1 },	{ "fchmod", COND_MODE_ARG1 },
+	{ "creat", COND_MODE_ARG1 },	{ "mkdir", COND_MODE_ARG1 },
+	{ "fchmodat", COND_MODE_ARG2 }, { "fchmodat2", COND_MODE_ARG2 },
+	{ "mkdirat", COND_MODE_ARG2 },	{ "open", COND_OPEN },
+	{ "openat", COND_OPENAT },	{ "mknod", COND_MKNOD },
+	{ "mknodat", COND_MKNODAT },
 };
 
 static int build_default(struct seccomp_policy *p, char **ret_error)
@@ -633,6 +773,19 @@ static int build_default(struct seccomp_policy *p, char **ret_error)
 		r = add_conditional(p, "personality", COND_PERSONALITY);
 	for (size_t i = 0; i < ELEMENTSOF(mode_calls) && r >= 0; i++)
 		r = add_conditional(p, mode_calls[i].name, mode_calls[i].cond);
+	{
+		static const struct {
+			const char *name;
+			int cond;
+		} ids[] = {
+			{ "setuid", COND_SETUID },	 { "setgid", COND_SETGID },
+			{ "setreuid", COND_SETREUID },	 { "setregid", COND_SETREGID },
+			{ "setresuid", COND_SETRESUID }, { "setresgid", COND_SETRESGID },
+		};
+
+		for (size_t i = 0; i < ELEMENTSOF(ids) && r >= 0; i++)
+			r = add_conditional(p, ids[i].name, ids[i].cond);
+	}
 	nr = seccomp_syscall_resolve_name("clone3");
 	if (r >= 0 && nr >= 0)
 		r = append_entry(p, &(struct sp_entry){ .nr = nr,
@@ -1148,7 +1301,7 @@ void seccomp_policy_classify(const struct seccomp_policy *p, const struct seccom
 {
 	const struct sp_entry *e;
 
-	*ret = (struct seccomp_class){ .abi = abi_of(p, d) };
+	*ret = (struct seccomp_class){ .abi = abi_of(p, d), .error = EPERM };
 	if (ret->abi != SECCOMP_ABI_NATIVE) {
 		ret->verdict = SECCOMP_VERDICT_EPERM;
 		return;
@@ -1158,6 +1311,7 @@ void seccomp_policy_classify(const struct seccomp_policy *p, const struct seccom
 	ret->name = e ? e->name : NULL;
 	if (!e) {
 		ret->verdict = SECCOMP_VERDICT_ENOSYS;
+		ret->error = ENOSYS;
 		return;
 	}
 	switch (e->kind) {
@@ -1168,17 +1322,22 @@ void seccomp_policy_classify(const struct seccomp_policy *p, const struct seccom
 		ret->verdict = cond_holds(e->cond, (const uint64_t *)d->args)
 				       ? SECCOMP_VERDICT_ALLOW
 				       : SECCOMP_VERDICT_EPERM;
+		if (e->cond->refused_errno)
+			ret->error = e->cond->refused_errno;
 		break;
 	case SP_REFUSE:
 		ret->verdict = SECCOMP_VERDICT_EPERM;
 		break;
 	case SP_ENOSYS:
 		ret->verdict = SECCOMP_VERDICT_FILTER_ENOSYS;
+		ret->error = ENOSYS;
 		break;
 	case SP_TRACE:
 		ret->verdict = !e->cond || cond_holds(e->cond, (const uint64_t *)d->args)
 				       ? SECCOMP_VERDICT_CONTINUE
 				       : SECCOMP_VERDICT_EPERM;
+		if (e->cond && e->cond->refused_errno)
+			ret->error = e->cond->refused_errno;
 		break;
 	}
 }

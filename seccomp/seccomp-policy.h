@@ -31,6 +31,13 @@ enum {
 	SECCOMP_TRACE_CONNECT = 1u << 2, /* connect, sendto, sendmsg, sendmmsg */
 };
 
+/*
+ * The sandbox user's uid and gid inside (launcher/spawn.c maps exactly this one): the only
+ * ids setuid() and friends can take there, which the filter's conditions name.
+ */
+#define SECCOMP_SANDBOX_UID 1000
+#define SECCOMP_SANDBOX_GID 1000
+
 /* A syscall named by an adjustment (syscalls.allow or syscalls.deny). */
 struct seccomp_name {
 	const char *name;
@@ -94,6 +101,7 @@ struct sp_entry;
 /* What a notification is, as the filter decided it. */
 struct seccomp_class {
 	enum seccomp_verdict verdict;
+	int error; /* a refusal's answer (positive errno): EPERM, ENOSYS, ... */
 	enum seccomp_abi abi;
 	const char *name;	      /* the table's name; NULL for a foreign ABI or unknown */
 	const struct sp_entry *entry; /* the table's entry (seccomp-internal.h), or NULL */

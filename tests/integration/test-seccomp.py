@@ -54,11 +54,33 @@ HOSTILE = {
     "personality-norandom": ("EPERM", "personality",
                              lambda e: e.get("args", {}).get("persona") == "0x40000"),
     "sysfs": ("ENOSYS", "sysfs", None),
+    # Refused by the kernel for lack of capabilities: the filter refuses them first, with the
+    # kernel's own answer (ping: EPERM, where the kernel says EACCES), so they are audited.
+    "socket-raw": ("EPERM", "socket",
+                   lambda e: e.get("args", {}).get("family") == "AF_INET"
+                   and e.get("args", {}).get("type") == "SOCK_RAW"),
+    "socket-raw6": ("EPERM", "socket",
+                    lambda e: e.get("args", {}).get("family") == "AF_INET6"
+                    and e.get("args", {}).get("type") == "SOCK_RAW|SOCK_CLOEXEC"),
+    "socket-ping": ("EPERM", "socket",
+                    lambda e: e.get("args", {}).get("type") == "SOCK_DGRAM"
+                    and e.get("args", {}).get("protocol") == "IPPROTO_ICMP"),
+    "socket-ping6": ("EPERM", "socket",
+                     lambda e: e.get("args", {}).get("protocol") == "IPPROTO_ICMPV6"),
+    "mknod-dev": ("EPERM", "mknodat",
+                  lambda e: e.get("args", {}).get("type") == "S_IFCHR"
+                  and e.get("args", {}).get("dev") == "1:3"),
+    "setgroups": ("EPERM", "setgroups", None),
+    "setuid-root": ("EINVAL", "setuid", lambda e: e.get("args", {}).get("id") == 0),
+    "setresgid-root": ("EINVAL", "setresgid",
+                       lambda e: e.get("args", {}) == {"real": -1, "effective": 0,
+                                                       "saved": -1}),
 }
 
 # Allowed under default: the answer is the kernel's, and no syscall.deny event appears.
 ALLOWED = ["clone-plain", "socket-netlink-route", "socket-tcp", "socket-udp6", "socket-unix",
-           "fionread", "ioctl-signext", "personality-query", "getpid"]
+           "fionread", "ioctl-signext", "personality-query", "getpid", "mknod-fifo",
+           "setuid-self"]
 
 
 def manifest(command, profile=None, allow=(), deny=(), trace=(), read=(), workdir="/skill"):

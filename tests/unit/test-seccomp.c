@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <linux/filter.h>
 #include <linux/sched.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -338,6 +340,14 @@ static uint64_t rng(void)
 static const uint64_t interesting[] = {
 	0,
 	1,
+	1000,
+	0x1000003e8u,
+	S_IFCHR | 0600,
+	S_IFBLK,
+	S_IFIFO | 0644,
+	SOCK_RAW | SOCK_CLOEXEC,
+	IPPROTO_ICMPV6,
+	IPPROTO_UDPLITE,
 	2,
 	3,
 	8,
@@ -472,7 +482,12 @@ static void test_filter_matches_classifier(void)
 				    seccomp_syscall_resolve_name("mknodat"),
 				    seccomp_syscall_resolve_name("mmap"),
 				    seccomp_syscall_resolve_name("memfd_create"),
-				    seccomp_syscall_resolve_name("shmget") };
+				    seccomp_syscall_resolve_name("shmget"),
+				    seccomp_syscall_resolve_name("setuid"),
+				    seccomp_syscall_resolve_name("setreuid"),
+				    seccomp_syscall_resolve_name("setresuid"),
+				    seccomp_syscall_resolve_name("setresgid"),
+				    seccomp_syscall_resolve_name("setgroups") };
 
 	for (size_t pi = 0; pi < ELEMENTSOF(profiles); pi++) {
 		const struct seccomp_policy *p = profiles[pi].p;
@@ -587,6 +602,54 @@ static void test_classifier(void)
 		   "strict: socket(AF_INET) is refused");
 	is_verdict(classify("strict", "socket", AF_UNIX, SOCK_STREAM, 0), SECCOMP_VERDICT_ALLOW,
 		   "strict: socket(AF_UNIX) is allowed");
+	/* What the kernel would refuse a process without capabilities goes through us, audited. */
+	is_verdict(classify("default", "socket", AF_INET, SOCK_RAW, IPPROTO_ICMP),
+		   SECCOMP_VERDICT_EPERM, "default: a raw IPv4 socket is refused");
+	is_verdict(classify("default", "socket", AF_INET6, SOCK_RAW | SOCK_CLOEXEC, 0),
+		   SECCOMP_VERDICT_EPERM, "default: a raw IPv6 socket is refused");
+	is_verdict(classify("default", "socket", AF_INET, SOCK_DGRAM, IPPROTO_ICMP),
+		   SECCOMP_VERDICT_EPERM, "default: an ICMP (ping) socket is refused");
+	is_verdict(classify("default", "socket", AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0),
+		   SECCOMP_VERDICT_ALLOW, "default: a UDP socket (protocol 0) is allowed");
+	is_verdict(classify("default", "socket", AF_INET, SOCK_DGRAM, IPPROTO_UDP),
+		   SECCOMP_VERDICT_ALLOW, "default: a UDP socket (IPPROTO_UDP) is allowed");
+	is_verdict(classify("default", "socket", AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 262),
+		   SECCOMP_VERDICT_ALLOW, "default: a stream socket of any protocol is allowed");
+	is_verdict(classify("default", "socket", AF_UNIX, SOCK_RAW, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: unix sockets of any type are allowed");
+	is_verdict(classify("default", "mknod", 0, S_IFCHR | 0600, makedev(1, 3)),
+		   SECCOMP_VERDICT_EPERM, "default: mknod of a device is refused");
+	is_verdict(classify("default", "mknod", 0, S_IFCHR, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: mknod of a whiteout (0:0) is allowed");
+	is_verdict(classify("default", "mknod", 0, S_IFIFO | 0644, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: mknod of a FIFO is allowed");
+	d = (struct seccomp_data){ .arch = seccomp_arch_native(),
+				   .nr = seccomp_syscall_resolve_name("mknodat"),
+				   .args = { AT_FDCWD, 0, S_IFBLK | 0600, makedev(8, 0) } };
+	seccomp_policy_classify(profile("default"), &d, &c);
+	ok(c.verdict == SECCOMP_VERDICT_EPERM && c.error == EPERM,
+	   "default: mknodat of a block device is refused with EPERM");
+	is_verdict(classify("default", "setuid", 1000, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: setuid to the own uid is allowed");
+	d = (struct seccomp_data){ .arch = seccomp_arch_native(),
+				   .nr = seccomp_syscall_resolve_name("setuid"),
+				   .args = { 0 } };
+	seccomp_policy_classify(profile("default"), &d, &c);
+	ok(c.verdict == SECCOMP_VERDICT_EPERM && c.error == EINVAL,
+	   "default: setuid(0) is refused with the kernel's own answer, EINVAL (unmapped)");
+	is_verdict(classify("default", "setresuid", 0xffffffffu, 1000, 0xffffffffu),
+		   SECCOMP_VERDICT_ALLOW, "default: setresuid(-1, 1000, -1) is allowed");
+	is_verdict(classify("default", "setresuid", 0xffffffffu, 0, 0xffffffffu),
+		   SECCOMP_VERDICT_EPERM, "default: setresuid(-1, 0, -1) is refused");
+	is_verdict(classify("default", "setregid", 1000, 0x1000003e8u, 0), SECCOMP_VERDICT_ALLOW,
+		   "default: setregid compares the low 32 bits");
+	is_verdict(classify("strict", "setgroups", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "strict: setgroups is refused");
+	d = (struct seccomp_data){ .arch = seccomp_arch_native(),
+				   .nr = seccomp_syscall_resolve_name("setgroups") };
+	seccomp_policy_classify(profile("default"), &d, &c);
+	ok(c.verdict == SECCOMP_VERDICT_EPERM && c.error == EPERM,
+	   "default: setgroups is refused with EPERM, as the kernel would");
 	is_verdict(classify("default", "sysfs", 1, 0, 0), SECCOMP_VERDICT_ENOSYS,
 		   "default: a syscall the profile does not know (sysfs) gets ENOSYS");
 	d = (struct seccomp_data){ .arch = seccomp_arch_native(), .nr = 1000 };

@@ -16,6 +16,7 @@
 #include <linux/sched.h>
 #include <net/ethernet.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -28,7 +29,9 @@
 #include <sys/personality.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,6 +178,35 @@ static long attempt(const char *what, bool *faulted)
 		return syscall(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_AUDIT);
 	if (!strcmp(what, "socket-netlink-route"))
 		return syscall(SYS_socket, AF_NETLINK, SOCK_RAW, NETLINK_ROUTE);
+	/* What the kernel refuses a process without capabilities: the filter refuses it first. */
+	if (!strcmp(what, "socket-raw"))
+		return syscall(SYS_socket, AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	if (!strcmp(what, "socket-raw6"))
+		return syscall(SYS_socket, AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (!strcmp(what, "socket-ping"))
+		return syscall(SYS_socket, AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+	if (!strcmp(what, "socket-ping6"))
+		return syscall(SYS_socket, AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	if (!strcmp(what, "mknod-dev"))
+		return syscall(SYS_mknodat, AT_FDCWD, "/tmp/null2", S_IFCHR | 0666,
+			       (unsigned long)makedev(1, 3));
+	if (!strcmp(what, "mknod-fifo")) {
+		long r = syscall(SYS_mknodat, AT_FDCWD, "/tmp/fifo", S_IFIFO | 0600, 0);
+
+		unlink("/tmp/fifo");
+		return r;
+	}
+	if (!strcmp(what, "setgroups")) {
+		gid_t g = 0;
+
+		return syscall(SYS_setgroups, 1, &g);
+	}
+	if (!strcmp(what, "setuid-root"))
+		return syscall(SYS_setuid, 0);
+	if (!strcmp(what, "setresgid-root"))
+		return syscall(SYS_setresgid, -1, 0, -1);
+	if (!strcmp(what, "setuid-self"))
+		return syscall(SYS_setuid, getuid());
 	if (!strcmp(what, "socket-tcp"))
 		return syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
 	if (!strcmp(what, "socket-udp6"))
