@@ -148,7 +148,8 @@ static const struct file profile_files[] = {
 					"filesystem:\n"
 					"  read: [\"./data:/data\"]\n"
 					"limits: {memory: 64M, processes: 200}\n" },
-	{ "/srv/skills/shared/common.yaml", "env: {pass: [TZ]}\nlimits: {output: 1M}\n" },
+	{ "/srv/skills/shared/common.yaml", "env: {pass: [TZ]}\nlimits: {output: 1M}\n"
+					    "audit: {budget: {bytes: 8M}, overflow: stop}\n" },
 	{ "/srv/skills/weather/bad.yaml", "filesystem:\n"
 					  "  read: [relative/../../x, \"/a:b\"]\n"
 					  "limits: {memory: lots}\n" },
@@ -266,6 +267,18 @@ static void test_team_files(void)
 	is_int(m->env.n_pass, 1, "team: two levels down");
 	is_int(m->limits.output, 1024 * 1024, "team: output from the deepest file");
 	is_int(m->limits.memory, 64 * 1024 * 1024, "team: memory");
+	ok(m->audit.budget_bytes == 8ULL << 20 && !m->audit.overflow_count,
+	   "team: audit budget and overflow from the deepest file");
+	m = manifest_free(m);
+	m = parse_ok("team-budget",
+		     HEAD "include: [../team/base.yaml]\n"
+			  "audit: {budget: {bytes: 32M, keys: 100}, overflow: count}\n");
+	if (!m)
+		return;
+	ok(m->audit.budget_bytes == 8ULL << 20 && m->audit.budget_keys == 100 &&
+		   !m->audit.overflow_count &&
+		   streq(m->audit.overflow_loc.file, "/srv/skills/shared/common.yaml"),
+	   "team: the smaller budget wins, and an included 'overflow: stop' over 'count'");
 	is_str(m->files[2].path, "/srv/skills/shared/common.yaml", "team: ../ resolved");
 	ok(!m->files[1].profile, "team: included by path");
 }
