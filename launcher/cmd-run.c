@@ -373,7 +373,9 @@ static void emit_run_start(struct run *r)
 		audit_str(r->audit, NULL, "rlimits");
 		if (r->seccomp)
 			audit_str(r->audit, NULL, "seccomp");
-		if (r->net && r->m->net.n_egress)
+		/* With egress or not: the ruleset refuses and logs what the manifest does not
+		   declare (policy.degraded says so if a host cannot load it). */
+		if (r->net)
 			audit_str(r->audit, NULL, "nftables");
 	}
 	audit_array_end(r->audit);

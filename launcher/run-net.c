@@ -50,6 +50,14 @@ enum {
 	NETFD_NFLOG,	      /* the NFLOG socket bound in it */
 };
 
+/* The index of a SB_STEP_NETWORK degradation (no egress): what could not be set up. */
+enum {
+	NETDEG_NFLOG = 1,
+	NETDEG_RULES,
+	NETDEG_ROUTE4,
+	NETDEG_ROUTE6,
+};
+
 /* The value of a SB_STEP_NETWORK failure: which part of child_setup() failed. */
 enum {
 	NETFAIL_NAMESPACES = 1,
@@ -445,7 +453,7 @@ static int collect_reserved(struct run_net *n)
 
 static int build_ruleset(struct run_net *n)
 {
-	struct nfrules rs = { .log_group = NFRULES_LOG_GROUP };
+	struct nfrules rs = { .log_group = NFRULES_LOG_GROUP, .loopback_only = !n->egress };
 	int k;
 
 	n->nf_rules = calloc(n->n_rules ? n->n_rules : 1, sizeof(*n->nf_rules));
@@ -671,6 +679,47 @@ static int child_early(void *userdata, int sock, int32_t *index, int64_t *value)
 	return send_fds(sock, NETFD_NAMESPACES, (int[]){ userns, netns }, 2);
 }
 
+/*
+ * No egress declared: loopback only, and every attempt to leave refused at once and logged.
+ * The catch-all routes come last, once the ruleset that refuses what they bring is in. A host
+ * that cannot do this (no nf_tables or nfnetlink_log) still keeps the sandbox without a
+ * route: the run goes on, and the parent records that refused attempts go unrecorded
+ * (policy.degraded). Isolation does not depend on it; only the record of attempts does.
+ */
+static int child_setup_refusals(struct run_net *n, int sock)
+{
+	_cleanup_close_ int log_fd = -1;
+	struct sandbox_msg m = { .type = SB_MSG_DEGRADED, .step = SB_STEP_NETWORK };
+	size_t failed;
+	int k, what;
+
+	what = NETDEG_NFLOG;
+	k = nflog_open(NFRULES_LOG_GROUP, NFRULES_SNAPLEN_DNS, &log_fd);
+	if (k >= 0) {
+		what = NETDEG_RULES;
+		k = nfrules_apply(&n->batch, &failed);
+	}
+	if (k >= 0) {
+		what = NETDEG_ROUTE4;
+		k = nflink_catch_route(AF_INET, true);
+	}
+	if (k >= 0) {
+		what = NETDEG_ROUTE6;
+		k = nflink_catch_route(AF_INET6, false);
+	}
+	if (k < 0) {
+		m.error = -k;
+		m.index = what;
+		k = send_with_fds(sock, &m, sizeof(m), NULL, 0);
+		if (k < 0)
+			return k;
+		/* Without the IPv4 route nothing reaches the log. */
+		if (what != NETDEG_ROUTE6)
+			return 0;
+	}
+	return send_fds(sock, NETFD_NFLOG, &log_fd, 1);
+}
+
 /* Runs in init with every capability of the new user namespace, before the skill exists. */
 static int child_setup(void *userdata, int sock, int32_t *index, int64_t *value)
 {
@@ -681,10 +730,14 @@ static int child_setup(void *userdata, int sock, int32_t *index, int64_t *value)
 
 	*value = NETFAIL_LOOPBACK;
 	k = nflink_loopback_up();
-	if (k < 0 || !n->egress)
+	if (k < 0)
 		return k;
+	if (!n->egress) {
+		*value = NETFAIL_SEND;
+		return child_setup_refusals(n, sock);
+	}
 	/* IPv4 is always given by the stack; IPv6 only when the host has it. */
-	k = nflink_catch_route(AF_INET6);
+	k = nflink_catch_route(AF_INET6, false);
 	if (k < 0)
 		return k;
 
@@ -775,9 +828,12 @@ int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
 			k = build_ruleset(n);
 		if (k >= 0)
 			k = choose_stack(n, ret_error);
-		if (k < 0)
-			return k;
+	} else {
+		/* Loopback only: the refusals of everything else are logged all the same. */
+		k = build_ruleset(n);
 	}
+	if (k < 0)
+		return k;
 	k = build_files(n);
 	if (k < 0)
 		return k;
@@ -878,8 +934,12 @@ void run_net_audit(const struct run_net *n, struct audit *a)
 		audit_uint(a, "ruleset_messages", n->batch.n_msgs);
 		audit_str(a, "ruleset_sha256", n->digest);
 	} else {
-		audit_str(a, "otherwise", "no route: loopback only");
-		audit_null(a, "ruleset_sha256");
+		audit_str(a, "otherwise",
+			  "loopback only: every other destination refused (tcp reset, icmp "
+			  "admin-prohibited) and logged");
+		audit_uint(a, "log_group", NFRULES_LOG_GROUP);
+		audit_uint(a, "ruleset_messages", n->batch.n_msgs);
+		audit_str(a, "ruleset_sha256", n->digest);
 	}
 	if (audit_end(a) < 0)
 		log_error("audit: writing the audit trail failed");
@@ -895,7 +955,11 @@ void run_net_explain(const struct run_net *n, FILE *f)
 		return;
 	}
 	if (!n->egress) {
-		fprintf(f, "  egress: none: loopback only, no route out of the sandbox\n");
+		fprintf(f,
+			"  egress: none: loopback only; any other destination is refused at once "
+			"(TCP reset, ICMP administratively prohibited) and audited\n");
+		fprintf(f, "  ruleset: %zu netlink messages, sha256 %s\n", n->batch.n_msgs,
+			n->digest);
 		fprintf(f, "  names: localhost and %s, from /etc/hosts\n", SANDBOX_HOSTNAME);
 		return;
 	}
@@ -1250,7 +1314,7 @@ int run_net_receive_fds(struct run_net *n, int32_t index, int *fds, size_t n_fds
 {
 	int k = 0;
 
-	if (!n || !n->egress) {
+	if (!n || (!n->egress && index != NETFD_NFLOG)) {
 		k = -EINVAL;
 		goto out;
 	}
@@ -1574,6 +1638,28 @@ char *run_net_describe_failure(const struct run_net *n, const struct sandbox_msg
 		break;
 	}
 	return buf_steal(&b);
+}
+
+char *run_net_describe_degraded(const struct run_net *n, const struct sandbox_msg *m)
+{
+	static const char *const what[] = {
+		[NETDEG_NFLOG] = "opening the NFLOG log",
+		[NETDEG_RULES] = "loading the nftables ruleset",
+		[NETDEG_ROUTE4] = "adding the IPv4 catch-all route",
+		[NETDEG_ROUTE6] = "adding the IPv6 catch-all route",
+	};
+	struct buf b = BUF_INIT;
+
+	buf_printf(&b, "%s: %s",
+		   m->index > 0 && (size_t)m->index < ELEMENTSOF(what) ? what[m->index]
+								       : "setting up the log",
+		   strerror(m->error));
+	return buf_steal(&b);
+}
+
+bool run_net_degraded_ipv6_only(const struct sandbox_msg *m)
+{
+	return m->index == NETDEG_ROUTE6;
 }
 
 void run_net_finish(struct run_net *n)

@@ -76,6 +76,13 @@ int run_net_child_ready(struct run_net *n, char **ret_error);
 int run_net_receive_fds(struct run_net *n, int32_t index, int *fds, size_t n_fds);
 /** Describes a SB_STEP_NETWORK failure reported by init. */
 char *run_net_describe_failure(const struct run_net *n, const struct sandbox_msg *m);
+/**
+ * Describes a SB_STEP_NETWORK degradation reported by init: with no egress declared, the log
+ * of refused attempts could not be set up (the sandbox still has no route out).
+ */
+char *run_net_describe_degraded(const struct run_net *n, const struct sandbox_msg *m);
+/** Whether only IPv6 attempts go unrecorded (the IPv4 route and the log are in place). */
+bool run_net_degraded_ipv6_only(const struct sandbox_msg *m);
 /** The sandbox is gone: drain the log, stop the user-mode stack, leave the loop. */
 void run_net_finish(struct run_net *n);
 struct run_net *run_net_free(struct run_net *n);

@@ -172,6 +172,33 @@ static void on_hostname_refused(struct run *r, int error)
 }
 
 /*
+ * No egress is declared and the log of refused attempts could not be set up (a host without
+ * nf_tables or nfnetlink_log): the sandbox still has no route out, but attempts to leave now
+ * fail unrecorded. Said on stderr and in the trail; the run goes on.
+ */
+static void on_net_degraded(struct run *r, const struct sandbox_msg *m)
+{
+	struct audit *a = event_sink_audit(r->sink);
+	_cleanup_free_ char *why = run_net_describe_degraded(r->net, m);
+	bool v6 = run_net_degraded_ipv6_only(m);
+
+	fprintf(stderr,
+		"skillbox: warning: network: %s; %s attempts to connect out of the sandbox are "
+		"refused (no route) but not recorded\n",
+		why ? why : "out of memory", v6 ? "IPv6" : "all");
+	if (!a)
+		return;
+	audit_begin(a, "policy.degraded");
+	audit_str(a, "layer", "network");
+	audit_str(a, "wanted", "connection attempts refused at once and recorded (net.connect)");
+	audit_str(a, "instead",
+		  v6 ? "IPv6 attempts fail with ENETUNREACH (no route), unrecorded"
+		     : "attempts fail with ENETUNREACH (no route), unrecorded");
+	audit_str(a, "error", why);
+	event_sink_end(r->sink);
+}
+
+/*
  * The overlay of skillbox learn could not be mounted: init bound its directory read-only
  * instead. Recorded for the caller and in the audit trail; the run goes on.
  */
@@ -182,6 +209,10 @@ static void on_degraded(struct run *r, const struct sandbox_msg *m)
 
 	if (m->step == SB_STEP_HOSTNAME) {
 		on_hostname_refused(r, m->error);
+		return;
+	}
+	if (m->step == SB_STEP_NETWORK) {
+		on_net_degraded(r, m);
 		return;
 	}
 	if (m->step != SB_STEP_MOUNTS || m->index < 0 || (size_t)m->index >= r->plan->n_ops)

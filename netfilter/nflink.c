@@ -87,12 +87,13 @@ int nflink_loopback_up(void)
 	return r < 0 ? r : 0;
 }
 
-int nflink_catch_route(int family)
+int nflink_catch_route(int family, bool loopback_source)
 {
 	static const uint8_t any[16] = { 0 };
+	static const uint8_t lo4[4] = { 127, 0, 0, 1 };
 	struct rtnl_route *route = NULL;
 	struct rtnl_nexthop *nh = NULL;
-	struct nl_addr *dst = NULL;
+	struct nl_addr *dst = NULL, *src = NULL;
 	struct nl_sock *sk = NULL;
 	int r;
 
@@ -117,6 +118,16 @@ int nflink_catch_route(int family)
 	r = nl_to_errno(rtnl_route_set_dst(route, dst));
 	if (r < 0)
 		goto out;
+	if (loopback_source && family == AF_INET) {
+		src = nl_addr_build(AF_INET, lo4, sizeof(lo4));
+		if (!src) {
+			r = -ENOMEM;
+			goto out;
+		}
+		r = nl_to_errno(rtnl_route_set_pref_src(route, src));
+		if (r < 0)
+			goto out;
+	}
 	rtnl_route_nh_set_ifindex(nh, LOOPBACK_IFINDEX);
 	rtnl_route_add_nexthop(route, TAKE_PTR(nh));
 	r = nl_to_errno(rtnl_route_add(sk, route, NLM_F_CREATE | NLM_F_EXCL));
@@ -124,6 +135,7 @@ out:
 	if (nh)
 		rtnl_route_nh_free(nh);
 	nl_addr_put(dst);
+	nl_addr_put(src);
 	rtnl_route_put(route);
 	nl_socket_free(sk);
 	return r < 0 ? r : 0;

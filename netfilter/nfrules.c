@@ -660,11 +660,17 @@ static void emit_lo_accept(struct builder *bd, int family, const char *text, uns
 				    : "oif lo ip6 daddr (own) accept");
 }
 
-static void emit_fixed_accepts(struct builder *bd)
+static void emit_fixed_accepts(struct builder *bd, bool loopback_only)
 {
 	struct nftnl_rule *r;
 	uint8_t lo_type = 130, hi_type = 143;
 
+	if (loopback_only) {
+		/* Nothing leaves, so nothing comes back: no conntrack needed, nor neighbours. */
+		emit_lo_accept(bd, AF_INET, "127.0.0.0", 8);
+		emit_lo_accept(bd, AF_INET6, "::1", 128);
+		return;
+	}
 	emit_lo_accept(bd, AF_INET, "127.0.0.0", 8);
 	emit_lo_accept(bd, AF_INET, NFSTACK_ADDR4, 32);
 	emit_lo_accept(bd, AF_INET6, "::1", 128);
@@ -818,6 +824,8 @@ int nfrules_build_batch(const struct nfrules *rs, uint32_t seq, struct nfrules_b
 	_cleanup_free_ struct rule_plan *plans = NULL;
 	int r = 0;
 
+	if (rs->loopback_only && (rs->n_rules || rs->n_blocked))
+		return -EINVAL;
 	for (size_t k = 0; k < rs->n_rules; k++) {
 		const struct nfrules_rule *rl = &rs->rules[k];
 
@@ -844,7 +852,7 @@ int nfrules_build_batch(const struct nfrules *rs, uint32_t seq, struct nfrules_b
 		if (rs->rules[k].log_payload)
 			emit_rule(&bd, rs, (long)k, true, &plans[k], RULE_ALL);
 	if (r >= 0)
-		emit_fixed_accepts(&bd);
+		emit_fixed_accepts(&bd, rs->loopback_only);
 	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
 		if (rs->rules[k].before_block)
 			emit_rule(&bd, rs, (long)k, false, &plans[k], RULE_ALL);

@@ -28,6 +28,16 @@
  * so a refused connection fails at once (ECONNREFUSED / EHOSTUNREACH) and every new
  * connection, allowed or refused, reaches the NFLOG group with a prefix naming the verdict
  * and the rule.
+ *
+ * With no egress declared (loopback_only) the ruleset is only:
+ *
+ *   oif lo ip daddr 127.0.0.0/8 accept
+ *   oif lo ip6 daddr ::1 accept
+ *   meta l4proto tcp            log prefix "sb:d" reject with tcp reset
+ *                               log prefix "sb:d" reject with icmpx admin-prohibited
+ *
+ * and catch-all routes through lo bring every other destination to it, so that an attempt
+ * to leave is refused and logged rather than failing unseen with ENETUNREACH.
  */
 
 #include <stdbool.h>
@@ -88,6 +98,11 @@ struct nfrules_rule {
 };
 
 struct nfrules {
+	/*
+	 * No egress: only the sandbox's loopback is accepted (127.0.0.0/8, ::1), everything else
+	 * is logged and refused at once; no conntrack, no rules, no blocked addresses.
+	 */
+	bool loopback_only;
 	const struct nfrules_rule *rules;
 	size_t n_rules;
 	/* Destinations refused even when a rule's network contains them: the host's own
@@ -155,7 +170,10 @@ int nflink_loopback_up(void);
 /**
  * Adds a default route of the given family through lo with the worst possible metric, so
  * that the user-mode stack's own default route wins whenever it has one. When it has none
- * (a host without IPv6 gives pasta none; slirp4netns is IPv4 only), connections still meet
- * the ruleset, refused and logged, instead of failing unseen with ENETUNREACH.
+ * (a host without IPv6 gives pasta none; slirp4netns is IPv4 only; no egress is declared),
+ * connections still meet the ruleset, refused and logged, instead of failing unseen with
+ * ENETUNREACH. With loopback_source the route's preferred source is the loopback address
+ * (IPv4 needs one: lo's 127.0.0.1 has host scope and would not be chosen, and a refusal sent
+ * back to 0.0.0.0 never arrives, so a TCP connect would hang instead of being reset).
  */
-int nflink_catch_route(int family);
+int nflink_catch_route(int family, bool loopback_source);

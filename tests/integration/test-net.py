@@ -603,6 +603,8 @@ def case_no_egress(ident, env, ctx):
         ["file", "/proc/net/route"],
         ["tcp", "10.0.2.2", ctx["p1"], "x"],
         ["tcp", "2001:db8::1", 80, "x"],
+        ["udp", "192.0.2.7", 5353, "x"],
+        ["udp", "2001:db8::7", 5353, "x"],
         ["resolve", "localhost"],
         ["resolve", "skillbox"],
         ["file", "/etc/hosts"],
@@ -611,17 +613,35 @@ def case_no_egress(ident, env, ctx):
     res, results = probe(env, "", actions)
     if not h.ok(res.rc == 0, f"{label}: runs", res.describe()):
         return
+    # Only the catch-all routes through lo, which bring every attempt to the ruleset.
     r4 = result_of(results, "run", "/usr/sbin/ip", "route", "show")
     r6 = result_of(results, "run", "/usr/sbin/ip", "-6", "route", "show")
-    h.ok(r4.get("rc") == 0 and r4.get("stdout") == "" and r6.get("stdout") == "",
-         f"{label}: no route at all (ip route and ip -6 route are empty)", [r4, r6])
+    h.ok(r4.get("rc") == 0 and r4.get("stdout", "").strip().splitlines()
+         == ["default dev lo proto static src 127.0.0.1 metric 4294967295"]
+         and r6.get("stdout", "").strip().startswith("default dev lo proto static metric "
+                                                     "4294967295"),
+         f"{label}: the only routes are the catch-all ones, through lo", [r4, r6])
     r = result_of(results, "file", "/proc/net/route")
-    h.ok(len((r.get("data") or "x\ny").strip().splitlines()) == 1,
-         f"{label}: /proc/net/route is empty", r)
+    h.ok(len((r.get("data") or "").strip().splitlines()) == 2,
+         f"{label}: /proc/net/route has only that route", r)
     for a in (["tcp", "10.0.2.2"], ["tcp", "2001:db8::1"]):
         r = result_of(results, *a)
-        h.ok(r.get("error") == "ENETUNREACH" and r.get("elapsed", 99) < FAST,
-             f"{label}: connect to {a[1]} fails with ENETUNREACH at once", r)
+        h.ok(r.get("error") == "ECONNREFUSED" and r.get("elapsed", 99) < FAST,
+             f"{label}: connect to {a[1]} is refused at once (ECONNREFUSED)", r)
+    for a in (["udp", "192.0.2.7"], ["udp", "2001:db8::7"]):
+        r = result_of(results, *a)
+        h.ok(r.get("error") == "EPERM" and r.get("elapsed", 99) < FAST,
+             f"{label}: a datagram to {a[1]} is refused at once (EPERM)", r)
+    # Nothing refused silently: each attempt is a net.connect deny with address and port.
+    for proto, addr, port in (("tcp", "10.0.2.2", ctx["p1"]), ("tcp", "2001:db8::1", 80),
+                              ("udp", "192.0.2.7", 5353), ("udp", "2001:db8::7", 5353)):
+        ev = connect_events(res, "deny", addr, port, proto)
+        h.ok(len(ev) == 1 and ev[0].get("reason") == "undeclared",
+             f"{label}: {proto} to {addr}:{port} is recorded (net.connect deny)",
+             res.of("net.connect"))
+    summ = res.first("run.summary") or {}
+    h.ok((summ.get("refusals") or {}).get("net") == 4,
+         f"{label}: run.summary counts the 4 network refusals", summ.get("refusals"))
     links = result_of(results, "run", "/usr/sbin/ip", "-o", "link", "show").get("stdout", "")
     h.ok(links.count("\n") == 1 and "lo:" in links and "UP" in links,
          f"{label}: loopback only, and up", links)
@@ -633,6 +653,9 @@ def case_no_egress(ident, env, ctx):
     h.ok(start.get("network_stack_requested") == "none" and pol.get("egress") is False
          and pol.get("stack_requested") == "none" and not res.of("net.stack"),
          f"{label}: no user-mode stack was started", [start, pol])
+    h.ok(len(pol.get("ruleset_sha256") or "") == 64 and "logged" in (pol.get("otherwise") or "")
+         and not res.of("policy.degraded"),
+         f"{label}: policy.net records the refusing ruleset's digest; nothing degraded", pol)
 
 
 def case_netns(ident, env, ctx):

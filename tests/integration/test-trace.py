@@ -6,7 +6,7 @@ identity (root and an unprivileged user).
 A Python skill (skill.py, below) opens declared and undeclared files (absolute, relative to
 its cwd, relative to a dirfd), creates, renames, links and removes files in its write path and
 tries the same in its read path, runs children (sh -c, a Python subprocess), and connects:
-to an address no route leads to (no egress is declared), over UDP, to a unix socket and to a
+to an address no egress rule allows (refused at once and logged), over UDP, to a unix socket and to a
 loopback TCP server it starts itself. The trace must hold exactly those events, with the
 resolved paths, access modes, declared flags and pids. A C probe (probes/trace-probe.c) covers
 what Python does not reach directly (openat2, execveat with AT_EMPTY_PATH) and the floods.
@@ -75,7 +75,7 @@ attempt("ro-mkdir", lambda: os.mkdir("/skill/newdir"))
 R["sh"] = subprocess.run(["/bin/sh", "-c", "/usr/bin/true from-sh"], cwd="/").returncode
 R["py"] = subprocess.run([sys.executable, "-S", "-c", "pass"], cwd="/").returncode
 
-# Connections. No egress is declared: 10.255.0.1 has no route.
+# Connections. No egress is declared: 10.255.0.1 is refused at once.
 def tcp(addr):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -241,7 +241,7 @@ EXPECTED_RESULTS = {
     "rename": "OK", "link": "OK", "symlink": "OK", "chmod": "OK", "truncate": "OK",
     "mkdir": "OK", "rmdir": "OK", "unlink": "OK", "unlink-hard": "OK", "unlink-sym": "OK",
     "ro-unlink": "EROFS", "ro-rename": ("EXDEV", "EROFS"), "ro-mkdir": "EROFS",
-    "sh": 0, "py": 0, "tcp-out": "ENETUNREACH", "udp-out": "ENETUNREACH", "unix": "OK",
+    "sh": 0, "py": 0, "tcp-out": "ECONNREFUSED", "udp-out": "EPERM", "unix": "OK",
     "unix-abstract": "ECONNREFUSED", "tcp-lo": "OK", "udp6-connect": "OK", "udp6-send": "OK",
 }
 
