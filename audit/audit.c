@@ -12,6 +12,7 @@
 #include "fd-util.h"
 #include "hasher.h"
 #include "json.h"
+#include "redact.h"
 
 /* Containers open at once, the event's own object included. */
 #define AUDIT_DEPTH_MAX 32
@@ -19,10 +20,8 @@
 #define AUDIT_DECIMALS_MAX 30
 
 struct audit_secret {
-	char *value;
-	size_t value_len;
-	char *marker; /* "[redacted:NAME]" */
-	size_t marker_len;
+	char *name;
+	bool hit; /* redacted in the event being built */
 };
 
 struct audit {
@@ -45,10 +44,11 @@ struct audit {
 	bool (*mid_line)(void *userdata);
 	void *mid_line_userdata;
 
-	/* Sorted by decreasing length, so the longest secret matching at a position wins. */
+	/* In the order they were added: the redactor's secret indexes. */
 	struct audit_secret *secrets;
 	size_t n_secrets;
-	bool secret_starts[256]; /* first bytes of the secrets, to skip most positions quickly */
+	struct redactor *redactor;
+	bool any_hit; /* a secret was redacted in the event being built */
 
 	audit_line_check_t check;
 	void *check_userdata;
@@ -100,12 +100,10 @@ struct audit *audit_free(struct audit *a)
 	if (!a)
 		return NULL;
 	safe_close(a->fd);
-	for (size_t i = 0; i < a->n_secrets; i++) {
-		explicit_bzero(a->secrets[i].value, a->secrets[i].value_len);
-		free(a->secrets[i].value);
-		free(a->secrets[i].marker);
-	}
+	for (size_t i = 0; i < a->n_secrets; i++)
+		free(a->secrets[i].name);
 	free(a->secrets);
+	redactor_free(a->redactor);
 	audit_hasher_done(&a->hasher);
 	buf_done(&a->line);
 	free(a);
@@ -114,43 +112,32 @@ struct audit *audit_free(struct audit *a)
 
 int audit_add_secret(struct audit *a, const char *name, const char *value)
 {
-	struct audit_secret s = {}, *secrets;
-	size_t i;
-	int n;
+	struct audit_secret *secrets;
+	char *copy;
+	int r;
 
 	if (!a || isempty(name) || !value)
 		return -EINVAL;
 	if (!*value)
 		return 0;
-
-	s.value_len = strlen(value);
-	s.value = strdup(value);
-	n = asprintf(&s.marker, "[redacted:%s]", name);
-	if (!s.value || n < 0) {
-		if (s.value)
-			explicit_bzero(s.value, s.value_len);
-		free(s.value);
-		if (n >= 0)
-			free(s.marker);
-		return -ENOMEM;
+	if (!a->redactor) {
+		a->redactor = redactor_new();
+		if (!a->redactor)
+			return -ENOMEM;
 	}
-	s.marker_len = (size_t)n;
-
 	secrets = reallocarray(a->secrets, a->n_secrets + 1, sizeof(*secrets));
-	if (!secrets) {
-		explicit_bzero(s.value, s.value_len);
-		free(s.value);
-		free(s.marker);
+	if (!secrets)
 		return -ENOMEM;
-	}
 	a->secrets = secrets;
-	/* After every secret at least as long: equal lengths keep their registration order. */
-	for (i = 0; i < a->n_secrets && a->secrets[i].value_len >= s.value_len; i++)
-		;
-	memmove(a->secrets + i + 1, a->secrets + i, (a->n_secrets - i) * sizeof(*secrets));
-	a->secrets[i] = s;
-	a->n_secrets++;
-	a->secret_starts[(uint8_t)value[0]] = true;
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	r = redactor_add(a->redactor, value, strlen(value));
+	if (r < 0) {
+		free(copy);
+		return r;
+	}
+	a->secrets[a->n_secrets++] = (struct audit_secret){ .name = copy };
 	return 0;
 }
 
@@ -162,7 +149,9 @@ static void set_error(struct audit *a, int r)
 
 static bool is_reserved_key(const char *key)
 {
-	static const char *const reserved[] = { "v", "seq", "ts", "run", "event", "prev" };
+	static const char *const reserved[] = {
+		"v", "seq", "ts", "run", "event", "prev", "redacted"
+	};
 
 	for (size_t i = 0; i < ELEMENTSOF(reserved); i++)
 		if (streq(key, reserved[i]))
@@ -214,6 +203,9 @@ void audit_begin_at(struct audit *a, const char *event, uint64_t realtime_usec)
 	a->in_event = true;
 	a->error = 0;
 	a->depth = 1;
+	for (size_t i = 0; a->any_hit && i < a->n_secrets; i++)
+		a->secrets[i].hit = false;
+	a->any_hit = false;
 	a->is_array = 0;
 	/* The event object starts with the common fields, so its first own field needs a comma. */
 	a->has_items = UINT64_C(1) << 1;
@@ -233,57 +225,36 @@ void audit_begin(struct audit *a, const char *event)
 	audit_begin_at(a, event, now_realtime_usec());
 }
 
-static const struct audit_secret *secret_at(const struct audit *a, const uint8_t *s, size_t n,
-					    size_t i)
-{
-	if (!a->secret_starts[s[i]])
-		return NULL;
-	for (size_t k = 0; k < a->n_secrets; k++) {
-		const struct audit_secret *sec = &a->secrets[k];
-
-		if (sec->value_len <= n - i && memcmp(s + i, sec->value, sec->value_len) == 0)
-			return sec;
-	}
-	return NULL;
-}
-
 /*
- * Writes a string value with every secret replaced by its marker. Matching runs on the raw
- * bytes, before escaping, so a secret is found whatever characters it contains. Occurrences
- * that overlap the one replaced are swallowed with it ("abab" with secret "aba" must not leave
- * "b" next to the marker, a fragment of the secret); each further secret that extends the
- * swallowed span adds its own marker, so the reader sees which secrets were there.
+ * Writes a string value with every secret replaced by its marker: "[redacted:NAME]" for the
+ * value itself, "[redacted:NAME:base64]" (hex, base64url, base32) for an encoding of it
+ * (redact.h says what is found). Matching runs on the raw bytes, before escaping, so a secret
+ * is found whatever characters it contains. Where matches overlap, the span they cover is
+ * replaced whole, with a marker for each secret that extends it, so no fragment of a secret
+ * is left next to a marker ("abab" for "aba" and "bab" leaves nothing of either).
  */
 static void put_redacted(struct audit *a, const void *value, size_t n)
 {
+	const struct redact_span *spans = NULL;
 	const uint8_t *s = value;
-	size_t i = 0, plain = 0;
+	size_t plain = 0;
+	int k = a->redactor ? redactor_scan(a->redactor, s, n, &spans) : 0;
 
+	if (k < 0) {
+		set_error(a, k);
+		return;
+	}
 	buf_putc(&a->line, '"');
-	while (a->n_secrets && i < n) {
-		const struct audit_secret *m = secret_at(a, s, n, i), *last;
-		size_t end;
+	for (int i = 0; i < k; i++) {
+		const struct redact_span *sp = &spans[i];
+		struct audit_secret *sec = &a->secrets[sp->secret];
+		const char *enc = redact_encoding_to_string(sp->encoding);
 
-		if (!m) {
-			i++;
-			continue;
-		}
-		json_escape_unquoted(&a->line, s + plain, i - plain);
-		json_escape_unquoted(&a->line, m->marker, m->marker_len);
-		last = m;
-		end = i + m->value_len;
-		for (size_t j = i + 1; j < end; j++) {
-			const struct audit_secret *o = secret_at(a, s, n, j);
-
-			if (!o || j + o->value_len <= end)
-				continue;
-			end = j + o->value_len;
-			if (o->marker_len != last->marker_len ||
-			    memcmp(o->marker, last->marker, o->marker_len) != 0)
-				json_escape_unquoted(&a->line, o->marker, o->marker_len);
-			last = o;
-		}
-		i = plain = end;
+		json_escape_unquoted(&a->line, s + plain, sp->start - plain);
+		buf_printf(&a->line, "[redacted:%s%s%s]", sec->name, enc ? ":" : "",
+			   enc ? enc : "");
+		sec->hit = a->any_hit = true;
+		plain = sp->end;
 	}
 	json_escape_unquoted(&a->line, s + plain, n - plain);
 	buf_putc(&a->line, '"');
@@ -418,6 +389,21 @@ int audit_end(struct audit *a)
 		return a->error;
 	if (a->depth != 1)
 		return -EINVAL;
+	/* The event says which secrets were taken out of it (names only). */
+	if (a->any_hit) {
+		bool first = true;
+
+		buf_puts(&a->line, ",\"redacted\":[");
+		for (size_t i = 0; i < a->n_secrets; i++)
+			if (a->secrets[i].hit) {
+				if (!first)
+					buf_putc(&a->line, ',');
+				json_escape(&a->line, a->secrets[i].name,
+					    strlen(a->secrets[i].name));
+				first = false;
+			}
+		buf_putc(&a->line, ']');
+	}
 	buf_puts(&a->line, ",\"prev\":\"");
 	buf_append(&a->line, a->head, AUDIT_HASH_HEX_LEN);
 	buf_puts(&a->line, "\"}");

@@ -3,6 +3,7 @@
  * Tests for audit/: JSON escaping and parsing, the line writer with its hash chain and
  * redaction, and the verifier against every kind of tampering it should name.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -1012,6 +1013,274 @@ static void test_redaction(void)
 		   !has_bytes(data, len, "wxyz") && !has_bytes(data, len, "yz12") &&
 		   !has_bytes(data, len, "p\\\"w") && !has_bytes(data, len, "p\xc3\xa4ss"),
 	   "redact: no secret value in the raw line");
+}
+
+/* --- redaction of encoded secrets: a property test with its own encoders --- */
+
+static void enc_base64(struct buf *b, const uint8_t *d, size_t n, bool url, bool pad)
+{
+	const char *a = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+			    : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
+			     (i + 2 < n ? d[i + 2] : 0);
+		size_t chars = i + 2 < n ? 4 : i + 1 < n ? 3 : 2;
+
+		for (size_t c = 0; c < 4; c++) {
+			if (c < chars)
+				buf_putc(b, a[(v >> (18 - 6 * c)) & 63]);
+			else if (pad)
+				buf_putc(b, '=');
+		}
+	}
+}
+
+static void enc_base32(struct buf *b, const uint8_t *d, size_t n, bool lower_case)
+{
+	const char *a = lower_case ? "abcdefghijklmnopqrstuvwxyz234567"
+				   : "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+	uint64_t acc = 0;
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		acc = acc << 8 | d[i];
+		bits += 8;
+		while (bits >= 5) {
+			buf_putc(b, a[(acc >> (bits - 5)) & 31]);
+			bits -= 5;
+		}
+	}
+	if (bits)
+		buf_putc(b, a[(acc << (5 - bits)) & 31]);
+}
+
+static bool mem_has(const uint8_t *h, size_t hn, const uint8_t *n, size_t nn)
+{
+	for (size_t i = 0; i + nn <= hn; i++)
+		if (memcmp(h + i, n, nn) == 0)
+			return true;
+	return false;
+}
+
+/* Decodes text as groups of `bits`-bit characters of alphabet (case-folded when ci), from
+   every character offset, and looks for the secret in the bytes of every bit alignment. */
+static bool decodes_to(const char *text, size_t n, const char *alphabet, unsigned bits, bool ci,
+		       const uint8_t *secret, size_t sn)
+{
+	for (size_t start = 0; start < n; start++) {
+		uint8_t out[512];
+
+		for (unsigned shift = 0; shift < 8; shift++) {
+			uint64_t acc = 0;
+			unsigned have = shift, got = 0;
+
+			for (size_t i = start; i < n && got < sizeof(out); i++) {
+				char c = ci ? (char)tolower((unsigned char)text[i]) : text[i];
+				const char *p = c ? strchr(alphabet, c) : NULL;
+
+				if (!p)
+					break;
+				acc = acc << bits | (uint64_t)(p - alphabet);
+				have += bits;
+				while (have >= 8 && got < sizeof(out)) {
+					out[got++] = (uint8_t)(acc >> (have - 8));
+					have -= 8;
+				}
+			}
+			if (mem_has(out, got, secret, sn))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Whether any reading of text (as it is, without dots, percent-decoded) gives the secret. */
+static bool leaks(const char *text, const uint8_t *secret, size_t sn)
+{
+	char joined[2048], decoded[2048];
+	size_t nj = 0, nd = 0, n = strlen(text);
+
+	for (size_t i = 0; i < n && nj < sizeof(joined) - 1; i++)
+		if (text[i] != '.')
+			joined[nj++] = text[i];
+	joined[nj] = 0;
+	for (size_t i = 0; i < n && nd < sizeof(decoded) - 1;) {
+		unsigned v;
+
+		if (text[i] == '%' && i + 2 < n && sscanf(text + i + 1, "%2x", &v) == 1 &&
+		    isxdigit((unsigned char)text[i + 2])) {
+			decoded[nd++] = (char)v;
+			i += 3;
+		} else {
+			decoded[nd++] = text[i++];
+		}
+	}
+	decoded[nd] = 0;
+	for (int view = 0; view < 3; view++) {
+		const char *t = view == 0 ? text : view == 1 ? joined : decoded;
+		size_t tn = view == 0 ? n : view == 1 ? nj : nd;
+
+		if (mem_has((const uint8_t *)t, tn, secret, sn) ||
+		    decodes_to(t, tn,
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+			       6, false, secret, sn) ||
+		    decodes_to(t, tn,
+			       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+			       6, false, secret, sn) ||
+		    decodes_to(t, tn, "abcdefghijklmnopqrstuvwxyz234567", 5, true, secret, sn) ||
+		    decodes_to(t, tn, "0123456789abcdef", 4, true, secret, sn))
+			return true;
+	}
+	return false;
+}
+
+static uint32_t rng_state = 12345;
+
+static uint32_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 17;
+	rng_state ^= rng_state << 5;
+	return rng_state;
+}
+
+static void test_redaction_encodings(void)
+{
+	static const char *const secrets[] = { "hunter2!", "s3cr3t", "AKIAFAKE0123456789",
+					       "p@ss w/rd+%x", "\x01\xff\x80zz\x7f" };
+	unsigned leaked = 0, cases = 0, marked = 0, over = 0;
+
+	for (size_t si = 0; si < ELEMENTSOF(secrets); si++) {
+		const uint8_t *sec = (const uint8_t *)secrets[si];
+		size_t sn = strlen(secrets[si]);
+
+		for (int t = 0; t < 60; t++) {
+			_cleanup_audit_free_ struct audit *a = NULL;
+			_cleanup_json_decref_ json_t *root = NULL;
+			_cleanup_free_ char *data = NULL;
+			struct buf in = BUF_INIT, enc = BUF_INIT;
+			uint8_t blob[64];
+			size_t pre = rnd() % 5, post = rnd() % 5, bn = 0, len = 0;
+			int kind = (int)(rnd() % 8), fd = new_memfd();
+			const char *out;
+
+			for (size_t i = 0; i < pre; i++)
+				blob[bn++] = (uint8_t)rnd();
+			memcpy(blob + bn, sec, sn);
+			bn += sn;
+			for (size_t i = 0; i < post; i++)
+				blob[bn++] = (uint8_t)rnd();
+			switch (kind) {
+			case 0:
+			case 1:
+				enc_base64(&enc, blob, bn, false, kind == 1);
+				break;
+			case 2:
+				enc_base64(&enc, blob, bn, true, false);
+				break;
+			case 3:
+				enc_base32(&enc, blob, bn, rnd() % 2);
+				break;
+			case 4:
+				for (size_t i = 0; i < bn; i++)
+					buf_printf(&enc, rnd() % 2 ? "%02x" : "%02X", blob[i]);
+				break;
+			case 5:
+				for (size_t i = 0; i < bn; i++)
+					buf_printf(&enc, "%%%02X", blob[i]);
+				break;
+			case 6: {
+				/* base32 in DNS labels of 7, lowercased by a resolver. */
+				struct buf raw = BUF_INIT;
+
+				enc_base32(&raw, blob, bn, true);
+				for (size_t i = 0; i < raw.len; i++) {
+					if (i && i % 7 == 0)
+						buf_putc(&enc, '.');
+					buf_putc(&enc, raw.data[i]);
+				}
+				buf_done(&raw);
+				break;
+			}
+			default:
+				/* The value itself, in another case. */
+				for (size_t i = 0; i < bn; i++)
+					buf_putc(&enc, (char)toupper(blob[i]));
+				break;
+			}
+			buf_printf(&in, "q=%s.exfil.example", buf_str(&enc));
+			audit_new(fd, RUN_A, &a);
+			audit_add_secret(a, "KEY", secrets[si]);
+			audit_begin_at(a, "dns.query", TS_USEC);
+			audit_str(a, "name", buf_str(&in));
+			audit_end(a);
+			data = fd_contents(fd, &len);
+			if (json_parse(data, len, &root, NULL) < 0)
+				continue;
+			out = json_get_str(root, "name");
+			cases++;
+			/* kind 7 only applies when the secret has letters and the case changed. */
+			if (out && leaks(out, sec, sn) &&
+			    !(kind == 7 && memcmp(blob + pre, sec, sn)))
+				leaked++, diag("leak (kind %d): %s -> %s", kind, buf_str(&in), out);
+			if (out && strstr(out, "[redacted:KEY") &&
+			    json_array_size(json_object_get(root, "redacted")) == 1)
+				marked++;
+			if (out && strlen(out) + 64 < in.len)
+				over++;
+			buf_done(&in);
+			buf_done(&enc);
+		}
+	}
+	ok(leaked == 0,
+	   "redact encodings: no reading of the output gives the secret back "
+	   "(%u cases, %u leaks)",
+	   cases, leaked);
+	ok(marked >= cases * 9 / 10,
+	   "redact encodings: the events say so: a marker and "
+	   "\"redacted\": [\"KEY\"] (%u of %u)",
+	   marked, cases);
+	ok(over == 0, "redact encodings: no more is taken out than the encoded value (%u)", over);
+}
+
+static void test_redaction_markers(void)
+{
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_json_decref_ json_t *root = NULL;
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int fd = new_memfd();
+	const json_t *names;
+
+	audit_new(fd, RUN_A, &a);
+	audit_add_secret(a, "API_KEY", "hunter2!");
+	audit_add_secret(a, "PIN", "4711");
+	audit_begin_at(a, "dns.query", TS_USEC);
+	/* base64("hunter2!") = aHVudGVyMiE=, hex = 68756e74657232 21 */
+	audit_str(a, "b64", "x aHVudGVyMiE= y");
+	audit_str(a, "hex", "686 56E74657232 21");
+	audit_str(a, "hexjoin", "68756E7465723221");
+	audit_str(a, "pin", "4711 and 4712");
+	audit_str(a, "short", "NDcxMQ==");
+	audit_str(a, "plain", "nothing here");
+	is_int(audit_end(a), 0, "redact markers: written");
+	data = fd_contents(fd, &len);
+	if (json_parse(data, len, &root, NULL) < 0)
+		return;
+	is_str(json_get_str(root, "b64"), "x [redacted:API_KEY:base64] y",
+	       "redact markers: base64 is named, padding and all taken out");
+	is_str(json_get_str(root, "hexjoin"), "[redacted:API_KEY:hex]",
+	       "redact markers: hex, upper case");
+	is_str(json_get_str(root, "pin"), "[redacted:PIN] and 4712",
+	       "redact markers: a short secret as it is");
+	is_str(json_get_str(root, "short"),
+	       "NDcxMQ==", "redact markers: a secret under 6 bytes is not looked for encoded");
+	names = json_object_get(root, "redacted");
+	ok(json_array_size(names) == 2 &&
+		   streq(json_string_value(json_array_get(names, 0)), "API_KEY") &&
+		   streq(json_string_value(json_array_get(names, 1)), "PIN"),
+	   "redact markers: the event lists the secrets taken out of it, once each");
 }
 
 static void test_run_id_and_time(void)
@@ -2699,6 +2968,8 @@ int main(void)
 	test_writer_one_write();
 	test_writer_write_errors();
 	test_redaction();
+	test_redaction_markers();
+	test_redaction_encodings();
 	test_run_id_and_time();
 	test_verify_intact();
 	test_verify_tampering();
