@@ -683,12 +683,15 @@ static void collect_connect(struct trace_call *c, const struct seccomp_notif *re
 		struct buf b = BUF_INIT;
 
 		if (plen > 0 && sun->sun_path[0] == '\0') {
-			/* Abstract: the name is every byte of the given length. */
+			/* Abstract: the name is every byte of the given length, NULs included. */
 			buf_putc(&b, '@');
 			buf_append(&b, sun->sun_path + 1, plen - 1);
+			c->abstract = true;
 		} else {
+			/* A path ends at its first NUL, as the kernel reads it. */
 			buf_append(&b, sun->sun_path, strnlen(sun->sun_path, plen));
 		}
+		c->address_len = b.len;
 		c->address = buf_steal(&b);
 	} else if (c->family == AF_INET || c->family == AF_INET6) {
 		set_error(c, "the address", EINVAL);
@@ -1007,8 +1010,18 @@ static void emit_connect(const struct trace_context *ctx, const struct trace_cal
 		snprintf(fbuf, sizeof(fbuf), "%d", c->family);
 		family = fbuf;
 	}
-	buf_printf(&key, "%s %s %s", proto ? proto : "?", family ? family : "?",
-		   c->address ? c->address : "?");
+	buf_printf(&key, "%s %s ", proto ? proto : "?", family ? family : "?");
+	/* The whole address: NUL and other control bytes of an abstract name written out. */
+	for (size_t i = 0; c->address && i < (c->address_len ?: strlen(c->address)); i++) {
+		uint8_t ch = (uint8_t)c->address[i];
+
+		if (ch < 0x20 || ch == '\\')
+			buf_printf(&key, "\\x%02x", ch);
+		else
+			buf_putc(&key, (char)ch);
+	}
+	if (!c->address)
+		buf_putc(&key, '?');
 	if (c->port >= 0)
 		buf_printf(&key, ":%d", c->port);
 	admit = event_sink_admit(ctx->sink, EVENT_EVIDENCE, "net.connect", buf_str(&key));
@@ -1022,7 +1035,13 @@ static void emit_connect(const struct trace_context *ctx, const struct trace_cal
 	audit_int(au, "host_pid", c->host_pid);
 	audit_int(au, "fd", c->fd);
 	audit_str(au, "family", family);
-	audit_str(au, "address", c->address);
+	/* Byte for byte (the writer escapes what needs it): an abstract name is not cut at NUL. */
+	if (c->address && c->family == AF_UNIX)
+		audit_strn(au, "address", c->address, c->address_len);
+	else
+		audit_str(au, "address", c->address);
+	if (c->abstract)
+		audit_bool(au, "abstract", true);
 	if (c->port >= 0)
 		audit_uint(au, "port", (uint64_t)c->port);
 	else

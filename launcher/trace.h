@@ -67,15 +67,17 @@ struct trace_call {
 	int flags;	/* TRACE_OPEN: the open flags */
 	char **argv;	/* TRACE_EXEC */
 	bool argv_truncated;
-	int fd;		/* TRACE_CONNECT */
-	int family;	/* TRACE_CONNECT: AF_*, -1 when the address could not be read */
-	char *address;	/* TRACE_CONNECT: IP address or unix socket path ("@name": abstract) */
-	int port;	/* TRACE_CONNECT: -1 when none */
-	int sock_type;	/* TRACE_CONNECT: SO_TYPE, -1 when unknown */
-	int sock_proto; /* TRACE_CONNECT: SO_PROTOCOL, -1 when unknown */
-	char *error;	/* what could not be read, or NULL */
-	int exists;	/* TRACE_OPEN: the path exists in the view before the call: 1, 0, or -1
-			   when unknown */
+	int fd;		    /* TRACE_CONNECT */
+	int family;	    /* TRACE_CONNECT: AF_*, -1 when the address could not be read */
+	char *address;	    /* TRACE_CONNECT: IP address or unix socket path ("@name": abstract) */
+	size_t address_len; /* its length: an abstract name may hold NUL bytes */
+	bool abstract;	    /* TRACE_CONNECT: an abstract unix address */
+	int port;	    /* TRACE_CONNECT: -1 when none */
+	int sock_type;	    /* TRACE_CONNECT: SO_TYPE, -1 when unknown */
+	int sock_proto;	    /* TRACE_CONNECT: SO_PROTOCOL, -1 when unknown */
+	char *error;	    /* what could not be read, or NULL */
+	int exists;	    /* TRACE_OPEN: the path exists in the view before the call: 1, 0, or -1
+			       when unknown */
 };
 
 /**

@@ -104,7 +104,7 @@ srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind("/tmp/trace.sock")
 srv.listen(1)
 attempt("unix", lambda: unix("/tmp/trace.sock"))
-attempt("unix-abstract", lambda: unix("\0skillbox-trace-test"))
+attempt("unix-abstract", lambda: unix("\0skillbox-trace\0test\n"))
 lo = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 lo.bind(("127.0.0.1", 0))
 lo.listen(1)
@@ -322,7 +322,9 @@ def check_full(env, tag):
         {"family": "AF_INET", "address": "10.255.0.1", "port": 53, "proto": "udp", "pid": 2},
         {"family": "AF_UNIX", "address": "/tmp/trace.sock", "port": None, "proto": "stream",
          "pid": 2},
-        {"family": "AF_UNIX", "address": "@skillbox-trace-test", "port": None,
+        # Abstract: every byte of the name, NUL and newline included (the kernel does not
+        # stop at a NUL there).
+        {"family": "AF_UNIX", "address": "@skillbox-trace\0test\n", "port": None,
          "proto": "stream", "pid": 2},
         {"family": "AF_INET", "address": "127.0.0.1", "port": res.get("port"), "proto": "tcp",
          "pid": 2},
