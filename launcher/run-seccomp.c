@@ -254,6 +254,14 @@ int seccomp_listener_handle(struct seccomp_listener *l)
 		return -errno;
 	}
 
+	/*
+	 * The trail is full and the sandbox is being killed (audit.overflow: stop): nothing more
+	 * may happen unrecorded, so no call is answered any more. The task waits in the kernel
+	 * until SIGKILL reaches it, instead of running on while the kill is on its way.
+	 */
+	if (event_sink_overflowed(l->trace.sink))
+		return 1;
+
 	seccomp_policy_classify(l->policy, &req->data, &c);
 	resp->id = req->id;
 	if (c.verdict == SECCOMP_VERDICT_CONTINUE)
