@@ -513,6 +513,92 @@ def check_flood(env, tag):
          fmt(agg))
 
 
+def budget_manifest(budget, overflow=None, trace=()):
+    text = manifest(["/skill/trace-probe"], trace=trace, write=False)
+    text += ("audit:\n" if not trace else "") + f"  budget: {{bytes: {budget}}}\n"
+    if overflow:
+        text += f"  overflow: {overflow}\n"
+    return text
+
+
+def check_budget(env, tag):
+    """A trail never exceeds its budget: evidence is sampled with exact counts; a must-record
+    event that does not fit stops the run (or is counted with audit.overflow: count)."""
+    files = {"trace-probe": (probe_bytes("trace-probe"), 0o755)}
+    limit = 1 << 20
+
+    # 3000 traced opens of distinct ~3.9 KB paths (12 MB of events) in a 1 MiB trail.
+    prefix = "/nonexistent/" + ("d" * 200 + "/") * 19 + "f"
+    d = env.skill(budget_manifest("1M", trace=["files"]), name="budget-evidence", files=files)
+    r = run(env, d, [f"distinct-open:3000:{prefix}"])
+    size = os.path.getsize(env.last_audit_path)
+    opens = [e for e in r.of("file.open") if (e.get("path") or "").startswith(prefix)]
+    agg = [e for e in r.of("audit.sampled") if e.get("sampled_event") == "file.open"]
+    agg = agg[0] if len(agg) == 1 else {}
+    # The loader's own opens came first and were written: the rest of what was seen is ours.
+    ours = agg.get("seen", 0) - (agg.get("written", 0) - len(opens))
+    sampled = agg.get("count", 0)
+    trail = (r.first("run.summary") or {}).get("trail", {})
+    h.ok(r.rc == 0 and "distinct-open:3000" in r.out and "OK" in r.out,
+         f"{tag}: budget: a trace flood past the budget does not stop the run", r.describe())
+    h.ok(size <= limit and (r.first("run.start") or {}).get("audit_budget", {}).get("bytes")
+         == "1M", f"{tag}: budget: the trail stays within 1 MiB ({size} bytes)",
+         json.dumps((r.first("run.start") or {}).get("audit_budget")))
+    h.ok(opens and ours == 3000 and agg.get("budget_reached") is True
+         and agg.get("seen") == agg.get("written", 0) + sampled,
+         f"{tag}: budget: every open is written or counted ({len(opens)} of ours written, "
+         f"{sampled} counted in audit.sampled)", fmt(r.of("audit.sampled")))
+    h.ok(not r.of("audit.overflow") and not r.of("audit.lost") and not trail.get("overflow")
+         and trail.get("evidence_left_out", 0) >= sampled,
+         f"{tag}: budget: evidence left out is not a loss", json.dumps(trail))
+    rc, out, err = env.run([env.bin, "audit", "verify", env.last_audit_path])
+    h.ok(rc == 0, f"{tag}: budget: the sampled trail verifies", out + err)
+
+    # 20000 distinct refusals (must-record, ~6 MB) in a 1 MiB trail: the run is stopped.
+    d = env.skill(budget_manifest("1M"), name="budget-stop", files=files)
+    r = run(env, d, ["deny-distinct:20000", "exec:/usr/bin/true"])
+    size = os.path.getsize(env.last_audit_path)
+    ex = r.first("run.exit") or {}
+    ov = r.first("audit.overflow") or {}
+    names = [e.get("event") for e in r.events]
+    h.ok(r.rc == 125 and ex.get("reason") == "audit-overflow"
+         and "deny-distinct:20000 OK" not in r.out,
+         f"{tag}: overflow: a must-record event past the budget stops the run (125, "
+         "reason audit-overflow)", r.describe())
+    h.ok(ov.get("reason") and names.index("audit.overflow") < names.index("run.exit")
+         and names[-1] == "run.summary" and "audit" in r.err and "budget" in r.err,
+         f"{tag}: overflow: audit.overflow, then run.exit and run.summary; stderr says why",
+         json.dumps(ov) + r.err[-500:])
+    # Every refusal up to the stop is written: the personas are 0x1000, 0x1001, ... no gap.
+    personas = sorted(int(e.get("args", {}).get("persona", "0"), 16)
+                      for e in r.of("syscall.deny") if e.get("syscall") == "personality")
+    h.ok(personas and personas == list(range(0x1000, 0x1000 + len(personas)))
+         and not r.of("audit.lost") and len(r.of("proc.exec")) == 1,
+         f"{tag}: overflow: every refusal up to the stop is written ({len(personas)}, none "
+         "skipped, nothing lost); nothing ran after it", fmt(r.of("audit.lost")))
+    h.ok(size <= limit, f"{tag}: overflow: the trail stays within 1 MiB ({size} bytes)")
+    rc, out, err = env.run([env.bin, "audit", "verify", env.last_audit_path])
+    h.ok(rc == 0, f"{tag}: overflow: the stopped run's trail verifies", out + err)
+
+    # The same with audit.overflow: count: the run goes on, what did not fit is counted.
+    d = env.skill(budget_manifest("1M", overflow="count"), name="budget-count", files=files)
+    r = run(env, d, ["deny-distinct:20000"])
+    size = os.path.getsize(env.last_audit_path)
+    lost = sum(e.get("count", 0) for e in r.of("audit.lost")
+               if e.get("lost_event") == "syscall.deny")
+    denies = r.of("syscall.deny")
+    h.ok(r.rc == 0 and "deny-distinct:20000 OK" in r.out and not r.of("audit.overflow"),
+         f"{tag}: overflow: count: the run goes on", r.describe())
+    h.ok(len(denies) + lost == 20000 and lost > 0 and size <= limit,
+         f"{tag}: overflow: count: written + counted lost = 20000 ({len(denies)} + {lost}), "
+         f"{size} bytes", fmt(r.of("audit.lost")))
+    summ = r.first("run.summary") or {}
+    h.ok((summ.get("refusals") or {}).get("syscall") == 20000
+         and (summ.get("trail") or {}).get("lost") == lost,
+         f"{tag}: overflow: count: run.summary counts every refusal and the loss",
+         json.dumps(summ.get("refusals")) + json.dumps(summ.get("trail")))
+
+
 def check_fidelity(env, tag):
     # Four threads open 150 distinct paths each: the trace has every one of them.
     prog = (
@@ -576,6 +662,7 @@ def main():
             check_probe(env, tag)
             check_exists_sensitive(env, tag)
             check_flood(env, tag)
+            check_budget(env, tag)
             check_fidelity(env, tag)
             check_timing(env, tag)
         finally:
