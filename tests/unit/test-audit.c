@@ -1244,6 +1244,54 @@ static void test_redaction_encodings(void)
 	ok(over == 0, "redact encodings: no more is taken out than the encoded value (%u)", over);
 }
 
+/* Encodings a stealer uses in DNS names and URLs, each checked by the decoder above. */
+static void test_redaction_dns(void)
+{
+	static const char secret[] = "p>?wd~~>key"; /* base64 has '/' and '+' */
+	static const struct {
+		const char *key, *in, *marker;
+	} cases[] = {
+		{ "b64_std", "cD4/d2R+fj5rZXk=.exfil.example", "[redacted:K:base64]" },
+		{ "b64_url", "x-cD4_d2R-fj5rZXk.exfil.example", "[redacted:K:base64url]" },
+		{ "b64_pct", "q=cD4%2Fd2R%2Bfj5rZXk%3D&x=1", "[redacted:K:base64]" },
+		{ "b64_labels", "cD4_d2.R-fj5.rZXk.exfil.example", "[redacted:K:base64url]" },
+		/* base64 of "xy" + secret: another alignment, and split mid-character group */
+		{ "b64_shift", "eHlwPj93ZH5-PmtleQ.t", "[redacted:K:base64url]" },
+		{ "b32_labels", "oa7d65.3epz7d.423fpe.exfil.example", "[redacted:K:base32]" },
+		{ "hex_labels", "703e3f7.7647E7E3E6.b6579.exfil.example", "[redacted:K:hex]" },
+		{ "hex_pct", "%70%3e%3f%77%64%7e%7e%3e%6b%65%79", "[redacted:K" },
+		{ "upper", "P>?WD~~>KEY.exfil", "[redacted:K]" },
+	};
+	_cleanup_audit_free_ struct audit *a = NULL;
+	_cleanup_json_decref_ json_t *root = NULL;
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	int fd = new_memfd();
+
+	audit_new(fd, RUN_A, &a);
+	audit_add_secret(a, "K", secret);
+	audit_begin_at(a, "dns.query", TS_USEC);
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+		audit_str(a, cases[i].key, cases[i].in);
+	audit_str(a, "near_miss", "cD4/d2RYfj5rZXk=.exfil.example");
+	is_int(audit_end(a), 0, "redact dns: written");
+	data = fd_contents(fd, &len);
+	if (json_parse(data, len, &root, NULL) < 0)
+		return;
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		const char *out = json_get_str(root, cases[i].key);
+
+		ok(out && strstr(out, cases[i].marker) &&
+			   !leaks(out, (const uint8_t *)secret, strlen(secret)),
+		   "redact dns: %s: %s -> %s", cases[i].key, cases[i].in, out ? out : "(none)");
+	}
+	/* One byte in the middle differs ("p>?wdX~>key"): not the secret. */
+	is_str(json_get_str(root, "near_miss"), "cD4/d2RYfj5rZXk=.exfil.example",
+	       "redact dns: an encoding of another value stays");
+	ok(json_array_size(json_object_get(root, "redacted")) == 1,
+	   "redact dns: the event names the secret once");
+}
+
 static void test_redaction_markers(void)
 {
 	_cleanup_audit_free_ struct audit *a = NULL;
@@ -2969,6 +3017,7 @@ int main(void)
 	test_writer_write_errors();
 	test_redaction();
 	test_redaction_markers();
+	test_redaction_dns();
 	test_redaction_encodings();
 	test_run_id_and_time();
 	test_verify_intact();
