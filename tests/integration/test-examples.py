@@ -369,9 +369,15 @@ def check_audit(env, tag, boxed, events, audit):
     exfil = [a for a in attempts if a.get("route") == "dns-exfil" and a.get("port") == 53]
     q = [e for a in exfil for e in demo.audit_covers(a, events)]
     h.ok(q and all(e.get("verdict") == "deny" and e["name"].endswith(".x.weather-metrics.test")
-                   and len(e["name"]) > 100 for e in q),
+                   and (len(e["name"]) > 100 or "[redacted:" in e["name"]) for e in q),
          f"{tag}: dns.query deny records the data-carrying names of the DNS exfiltration",
          q)
+    # The stealer sends the API key base32-encoded over labels: the names that carry it say
+    # so, and no encoding of it is anywhere in the trail.
+    red = [e for e in q if "[redacted:WEATHER_API_KEY" in e["name"]]
+    h.ok(red and all(e.get("redacted") == ["WEATHER_API_KEY"] for e in red),
+         f"{tag}: the DNS names carrying the API key are redacted and say so "
+         f"({len(red)} of {len(q)})", q)
     hooks = [a for a in attempts if a.get("route") == "git-hook"]
     ev = [e for a in hooks for e in demo.audit_covers(a, events)]
     h.ok(hooks and all(a.get("outcome") == "EROFS" for a in hooks)
