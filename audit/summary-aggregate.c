@@ -161,6 +161,7 @@ int summary_group_add(struct summary *s, struct run_info *run, enum group_kind k
 	g->sum += sum;
 	run->events[kind]++;
 	summary_ts_note(g->first, g->last, ts);
+	s->last_group = g;
 	return 0;
 }
 
@@ -189,6 +190,7 @@ struct run_info *summary_run_free(struct run_info *run)
 	free(run->reason);
 	buf_done(&run->lines);
 	free(run->line_map);
+	free(run->by_seq);
 	free(run);
 	return NULL;
 }

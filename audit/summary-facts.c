@@ -802,6 +802,18 @@ void summary_run_rows(struct report *rp, const struct run_info *run)
 		buf_printf(&rp->val, "%" PRIu64 " within the manifest", run->n_files_declared);
 		summary_row(rp, "file events");
 	}
+	/* Flood control is not loss: repeats are counted exactly, evidence sampled with counts. */
+	if (run->repeats_counted)
+		buf_printf(&rp->val,
+			   "%" PRIu64 " repeat%s of recorded events counted, not written (included "
+			   "in the counts below)",
+			   run->repeats_counted, run->repeats_counted == 1 ? "" : "s");
+	if (run->evidence_left_out)
+		buf_printf(&rp->val, "%s%" PRIu64 " trace event%s left out of the trail, counted",
+			   rp->val.len ? "; " : "", run->evidence_left_out,
+			   run->evidence_left_out == 1 ? "" : "s");
+	if (rp->val.len)
+		summary_row(rp, "flood control");
 	if (lost) {
 		buf_printf(&rp->val,
 			   "%" PRIu64 " EVENTS LOST: the refusals below are a lower bound", lost);

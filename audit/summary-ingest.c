@@ -166,7 +166,79 @@ static struct fv syscall_args(const json_t *e, struct buf *scratch)
 	return (struct fv){ buf_str(scratch), scratch->len, false };
 }
 
+/* The group of the line with this seq, when it went to one. */
+static struct group *group_of_seq(const struct run_info *run, uint64_t seq)
+{
+	size_t lo = 0, hi = run->n_by_seq;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (run->by_seq[mid].seq == seq)
+			return run->by_seq[mid].g;
+		if (run->by_seq[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/*
+ * audit.repeated: the repeats of one line, counted by the writer's flood control. They are
+ * the same refusal (or access) as that line: added to its group, and counted apart as
+ * repeats (must-record; evidence left out is audit.sampled's count).
+ */
+static void ingest_repeated(struct run_info *run, const json_t *e)
+{
+	uint64_t count, first_seq;
+	struct group *g;
+
+	if (!get_u64(e, "count", &count))
+		return;
+	/* Evidence left out is counted by audit.sampled, itemised repeats included. */
+	if (!node_is_str(get(e, "class"), "evidence"))
+		run->repeats_counted += count;
+	if (!get_u64(e, "first_seq", &first_seq) || !(g = group_of_seq(run, first_seq)))
+		return;
+	g->count += count;
+	run->events[g->kind] += count;
+	summary_ts_note(g->first, g->last, json_object_get(e, "last"));
+}
+
+static int ingest_event(struct summary *s, struct run_info *run, json_t **rootp);
+
 static int ingest(struct summary *s, struct run_info *run, json_t **rootp)
+{
+	const json_t *event = get(*rootp, "event");
+	uint64_t seq;
+	bool has_seq = get_u64(*rootp, "seq", &seq);
+	int r;
+
+	if (node_is_str(event, "audit.repeated")) {
+		summary_ts_note(run->first_ts, run->last_ts, json_object_get(*rootp, "ts"));
+		ingest_repeated(run, *rootp);
+		return 0;
+	}
+	if (node_is_str(event, "audit.sampled")) {
+		uint64_t n;
+
+		summary_ts_note(run->first_ts, run->last_ts, json_object_get(*rootp, "ts"));
+		if (get_u64(*rootp, "count", &n))
+			run->evidence_left_out += n;
+		return 0;
+	}
+	s->last_group = NULL;
+	r = ingest_event(s, run, rootp);
+	if (r < 0 || !s->last_group || !has_seq)
+		return r;
+	if (run->n_by_seq && run->by_seq[run->n_by_seq - 1].seq >= seq)
+		return 0; /* out of order: not a trail this writer made; no lookup by seq */
+	return VEC_PUSH(run->by_seq, run->n_by_seq, run->cap_by_seq,
+			((struct seq_group){ .seq = seq, .g = s->last_group }));
+}
+
+static int ingest_event(struct summary *s, struct run_info *run, json_t **rootp)
 {
 	const json_t *e = *rootp, *ts = json_object_get(e, "ts"), *event = get(e, "event");
 	struct buf *sc = s->scratch;

@@ -117,6 +117,17 @@ struct run_info {
 	uint64_t bad_line;
 	char *reason;
 
+	/* The flood control's counts (audit.repeated, audit.sampled): repeats of must-record
+	   events, and trace evidence left out. Both are added to their groups' counts when the
+	   line they repeat is known. */
+	uint64_t repeats_counted, evidence_left_out;
+	/* Which group each grouped line went to, by seq (increasing), for audit.repeated. */
+	struct seq_group {
+		uint64_t seq;
+		struct group *g;
+	} * by_seq;
+	size_t n_by_seq, cap_by_seq;
+
 	/* Only when the file is broken: this run's lines and where they are in the file. */
 	struct buf lines;
 	uint64_t *line_map;
@@ -128,6 +139,7 @@ struct summary {
 	size_t n_runs, cap_runs;
 	void *run_tree; /* runs by id */
 	struct run_info *current;
+	struct group *last_group; /* the group summary_group_add() last counted in */
 	bool keep_lines;
 	uint64_t lines;
 	struct buf key, scratch[GROUP_FIELDS_MAX];

@@ -198,6 +198,10 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	jw_rawf(rp, "%" PRIu64, run->n_unreadable);
 	jw_k(rp, "repeated_events");
 	jw_rawf(rp, "%" PRIu64, run->n_repeated);
+	jw_k(rp, "repeats_counted");
+	jw_rawf(rp, "%" PRIu64, run->repeats_counted);
+	jw_k(rp, "trace_evidence_left_out");
+	jw_rawf(rp, "%" PRIu64, run->evidence_left_out);
 	jw_k(rp, "integrity");
 	jw_open(rp, '{');
 	jw_k(rp, "intact");
