@@ -445,6 +445,9 @@ static void describe_egress(struct report *rp, const struct run_info *run)
 			summary_node_text(&rp->raw, n);
 			buf_putc(&rp->raw, ')');
 		}
+		/* An optional host that did not resolve has no rule at all: not an open door. */
+		if (json_is_false(get(rule, "resolved")))
+			buf_puts(&rp->raw, ": DID NOT RESOLVE, no rule (optional)");
 		raw_to_val(rp);
 	}
 	if (!any)

@@ -778,6 +778,7 @@ static int prepare(struct run *r)
 		log_error("audit: writing the audit trail failed");
 	if (r->audit)
 		run_net_audit(r->net, r->audit);
+	run_net_warn_unresolved(r->net);
 	return 0;
 }
 

@@ -892,6 +892,22 @@ static void audit_rule(struct audit *a, const struct run_net *n, size_t i)
 	audit_object_end(a);
 }
 
+void run_net_warn_unresolved(const struct run_net *n)
+{
+	for (size_t i = 0; n && i < n->n_rules; i++) {
+		const struct net_rule *nr = &n->rules[i];
+		char where[MANIFEST_LOC_MAX];
+
+		if (nr->kind != RULE_HOSTNAME || nr->resolved)
+			continue;
+		fprintf(stderr,
+			"skillbox: warning: %s: optional host %s does not resolve (%s): no egress "
+			"rule for it; connections to it are refused\n",
+			manifest_loc_format(nr->loc, n->o.m->path, true, where, sizeof(where)),
+			nr->host, nr->why ? nr->why : "no address");
+	}
+}
+
 void run_net_audit(const struct run_net *n, struct audit *a)
 {
 	char text[INET6_ADDRSTRLEN + 8];
@@ -916,6 +932,16 @@ void run_net_audit(const struct run_net *n, struct audit *a)
 		if (n->rules[i].kind == RULE_HOSTNAME && n->rules[i].resolved)
 			audit_str(a, NULL, n->rules[i].host);
 	audit_array_end(a);
+	/* Optional hosts that did not resolve: declared, but no rule lets anything reach them. */
+	for (size_t i = 0; i < n->n_rules; i++)
+		if (n->rules[i].kind == RULE_HOSTNAME && !n->rules[i].resolved) {
+			audit_array_begin(a, "unresolved");
+			for (size_t j = i; j < n->n_rules; j++)
+				if (n->rules[j].kind == RULE_HOSTNAME && !n->rules[j].resolved)
+					audit_str(a, NULL, n->rules[j].host);
+			audit_array_end(a);
+			break;
+		}
 	audit_array_begin(a, "rules");
 	for (size_t i = 0; i < n->n_rules; i++)
 		audit_rule(a, n, i);

@@ -59,6 +59,8 @@ int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
 		    struct mount_file **ret_files, size_t *ret_n_files, char **ret_error);
 /** Emits policy.net. */
 void run_net_audit(const struct run_net *n, struct audit *a);
+/** Warns on stderr, once per rule, of each optional host that did not resolve. */
+void run_net_warn_unresolved(const struct run_net *n);
 /** Prints the effective network policy for `skillbox explain`. */
 void run_net_explain(const struct run_net *n, FILE *f);
 /** The stack started first: "pasta", "slirp4netns" (pasta is not installed) or "none". */

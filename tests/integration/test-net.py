@@ -831,6 +831,31 @@ network:
          res.err)
     h.ok(not results, f"{label}: the skill never ran")
 
+    # Optional: the run goes on, says so on stderr, and nothing presents it as an open door.
+    net_opt = net.replace("      ports: [443]\n", "      ports: [443]\n      optional: true\n")
+    res, results = probe(env, net_opt, [["resolve", "localhost"]], private_etc=etc,
+                         name="optional")
+    h.ok(res.rc == 0 and results, f"{label}: optional: runs", res.describe())
+    h.ok(f"skillbox.yaml:{line}:" in res.err and "warning" in res.err
+         and "optional host missing.skillbox.test does not resolve" in res.err,
+         f"{label}: optional: a warning names the host and its manifest line", res.err)
+    pol = res.first("policy.net") or {}
+    rule = ([r for r in pol.get("rules", []) if r.get("host") == "missing.skillbox.test"]
+            or [{}])[0]
+    h.ok(pol.get("unresolved") == ["missing.skillbox.test"] and rule.get("resolved") is False
+         and rule.get("optional") is True and rule.get("addresses") == []
+         and "missing.skillbox.test" not in (pol.get("pinned") or []),
+         f"{label}: optional: policy.net marks the host unresolved, with no address", pol)
+    path = os.path.join(env.top, "optional-trail.jsonl")
+    with open(path, "w") as f:
+        f.write("".join(x + "\n" for x in res.audit_lines))
+    os.chmod(path, 0o644)
+    rc, out, err = env.run([env.bin, "audit", "summary", path])
+    text = out.decode(errors="replace")
+    egress = [x for x in text.splitlines() if "missing.skillbox.test" in x]
+    h.ok(rc == 0 and egress and all("DID NOT RESOLVE, no rule" in x for x in egress),
+         f"{label}: optional: audit summary does not show it as an active rule", egress)
+
 
 def case_resolver(ident, env, ctx):
     """dns: resolver opens the stack's resolver only, and every query's name is audited."""
