@@ -321,6 +321,9 @@ static int group_sort_cmp(const void *a, const void *b)
 			   *y = *(const struct group *const *)b;
 	int c;
 
+	/* Credential locations that exist come first, apart from probes of absent ones. */
+	if (x->kind == G_SENSITIVE && fv_is(&x->f[2], "true") != fv_is(&y->f[2], "true"))
+		return fv_is(&x->f[2], "true") ? -1 : 1;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
 	/* Missing times sort last. */

@@ -165,6 +165,15 @@ void summary_group_target(struct buf *b, const struct group *g, const struct run
 		fv_text(b, &f[0], "?");
 		buf_printf(b, ": %" PRIu64 " event%s lost", g->sum, g->sum == 1 ? "" : "s");
 		break;
+	case G_SENSITIVE:
+		fv_text(b, &f[0], "?");
+		/* A probe of what is not there is harmless; one that found something is not. */
+		if (fv_is(&f[2], "true")) {
+			buf_puts(b, " [PRESENT in the sandbox: ");
+			fv_text(b, &f[1], "?");
+			buf_puts(b, " of an existing file]");
+		}
+		break;
 	default:
 		fv_text(b, &f[0], "?");
 		break;

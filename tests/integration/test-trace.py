@@ -413,6 +413,11 @@ def check_exists_sensitive(env, tag):
     h.ok(rc == 0 and "credential and secret locations probed: 2" in text
          and "/home/skill/.ssh/id_rsa" in text,
          f"{tag}: audit summary lists the credential probes", text[-2000:])
+    # What exists comes first and is flagged; the probe of an absent key is not.
+    lines = [x for x in text.splitlines() if "/proc/1/environ" in x or ".ssh/id_rsa" in x]
+    h.ok(len(lines) == 2 and "/proc/1/environ [PRESENT in the sandbox: read of an existing "
+         "file]" in lines[0] and "PRESENT" not in lines[1],
+         f"{tag}: audit summary flags the credential location that exists, first", lines)
 
 
 def check_probe(env, tag):
