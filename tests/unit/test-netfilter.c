@@ -31,6 +31,7 @@
 #include "nflog.h"
 #include "nfrules.h"
 #include "nfstack.h"
+#include "nfwire.h"
 #include "strv.h"
 #include "tap.h"
 
@@ -613,6 +614,226 @@ static void test_many_elements(void)
 	free(p);
 }
 
+/* --- names on the wire --- */
+
+static size_t put16(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+	return 2;
+}
+
+/* A ClientHello handshake message (type, 24-bit length, body) like a TLS 1.3 client's. */
+static size_t client_hello(uint8_t *out, const char *sni, size_t n_sni, bool ech, size_t pad)
+{
+	uint8_t body[8192];
+	size_t n = 0, ext_start;
+
+	n += put16(body + n, 0x0303);
+	memset(body + n, 0xab, 32), n += 32;
+	body[n++] = 32;
+	memset(body + n, 0xcd, 32), n += 32;
+	n += put16(body + n, 2);
+	n += put16(body + n, 0x1301);
+	body[n++] = 1;
+	body[n++] = 0;
+	ext_start = n;
+	n += 2;
+	for (size_t i = 0; i < n_sni; i++) {
+		size_t len = strlen(sni);
+
+		n += put16(body + n, 0); /* server_name */
+		n += put16(body + n, len + 5);
+		n += put16(body + n, len + 3);
+		body[n++] = 0;
+		n += put16(body + n, len);
+		memcpy(body + n, sni, len), n += len;
+	}
+	n += put16(body + n, 0x002b); /* supported_versions */
+	n += put16(body + n, 3);
+	body[n++] = 2;
+	n += put16(body + n, 0x0304);
+	if (ech) {
+		n += put16(body + n, 0xfe0d);
+		n += put16(body + n, 4);
+		memset(body + n, 1, 4), n += 4;
+	}
+	if (pad) {
+		n += put16(body + n, 0x0015); /* padding */
+		n += put16(body + n, pad);
+		memset(body + n, 0, pad), n += pad;
+	}
+	put16(body + ext_start, n - ext_start - 2);
+	out[0] = 1;
+	out[1] = (uint8_t)(n >> 16);
+	out[2] = (uint8_t)(n >> 8);
+	out[3] = (uint8_t)n;
+	memcpy(out + 4, body, n);
+	return n + 4;
+}
+
+/* The message in handshake records of at most rec bytes each. */
+static size_t records(const uint8_t *hs, size_t len, size_t rec, uint8_t *out)
+{
+	size_t n = 0;
+
+	for (size_t off = 0; off < len; off += rec) {
+		size_t k = MIN(rec, len - off);
+
+		out[n++] = 22;
+		out[n++] = 3;
+		out[n++] = 1;
+		n += put16(out + n, k);
+		memcpy(out + n, hs + off, k), n += k;
+	}
+	return n;
+}
+
+static void wire(const char *text, struct nfwire_result *r)
+{
+	nfwire_parse((const uint8_t *)text, strlen(text), r);
+}
+
+static void test_wire_tls(void)
+{
+	static uint8_t hs[16384], rec[32768];
+	struct nfwire_result r;
+	size_t n, total, calls = 0;
+	bool monotonic = true, early = false;
+
+	n = client_hello(hs, "api.example.com", 1, false, 0);
+	total = records(hs, n, 16384, rec);
+	nfwire_parse(rec, total, &r);
+	ok(r.status == NFWIRE_DONE && r.proto == NFWIRE_PROTO_TLS && r.has_name &&
+		   streq(r.name, "api.example.com") && !r.ech,
+	   "tls: the server_name of a ClientHello in one record (%s)", r.name);
+	is_str(nfwire_proto_to_string(r.proto), "tls", "tls: its protocol's name");
+
+	n = client_hello(hs, "API.Example.COM.", 1, false, 0);
+	total = records(hs, n, 16384, rec);
+	nfwire_parse(rec, total, &r);
+	is_str(r.name, "api.example.com", "tls: the name is lowercased, its trailing dot dropped");
+
+	/* Split across many records, then fed one byte more at a time, as TCP may deliver. */
+	n = client_hello(hs, "split.example.com", 1, false, 3000);
+	total = records(hs, n, 100, rec);
+	for (size_t len = 1, need = 0; len <= total; len++) {
+		nfwire_parse(rec, len, &r);
+		if (r.status == NFWIRE_MORE) {
+			monotonic =
+				monotonic && r.need > len && r.need <= total + 5 && r.need >= need;
+			need = r.need;
+			continue;
+		}
+		early = len < total;
+		break;
+	}
+	ok(monotonic, "tls split: more is asked for, never beyond what the message needs");
+	ok(!early && r.status == NFWIRE_DONE && streq(r.name, "split.example.com"),
+	   "tls split: the name of a ClientHello in %zu records, only once all has arrived",
+	   (total + 104) / 105);
+	/* Reading only when `need` is reached parses a handful of times, not once per byte. */
+	for (size_t len = 5; len <= total; calls++) {
+		nfwire_parse(rec, len, &r);
+		if (r.status != NFWIRE_MORE)
+			break;
+		len = MAX(r.need, len + 1);
+	}
+	ok(r.status == NFWIRE_DONE && calls < 2 * (total / 105 + 2),
+	   "tls split: parsing again at `need` takes %zu calls", calls);
+
+	n = client_hello(hs, NULL, 0, false, 0);
+	total = records(hs, n, 16384, rec);
+	nfwire_parse(rec, total, &r);
+	ok(r.status == NFWIRE_DONE && !r.has_name, "tls: a ClientHello without server_name");
+
+	n = client_hello(hs, "public.example.com", 1, true, 0);
+	total = records(hs, n, 16384, rec);
+	nfwire_parse(rec, total, &r);
+	ok(r.status == NFWIRE_DONE && r.ech && streq(r.name, "public.example.com"),
+	   "tls: Encrypted Client Hello is noticed; the name is the outer one");
+
+	n = client_hello(hs, "twice.example.com", 2, false, 0);
+	total = records(hs, n, 16384, rec);
+	nfwire_parse(rec, total, &r);
+	ok(r.status == NFWIRE_BAD, "tls: two server_name extensions are refused (%s)",
+	   r.why ? r.why : "");
+
+	n = client_hello(hs, "x.example.com", 1, false, 0);
+	hs[0] = 2;
+	total = records(hs, n, 16384, rec);
+	nfwire_parse(rec, total, &r);
+	ok(r.status == NFWIRE_BAD, "tls: a handshake that is not a ClientHello is refused");
+
+	n = client_hello(hs, "x.example.com", 1, false, 0);
+	hs[1] = 1; /* 64 KiB and more */
+	total = records(hs, n, 16384, rec);
+	nfwire_parse(rec, total, &r);
+	ok(r.status == NFWIRE_BAD, "tls: a ClientHello claiming 64 KiB is refused (%s)",
+	   r.why ? r.why : "");
+
+	n = client_hello(hs, "x.example.com", 1, false, 0);
+	total = records(hs, n, 16384, rec);
+	rec[0] = 21; /* an alert record first */
+	nfwire_parse(rec, total, &r);
+	ok(r.status == NFWIRE_BAD, "tls: an alert record first names nothing");
+
+	n = client_hello(hs, "x.example.com", 1, false, 0);
+	total = records(hs, n, 16384, rec);
+	put16(hs + 4 + 2 + 32 + 33, 0x7fff); /* cipher_suites longer than the message */
+	total = records(hs, n, 16384, rec);
+	nfwire_parse(rec, total, &r);
+	ok(r.status == NFWIRE_BAD, "tls: a length beyond the message is malformed, not read");
+
+	rec[0] = 22, rec[1] = 3, rec[2] = 9;
+	nfwire_parse(rec, 5, &r);
+	ok(r.status == NFWIRE_BAD, "tls: a version other than 3.0-3.4 is not TLS");
+}
+
+static void test_wire_http(void)
+{
+	struct nfwire_result r;
+
+	wire("GET /x HTTP/1.1\r\nAccept: */*\r\nHost: API.example.com:8080\r\n\r\n", &r);
+	ok(r.status == NFWIRE_DONE && r.proto == NFWIRE_PROTO_HTTP && r.has_name &&
+		   streq(r.name, "api.example.com") && !*r.target,
+	   "http: the Host header, without its port (%s)", r.name);
+	wire("GET /x HTTP/1.1\r\nHost: api.example.com\r\n", &r);
+	ok(r.status == NFWIRE_MORE, "http: the head is read to its empty line");
+	wire("GET /x HTT", &r);
+	ok(r.status == NFWIRE_MORE && r.need == 11, "http: a request line not yet complete");
+	wire("POST /a HTTP/1.1\nhost:  b.example \n\n", &r);
+	ok(r.status == NFWIRE_DONE && streq(r.name, "b.example"),
+	   "http: bare LF line ends and a lowercase field name");
+	wire("GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n", &r);
+	ok(r.status == NFWIRE_BAD, "http: two Host headers are refused");
+	wire("GET / HTTP/1.1\r\nHost: a.example\r\n x\r\n\r\n", &r);
+	ok(r.status == NFWIRE_BAD, "http: a folded header line is refused");
+	wire("GET / HTTP/1.1\r\nAccept: x\r\n\r\n", &r);
+	ok(r.status == NFWIRE_DONE && !r.has_name, "http: no Host header, no name");
+	wire("GET http://a.example:81/x HTTP/1.0\r\n\r\n", &r);
+	ok(r.status == NFWIRE_DONE && r.has_name && streq(r.name, "a.example") &&
+		   streq(r.target, "a.example"),
+	   "http: HTTP/1.0 names its host in the absolute-form target");
+	wire("GET http://user@b.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n", &r);
+	ok(r.status == NFWIRE_DONE && streq(r.name, "a.example") && streq(r.target, "b.example"),
+	   "http: an absolute-form target naming another host is kept apart (%s)", r.target);
+	wire("CONNECT other.example:443 HTTP/1.1\r\nHost: proxy.example\r\n\r\n", &r);
+	ok(r.status == NFWIRE_DONE && streq(r.target, "other.example"),
+	   "http: CONNECT's target is a host too");
+	wire("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", &r);
+	ok(r.status == NFWIRE_DONE && streq(r.name, "::1"), "http: an IPv6 literal Host");
+	wire("SSH-2.0-OpenSSH_9.2\r\n", &r);
+	ok(r.status == NFWIRE_BAD, "other: an SSH banner names nothing (%s)", r.why);
+	wire("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", &r);
+	ok(r.status == NFWIRE_BAD, "other: HTTP/2 with prior knowledge names nothing");
+	nfwire_parse((const uint8_t *)"\0\1\2\3", 4, &r);
+	ok(r.status == NFWIRE_BAD, "other: binary data names nothing");
+	ok(nfwire_same_name("Example.COM.", "example.com") && !nfwire_same_name("a.b", "a.bc") &&
+		   !nfwire_same_name("", "") && !nfwire_same_name(NULL, "a"),
+	   "names compare without case and trailing dot");
+}
+
 /* --- acknowledgements --- */
 
 static size_t put_ack(char *buf, uint32_t seq, int error)
@@ -1109,6 +1330,8 @@ int main(void)
 	test_reserved();
 	test_batch_invalid();
 	test_many_elements();
+	test_wire_tls();
+	test_wire_http();
 	test_acks();
 	test_prefix();
 	test_nflog();
