@@ -7,13 +7,16 @@
 #include <errno.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <arpa/inet.h>
 #include <netlink/netlink.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
 #include <netlink/route/route.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 #include "nfrules.h"
+#include "nfstack.h"
 
 /* Loopback is interface 1 in every network namespace (LOOPBACK_IFINDEX). */
 #define LOOPBACK_IFINDEX 1
@@ -85,6 +88,97 @@ int nflink_loopback_up(void)
 	rtnl_link_put(lo);
 	nl_socket_free(sk);
 	return r < 0 ? r : 0;
+}
+
+static struct nl_addr *parse_nl_addr(int family, const char *text, int prefix)
+{
+	uint8_t buf[16];
+	struct nl_addr *a;
+
+	if (inet_pton(family, text, buf) != 1)
+		return NULL;
+	a = nl_addr_build(family, buf, family == AF_INET ? 4 : 16);
+	if (a)
+		nl_addr_set_prefixlen(a, prefix);
+	return a;
+}
+
+/* Adds one address to lo, host-sized (no prefix route): the routes are added explicitly. */
+static int add_loopback_address(struct nl_sock *sk, int family, const char *text)
+{
+	struct rtnl_addr *addr = rtnl_addr_alloc();
+	struct nl_addr *local = parse_nl_addr(family, text, family == AF_INET ? 32 : 128);
+	int r = -ENOMEM;
+
+	if (addr && local) {
+		rtnl_addr_set_ifindex(addr, LOOPBACK_IFINDEX);
+		rtnl_addr_set_family(addr, family);
+		rtnl_addr_set_prefixlen(addr, family == AF_INET ? 32 : 128);
+		rtnl_addr_set_scope(addr, RT_SCOPE_UNIVERSE);
+		rtnl_addr_set_flags(addr, IFA_F_NODAD);
+		r = nl_to_errno(rtnl_addr_set_local(addr, local));
+		if (r >= 0)
+			r = nl_to_errno(rtnl_addr_add(sk, addr, NLM_F_CREATE | NLM_F_EXCL));
+	}
+	nl_addr_put(local);
+	rtnl_addr_put(addr);
+	return r;
+}
+
+/* A default route through lo with a preferred source (and the given metric). */
+static int add_default_route(struct nl_sock *sk, int family, const char *src, uint32_t metric)
+{
+	static const uint8_t any[16] = { 0 };
+	struct rtnl_route *route = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	struct nl_addr *dst = nl_addr_build(family, any, family == AF_INET ? 4 : 16);
+	struct nl_addr *pref =
+		src ? parse_nl_addr(family, src, family == AF_INET ? 32 : 128) : NULL;
+	int r = -ENOMEM;
+
+	if (!route || !nh || !dst || (src && !pref))
+		goto out;
+	nl_addr_set_prefixlen(dst, 0);
+	rtnl_route_set_family(route, (uint8_t)family);
+	rtnl_route_set_table(route, RT_TABLE_MAIN);
+	rtnl_route_set_protocol(route, RTPROT_STATIC);
+	rtnl_route_set_scope(route, RT_SCOPE_UNIVERSE);
+	rtnl_route_set_type(route, RTN_UNICAST);
+	rtnl_route_set_priority(route, metric);
+	r = nl_to_errno(rtnl_route_set_dst(route, dst));
+	if (r >= 0 && pref)
+		r = nl_to_errno(rtnl_route_set_pref_src(route, pref));
+	if (r < 0)
+		goto out;
+	rtnl_route_nh_set_ifindex(nh, LOOPBACK_IFINDEX);
+	rtnl_route_add_nexthop(route, TAKE_PTR(nh));
+	r = nl_to_errno(rtnl_route_add(sk, route, NLM_F_CREATE | NLM_F_EXCL));
+out:
+	if (nh)
+		rtnl_route_nh_free(nh);
+	nl_addr_put(pref);
+	nl_addr_put(dst);
+	rtnl_route_put(route);
+	return r < 0 ? r : 0;
+}
+
+int nflink_relay_setup(int family, const char *const *extra, size_t n_extra)
+{
+	const char *own = family == AF_INET ? NFSTACK_ADDR4 : NFSTACK_ADDR6;
+	struct nl_sock *sk = NULL;
+	int r;
+
+	r = route_socket(&sk);
+	if (r < 0)
+		return r;
+	r = add_loopback_address(sk, family, own);
+	for (size_t i = 0; i < n_extra && r >= 0; i++)
+		r = add_loopback_address(sk, family, extra[i]);
+	/* IPv6 below the catch route's worst metric, IPv4 has none. */
+	if (r >= 0)
+		r = add_default_route(sk, family, own, family == AF_INET ? 0 : 1024);
+	nl_socket_free(sk);
+	return r;
 }
 
 int nflink_catch_route(int family, bool loopback_source)

@@ -225,19 +225,46 @@ static struct nftnl_expr *e_verdict(int verdict, const char *chain)
 	return e;
 }
 
+/* Loads data (a port, network byte order) into reg 1. */
+static struct nftnl_expr *e_immediate(const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+	}
+	return e;
+}
+
+/* redirect to :<the port in reg 1> (nat, hook output: to 127.0.0.1 or ::1) */
+static struct nftnl_expr *e_redirect(void)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("redir");
+
+	if (e)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN, NFT_REG_1);
+	return e;
+}
+
 /* ct state & mask != 0 */
-static void match_ct_state(struct builder *bd, struct nftnl_rule *r, uint32_t mask)
+static void match_ct(struct builder *bd, struct nftnl_rule *r, uint32_t key, uint32_t mask)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("ct");
 	uint32_t zero = 0;
 
 	if (e) {
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, key);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
 	}
 	add(bd, r, e);
 	add(bd, r, e_bitwise(&mask, sizeof(mask)));
 	add(bd, r, e_cmp(NFT_CMP_NEQ, &zero, sizeof(zero)));
+}
+
+static void match_ct_state(struct builder *bd, struct nftnl_rule *r, uint32_t mask)
+{
+	match_ct(bd, r, NFT_CT_STATE, mask);
 }
 
 static void match_u8(struct builder *bd, struct nftnl_rule *r, uint32_t meta_key, uint8_t v)
@@ -479,24 +506,31 @@ static void match_ports(struct builder *bd, struct nftnl_rule *r, const struct n
 	}
 }
 
+/* What one nft rule of a manifest rule does with what it matches. */
+enum match_mode {
+	MATCH_PAYLOAD,	/* log every packet with its payload (DNS queries), before conntrack */
+	MATCH_ACCEPT,	/* new connections: log and accept */
+	MATCH_REDIRECT, /* the relay chain: redirect to the relay */
+};
+
 /*
  * One nft rule of a manifest rule: a family and one way to match the destination (the exact
- * addresses, or one network), then protocol and ports, then the log and, for an allow rule,
- * accept.
+ * addresses, or one network), then protocol and ports, then what the mode does.
  */
-static void emit_match_rule(struct builder *bd, const struct nfrules *rs, long k, bool payload,
-			    const struct family_match *f, const struct nfrules_addr *net,
-			    const struct rule_plan *p)
+static void emit_match_rule(struct builder *bd, const struct nfrules *rs, long k,
+			    enum match_mode mode, const struct family_match *f,
+			    const struct nfrules_addr *net, const struct rule_plan *p)
 {
 	const struct nfrules_rule *rl = &rs->rules[k];
 	int family = net ? net->family : f->family;
 	uint32_t len = addr_len(family);
-	struct nftnl_rule *r = rule_new(bd, NFRULES_CHAIN);
+	struct nftnl_rule *r =
+		rule_new(bd, mode == MATCH_REDIRECT ? NFRULES_RELAY_CHAIN : NFRULES_CHAIN);
 	char prefix[32], what[64], text[INET6_ADDRSTRLEN];
 
 	if (!r)
 		return;
-	if (!payload)
+	if (mode == MATCH_ACCEPT)
 		match_ct_state(bd, r, CT_STATE_BIT(IP_CT_NEW));
 	match_u8(bd, r, NFT_META_NFPROTO, nfproto_of(family));
 	if (net) {
@@ -510,24 +544,36 @@ static void emit_match_rule(struct builder *bd, const struct nfrules *rs, long k
 			add(bd, r, e_cmp(NFT_CMP_EQ, net->addr, len));
 		}
 		inet_ntop(family, net->addr, text, sizeof(text));
-		snprintf(what, sizeof(what), "rule %ld: %s/%u", k, text, net->prefix);
+		snprintf(what, sizeof(what), "%s %ld: %s/%u",
+			 mode == MATCH_REDIRECT ? "relay" : "rule", k, text, net->prefix);
 	} else {
 		load_daddr(bd, r, family);
 		if (f->n_exact == 1) {
 			add(bd, r, e_cmp(NFT_CMP_EQ, f->exact_one, len));
 			inet_ntop(family, f->exact_one, text, sizeof(text));
-			snprintf(what, sizeof(what), "rule %ld: %s", k, text);
+			snprintf(what, sizeof(what), "%s %ld: %s",
+				 mode == MATCH_REDIRECT ? "relay" : "rule", k, text);
 		} else {
 			add(bd, r, e_lookup(f->set.name, f->set.id));
-			snprintf(what, sizeof(what), "rule %ld: @%s", k, f->set.name);
+			snprintf(what, sizeof(what), "%s %ld: @%s",
+				 mode == MATCH_REDIRECT ? "relay" : "rule", k, f->set.name);
 		}
 	}
 	match_ports(bd, r, rl, p);
-	snprintf(prefix, sizeof(prefix), "%s%ld",
-		 payload ? NFRULES_PREFIX_PAYLOAD : NFRULES_PREFIX_ALLOW, k);
-	add(bd, r, e_log(rs->log_group, prefix, payload ? NFRULES_SNAPLEN_DNS : NFRULES_SNAPLEN));
-	if (!payload)
-		add(bd, r, e_verdict(NF_ACCEPT, NULL));
+	if (mode == MATCH_REDIRECT) {
+		uint16_t be = htons(rs->relay_port);
+
+		add(bd, r, e_immediate(&be, sizeof(be)));
+		add(bd, r, e_redirect());
+	} else {
+		snprintf(prefix, sizeof(prefix), "%s%ld",
+			 mode == MATCH_PAYLOAD ? NFRULES_PREFIX_PAYLOAD : NFRULES_PREFIX_ALLOW, k);
+		add(bd, r,
+		    e_log(rs->log_group, prefix,
+			  mode == MATCH_PAYLOAD ? NFRULES_SNAPLEN_DNS : NFRULES_SNAPLEN));
+		if (mode == MATCH_ACCEPT)
+			add(bd, r, e_verdict(NF_ACCEPT, NULL));
+	}
 	rule_emit(bd, r, k, what);
 }
 
@@ -543,27 +589,27 @@ enum rule_part {
 	RULE_WIDE,
 };
 
-static void emit_rule(struct builder *bd, const struct nfrules *rs, long k, bool payload,
+static void emit_rule(struct builder *bd, const struct nfrules *rs, long k, enum match_mode mode,
 		      const struct rule_plan *p, enum rule_part part)
 {
 	const struct nfrules_rule *rl = &rs->rules[k];
 
 	for (int fi = 0; fi < 2 && part != RULE_WIDE; fi++)
 		if (p->fam[fi].n_exact > 0)
-			emit_match_rule(bd, rs, k, payload, &p->fam[fi], NULL, p);
+			emit_match_rule(bd, rs, k, mode, &p->fam[fi], NULL, p);
 	for (size_t i = 0; i < rl->n_addrs; i++) {
 		const struct nfrules_addr *a = &rl->addrs[i];
 
 		if (addr_is_exact(a))
 			continue;
 		if (part == RULE_ALL || (part == RULE_EXPLICIT) == within_reserved(rs, a))
-			emit_match_rule(bd, rs, k, payload, NULL, a, p);
+			emit_match_rule(bd, rs, k, mode, NULL, a, p);
 	}
 }
 
 /* --- the fixed parts --- */
 
-static void emit_table_and_chains(struct builder *bd)
+static void emit_table_and_chains(struct builder *bd, bool relay)
 {
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nftnl_chain *c;
@@ -606,6 +652,26 @@ static void emit_table_and_chains(struct builder *bd)
 	nlh = msg_begin(bd, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	msg_end(bd, nlh, NFRULES_MSG_CHAIN, -1, "chain " REFUSE_CHAIN);
+	nftnl_chain_free(c);
+
+	if (!relay)
+		return;
+	/* Before the filter chain (priority 0), and where nat belongs (NF_IP_PRI_NAT_DST). */
+	c = nftnl_chain_alloc();
+	if (!c) {
+		bd->oom = true;
+		return;
+	}
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NFRULES_TABLE);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, NFRULES_RELAY_CHAIN);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "nat");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_LOCAL_OUT);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, -100);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	nlh = msg_begin(bd, NFT_MSG_NEWCHAIN, NLM_F_CREATE);
+	nftnl_chain_nlmsg_build_payload(nlh, c);
+	msg_end(bd, nlh, NFRULES_MSG_CHAIN, -1,
+		"chain " NFRULES_RELAY_CHAIN " (type nat, hook output, priority -100)");
 	nftnl_chain_free(c);
 }
 
@@ -660,6 +726,26 @@ static void emit_lo_accept(struct builder *bd, int family, const char *text, uns
 				    : "oif lo ip6 daddr (own) accept");
 }
 
+/*
+ * What the relay chain redirected: the route was chosen before the redirect, so the filter
+ * chain sees the original output interface (a stack's eth0) with the relay's address, and the
+ * loopback rules above do not take it. Only the relay chain rewrites destinations.
+ */
+static void emit_relay_accept(struct builder *bd, uint16_t port)
+{
+	struct nftnl_rule *r = rule_new(bd, NFRULES_CHAIN);
+	uint16_t be = htons(port);
+
+	if (!r)
+		return;
+	match_ct(bd, r, NFT_CT_STATUS, IPS_DST_NAT);
+	match_u8(bd, r, NFT_META_L4PROTO, IPPROTO_TCP);
+	add(bd, r, e_payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2));
+	add(bd, r, e_cmp(NFT_CMP_EQ, &be, sizeof(be)));
+	add(bd, r, e_verdict(NF_ACCEPT, NULL));
+	rule_emit(bd, r, -1, "ct status dnat tcp dport (relay) accept");
+}
+
 static void emit_fixed_accepts(struct builder *bd, bool loopback_only)
 {
 	struct nftnl_rule *r;
@@ -709,16 +795,16 @@ static void emit_fixed_accepts(struct builder *bd, bool loopback_only)
 	}
 }
 
-static int emit_blocked(struct builder *bd, const struct nfrules *rs)
+/* The sets of blocked addresses, one per family that has any (set.id 0: none). */
+static int emit_blocked_sets(struct builder *bd, const struct nfrules *rs, struct set_ref ret[2])
 {
 	for (int fi = 0; fi < 2; fi++) {
 		int family = fi == 0 ? AF_INET : AF_INET6;
 		uint32_t len = addr_len(family);
 		_cleanup_free_ uint8_t *keys = NULL;
-		struct nftnl_rule *r;
-		struct set_ref set;
 		size_t n = 0;
 
+		ret[fi] = (struct set_ref){ 0 };
 		for (size_t i = 0; i < rs->n_blocked; i++) {
 			if (rs->blocked[i].family != AF_INET && rs->blocked[i].family != AF_INET6)
 				return -EINVAL;
@@ -736,25 +822,16 @@ static int emit_blocked(struct builder *bd, const struct nfrules *rs)
 				memcpy(keys + len * n++, rs->blocked[i].addr, len);
 		set_emit(bd, family == AF_INET ? "blocked_ip4" : "blocked_ip6",
 			 family == AF_INET ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR, len, keys, n, -1,
-			 &set);
-
-		r = rule_new(bd, NFRULES_CHAIN);
-		if (r) {
-			match_u8(bd, r, NFT_META_NFPROTO, nfproto_of(family));
-			load_daddr(bd, r, family);
-			add(bd, r, e_lookup(set.name, set.id));
-			add(bd, r, e_log(rs->log_group, NFRULES_PREFIX_HOST, NFRULES_SNAPLEN_DNS));
-			add(bd, r, e_verdict(NFT_GOTO, REFUSE_CHAIN));
-			rule_emit(bd, r, -1,
-				  family == AF_INET ? "ip daddr @blocked_ip4 refuse"
-						    : "ip6 daddr @blocked_ip6 refuse");
-		}
+			 &ret[fi]);
 	}
 	return 0;
 }
 
-/* Each reserved range: logged as such and refused, whatever wider network a rule declares. */
-static int emit_reserved(struct builder *bd, const struct nfrules *rs)
+/*
+ * Each reserved range: logged as such and refused, whatever wider network a rule declares
+ * (filter chain), or returned, so that the filter chain refuses it (relay chain).
+ */
+static int emit_reserved(struct builder *bd, const struct nfrules *rs, bool relay)
 {
 	for (size_t i = 0; i < rs->n_reserved; i++) {
 		const struct nfrules_addr *a = &rs->reserved[i];
@@ -765,7 +842,7 @@ static int emit_reserved(struct builder *bd, const struct nfrules *rs)
 		if ((a->family != AF_INET && a->family != AF_INET6) || a->prefix > len * 8 ||
 		    a->prefix == 0)
 			return -EINVAL;
-		r = rule_new(bd, NFRULES_CHAIN);
+		r = rule_new(bd, relay ? NFRULES_RELAY_CHAIN : NFRULES_CHAIN);
 		if (!r)
 			continue;
 		match_u8(bd, r, NFT_META_NFPROTO, nfproto_of(a->family));
@@ -778,11 +855,115 @@ static int emit_reserved(struct builder *bd, const struct nfrules *rs)
 			add(bd, r, e_bitwise(mask, len));
 		}
 		add(bd, r, e_cmp(NFT_CMP_EQ, a->addr, len));
-		add(bd, r, e_log(rs->log_group, NFRULES_PREFIX_RESERVED, NFRULES_SNAPLEN_DNS));
-		add(bd, r, e_verdict(NFT_GOTO, REFUSE_CHAIN));
+		if (relay) {
+			add(bd, r, e_verdict(NFT_RETURN, NULL));
+		} else {
+			add(bd, r,
+			    e_log(rs->log_group, NFRULES_PREFIX_RESERVED, NFRULES_SNAPLEN_DNS));
+			add(bd, r, e_verdict(NFT_GOTO, REFUSE_CHAIN));
+		}
 		inet_ntop(a->family, a->addr, text, sizeof(text));
-		snprintf(what, sizeof(what), "refuse reserved %.39s/%u", text, a->prefix);
+		snprintf(what, sizeof(what), "%s reserved %.39s/%u", relay ? "return" : "refuse",
+			 text, a->prefix);
 		rule_emit(bd, r, -1, what);
+	}
+	return 0;
+}
+
+/* ip[6] daddr @blocked_ip[6]: log and refuse (filter chain), or return (relay chain). */
+static void emit_blocked(struct builder *bd, const struct nfrules *rs, const struct set_ref sets[2],
+			 bool relay)
+{
+	for (int fi = 0; fi < 2; fi++) {
+		int family = fi == 0 ? AF_INET : AF_INET6;
+		struct nftnl_rule *r;
+		char what[64];
+
+		if (sets[fi].id == 0)
+			continue;
+		r = rule_new(bd, relay ? NFRULES_RELAY_CHAIN : NFRULES_CHAIN);
+		if (!r)
+			return;
+		match_u8(bd, r, NFT_META_NFPROTO, nfproto_of(family));
+		load_daddr(bd, r, family);
+		add(bd, r, e_lookup(sets[fi].name, sets[fi].id));
+		if (relay) {
+			add(bd, r, e_verdict(NFT_RETURN, NULL));
+		} else {
+			add(bd, r, e_log(rs->log_group, NFRULES_PREFIX_HOST, NFRULES_SNAPLEN_DNS));
+			add(bd, r, e_verdict(NFT_GOTO, REFUSE_CHAIN));
+		}
+		snprintf(what, sizeof(what), "%s daddr @%s %s", family == AF_INET ? "ip" : "ip6",
+			 sets[fi].name, relay ? "return" : "refuse");
+		rule_emit(bd, r, -1, what);
+	}
+}
+
+/*
+ * The relay chain leaves the sandbox's own addresses alone: its loopback, and the address its
+ * sockets are bound to. Nothing that stays inside the sandbox is ever redirected.
+ */
+static void emit_relay_own(struct builder *bd, int family, const char *text, unsigned prefix)
+{
+	uint8_t addr[16] = { 0 }, mask[16] = { 0 };
+	uint32_t len = addr_len(family);
+	struct nftnl_rule *r;
+	char what[64];
+
+	if (inet_pton(family, text, addr) != 1) {
+		bd->oom = true;
+		return;
+	}
+	for (unsigned i = 0; i < prefix; i++)
+		mask[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	r = rule_new(bd, NFRULES_RELAY_CHAIN);
+	if (!r)
+		return;
+	match_u8(bd, r, NFT_META_NFPROTO, nfproto_of(family));
+	load_daddr(bd, r, family);
+	if (prefix < len * 8)
+		add(bd, r, e_bitwise(mask, len));
+	add(bd, r, e_cmp(NFT_CMP_EQ, addr, len));
+	add(bd, r, e_verdict(NFT_RETURN, NULL));
+	snprintf(what, sizeof(what), "%s daddr %s/%u return", family == AF_INET ? "ip" : "ip6",
+		 text, prefix);
+	rule_emit(bd, r, -1, what);
+}
+
+static int emit_relay_chain(struct builder *bd, const struct nfrules *rs,
+			    const struct rule_plan *plans, const struct set_ref blocked[2])
+{
+	struct nftnl_rule *r;
+	int ret;
+
+	emit_relay_own(bd, AF_INET, "127.0.0.0", 8);
+	emit_relay_own(bd, AF_INET, NFSTACK_ADDR4, 32);
+	emit_relay_own(bd, AF_INET6, "::1", 128);
+	emit_relay_own(bd, AF_INET6, NFSTACK_ADDR6, 128);
+	for (size_t k = 0; k < rs->n_rules; k++)
+		if (rs->rules[k].relay && rs->rules[k].before_block)
+			emit_rule(bd, rs, (long)k, MATCH_REDIRECT, &plans[k], RULE_ALL);
+	emit_blocked(bd, rs, blocked, true);
+	for (size_t k = 0; k < rs->n_rules; k++)
+		if (rs->rules[k].relay && !rs->rules[k].before_block)
+			emit_rule(bd, rs, (long)k, MATCH_REDIRECT, &plans[k], RULE_EXPLICIT);
+	/* Reserved destinations fall to the filter chain's refusal, as they would unrelayed. */
+	ret = emit_reserved(bd, rs, true);
+	if (ret < 0)
+		return ret;
+	for (size_t k = 0; k < rs->n_rules; k++)
+		if (rs->rules[k].relay && !rs->rules[k].before_block)
+			emit_rule(bd, rs, (long)k, MATCH_REDIRECT, &plans[k], RULE_WIDE);
+	if (!rs->relay_any_tcp)
+		return 0;
+	r = rule_new(bd, NFRULES_RELAY_CHAIN);
+	if (r) {
+		uint16_t be = htons(rs->relay_port);
+
+		match_u8(bd, r, NFT_META_L4PROTO, IPPROTO_TCP);
+		add(bd, r, e_immediate(&be, sizeof(be)));
+		add(bd, r, e_redirect());
+		rule_emit(bd, r, -1, "relay: any other tcp");
 	}
 	return 0;
 }
@@ -822,6 +1003,8 @@ int nfrules_build_batch(const struct nfrules *rs, uint32_t seq, struct nfrules_b
 	struct nfrules_batch b = { .seq_begin = seq };
 	struct builder bd = { .b = &b, .seq = seq };
 	_cleanup_free_ struct rule_plan *plans = NULL;
+	struct set_ref blocked[2] = { { { 0 } } };
+	bool relay = rs->relay_port != 0;
 	int r = 0;
 
 	if (rs->loopback_only && (rs->n_rules || rs->n_blocked))
@@ -832,7 +1015,12 @@ int nfrules_build_batch(const struct nfrules *rs, uint32_t seq, struct nfrules_b
 		if ((rl->n_ports == 0 && !rl->any_port) ||
 		    (rl->proto != IPPROTO_TCP && rl->proto != IPPROTO_UDP))
 			return -EINVAL;
+		/* Only TCP is relayed, only to a relay that exists, and never a logged rule. */
+		if (rl->relay && (!relay || rl->proto != IPPROTO_TCP || rl->log_payload))
+			return -EINVAL;
 	}
+	if (rs->relay_any_tcp && !relay)
+		return -EINVAL;
 	bd.scratch = calloc(1, SCRATCH_SIZE);
 	plans = calloc(rs->n_rules ? rs->n_rules : 1, sizeof(*plans));
 	if (!bd.scratch || !plans) {
@@ -842,32 +1030,38 @@ int nfrules_build_batch(const struct nfrules *rs, uint32_t seq, struct nfrules_b
 
 	batch_marker(&bd, true);
 
-	emit_table_and_chains(&bd);
+	emit_table_and_chains(&bd, relay);
 	emit_refuse_chain(&bd);
 	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
 		r = plan_rule_sets(&bd, &rs->rules[k], (long)k, &plans[k]);
+	if (r >= 0)
+		r = emit_blocked_sets(&bd, rs, blocked);
 
 	/* Payload logging comes before the conntrack shortcut, so every query is seen. */
 	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
 		if (rs->rules[k].log_payload)
-			emit_rule(&bd, rs, (long)k, true, &plans[k], RULE_ALL);
+			emit_rule(&bd, rs, (long)k, MATCH_PAYLOAD, &plans[k], RULE_ALL);
 	if (r >= 0)
 		emit_fixed_accepts(&bd, rs->loopback_only);
+	if (r >= 0 && relay)
+		emit_relay_accept(&bd, rs->relay_port);
 	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
-		if (rs->rules[k].before_block)
-			emit_rule(&bd, rs, (long)k, false, &plans[k], RULE_ALL);
+		if (rs->rules[k].before_block && !rs->rules[k].relay)
+			emit_rule(&bd, rs, (long)k, MATCH_ACCEPT, &plans[k], RULE_ALL);
 	if (r >= 0)
-		r = emit_blocked(&bd, rs);
+		emit_blocked(&bd, rs, blocked, false);
 	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
-		if (!rs->rules[k].before_block)
-			emit_rule(&bd, rs, (long)k, false, &plans[k], RULE_EXPLICIT);
+		if (!rs->rules[k].before_block && !rs->rules[k].relay)
+			emit_rule(&bd, rs, (long)k, MATCH_ACCEPT, &plans[k], RULE_EXPLICIT);
 	if (r >= 0)
-		r = emit_reserved(&bd, rs);
+		r = emit_reserved(&bd, rs, false);
 	for (size_t k = 0; k < rs->n_rules && r >= 0; k++)
-		if (!rs->rules[k].before_block)
-			emit_rule(&bd, rs, (long)k, false, &plans[k], RULE_WIDE);
+		if (!rs->rules[k].before_block && !rs->rules[k].relay)
+			emit_rule(&bd, rs, (long)k, MATCH_ACCEPT, &plans[k], RULE_WIDE);
 	if (r >= 0)
 		emit_final_deny(&bd, rs);
+	if (r >= 0 && relay)
+		r = emit_relay_chain(&bd, rs, plans, blocked);
 
 	if (r >= 0)
 		batch_marker(&bd, false);

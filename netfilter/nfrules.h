@@ -38,6 +38,24 @@
  *
  * and catch-all routes through lo bring every other destination to it, so that an attempt
  * to leave is refused and logged rather than failing unseen with ENETUNREACH.
+ *
+ * TCP that skillbox relays itself (rules with `relay`, when relay_port is set) is not accepted
+ * there: a nat chain ahead of it (chain relay, hook output, priority -100) redirects the first
+ * packet of each such connection to skillbox's listener on the sandbox's loopback, and the
+ * filter chain then accepts it by its conntrack status (after the fixed accepts:
+ * `ct status dnat tcp dport <relay_port> accept`; the route, and so the output interface, was
+ * chosen before the redirect):
+ *
+ *   ip daddr 127.0.0.0/8, 10.0.2.100; ip6 daddr ::1, fd00::100   return   (the sandbox itself)
+ *   [relay rules with before_block]  <daddr> tcp dport <ports> redirect to :relay_port
+ *   ip[6] daddr @blocked_ip[6]       return                   (refused by the filter chain)
+ *   [other relay rules: exact addresses, and networks inside a reserved range]
+ *                                    <daddr> tcp dport <ports> redirect to :relay_port
+ *   ip[6] daddr <reserved net>       return       (one per range; refused by the filter chain)
+ *   [other relay rules: the remaining networks]  ... redirect to :relay_port
+ *   [relay_any_tcp]                  meta l4proto tcp redirect to :relay_port
+ *
+ * Everything else is left to the filter chain, and is refused and logged there as above.
  */
 
 #include <stdbool.h>
@@ -48,9 +66,10 @@
 #include "buf.h"
 #include "macros.h"
 
-#define NFRULES_TABLE	  "skillbox"
-#define NFRULES_CHAIN	  "output"
-#define NFRULES_LOG_GROUP 1
+#define NFRULES_TABLE	    "skillbox"
+#define NFRULES_CHAIN	    "output"
+#define NFRULES_RELAY_CHAIN "relay"
+#define NFRULES_LOG_GROUP   1
 /* Bytes of each logged packet copied to the log: headers for connections, the question of a
    DNS query (IP 60 + UDP 8 + DNS header 12 + name 255 + type/class 4 fits in 512). */
 #define NFRULES_SNAPLEN	    128
@@ -95,6 +114,7 @@ struct nfrules_rule {
 	bool any_port;	   /* every port of proto, ports ignored (skillbox learn's catch-all) */
 	bool before_block; /* checked before the blocked host addresses (host-loopback, resolver) */
 	bool log_payload;  /* log every packet with its payload, before conntrack (DNS queries) */
+	bool relay;	   /* TCP redirected to the relay (nfrules.relay_port), not accepted */
 };
 
 struct nfrules {
@@ -115,6 +135,11 @@ struct nfrules {
 	const struct nfrules_addr *reserved;
 	size_t n_reserved;
 	uint16_t log_group;
+	/* The relay's port on the sandbox's loopback; 0: no relay, no nat chain. */
+	uint16_t relay_port;
+	/* Every other TCP destination that is not blocked goes to the relay too (skillbox run
+	   --ask decides there whether to allow it). */
+	bool relay_any_tcp;
 };
 
 /* What one message of the batch does, to name it when the kernel refuses it. */
@@ -167,6 +192,14 @@ int nfrules_apply(const struct nfrules_batch *b, size_t *ret_failed);
 
 /** Brings the loopback interface of the current network namespace up (rtnetlink). */
 int nflink_loopback_up(void);
+/**
+ * The sandbox's own addressing, in one family, when skillbox relays its TCP and no user-mode
+ * stack runs: the address a stack would give it (NFSTACK_ADDR4 or NFSTACK_ADDR6) on lo, plus
+ * the extra ones given (the --ask resolver), and a default route through lo with it as the
+ * source, so that the skill's sockets look as they would with a stack. Connections to declared
+ * destinations then meet the relay chain, the rest the filter chain's refusals.
+ */
+int nflink_relay_setup(int family, const char *const *extra, size_t n_extra);
 /**
  * Adds a default route of the given family through lo with the worst possible metric, so
  * that the user-mode stack's own default route wins whenever it has one. When it has none

@@ -62,6 +62,8 @@ struct parsed_rule {
 	char jump[32];
 	char lookup[32];
 	uint32_t reject_type;
+	uint16_t redirect_port; /* a redir's port (loaded by a data immediate), host order */
+	bool redirect;
 	uint8_t cmp_data[16][16]; /* the data of each cmp, in order */
 	uint32_t cmp_len[16];
 	size_t n_cmp;
@@ -110,6 +112,14 @@ static int expr_cb(struct nftnl_expr *e, void *data)
 			 nftnl_expr_get_str(e, NFTNL_EXPR_LOG_PREFIX));
 		r->log_group = nftnl_expr_get_u16(e, NFTNL_EXPR_LOG_GROUP);
 		r->snaplen = nftnl_expr_get_u32(e, NFTNL_EXPR_LOG_SNAPLEN);
+	} else if (streq(name, "immediate") &&
+		   nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_DREG) != NFT_REG_VERDICT) {
+		const void *d = nftnl_expr_get(e, NFTNL_EXPR_IMM_DATA, &len);
+
+		if (d && len == 2)
+			r->redirect_port = ntohs(*(const uint16_t *)d);
+	} else if (streq(name, "redir")) {
+		r->redirect = nftnl_expr_get_u32(e, NFTNL_EXPR_REDIR_REG_PROTO_MIN) == NFT_REG_1;
 	} else if (streq(name, "immediate")) {
 		r->verdict = (int)nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT);
 		if (nftnl_expr_is_set(e, NFTNL_EXPR_IMM_CHAIN))
@@ -611,6 +621,232 @@ static void test_many_elements(void)
 		nfrules_batch_done(&b);
 	}
 	free(addrs);
+	free(p);
+}
+
+/* --- the relay chain --- */
+
+static void test_relay_batch(void)
+{
+	const struct nfrules_addr host_addrs[] = { a4("93.184.216.34", 32),
+						   a6("2606:2800:220:1::1", 128) };
+	const struct nfrules_addr net[] = { a4("10.20.0.0", 16) };
+	const struct nfrules_addr loopback[] = { a4("10.0.2.2", 32), a6("fd00::2", 128) };
+	const struct nfrules_addr blocked[] = { a4("10.0.2.2", 32), a4("192.0.2.2", 32) };
+	const struct nfrules_addr udp_net[] = { a4("198.51.100.0", 24) };
+	const uint16_t web[] = { 443 }, pg[] = { 5432 }, dev[] = { 8080 }, dns[] = { 53 };
+	const struct nfrules_rule rules[] = {
+		{ .proto = IPPROTO_TCP,
+		  .addrs = host_addrs,
+		  .n_addrs = 2,
+		  .ports = web,
+		  .n_ports = 1,
+		  .relay = true },
+		{ .proto = IPPROTO_TCP,
+		  .addrs = net,
+		  .n_addrs = 1,
+		  .ports = pg,
+		  .n_ports = 1,
+		  .relay = true },
+		{ .proto = IPPROTO_TCP,
+		  .addrs = loopback,
+		  .n_addrs = 2,
+		  .ports = dev,
+		  .n_ports = 1,
+		  .before_block = true,
+		  .relay = true },
+		{ .proto = IPPROTO_UDP,
+		  .addrs = udp_net,
+		  .n_addrs = 1,
+		  .ports = dns,
+		  .n_ports = 1 },
+	};
+	struct nfrules rs = { .rules = rules,
+			      .n_rules = ELEMENTSOF(rules),
+			      .blocked = blocked,
+			      .n_blocked = ELEMENTSOF(blocked),
+			      .log_group = 1,
+			      .relay_port = 1 };
+	struct nfrules_batch b;
+	struct parsed *p = calloc(1, sizeof(*p));
+	size_t relay_rules = 0, redirects = 0, filter_accepts = 0;
+	ssize_t first_relay = -1;
+	bool returns_first = true, blocked_between = false, order_ok = true;
+	int r;
+
+	r = nfrules_build_batch(&rs, 1, &b);
+	is_int(r, 0, "relay batch: built");
+	parse_batch(&b, p);
+	ok(p->types_ok && p->seq_ok && p->begin && p->end, "relay batch: parses back");
+	is_int(p->n_chains, 3, "relay batch: output, refuse and relay chains");
+	is_str(p->chains[2].name, NFRULES_RELAY_CHAIN, "relay chain: its name");
+	ok(p->chains[2].base && p->chains[2].hook == NF_INET_LOCAL_OUT &&
+		   p->chains[2].prio == -100 && streq(p->chains[2].type, "nat") &&
+		   p->chains[2].policy == NF_ACCEPT,
+	   "relay chain: type nat, hook output, priority -100, policy accept");
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct parsed_rule *pr = &p->rules[i];
+
+		if (streq(pr->chain, NFRULES_CHAIN) && pr->verdict == NF_ACCEPT &&
+		    streq(pr->log_prefix, "sb:a:3"))
+			filter_accepts++;
+		if (streq(pr->chain, NFRULES_CHAIN) && strstr(pr->log_prefix, "sb:a:") &&
+		    !streq(pr->log_prefix, "sb:a:3"))
+			order_ok = false;
+		if (!streq(pr->chain, NFRULES_RELAY_CHAIN))
+			continue;
+		if (first_relay < 0)
+			first_relay = (ssize_t)i;
+		relay_rules++;
+		if (pr->redirect) {
+			redirects++;
+			if (pr->redirect_port != 1 || !strstr(pr->exprs, "immediate redir"))
+				order_ok = false;
+		}
+		if (relay_rules <= 4 && pr->verdict != NFT_RETURN)
+			returns_first = false;
+		if (relay_rules > 4 && pr->verdict == NFT_RETURN &&
+		    streq(pr->lookup, "blocked_ip4"))
+			blocked_between = redirects == 2; /* after host-loopback's v4 and v6 */
+	}
+	is_int(filter_accepts, 1, "filter chain: only the UDP rule is accepted there");
+	{
+		bool found = false;
+		uint16_t be1 = htons(1);
+
+		for (size_t i = 0; i < p->n_rules; i++)
+			found = found || (streq(p->rules[i].chain, NFRULES_CHAIN) &&
+					  streq(p->rules[i].exprs,
+						"ct bitwise cmp meta cmp payload cmp immediate") &&
+					  p->rules[i].verdict == NF_ACCEPT &&
+					  cmp_has(&p->rules[i], &be1, 2));
+		ok(found, "filter chain: what the relay chain redirected to port 1 is accepted "
+			  "(ct status dnat)");
+	}
+	ok(order_ok, "filter chain: no relayed rule is accepted; every redirect goes to port 1");
+	ok(returns_first, "relay chain: the sandbox's own addresses return first");
+	is_int(redirects, 5,
+	       "relay chain: a redirect per family and network of each relayed rule (2+2+1)");
+	ok(blocked_between,
+	   "relay chain: blocked addresses return after host-loopback's redirects");
+	nfrules_batch_done(&b);
+
+	rs.relay_any_tcp = true;
+	r = nfrules_build_batch(&rs, 1, &b);
+	parse_batch(&b, p);
+	ok(r == 0 && p->n_rules > 0 && streq(p->rules[p->n_rules - 1].chain, NFRULES_RELAY_CHAIN) &&
+		   p->rules[p->n_rules - 1].redirect &&
+		   streq(p->rules[p->n_rules - 1].exprs, "meta cmp immediate redir"),
+	   "relay_any_tcp: every other TCP connection is redirected last (%s)",
+	   p->n_rules ? p->rules[p->n_rules - 1].exprs : "");
+	nfrules_batch_done(&b);
+
+	rs.relay_port = 0;
+	is_int(nfrules_build_batch(&rs, 1, &b), -EINVAL,
+	       "relay rules without a relay port: EINVAL");
+	rs.relay_any_tcp = false;
+	rs.rules = (const struct nfrules_rule[]){ { .proto = IPPROTO_UDP,
+						    .addrs = udp_net,
+						    .n_addrs = 1,
+						    .ports = dns,
+						    .n_ports = 1,
+						    .relay = true } };
+	rs.n_rules = 1;
+	rs.relay_port = 1;
+	is_int(nfrules_build_batch(&rs, 1, &b), -EINVAL, "a relayed UDP rule: EINVAL");
+	free(p);
+}
+
+/*
+ * Reserved ranges in the relay chain: a relayed 0.0.0.0/0 or ::/0 is redirected only after the
+ * reserved ranges have returned (to the filter chain's refusal), and a relayed network inside
+ * one (169.254.169.254) before them; relay_any_tcp comes after them too.
+ */
+static void test_relay_reserved(void)
+{
+	const struct nfrules_addr any4[] = { a4("0.0.0.0", 0) }, any6[] = { a6("::", 0) };
+	const struct nfrules_addr meta[] = { a4("169.254.169.254", 32) };
+	const struct nfrules_addr reserved[] = { a4("169.254.0.0", 16), a4("224.0.0.0", 4),
+						 a6("fe80::", 10) };
+	const uint16_t web[] = { 80 };
+	const struct nfrules_rule rules[] = {
+		{ .proto = IPPROTO_TCP,
+		  .addrs = any4,
+		  .n_addrs = 1,
+		  .ports = web,
+		  .n_ports = 1,
+		  .relay = true },
+		{ .proto = IPPROTO_TCP,
+		  .addrs = any6,
+		  .n_addrs = 1,
+		  .ports = web,
+		  .n_ports = 1,
+		  .relay = true },
+		{ .proto = IPPROTO_TCP,
+		  .addrs = meta,
+		  .n_addrs = 1,
+		  .ports = web,
+		  .n_ports = 1,
+		  .relay = true },
+	};
+	const struct nfrules rs = { .rules = rules,
+				    .n_rules = ELEMENTSOF(rules),
+				    .reserved = reserved,
+				    .n_reserved = ELEMENTSOF(reserved),
+				    .log_group = 1,
+				    .relay_port = 1,
+				    .relay_any_tcp = true };
+	struct parsed *p = calloc(1, sizeof(*p));
+	struct nfrules_batch b;
+	uint8_t addr[16];
+	/* In the relay chain, after the sandbox's own four addresses: 169.254.169.254 named,
+	   the three reserved returns, then 0.0.0.0/0, ::/0 and any other TCP. */
+	static const char *const want[] = { "redirect", "return",   "return",  "return",
+					    "redirect", "redirect", "redirect" };
+	size_t n = 0, first = SIZE_MAX;
+	bool order = true, filter_refuses = false;
+
+	if (!p || !is_int(nfrules_build_batch(&rs, 1, &b), 0, "relay reserved: the batch builds")) {
+		free(p);
+		return;
+	}
+	parse_batch(&b, p);
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct parsed_rule *pr = &p->rules[i];
+		const char *what;
+
+		if (streq(pr->chain, NFRULES_CHAIN) && streq(pr->log_prefix, "sb:r") &&
+		    streq(pr->jump, "refuse"))
+			filter_refuses = true;
+		if (!streq(pr->chain, NFRULES_RELAY_CHAIN))
+			continue;
+		if (n++ < 4)
+			continue;
+		if (first == SIZE_MAX)
+			first = i;
+		what = pr->redirect ? "redirect" : pr->verdict == NFT_RETURN ? "return" : "?";
+		if (n - 5 >= ELEMENTSOF(want) || !streq(want[n - 5], what)) {
+			diag("relay rule %zu: exprs '%s'", n - 1, pr->exprs);
+			order = false;
+		}
+	}
+	ok(order && n == 4 + ELEMENTSOF(want),
+	   "relay reserved: 169.254.169.254 (named) redirected before the reserved ranges return, "
+	   "0.0.0.0/0, ::/0 and any other TCP after them");
+	ok(filter_refuses, "relay reserved: the filter chain still logs and refuses them (sb:r)");
+	if (order && n == 4 + ELEMENTSOF(want)) {
+		inet_pton(AF_INET, "169.254.169.254", addr);
+		ok(cmp_has(&p->rules[first], addr, 4), "relay reserved: the named address first");
+		inet_pton(AF_INET, "169.254.0.0", addr);
+		ok(cmp_has(&p->rules[first + 1], addr, 4) &&
+			   strstr(p->rules[first + 1].exprs, "bitwise") &&
+			   !*p->rules[first + 1].log_prefix,
+		   "relay reserved: 169.254.0.0/16 is masked and returns, unlogged (%s)",
+		   p->rules[first + 1].exprs);
+		inet_pton(AF_INET6, "fe80::", addr);
+		ok(cmp_has(&p->rules[first + 3], addr, 16), "relay reserved: fe80::/10 for IPv6");
+	}
+	nfrules_batch_done(&b);
 	free(p);
 }
 
@@ -1330,6 +1566,8 @@ int main(void)
 	test_reserved();
 	test_batch_invalid();
 	test_many_elements();
+	test_relay_batch();
+	test_relay_reserved();
 	test_wire_tls();
 	test_wire_http();
 	test_acks();
