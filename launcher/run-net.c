@@ -37,10 +37,13 @@
 #include "cli.h"
 #include "config.h"
 #include "fd-util.h"
+#include "net-relay.h"
 #include "nfdns.h"
 #include "nflog.h"
+#include "nfrelay.h"
 #include "nfrules.h"
 #include "nfstack.h"
+#include "nfwire.h"
 #include "parse-util.h"
 #include "run-net.h"
 
@@ -48,6 +51,7 @@
 enum {
 	NETFD_NAMESPACES = 1, /* user and network namespace of the sandbox */
 	NETFD_NFLOG,	      /* the NFLOG socket bound in it */
+	NETFD_RELAY,	      /* the relay's listeners (IPv4, and IPv6 when it has it) */
 };
 
 /* The index of a SB_STEP_NETWORK degradation (no egress): what could not be set up. */
@@ -65,6 +69,8 @@ enum {
 	NETFAIL_NFLOG,
 	NETFAIL_RULES, /* index: the refused message of the batch, or -1 */
 	NETFAIL_SEND,
+	NETFAIL_ADDRESS, /* the sandbox's own address on lo, and its route (relay only) */
+	NETFAIL_LISTEN,	 /* the relay's listener */
 };
 
 /* A stack that is not ready by then is given up (and the other one tried). */
@@ -72,6 +78,17 @@ enum {
 #define NFLOG_RECV_SIZE		 (128 * 1024)
 /* Recent flows remembered to report a connection once, not each retransmitted SYN. */
 #define RECENT_FLOWS 64
+/* The relay: how long a connection to a declared host may take to name it, and how long
+   the host-side connect() may take. */
+#define NAME_TIMEOUT_USEC    (10 * USEC_PER_SEC)
+#define CONNECT_TIMEOUT_USEC (30 * USEC_PER_SEC)
+
+/* SKILLBOX_NET_STACK: which path carries the traffic. */
+enum net_force {
+	NET_FORCE_NONE,	       /* auto: the relay for TCP, a stack only for what needs one */
+	NET_FORCE_PASTA,       /* a stack carries all but the TCP of declared host names */
+	NET_FORCE_SLIRP4NETNS, /* the same, with slirp4netns */
+};
 
 enum rule_kind {
 	RULE_HOSTNAME,
@@ -94,6 +111,7 @@ struct net_rule {
 	bool optional;
 	bool resolved;	 /* a hostname that resolved */
 	const char *why; /* why it did not */
+	bool relay;	 /* TCP carried by skillbox's relay */
 };
 
 struct run_net {
@@ -105,6 +123,12 @@ struct run_net {
 	bool resolver;
 	bool udp; /* a rule allows UDP */
 	bool learn;
+	/* The paths: the relay carries TCP; a user-mode stack runs when something needs it. */
+	enum net_force force;
+	bool relay;
+	bool need_stack;
+	char *stack_why; /* why the stack runs: "rule 1 (FILE:LINE) declares udp", ... */
+	struct net_relay *relay_engine;
 	struct nfrules_addr gateway[2]; /* learn: the stack's gateway, pinned as host-loopback */
 
 	struct net_rule *rules;
@@ -472,8 +496,10 @@ static int build_ruleset(struct run_net *n)
 			.before_block = nr->kind == RULE_HOST_LOOPBACK ||
 					nr->kind == RULE_RESOLVER || nr->kind == RULE_LEARN,
 			.log_payload = nr->kind == RULE_RESOLVER,
+			.relay = nr->relay,
 		};
 	}
+	rs.relay_port = n->relay ? NFRELAY_PORT : 0;
 	rs.rules = n->nf_rules;
 	rs.n_rules = n->n_rules;
 	rs.blocked = n->blocked;
@@ -546,18 +572,79 @@ static int choose_stack(struct run_net *n, char **ret_error)
 	n->slirp_path = strdup(!isempty(s) ? s : SLIRP4NETNS_PATH);
 	if (!n->pasta_path || !n->slirp_path)
 		return -ENOMEM;
-	if (access(n->pasta_path, X_OK) == 0)
+	if (n->force != NET_FORCE_SLIRP4NETNS && access(n->pasta_path, X_OK) == 0)
 		n->first = NFSTACK_PASTA;
 	else if (access(n->slirp_path, X_OK) == 0)
 		n->first = NFSTACK_SLIRP4NETNS;
+	else if (n->force == NET_FORCE_SLIRP4NETNS)
+		return set_error(ret_error, -ENOENT,
+				 "SKILLBOX_NET_STACK=slirp4netns, and slirp4netns (%s) is not "
+				 "installed",
+				 n->slirp_path);
 	else
-		return set_error(
-			ret_error, -ENOENT,
-			"egress needs a user-mode network stack, and neither pasta (%s) nor "
-			"slirp4netns (%s) is installed",
-			n->pasta_path, n->slirp_path);
+		return set_error(ret_error, -ENOENT,
+				 "%s needs a user-mode network stack, and neither pasta (%s) nor "
+				 "slirp4netns (%s) is installed",
+				 n->stack_why, n->pasta_path, n->slirp_path);
 	n->kind = n->first;
 	return 0;
+}
+
+/*
+ * Which path carries what. skillbox relays TCP itself (net-relay.c) for the TCP rules of the
+ * manifest: hostnames, addresses and networks, host-loopback. A user-mode stack is started
+ * only for what the relay does not carry: a UDP rule, `dns: resolver`, skillbox learn (which
+ * observes every protocol), or when SKILLBOX_NET_STACK asks for one. Declared host names over
+ * TCP always go through the relay, because only it checks the name a connection asks for.
+ */
+static int choose_paths(struct run_net *n, char **ret_error)
+{
+	const char *force = getenv("SKILLBOX_NET_STACK");
+	struct buf why = BUF_INIT;
+
+	if (isempty(force) || streq(force, "auto"))
+		n->force = NET_FORCE_NONE;
+	else if (streq(force, "pasta"))
+		n->force = NET_FORCE_PASTA;
+	else if (streq(force, "slirp4netns"))
+		n->force = NET_FORCE_SLIRP4NETNS;
+	else
+		return set_error(ret_error, -EINVAL,
+				 "SKILLBOX_NET_STACK=%s: expected auto, pasta or slirp4netns",
+				 force);
+
+	for (size_t i = 0; i < n->n_rules; i++) {
+		struct net_rule *nr = &n->rules[i];
+		bool relayable = nr->proto == IPPROTO_TCP &&
+				 (nr->kind == RULE_HOSTNAME || nr->kind == RULE_ADDRESS ||
+				  nr->kind == RULE_HOST_LOOPBACK);
+
+		nr->relay = !n->learn && relayable &&
+			    (n->force == NET_FORCE_NONE || nr->kind == RULE_HOSTNAME);
+		n->relay = n->relay || nr->relay;
+		if (nr->relay || n->need_stack)
+			continue;
+		n->need_stack = true;
+		if (n->learn)
+			buf_puts(&why, "skillbox learn");
+		else if (n->force != NET_FORCE_NONE)
+			buf_printf(&why, "SKILLBOX_NET_STACK=%s", force);
+		else if (nr->kind == RULE_RESOLVER)
+			buf_printf(&why, "dns: resolver (%s:%u)", n->o.m->path, nr->loc.line);
+		else
+			buf_printf(&why, "rule %zu (%s:%u) declares %s", i, n->o.m->path,
+				   nr->loc.line, proto_name(nr->proto));
+	}
+	if (!n->need_stack && n->force != NET_FORCE_NONE) {
+		n->need_stack = true;
+		buf_printf(&why, "SKILLBOX_NET_STACK=%s", force);
+	}
+	if (!buf_ok(&why))
+		return -ENOMEM;
+	n->stack_why = buf_steal(&why);
+	if (n->need_stack && !n->stack_why)
+		return -ENOMEM;
+	return n->need_stack ? choose_stack(n, ret_error) : 0;
 }
 
 /*
@@ -605,7 +692,8 @@ static bool rule_needs_ipv6(const struct net_rule *nr)
 {
 	bool v4 = false, v6 = false;
 
-	if (nr->kind != RULE_ADDRESS && nr->kind != RULE_HOSTNAME)
+	/* What the relay carries reaches IPv6 from the host, whichever stack runs. */
+	if ((nr->kind != RULE_ADDRESS && nr->kind != RULE_HOSTNAME) || nr->relay)
 		return false;
 	for (size_t j = 0; j < nr->n_addrs; j++) {
 		v4 = v4 || nr->addrs[j].family == AF_INET;
@@ -667,7 +755,7 @@ static int child_early(void *userdata, int sock, int32_t *index, int64_t *value)
 	struct run_net *n = userdata;
 	_cleanup_close_ int userns = -1, netns = -1;
 
-	if (!n->egress)
+	if (!n->need_stack)
 		return 0;
 	*value = NETFAIL_NAMESPACES;
 	userns = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
@@ -720,12 +808,32 @@ static int child_setup_refusals(struct run_net *n, int sock)
 	return send_fds(sock, NETFD_NFLOG, &log_fd, 1);
 }
 
+/*
+ * The relay's listeners, on the sandbox's loopback. IPv4 must work; IPv6 may be missing from
+ * the namespace (a kernel without it), and then IPv6 destinations are refused as unroutable.
+ */
+static int open_listeners(int fds[2], size_t *ret_n)
+{
+	int k;
+
+	*ret_n = 0;
+	k = nfrelay_listen(AF_INET, NFRELAY_PORT, &fds[0]);
+	if (k < 0)
+		return k;
+	*ret_n = 1;
+	k = nfrelay_listen(AF_INET6, NFRELAY_PORT, &fds[1]);
+	if (k >= 0)
+		*ret_n = 2;
+	return 0;
+}
+
 /* Runs in init with every capability of the new user namespace, before the skill exists. */
 static int child_setup(void *userdata, int sock, int32_t *index, int64_t *value)
 {
 	struct run_net *n = userdata;
 	_cleanup_close_ int log_fd = -1;
-	size_t failed;
+	int listen_fds[2] = { -1, -1 };
+	size_t failed, n_listen = 0;
 	int k;
 
 	*value = NETFAIL_LOOPBACK;
@@ -740,6 +848,14 @@ static int child_setup(void *userdata, int sock, int32_t *index, int64_t *value)
 	k = nflink_catch_route(AF_INET6, false);
 	if (k < 0)
 		return k;
+	if (!n->need_stack) {
+		/* No stack configures an interface: the sandbox's addresses go on lo. */
+		*value = NETFAIL_ADDRESS;
+		k = nflink_relay_setup(AF_INET, NULL, 0);
+		if (k < 0)
+			return k;
+		(void)nflink_relay_setup(AF_INET6, NULL, 0);
+	}
 
 	*value = NETFAIL_NFLOG;
 	k = nflog_open(NFRULES_LOG_GROUP, NFRULES_SNAPLEN_DNS, &log_fd);
@@ -751,6 +867,19 @@ static int child_setup(void *userdata, int sock, int32_t *index, int64_t *value)
 	if (k < 0) {
 		*index = failed == SIZE_MAX ? -1 : (int32_t)failed;
 		return k;
+	}
+
+	if (n->relay) {
+		*value = NETFAIL_LISTEN;
+		k = open_listeners(listen_fds, &n_listen);
+		if (k < 0)
+			return k;
+		*value = NETFAIL_SEND;
+		k = send_fds(sock, NETFD_RELAY, listen_fds, n_listen);
+		for (size_t i = 0; i < n_listen; i++)
+			safe_close(listen_fds[i]);
+		if (k < 0)
+			return k;
 	}
 
 	*value = NETFAIL_SEND;
@@ -821,13 +950,13 @@ int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
 	}
 
 	if (n->egress) {
-		k = collect_blocked(n);
+		k = choose_paths(n, ret_error);
+		if (k >= 0)
+			k = collect_blocked(n);
 		if (k >= 0)
 			k = collect_reserved(n);
 		if (k >= 0)
 			k = build_ruleset(n);
-		if (k >= 0)
-			k = choose_stack(n, ret_error);
 	} else {
 		/* Loopback only: the refusals of everything else are logged all the same. */
 		k = build_ruleset(n);
@@ -849,7 +978,7 @@ int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
 		.early = child_early,
 		.setup = child_setup,
 		.userdata = n,
-		.wait_start = n->egress,
+		.wait_start = n->need_stack,
 	};
 	return 0;
 }
@@ -889,6 +1018,8 @@ static void audit_rule(struct audit *a, const struct run_net *n, size_t i)
 		if (!nr->resolved)
 			audit_str(a, "error", nr->why);
 	}
+	audit_str(a, "via", nr->relay ? "relay" : nfstack_kind_to_string(n->first));
+	audit_bool(a, "name_checked", nr->relay && nr->kind == RULE_HOSTNAME);
 	audit_object_end(a);
 }
 
@@ -916,12 +1047,18 @@ void run_net_audit(const struct run_net *n, struct audit *a)
 		return;
 	audit_begin(a, "policy.net");
 	audit_bool(a, "egress", n->egress);
-	/* Requested: which stack carried the traffic is net.stack's to say (design notes). */
-	audit_str(a, "stack_requested", n->egress ? nfstack_kind_to_string(n->first) : "none");
-	if (n->egress && n->first == NFSTACK_PASTA)
+	/* Requested: which stack carried the traffic is net.stack's to say (design notes). A
+	   manifest the relay carries entirely requests no stack: "relay". */
+	audit_str(a, "stack_requested", run_net_stack_requested(n));
+	if (n->egress && n->need_stack && n->first == NFSTACK_PASTA)
 		audit_str(a, "stack_fallback", nfstack_kind_to_string(NFSTACK_SLIRP4NETNS));
 	else
 		audit_null(a, "stack_fallback");
+	audit_bool(a, "relay", n->relay);
+	if (n->need_stack)
+		audit_str(a, "stack_for", n->stack_why);
+	else
+		audit_null(a, "stack_for");
 	audit_str(a, "dns", manifest_dns_to_string(n->o.m->net.dns));
 	if (n->resolver)
 		audit_str(a, "resolver", NFSTACK_DNS4);
@@ -989,24 +1126,41 @@ void run_net_explain(const struct run_net *n, FILE *f)
 		fprintf(f, "  names: localhost and %s, from /etc/hosts\n", SANDBOX_HOSTNAME);
 		return;
 	}
-	if (n->first == NFSTACK_PASTA)
-		fprintf(f,
-			"  stack: pasta (slirp4netns if pasta cannot start, which a warning and the "
-			"audit trail say); the sandbox is %s/%s and %s/64\n",
-			NFSTACK_ADDR4, NFSTACK_PREFIX4, NFSTACK_ADDR6);
+	if (n->need_stack)
+		fprintf(f, "  the sandbox is %s/%s and %s/64 on %s\n", NFSTACK_ADDR4,
+			NFSTACK_PREFIX4, NFSTACK_ADDR6, NFSTACK_IFNAME);
 	else
-		fprintf(f,
-			"  stack: slirp4netns (pasta is not installed); the sandbox is %s/%s, no IPv6\n",
-			NFSTACK_ADDR4, NFSTACK_PREFIX4);
-	{
+		fprintf(f, "  the sandbox is %s and %s on lo\n", NFSTACK_ADDR4, NFSTACK_ADDR6);
+	if (n->relay)
+		fprintf(f, "  tcp: relayed by skillbox itself (no second process)%s\n",
+			n->force != NET_FORCE_NONE ? ", for declared host names only" : "");
+	for (size_t i = 0; n->relay && i < n->n_rules; i++)
+		if (n->rules[i].relay && n->rules[i].kind == RULE_HOSTNAME) {
+			fprintf(f,
+				"  names: a connection to a declared host name must name it in its "
+				"first data (TLS server_name, HTTP Host), or it is reset\n");
+			break;
+		}
+	if (n->need_stack) {
 		struct buf b = BUF_INIT;
 
+		if (n->first == NFSTACK_PASTA)
+			fprintf(f,
+				"  stack: pasta (slirp4netns if pasta cannot start, which a warning "
+				"and the audit trail say), for %s\n",
+				n->stack_why);
+		else
+			fprintf(f,
+				"  stack: slirp4netns (pasta is not installed; no IPv6), for %s\n",
+				n->stack_why);
 		if (describe_ipv6_rules(n, &b))
 			fprintf(f,
 				"  warning: slirp4netns carries no IPv6, so these rules %s unreachable "
 				"through it: %s\n",
 				n->first == NFSTACK_PASTA ? "would be" : "are", b.data);
 		buf_done(&b);
+	} else {
+		fprintf(f, "  stack: none (nothing declared needs one: no UDP, no resolver)\n");
 	}
 	if (n->resolver)
 		fprintf(f,
@@ -1038,6 +1192,10 @@ void run_net_explain(const struct run_net *n, FILE *f)
 				format_addr(&nr->addrs[j], text, sizeof(text)));
 		if (nr->kind == RULE_HOST_LOOPBACK)
 			fprintf(f, " (the host's 127.0.0.1 and ::1)");
+		if (nr->kind != RULE_RESOLVER)
+			fprintf(f, "  [%s%s]",
+				nr->relay ? "relay" : nfstack_kind_to_string(n->first),
+				nr->relay && nr->kind == RULE_HOSTNAME ? ", name checked" : "");
 		fprintf(f, "\n");
 	}
 	fprintf(f, "  refused, except on the ports declared for them above, even inside a declared "
@@ -1057,7 +1215,182 @@ const char *run_net_stack_requested(const struct run_net *n)
 {
 	if (!n || !n->egress)
 		return "none";
+	if (!n->need_stack)
+		return "relay";
 	return nfstack_kind_to_string(n->first);
+}
+
+/* --- the relay's decisions: the one place policy is applied to relayed TCP --- */
+
+static bool addr_in(const struct nfrules_addr *a, int family, const uint8_t *addr)
+{
+	if (a->family != family)
+		return false;
+	for (unsigned i = 0; i < a->prefix; i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+
+		if ((a->addr[i / 8] & bit) != (addr[i / 8] & bit))
+			return false;
+	}
+	return true;
+}
+
+static bool rule_matches(const struct net_rule *nr, const struct net_relay_dest *d)
+{
+	bool port = false;
+
+	if (!nr->relay || nr->proto != IPPROTO_TCP)
+		return false;
+	for (size_t j = 0; j < nr->n_ports && !port; j++)
+		port = nr->ports[j] == d->port;
+	if (!port)
+		return false;
+	for (size_t j = 0; j < nr->n_addrs; j++)
+		if (addr_in(&nr->addrs[j], d->family, d->addr))
+			return true;
+	return false;
+}
+
+static bool dest_blocked(const struct run_net *n, const struct net_relay_dest *d)
+{
+	for (size_t i = 0; i < n->n_blocked; i++)
+		if (addr_in(&n->blocked[i], d->family, d->addr))
+			return true;
+	return false;
+}
+
+/* The sandbox's own loopback and address: never relayed (the relay chain leaves them). */
+static bool dest_own(const struct net_relay_dest *d)
+{
+	struct nfrules_addr own[4];
+
+	if (parse_addr("127.0.0.0", &own[0]) < 0 || parse_addr(NFSTACK_ADDR4, &own[1]) < 0 ||
+	    parse_addr("::1", &own[2]) < 0 || parse_addr(NFSTACK_ADDR6, &own[3]) < 0)
+		return true;
+	own[0].prefix = 8;
+	for (size_t i = 0; i < ELEMENTSOF(own); i++)
+		if (addr_in(&own[i], d->family, d->addr))
+			return true;
+	return false;
+}
+
+static void verdict_allow(const struct run_net *n, long k, const struct net_relay_dest *d,
+			  struct net_relay_verdict *v)
+{
+	const struct net_rule *nr = &n->rules[k];
+
+	*v = (struct net_relay_verdict){
+		.action = NET_RELAY_ALLOW,
+		.rule = k,
+		.host = nr->host,
+		.line = nr->loc.line,
+	};
+	/* host-loopback: the gateway's address stands for the host's own loopback. */
+	if (nr->kind == RULE_HOST_LOOPBACK) {
+		v->connect_family = d->family;
+		if (d->family == AF_INET)
+			inet_pton(AF_INET, "127.0.0.1", v->connect_addr);
+		else
+			inet_pton(AF_INET6, "::1", v->connect_addr);
+	}
+}
+
+static void verdict_deny(struct net_relay_verdict *v, const char *reason, const char *detail)
+{
+	*v = (struct net_relay_verdict){
+		.action = NET_RELAY_DENY,
+		.rule = -1,
+		.reason = reason,
+		.detail = detail,
+	};
+}
+
+/* Why the first data named no host: for net.connect's detail. */
+static const char *no_name_detail(const struct net_relay_query *q)
+{
+	const struct nfwire_result *w = q->wire;
+
+	if (w && w->status == NFWIRE_BAD)
+		return w->why;
+	if (w && w->status == NFWIRE_DONE)
+		return w->proto == NFWIRE_PROTO_TLS ? "the ClientHello names no server"
+						    : "the request has no Host header";
+	if (q->name_end == NET_RELAY_NAME_TIMEOUT)
+		return w ? "the first data was incomplete after 10s"
+			 : "the skill sent nothing within 10s";
+	return "the skill closed the connection before naming a host";
+}
+
+/*
+ * Decides a relayed connection, in the order the ruleset matches: host-loopback first, then the
+ * host's own addresses and the stack's (refused), then the declared destinations. A destination
+ * declared by address or network is allowed as it is. One declared only by host name must name
+ * that host in its first data: the connection waits for it (NET_RELAY_NEED_NAME) and is allowed
+ * when the name is the one of a hostname rule matching its address and port.
+ */
+static void relay_decide(void *userdata, const struct net_relay_query *q,
+			 struct net_relay_verdict *v)
+{
+	struct run_net *n = userdata;
+	const struct net_relay_dest *d = q->dest;
+	const struct nfwire_result *w = q->wire;
+	bool named = false;
+
+	if (dest_own(d)) {
+		verdict_deny(v, "undeclared", NULL);
+		return;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < n->n_rules; i++) {
+			const struct net_rule *nr = &n->rules[i];
+
+			if ((nr->kind == RULE_HOST_LOOPBACK) != (pass == 0) || !rule_matches(nr, d))
+				continue;
+			if (nr->kind != RULE_HOSTNAME) {
+				verdict_allow(n, (long)i, d, v);
+				return;
+			}
+			named = true;
+		}
+		if (pass == 0 && dest_blocked(n, d)) {
+			verdict_deny(v, "host", NULL);
+			return;
+		}
+	}
+	if (!named) {
+		verdict_deny(v, "undeclared", NULL);
+		return;
+	}
+	if (!w && q->name_end == NET_RELAY_NAME_READ) {
+		*v = (struct net_relay_verdict){ .action = NET_RELAY_NEED_NAME,
+						 .rule = -1,
+						 .name_timeout_usec = NAME_TIMEOUT_USEC };
+		return;
+	}
+	if (!w || w->status != NFWIRE_DONE) {
+		verdict_deny(v, "no-name", no_name_detail(q));
+		return;
+	}
+	if (!w->has_name) {
+		verdict_deny(v, "name-mismatch", no_name_detail(q));
+		return;
+	}
+	for (size_t i = 0; i < n->n_rules; i++) {
+		const struct net_rule *nr = &n->rules[i];
+
+		if (nr->kind != RULE_HOSTNAME || !rule_matches(nr, d) ||
+		    !nfwire_same_name(nr->host, w->name))
+			continue;
+		/* A request target naming a host must name the same one. */
+		if (*w->target && !nfwire_same_name(w->target, w->name)) {
+			verdict_deny(v, "name-mismatch", "the request's target names another host");
+			return;
+		}
+		verdict_allow(n, (long)i, d, v);
+		return;
+	}
+	verdict_deny(v, "name-mismatch",
+		     "no host declared for this address and port has the name it asked for");
 }
 
 /* --- the user-mode stack, in the parent --- */
@@ -1304,6 +1637,24 @@ int run_net_start(struct run_net *n, const struct run_net_attach *a, char **ret_
 	n->attach = *a;
 	if (!n->egress)
 		return 0;
+	if (n->relay) {
+		k = net_relay_new(
+			&(struct net_relay_opts){
+				.loop = a->loop,
+				.sink = a->sink,
+				.decide = relay_decide,
+				.userdata = n,
+				.host_uid = n->o.host_uid,
+				.host_gid = n->o.host_gid,
+				.connect_timeout_usec = CONNECT_TIMEOUT_USEC,
+			},
+			&n->relay_engine);
+		if (k < 0)
+			return set_error(ret_error, k, "network: starting the relay: %s",
+					 strerror(-k));
+	}
+	if (!n->need_stack)
+		return 0;
 	if (n->first == NFSTACK_SLIRP4NETNS) {
 		struct buf b = BUF_INIT;
 
@@ -1364,6 +1715,20 @@ int run_net_receive_fds(struct run_net *n, int32_t index, int *fds, size_t n_fds
 			event_sink_fail(n->attach.sink, buf_steal(&b));
 			k = 0;
 		}
+		break;
+	case NETFD_RELAY:
+		if (n_fds < 1 || n_fds > 2 || !n->relay_engine) {
+			k = -EBADMSG;
+			break;
+		}
+		/* The relay takes each descriptor, whether it can watch it or not. */
+		for (size_t i = 0; i < n_fds; i++) {
+			int r = net_relay_add_listener(n->relay_engine, fds[i]);
+
+			if (r < 0 && k >= 0)
+				k = r;
+		}
+		n_fds = 0;
 		break;
 	case NETFD_NFLOG:
 		if (n_fds != 1 || n->nflog_fd >= 0) {
@@ -1499,6 +1864,7 @@ static void emit_connect(struct run_net *n, const struct nflog_flow *f, const st
 			audit_uint(a, "line", nr->loc.line);
 		else
 			audit_null(a, "line");
+		audit_str(a, "via", nfstack_kind_to_string(n->kind));
 	} else {
 		audit_null(a, "host");
 		audit_null(a, "rule");
@@ -1659,6 +2025,14 @@ char *run_net_describe_failure(const struct run_net *n, const struct sandbox_msg
 	case NETFAIL_SEND:
 		buf_printf(&b, "network: handing the log socket to skillbox: %s", why);
 		break;
+	case NETFAIL_ADDRESS:
+		buf_printf(&b, "network: giving the sandbox its address %s on loopback: %s",
+			   NFSTACK_ADDR4, why);
+		break;
+	case NETFAIL_LISTEN:
+		buf_printf(&b, "network: opening the relay's listener on 127.0.0.1:%u: %s",
+			   NFRELAY_PORT, why);
+		break;
 	default:
 		buf_printf(&b, "network: %s", why);
 		break;
@@ -1695,6 +2069,7 @@ void run_net_finish(struct run_net *n)
 	/* The sandbox is gone; the stack frees its memory (tens of ms for pasta) while we
 	   finish, and is reaped last. */
 	nfstack_kill(&n->stack);
+	net_relay_finish(n->relay_engine);
 	/* Late packets (logged just before the skill ended) are still queued: read them. */
 	drain_nflog(n);
 	/* An overrun after the last packet: how many were dropped is not known. */
@@ -1713,6 +2088,7 @@ struct run_net *run_net_free(struct run_net *n)
 {
 	if (!n)
 		return NULL;
+	net_relay_free(n->relay_engine);
 	event_source_free(n->nflog_source);
 	event_source_free(n->ready_source);
 	event_source_free(n->log_source);
@@ -1734,6 +2110,7 @@ struct run_net *run_net_free(struct run_net *n)
 	free(n->pasta_path);
 	free(n->slirp_path);
 	free(n->fallback_reason);
+	free(n->stack_why);
 	free(n);
 	return NULL;
 }

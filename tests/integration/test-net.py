@@ -20,6 +20,12 @@ container runtime starting a container) are named, not failed on.
 /dev/net/tun is mode 0600 on some machines; the user-mode stack runs unprivileged and needs
 it usable, as distributions ship it (0666). The test sets that for its duration, shared with
 any other suite running (harness.tun_for_all()), and the last to finish restores it.
+
+By default skillbox relays declared TCP itself and starts no user-mode stack for a TCP-only
+manifest. With SKILLBOX_TEST_NET_STACK=pasta (the integration-net-stack test) every run is made
+with SKILLBOX_NET_STACK=pasta, so the same cases go through pasta (falling back to slirp4netns),
+as all egress did before the relay; declared host names still go through the relay, which is
+the only place their names are checked.
 """
 
 import base64
@@ -53,6 +59,8 @@ PYTHON = shutil.which("python3", path="/usr/bin:/bin") or "python3"
 FAST = 2.0
 REFUSED = {"ECONNREFUSED", "EPERM", "EHOSTUNREACH", "EACCES", "ENETUNREACH"}
 RUN_IDS = set()  # every run this test made: their stacks are marked SKILLBOX_RUN=<id>
+# The stack every run is made with (SKILLBOX_NET_STACK), or None: the relay where it can.
+FORCED = os.environ.get("SKILLBOX_TEST_NET_STACK") or None
 
 MANIFEST = """\
 skillbox: 1
@@ -182,8 +190,17 @@ def parse_results(res):
     return out
 
 
+def mode_env(extra_env=None):
+    """The environment of a run in this test's mode."""
+    e = dict(extra_env or {})
+    if FORCED and "SKILLBOX_NET_STACK" not in e:
+        e["SKILLBOX_NET_STACK"] = FORCED
+    return e
+
+
 def probe(env, network, actions, extra_env=None, private_etc=None, name="skill"):
     """Runs net-probe.py with actions in a skill; returns (Result, [action results])."""
+    extra_env = mode_env(extra_env)
     d = env.skill(manifest(network), name=name, files={"net-probe.py": PROBE})
     args = ["run", d, "--"] + [json.dumps(a) for a in actions]
     if private_etc:
@@ -444,6 +461,7 @@ network:
         ["run", "/usr/sbin/nft", "flush", "ruleset"],
         ["run", "/usr/sbin/ip", "link", "set", "lo", "down"],
         ["run", "/usr/sbin/ip", "link", "set", "eth0", "down"],
+        ["run", "/usr/sbin/ip", "addr", "del", "10.0.2.100/32", "dev", "lo"],
         ["tcp", "10.0.2.2", p2, "still undeclared after the attempts"],
         ["tcp", "10.0.2.2", p1, "still declared after the attempts"],
     ]
@@ -456,13 +474,17 @@ network:
          f"{label}: run.start names the stack requested, and only that "
          f"({start.get('network_stack_requested')})", start)
     stack = res.first("net.stack") or {}
-    # Where pasta is installed it must carry the traffic: a fallback here is a failure
-    # (Debian 13's pasta once fell back on every run, silently).
-    h.ok(stack.get("stack") == ctx["stack"] and "fallback_from" not in stack
-         and not res.of("net.stack.fallback"),
-         f"{label}: net.stack says {ctx['stack']} carried the traffic, no fallback",
-         [stack, res.of("net.stack.fallback"), res.err])
-    h.diag(f"{label}: {stack.get('stack')} ready after {stack.get('ready_s')}s")
+    if ctx["stack"] == "relay":
+        h.ok(not stack, f"{label}: no user-mode stack for a TCP-only manifest (no net.stack)",
+             stack)
+    else:
+        # Where pasta is installed it must carry the traffic: a fallback here is a failure
+        # (Debian 13's pasta once fell back on every run, silently).
+        h.ok(stack.get("stack") == ctx["stack"] and "fallback_from" not in stack
+             and not res.of("net.stack.fallback"),
+             f"{label}: net.stack says {ctx['stack']} carried the traffic, no fallback",
+             [stack, res.of("net.stack.fallback"), res.err])
+        h.diag(f"{label}: {stack.get('stack')} ready after {stack.get('ready_s')}s")
 
     r = result_of(results, "tcp", "10.0.2.2", p1, "over the declared port")
     h.ok(r.get("data") == f"hello from 127.0.0.1:{p1}: over the declared port",
@@ -478,7 +500,16 @@ network:
     h.ok(len(ev) == 1 and len(rep) == 1 and rep[0].get("count") == 1,
          f"{label}: one allow event for the destination, the second connection counted "
          f"({len(ev)} events)", ev + rep)
-    if ctx["stack"] == "pasta":
+    if ctx["stack"] == "relay":
+        h.ok(all(e.get("via") == "relay" for e in ev), f"{label}: carried by the relay", ev)
+        # net.close follows the connection net.connect recorded (a counted repeat has none).
+        closes = [e for e in res.of("net.close") if e.get("port") == p1
+                  and e.get("address") == "10.0.2.2"]
+        h.ok(len(closes) == 1 and all(e.get("end") == "closed" and e.get("by") is None
+                                      and e.get("bytes_sent", 0) > 0
+                                      and e.get("bytes_received", 0) > 0 for e in closes),
+             f"{label}: net.close: bytes both ways, ended by both sides", closes)
+    if ctx["stack"] in ("pasta", "relay"):
         r = result_of(results, "tcp", "fd00::2", p1)
         h.ok(r.get("data") == f"hello from [::1]:{p1}: over IPv6",
              f"{label}: over IPv6 too, the gateway reaches the host's ::1", r)
@@ -505,9 +536,14 @@ network:
     h.ok(r.get("ok") and "10.0.2.2" in (r.get("addresses") or []),
          f"{label}: a declared host-loopback is also a name inside", r)
 
-    for cmd in (["/usr/sbin/nft", "list", "ruleset"], ["/usr/sbin/nft", "flush", "ruleset"],
-                ["/usr/sbin/ip", "link", "set", "lo", "down"],
-                ["/usr/sbin/ip", "link", "set", "eth0", "down"]):
+    # Without a stack the sandbox's address is on lo, and it has no eth0.
+    cmds = [["/usr/sbin/nft", "list", "ruleset"], ["/usr/sbin/nft", "flush", "ruleset"],
+            ["/usr/sbin/ip", "link", "set", "lo", "down"]]
+    if ctx["stack"] == "relay":
+        cmds.append(["/usr/sbin/ip", "addr", "del", "10.0.2.100/32", "dev", "lo"])
+    else:
+        cmds.append(["/usr/sbin/ip", "link", "set", "eth0", "down"])
+    for cmd in cmds:
         r = result_of(results, "run", *cmd)
         h.ok(r.get("rc", 0) != 0 and "Operation not permitted" in r.get("stderr", ""),
              f"{label}: `{' '.join(cmd[0:1] + cmd[1:])}` fails with EPERM inside", r)
@@ -682,11 +718,14 @@ network:
 """
     line = egress_lines(net)[0]
     big = "x" * 60000
+    # A declared host name is checked on the wire: the request names it (HTTP/1.1 Host).
+    request = f"GET / HTTP/1.1\r\nHost: svc.skillbox.test\r\n\r\n{big}"
     actions = [
         ["resolve", "svc.skillbox.test"],
         ["resolve", "other.skillbox.test"],
         ["resolve", "svc6.skillbox.test"],
-        ["tcp", "svc.skillbox.test", port, big],
+        ["tcp", "svc.skillbox.test", port, request],
+        ["tcp", "svc.skillbox.test", port, "no name in this"],
         ["tcp", ns.addr2, ctx["ns_port2"], "undeclared port"],
         ["tcp", ns.addr3, port, "undeclared host"],
         ["udp", ns.addr2, port, "udp to the tcp port"],
@@ -702,14 +741,21 @@ network:
         r = result_of(results, "resolve", n)
         h.ok(r.get("ok") is False and r.get("elapsed", 99) < FAST,
              f"{label}: {n} (not declared) does not resolve inside", r)
-    r = result_of(results, "tcp", "svc.skillbox.test")
-    h.ok(r.get("data") == f"hello from {ns.addr2}:{port}: {big}",
+    r = result_of(results, "tcp", "svc.skillbox.test", port, request)
+    h.ok(r.get("data") == f"hello from {ns.addr2}:{port}: {request}",
          f"{label}: the declared host and port transfer data (60 kB both ways)",
          {k: (v[:80] if isinstance(v, str) else v) for k, v in r.items()})
     ev = connect_events(res, "allow", ns.addr2, port, "tcp")
-    h.ok(ev and ev[0].get("host") == "svc.skillbox.test" and ev[0].get("line") == line,
-         f"{label}: net.connect allow names svc.skillbox.test and line {line}",
+    h.ok(ev and ev[0].get("host") == "svc.skillbox.test" and ev[0].get("line") == line
+         and ev[0].get("name") == "svc.skillbox.test" and ev[0].get("name_from") == "http",
+         f"{label}: net.connect allow names svc.skillbox.test, line {line} and the name sent",
          res.of("net.connect"))
+    r = result_of(results, "tcp", "svc.skillbox.test", port, "no name in this")
+    ev = connect_events(res, "deny", ns.addr2, port, "tcp")
+    h.ok(r.get("ok") is False and r.get("error") in ("ECONNRESET", "EPIPE")
+         and ev and ev[0].get("reason") == "no-name",
+         f"{label}: the same host without a name on the wire is reset, reason no-name",
+         [r, ev])
     check_refusal(f"{label}: undeclared port on the declared host", res, results,
                   ["tcp", ns.addr2, ctx["ns_port2"]], ns.addr2, ctx["ns_port2"], "tcp")
     check_refusal(f"{label}: undeclared host", res, results, ["tcp", ns.addr3, port], ns.addr3,
@@ -793,8 +839,8 @@ network:
         os.unlink(audit)
         cmd = ["ip", "netns", "exec", ns.name] + env.argv(
             [env.bin, "run", "--audit", audit, d, "--"] + [json.dumps(a) for a in actions])
-        p = subprocess.run(cmd, env=env.base_env(), cwd=env.work, capture_output=True,
-                           timeout=90, stdin=subprocess.DEVNULL)
+        p = subprocess.run(cmd, env={**env.base_env(), **mode_env()}, cwd=env.work,
+                           capture_output=True, timeout=90, stdin=subprocess.DEVNULL)
         lines = []
         if os.path.exists(audit):
             with open(audit, "rb") as f:
@@ -987,8 +1033,11 @@ def fmt_events(evs):
 
 
 def case_fallback(ident, env, ctx):
+    """pasta, else slirp4netns. The relay needs neither, so without FORCED these runs ask for a
+    stack (SKILLBOX_NET_STACK=pasta), and a TCP-only manifest is also run with neither."""
     label = f"{ident} fallback"
     p1 = ctx["p1"]
+    force = {"SKILLBOX_NET_STACK": FORCED or "pasta"}
     net = f"""\
 network:
   egress:
@@ -999,7 +1048,8 @@ network:
     if shutil.which("slirp4netns", path="/usr/bin:/bin") is None:
         h.skip(f"{label}: slirp4netns", "slirp4netns is not installed")
         return
-    res, results = probe(env, net, actions, extra_env={"SKILLBOX_PASTA": "/nonexistent/pasta"})
+    res, results = probe(env, net, actions,
+                         extra_env={**force, "SKILLBOX_PASTA": "/nonexistent/pasta"})
     start = res.first("run.start") or {}
     st = res.first("net.stack") or {}
     h.ok(res.rc == 0 and start.get("network_stack_requested") == "slirp4netns"
@@ -1014,7 +1064,8 @@ network:
                   ["tcp", "10.0.2.2", ctx["p2"]], "10.0.2.2", ctx["p2"], "tcp")
     h.ok("warning" not in res.err, f"{label}: no IPv6 declared, no warning", res.err)
 
-    res, results = probe(env, net, actions[:1], extra_env={"SKILLBOX_PASTA": "/bin/false"})
+    res, results = probe(env, net, actions[:1],
+                         extra_env={**force, "SKILLBOX_PASTA": "/bin/false"})
     start = res.first("run.start") or {}
     st = res.first("net.stack") or {}
     fb = res.of("net.stack.fallback")
@@ -1039,7 +1090,8 @@ network:
 """
     line6 = egress_lines(net6)[1]
     for pasta, what in (("/bin/false", "falls back"), ("/nonexistent/pasta", "is missing")):
-        res, results = probe(env, net6, actions[:1], extra_env={"SKILLBOX_PASTA": pasta})
+        res, results = probe(env, net6, actions[:1],
+                             extra_env={**force, "SKILLBOX_PASTA": pasta})
         st = res.first("net.stack") or {}
         lost = st.get("ipv6_unreachable") or []
         h.ok(res.rc == 0 and st.get("stack") == "slirp4netns"
@@ -1056,17 +1108,35 @@ network:
     for pasta, says, verb in ((None, "would be unreachable", "would not reach"),
                               ("/nonexistent/pasta", "are unreachable", "does not reach")):
         rc, out, err = env.run([env.bin, "explain", d],
-                               env={"SKILLBOX_PASTA": pasta} if pasta else None)
+                               env={**force, **({"SKILLBOX_PASTA": pasta} if pasta else {})})
         text = out.decode()
         h.ok(rc == 0 and f"no IPv6, so these rules {says} through it: " in text
              and f"skillbox.yaml:{line6} (2001:db8:5::/48)" in text,
              f"{label}: explain{' without pasta' if pasta else ''} warns: slirp4netns {verb} "
              "the IPv6 rule", text + err.decode())
 
-    res, results = probe(env, net, actions[:1], extra_env={
-        "SKILLBOX_PASTA": "/nonexistent/pasta", "SKILLBOX_SLIRP4NETNS": "/nonexistent/slirp4netns"})
+    neither = {"SKILLBOX_PASTA": "/nonexistent/pasta",
+               "SKILLBOX_SLIRP4NETNS": "/nonexistent/slirp4netns"}
+    res, results = probe(env, net, actions[:1], extra_env={**force, "SKILLBOX_NET_STACK": "pasta",
+                                                           **neither})
     h.ok(res.rc == 125 and "neither pasta" in res.err and not results,
-         f"{label}: with neither stack, egress refuses to run (125)", res.describe())
+         f"{label}: with neither stack, a run that needs one refuses to run (125)",
+         res.describe())
+    if FORCED:
+        return
+    res, results = probe(env, net, actions[:1], extra_env=neither)
+    h.ok(res.rc == 0 and result_of(results, "tcp", "10.0.2.2", p1).get("ok"),
+         f"{label}: with neither stack installed, the relay still carries a TCP-only manifest",
+         res.describe())
+    udp = net + f"""\
+    - cidr: 198.51.100.0/24
+      ports: [53]
+      proto: udp
+"""
+    res, results = probe(env, udp, actions[:1], extra_env=neither)
+    h.ok(res.rc == 125 and "rule 1" in res.err and "declares udp" in res.err and not results,
+         f"{label}: a UDP rule needs a stack, and the message says which rule",
+         res.describe())
 
 
 def case_sigkill(ident, env, ctx):
@@ -1081,7 +1151,8 @@ network:
     d = env.skill(manifest(net), name="sigkill", files={"net-probe.py": PROBE})
     audit = os.path.join(getattr(env, "auditdir", env.top), "sigkill.jsonl")
     p = env.popen([env.bin, "run", "--audit", audit, d, "--", json.dumps(["wait"])],
-                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                  env=mode_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE)
     try:
         line = h.read_line(p.stdout, 30)
         if not h.ok(b"waiting" in line, f"{label}: the skill runs", line):
@@ -1090,7 +1161,8 @@ network:
             run_id = json.loads(f.readline())["run"]
         RUN_IDS.add(run_id)
         stacks = stack_pids([run_id])
-        h.ok(len(stacks) == 1, f"{label}: one user-mode stack is running ({stacks})")
+        want = 0 if ctx["stack"] == "relay" else 1
+        h.ok(len(stacks) == want, f"{label}: {want} user-mode stack running ({stacks})")
         # Found by ancestry: another suite's net-probe.py runs on this host too.
         sandbox = h.descendants(p.pid)
         os.kill(p.pid, signal.SIGKILL)
@@ -1103,6 +1175,61 @@ network:
             p.kill()
             p.wait()
         p.stdin.close()
+
+
+def children(pid):
+    """Direct children of pid, from every thread's children list."""
+    kids = set()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            kids.update(int(x) for x in f.read().split())
+    return sorted(kids)
+
+
+def case_no_second_process(ident, env, ctx):
+    """A TCP-only manifest runs with no user-mode stack: skillbox's only child is the sandbox's
+    init (found by ancestry, not by name), and the relay carries the connection."""
+    label = f"{ident} relay only"
+    net = f"""\
+network:
+  egress:
+    - host: host-loopback
+      ports: [{ctx['p1']}]
+"""
+    d = env.skill(manifest(net), name="nostack", files={"net-probe.py": PROBE})
+    audit = os.path.join(env.auditdir, "nostack.jsonl")
+    actions = [["tcp", "10.0.2.2", ctx["p1"], "before"], ["wait"]]
+    p = env.popen([env.bin, "run", "--audit", audit, d, "--"] + [json.dumps(a) for a in actions],
+                  env=mode_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE)
+    try:
+        first = json.loads(h.read_line(p.stdout, 30) or b"{}")
+        line = h.read_line(p.stdout, 30)
+        if not h.ok(b"waiting" in line, f"{label}: the skill runs", [first, line]):
+            return
+        kids = children(p.pid)
+        inits = [k for k in kids if os.readlink(f"/proc/{k}/ns/pid") !=
+                 os.readlink("/proc/self/ns/pid")]
+        h.ok(len(kids) == 1 and inits == kids,
+             f"{label}: skillbox's one child is the sandbox's init: no second process", kids)
+        h.ok(first.get("data") == f"hello from 127.0.0.1:{ctx['p1']}: before",
+             f"{label}: ... and the connection went through", first)
+    finally:
+        p.stdin.close()
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+    with open(audit) as f:
+        events = [json.loads(l) for l in f]
+    RUN_IDS.update(e.get("run") for e in events)
+    start = next((e for e in events if e.get("event") == "run.start"), {})
+    h.ok(p.returncode == 0 and start.get("network_stack") == "relay"
+         and not [e for e in events if e.get("event") == "net.stack"],
+         f"{label}: run.start says relay, and no net.stack was written", start)
 
 
 # --- main -----------------------------------------------------------------------------
@@ -1125,7 +1252,11 @@ def main():
         ports = stack.enter_context(servers([
             "--tcp", "127.0.0.1:@p1", "--tcp", "[::1]:@p1", "--udp", "127.0.0.1:@p1",
             "--tcp", "127.0.0.1:@p2"]))
-        ctx = {"stack": "pasta" if pasta else "slirp4netns", "p1": ports["p1"],
+        if FORCED:
+            stack_name = FORCED if FORCED == "slirp4netns" or not pasta else "pasta"
+        else:
+            stack_name = "relay"
+        ctx = {"stack": stack_name, "p1": ports["p1"],
                "p2": ports["p2"], "netns": None, "netns_log": None, "dns_addr": None}
         if root:
             ns = stack.enter_context(NetNS())
@@ -1172,6 +1303,8 @@ def main():
                                else "no loopback address for the test's resolver")
                 case_fallback(ident, env, ctx)
                 case_sigkill(ident, env, ctx)
+                if not FORCED:
+                    case_no_second_process(ident, env, ctx)
                 left = stack_pids(RUN_IDS)
                 h.ok(RUN_IDS and not left,
                      f"{ident}: no user-mode stack of the {len(RUN_IDS)} runs is left behind",
