@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: MIT
+"""Servers for test-relay.py, on the host's loopback or in a network namespace the test
+creates. Prints "ready" once every socket listens, serves until stdin closes.
+
+  --tls ADDR:PORT    TLS (--cert, --key); after the handshake sends "tls <server name>\\n"
+  --http ADDR:PORT   reads a request head and answers 200 with "host=<Host>"
+  --sink ADDR:PORT   reads until the client ends its stream (half close), then answers
+                     "got <bytes>\\n" and closes
+  --rst ADDR:PORT    reads a request head, answers "x", then resets the connection after
+                     reading until the client goes away
+--log FILE gets one JSON line per connection of --sink: how the client's side ended.
+IPv6 addresses are written in brackets: [::1]:8080.
+"""
+
+import argparse
+import json
+import socket
+import ssl
+import struct
+import sys
+import threading
+
+LOCK = threading.Lock()
+
+
+def split(spec):
+    host, port = spec.rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+def log(path, **kw):
+    if not path:
+        return
+    with LOCK, open(path, "a") as f:
+        f.write(json.dumps(kw) + "\n")
+
+
+def read_head(c):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def serve(sock, handler, *args):
+    while True:
+        try:
+            c, _ = sock.accept()
+        except OSError:
+            return
+        threading.Thread(target=handler, args=(c,) + args, daemon=True).start()
+
+
+def tls_client(c, ctx):
+    try:
+        c.settimeout(10)
+        with ctx.wrap_socket(c, server_side=True) as t:
+            t.sendall(b"tls %s\n" % (getattr(t, "sni_name", None) or "").encode())
+    except (OSError, ssl.SSLError):
+        pass
+
+
+def http_client(c):
+    with c:
+        c.settimeout(10)
+        try:
+            head = read_head(c).decode(errors="replace")
+            host = ""
+            for line in head.split("\r\n")[1:]:
+                if line.lower().startswith("host:"):
+                    host = line.split(":", 1)[1].strip()
+            body = f"host={host}".encode()
+            c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                      % (len(body), body))
+        except OSError:
+            pass
+
+
+def sink_client(c, port, path):
+    with c:
+        c.settimeout(10)
+        n, how = 0, "eof"
+        try:
+            c.sendall(b"hi\n")
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    break
+                n += len(chunk)
+            c.sendall(b"got %d\n" % n)
+        except ConnectionResetError:
+            how = "reset"
+        except OSError as e:
+            how = type(e).__name__
+        log(path, port=port, end=how, bytes=n)
+
+
+def rst_client(c, port, path):
+    c.settimeout(10)
+    try:
+        read_head(c)
+        c.sendall(b"x")
+    except OSError:
+        pass
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+
+def listen(spec):
+    host, port = split(spec)
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.listen(64)
+    return s, port
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for opt in ("--tls", "--http", "--sink", "--rst"):
+        ap.add_argument(opt, action="append", default=[])
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    ap.add_argument("--log")
+    a = ap.parse_args()
+    if a.tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.cert, a.key)
+
+        def sni(sslsock, name, _ctx):
+            sslsock.sni_name = name
+
+        ctx.sni_callback = sni
+    for spec in a.tls:
+        s, _ = listen(spec)
+        threading.Thread(target=serve, args=(s, tls_client, ctx), daemon=True).start()
+    for spec in a.http:
+        s, _ = listen(spec)
+        threading.Thread(target=serve, args=(s, http_client), daemon=True).start()
+    for spec in a.sink:
+        s, port = listen(spec)
+        threading.Thread(target=serve, args=(s, sink_client, port, a.log), daemon=True).start()
+    for spec in a.rst:
+        s, port = listen(spec)
+        threading.Thread(target=serve, args=(s, rst_client, port, a.log), daemon=True).start()
+    print("ready", flush=True)
+    sys.stdin.read()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
