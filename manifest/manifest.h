@@ -326,6 +326,27 @@ const char *manifest_loc_format(struct manifest_loc loc, const char *fallback, b
 
 /** A profile name: [a-z0-9][a-z0-9_-]{0,63} (no dots, no slashes). */
 bool manifest_profile_name_is_valid(const char *s);
+
+/* A manifest's text with lines added (manifest_add_egress()). */
+struct manifest_edit {
+	char *text; /* the whole new text, NUL-terminated; the caller frees it */
+	size_t len;
+	unsigned line;	  /* 1-based line where the added lines start */
+	unsigned n_lines; /* how many lines were added */
+};
+
+/**
+ * Adds one entry to network.egress in a manifest's text, as text: comments, order and layout
+ * stay, the entry takes the file's indentation, and network: and egress: are added when
+ * missing. entry is the entry's lines without indentation ("host: api.example.com",
+ * "ports: [443]"); comment, when not NULL, is put above it as "# comment". Returns 0, -EINVAL
+ * when the text does not parse as YAML or network or egress is written in flow style (the
+ * caller then shows the entry to add by hand), or -ENOMEM. The result is not validated: parse
+ * it with manifest_parse().
+ */
+int manifest_add_egress(const char *data, size_t len, const char *const *entry, size_t n_entry,
+			const char *comment, struct manifest_edit *ret);
+
 /** The trace bit for "exec", "files" or "connect"; 0 for anything else. */
 unsigned manifest_trace_from_string(const char *s);
 const char *manifest_proto_to_string(enum manifest_proto p);

@@ -1157,6 +1157,86 @@ static void test_allocations(void)
 #endif
 }
 
+/* --- adding an egress entry (skillbox run --ask) --- */
+
+static const char *const new_entry[] = { "host: api.example.com", "ports: [443]" };
+
+/* Adds the entry; checks the result parses with one more egress entry, the new one last. */
+static void check_add(const char *name, const char *yaml, size_t want_egress, unsigned want_line,
+		      unsigned want_lines, const char *want_text)
+{
+	struct manifest_edit e = { 0 };
+	struct manifest *m = NULL;
+	struct manifest_diags d = { 0 };
+	int r = manifest_add_egress(yaml, strlen(yaml), new_entry, ELEMENTSOF(new_entry),
+				    "added by skillbox run --ask", &e);
+
+	if (!is_int(r, 0, "add egress, %s: edited", name))
+		return;
+	r = manifest_parse(e.text, e.len, &opts, &m, &d);
+	ok(r == 0 && m->net.n_egress == want_egress &&
+		   streq(m->net.egress[want_egress - 1].host, "api.example.com") &&
+		   m->net.egress[want_egress - 1].n_ports == 1 &&
+		   m->net.egress[want_egress - 1].ports[0] == 443,
+	   "add egress, %s: parses, with the entry last of %zu", name, want_egress);
+	if (r != 0)
+		diag("%s", e.text);
+	is_int(e.line, want_line, "add egress, %s: added at line %u", name, want_line);
+	is_int(e.n_lines, want_lines, "add egress, %s: %u lines added", name, want_lines);
+	if (want_text)
+		is_str(e.text, want_text, "add egress, %s: the text", name);
+	manifest_free(m);
+	manifest_diags_done(&d);
+	free(e.text);
+}
+
+static void test_add_egress(void)
+{
+	struct manifest_edit e = { 0 };
+
+	check_add("a list with entries",
+		  "skillbox: 1\nname: t\ncommand: x\nnetwork:\n  # the API\n  egress:\n"
+		  "    - host: one.example.com   # first\n      ports:\n        - 80\n"
+		  "        - 8080\n\n    - cidr: 10.0.0.0/8\n      ports: [5432]\n"
+		  "  # pinned\n  dns: pinned\nlimits:\n  timeout: 5s\n",
+		  3, 14, 3,
+		  "skillbox: 1\nname: t\ncommand: x\nnetwork:\n  # the API\n  egress:\n"
+		  "    - host: one.example.com   # first\n      ports:\n        - 80\n"
+		  "        - 8080\n\n    - cidr: 10.0.0.0/8\n      ports: [5432]\n"
+		  "    # added by skillbox run --ask\n    - host: api.example.com\n"
+		  "      ports: [443]\n"
+		  "  # pinned\n  dns: pinned\nlimits:\n  timeout: 5s\n");
+	check_add("an indentless list, four-space indentation",
+		  "skillbox: 1\nname: t\ncommand: x\nnetwork:\n    egress:\n    -   host: a.test\n"
+		  "        ports: [1]\n",
+		  2, 8, 3,
+		  "skillbox: 1\nname: t\ncommand: x\nnetwork:\n    egress:\n    -   host: a.test\n"
+		  "        ports: [1]\n    # added by skillbox run --ask\n"
+		  "    -   host: api.example.com\n        ports: [443]\n");
+	check_add("network without egress",
+		  "skillbox: 1\nname: t\nnetwork:\n  dns: pinned\ncommand: x\n", 1, 5, 4,
+		  "skillbox: 1\nname: t\nnetwork:\n  dns: pinned\n  egress:\n"
+		  "    # added by skillbox run --ask\n    - host: api.example.com\n"
+		  "      ports: [443]\ncommand: x\n");
+	check_add("an empty egress",
+		  "skillbox: 1\nname: t\ncommand: x\nnetwork:\n  egress:\n  dns: pinned\n", 1, 6, 3,
+		  NULL);
+	check_add("an empty network", "skillbox: 1\nname: t\nnetwork:\ncommand: x\n", 1, 4, 4,
+		  NULL);
+	check_add("no network, no final newline", "skillbox: 1\nname: t\ncommand: x", 1, 4, 5,
+		  "skillbox: 1\nname: t\ncommand: x\nnetwork:\n  egress:\n"
+		  "    # added by skillbox run --ask\n    - host: api.example.com\n"
+		  "      ports: [443]\n");
+	is_int(manifest_add_egress("skillbox: 1\nnetwork:\n  egress: []\n", 32, new_entry, 2, NULL,
+				   &e),
+	       -EINVAL, "add egress: a flow-style empty list is not edited");
+	is_int(manifest_add_egress("skillbox: 1\nnetwork: {egress: [{host: a, ports: [1]}]}\n", 55,
+				   new_entry, 2, NULL, &e),
+	       -EINVAL, "add egress: flow-style network is not edited");
+	is_int(manifest_add_egress("a: [\n", 5, new_entry, 2, NULL, &e), -EINVAL,
+	       "add egress: text that is not YAML");
+}
+
 int main(void)
 {
 	test_full();
@@ -1175,6 +1255,7 @@ int main(void)
 	test_diags_appended();
 	test_helpers();
 	test_allocations();
+	test_add_egress();
 	expect_one("tag on the root", "!custom {skillbox: 1, name: t, command: x}\n", 1, 1,
 		   "unsupported YAML tag '!custom' (only the standard tags are allowed)");
 	return tap_done();
