@@ -8,8 +8,10 @@
  * their questions are here too.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "nfrules.h"
 
@@ -29,8 +31,22 @@ struct nfdns_pin {
 
 /** /etc/hosts: localhost, the sandbox's hostname, then every pinned name. NULL on ENOMEM. */
 char *nfdns_hosts_file(const char *hostname, const struct nfdns_pin *pins, size_t n);
-/** /etc/resolv.conf naming one nameserver, with short timeouts. NULL on ENOMEM. */
-char *nfdns_resolv_conf(const char *nameserver, const char *comment);
+/**
+ * /etc/resolv.conf naming one nameserver, with short timeouts, or with the longest the C
+ * library allows when patient (an answer may wait for a question on a terminal). NULL on
+ * ENOMEM.
+ */
+char *nfdns_resolv_conf(const char *nameserver, const char *comment, bool patient);
+
+/**
+ * The response to a DNS query sent over UDP (the --ask resolver): its header and question,
+ * then an answer record per address of the type asked (A: IPv4, AAAA: IPv6; none for another
+ * type), with ttl in seconds; with an rcode (3 NXDOMAIN, 5 REFUSED) no answer. The EDNS record
+ * of the query is not echoed. Returns the length written to out, -EBADMSG for a query that is
+ * not exactly one question, or -ENOBUFS.
+ */
+ssize_t nfdns_build_answer(const uint8_t *query, size_t qlen, const struct nfrules_addr *addrs,
+			   size_t n, uint8_t rcode, uint32_t ttl, uint8_t *out, size_t size);
 
 #define NFDNS_NAME_MAX 1024 /* a 255-byte name with every byte escaped as \DDD */
 

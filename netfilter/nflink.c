@@ -181,6 +181,19 @@ int nflink_relay_setup(int family, const char *const *extra, size_t n_extra)
 	return r;
 }
 
+int nflink_loopback_address(int family, const char *text)
+{
+	struct nl_sock *sk = NULL;
+	int r;
+
+	r = route_socket(&sk);
+	if (r < 0)
+		return r;
+	r = add_loopback_address(sk, family, text);
+	nl_socket_free(sk);
+	return r;
+}
+
 int nflink_catch_route(int family, bool loopback_source)
 {
 	static const uint8_t any[16] = { 0 };

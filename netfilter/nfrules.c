@@ -568,9 +568,10 @@ static void emit_match_rule(struct builder *bd, const struct nfrules *rs, long k
 	} else {
 		snprintf(prefix, sizeof(prefix), "%s%ld",
 			 mode == MATCH_PAYLOAD ? NFRULES_PREFIX_PAYLOAD : NFRULES_PREFIX_ALLOW, k);
-		add(bd, r,
-		    e_log(rs->log_group, prefix,
-			  mode == MATCH_PAYLOAD ? NFRULES_SNAPLEN_DNS : NFRULES_SNAPLEN));
+		if (!rl->quiet)
+			add(bd, r,
+			    e_log(rs->log_group, prefix,
+				  mode == MATCH_PAYLOAD ? NFRULES_SNAPLEN_DNS : NFRULES_SNAPLEN));
 		if (mode == MATCH_ACCEPT)
 			add(bd, r, e_verdict(NF_ACCEPT, NULL));
 	}

@@ -115,6 +115,7 @@ struct nfrules_rule {
 	bool before_block; /* checked before the blocked host addresses (host-loopback, resolver) */
 	bool log_payload;  /* log every packet with its payload, before conntrack (DNS queries) */
 	bool relay;	   /* TCP redirected to the relay (nfrules.relay_port), not accepted */
+	bool quiet;	   /* accepted without a log entry (the --ask resolver logs its own) */
 };
 
 struct nfrules {
@@ -200,6 +201,8 @@ int nflink_loopback_up(void);
  * destinations then meet the relay chain, the rest the filter chain's refusals.
  */
 int nflink_relay_setup(int family, const char *const *extra, size_t n_extra);
+/** Adds one host-sized address to lo (the --ask resolver's, under a stack's interface too). */
+int nflink_loopback_address(int family, const char *text);
 /**
  * Adds a default route of the given family through lo with the worst possible metric, so
  * that the user-mode stack's own default route wins whenever it has one. When it has none

@@ -1417,13 +1417,40 @@ static void test_dns(void)
 	       "dns: name longer than 255 bytes");
 	n = dns_query(q, www, 1);
 	is_int(nfdns_parse_query(q, n, name, 8, &type), -EBADMSG, "dns: output buffer too small");
+	{
+		static const char *const labels[] = { "api", "example", "com", NULL };
+		const struct nfrules_addr answer[] = { a4("93.184.216.34", 32), a6("2606::1", 128),
+						       a4("93.184.216.35", 32) };
+		uint8_t aq[512], out[512];
+		size_t ql = dns_query(aq, labels, 1);
+		ssize_t an = nfdns_build_answer(aq, ql, answer, 3, 0, 60, out, sizeof(out));
+		uint8_t a1[4], a2[4];
+
+		inet_pton(AF_INET, "93.184.216.34", a1);
+		inet_pton(AF_INET, "93.184.216.35", a2);
+		ok(an == (ssize_t)ql + 2 * 16 && (out[2] & 0x80) && out[7] == 2 &&
+			   memcmp(out, aq, 2) == 0 && memcmp(out + 12, aq + 12, ql - 12) == 0 &&
+			   memcmp(out + ql + 12, a1, 4) == 0 && memcmp(out + ql + 28, a2, 4) == 0,
+		   "dns answer: the question echoed, an A record per IPv4 address (%zd bytes)", an);
+		ql = dns_query(aq, labels, 28);
+		an = nfdns_build_answer(aq, ql, answer, 3, 0, 60, out, sizeof(out));
+		ok(an == (ssize_t)ql + 28 && out[7] == 1 && out[ql + 11] == 16,
+		   "dns answer: AAAA gets the IPv6 address only");
+		an = nfdns_build_answer(aq, ql, answer, 3, 3, 60, out, sizeof(out));
+		ok(an == (ssize_t)ql && (out[3] & 0x0f) == 3 && out[7] == 0,
+		   "dns answer: NXDOMAIN carries no answer");
+		ok(nfdns_build_answer(aq, 11, answer, 3, 0, 60, out, sizeof(out)) == -EBADMSG &&
+			   nfdns_build_answer(aq, ql, answer, 3, 0, 60, out, 20) == -ENOBUFS,
+		   "dns answer: a short query, a short buffer");
+	}
 }
 
 static void test_files(void)
 {
 	const struct nfrules_addr addrs[] = { a4("192.0.2.10", 32), a6("2001:db8::10", 128) };
 	const struct nfdns_pin pins[] = { { "api.example.com", addrs, 2 } };
-	char *h = nfdns_hosts_file("skillbox", pins, 1), *rc = nfdns_resolv_conf("10.0.2.3", "x");
+	char *h = nfdns_hosts_file("skillbox", pins, 1),
+	     *rc = nfdns_resolv_conf("10.0.2.3", "x", false);
 
 	ok(h && strstr(h, "\n127.0.0.1\tlocalhost\n") && strstr(h, "\n::1\tlocalhost"),
 	   "hosts: localhost");
