@@ -41,6 +41,10 @@ static void run_help(FILE *f)
 		"                     (default: a uid of the run's own); refused for others\n"
 		"  --uid-range A-B    run as root: the range per-run uids come from (default:\n"
 		"                     $SKILLBOX_UID_RANGE, else 1879048192-1879113727)\n"
+		"  --ask              ask on the terminal before an undeclared connection or DNS\n"
+		"                     name is allowed (once, for the run, added to the manifest)\n"
+		"  --ask-timeout DUR  how long a question waits for an answer (default 60s), then\n"
+		"                     it is denied\n"
 		"\n"
 		"Grants for this run only, added to the manifest (which is not changed), checked\n"
 		"like its entries and recorded as coming from the command line. Each may repeat.\n"
@@ -84,7 +88,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		OPT_TIMEOUT,
 		OPT_TRACE,
 		OPT_USER,
-		OPT_UID_RANGE
+		OPT_UID_RANGE,
+		OPT_ASK,
+		OPT_ASK_TIMEOUT,
 	};
 	static const struct option options[] = {
 		{ "audit", required_argument, NULL, OPT_AUDIT },
@@ -94,6 +100,8 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "uid-range", required_argument, NULL, OPT_UID_RANGE },
 		GRANT_OPTIONS,
+		{ "ask", no_argument, NULL, OPT_ASK },
+		{ "ask-timeout", required_argument, NULL, OPT_ASK_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -101,7 +109,10 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	uint64_t v;
 	int c, k;
 
-	*o = (struct run_options){ .audit_fd = -1, .timeout_usec = MANIFEST_UNSET };
+	*o = (struct run_options){ .audit_fd = -1,
+				   .timeout_usec = MANIFEST_UNSET,
+				   .ask_fd = -1,
+				   .ask_timeout_usec = 60 * USEC_PER_SEC };
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
 		k = grant_option(&o->grants, c, optarg);
@@ -159,6 +170,19 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			}
 			o->user_given = true;
 			break;
+		case OPT_ASK:
+			o->ask = true;
+			break;
+		case OPT_ASK_TIMEOUT:
+			if (parse_duration(optarg, &o->ask_timeout_usec) < 0 ||
+			    o->ask_timeout_usec == 0) {
+				log_error(
+					"run: --ask-timeout: expected a duration such as 30s or 2m, "
+					"got '%s'",
+					optarg);
+				return EXIT_SKILLBOX_FAILED;
+			}
+			break;
 		case 'h':
 			run_help(stdout);
 			return -1;
@@ -180,6 +204,22 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		log_error("run: no manifest given");
 		run_help(stderr);
 		return EXIT_SKILLBOX_FAILED;
+	}
+	if (o->ask) {
+		/*
+		 * The questions go to the caller's controlling terminal, not to stdout or stderr,
+		 * which may be the skill's output being captured: no terminal, no --ask.
+		 */
+		o->ask_fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+		if (o->ask_fd < 0 || !isatty(o->ask_fd)) {
+			log_error("run: --ask needs a terminal to ask on, and there is none "
+				  "(/dev/tty: %s); without a terminal, declare the destinations in "
+				  "the manifest",
+				  strerror(o->ask_fd < 0 ? errno : ENOTTY));
+			if (o->ask_fd >= 0)
+				close(o->ask_fd);
+			return EXIT_SKILLBOX_FAILED;
+		}
 	}
 	o->manifest_arg = argv[optind++];
 	if (optind < argc && streq(argv[optind], "--"))
@@ -697,7 +737,14 @@ static int prepare(struct run *r)
 		.host_uid = r->host_uid,
 		.host_gid = r->host_gid,
 		.run_id = r->run_id,
+		.ask_fd = r->opts.ask ? r->opts.ask_fd : -1,
+		.ask_timeout_usec = r->opts.ask_timeout_usec,
+		.manifest_data = r->manifest_data,
+		.manifest_len = r->manifest_len,
+		.home = getenv("HOME"),
+		.caller_uid = getuid(),
 	};
+	r->opts.ask_fd = -1; /* the network layer has it now */
 	k = run_net_new(&net_opts, &r->net);
 	if (k >= 0)
 		k = run_net_prepare(r->net, &r->spec.net, &files, &n_files, &error);

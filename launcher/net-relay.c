@@ -94,6 +94,7 @@ struct conn {
 	bool logged;
 	long rule;
 	const char *host;
+	unsigned line;
 };
 
 struct net_relay {
@@ -182,20 +183,18 @@ static void audit_dest(struct audit *a, const struct conn *c)
 	audit_uint(a, "src_port", c->dest.src_port);
 }
 
+/* The manifest rule that allowed it; an answer on the terminal names a host but no rule. */
 static void audit_rule(struct audit *a, long rule, const char *host, unsigned line)
 {
-	if (rule >= 0) {
-		audit_str(a, "host", host);
+	audit_str(a, "host", host);
+	if (rule >= 0)
 		audit_uint(a, "rule", (uint64_t)rule);
-		if (line)
-			audit_uint(a, "line", line);
-		else
-			audit_null(a, "line");
-	} else {
-		audit_null(a, "host");
+	else
 		audit_null(a, "rule");
+	if (rule >= 0 && line)
+		audit_uint(a, "line", line);
+	else
 		audit_null(a, "line");
-	}
 }
 
 static void emit_connect(struct conn *c, const struct net_relay_verdict *v, bool allow)
@@ -222,7 +221,7 @@ static void emit_connect(struct conn *c, const struct net_relay_verdict *v, bool
 	audit_begin(a, "net.connect");
 	audit_str(a, "verdict", allow ? "allow" : "deny");
 	audit_dest(a, c);
-	audit_rule(a, allow ? v->rule : -1, v->host, v->line);
+	audit_rule(a, allow ? v->rule : -1, allow ? v->host : NULL, v->line);
 	audit_str(a, "via", "relay");
 	if (c->have_wire && c->wire.has_name)
 		audit_str(a, "name", c->wire.name);
@@ -252,7 +251,7 @@ static void emit_close(struct conn *c, const char *end, const char *by, int erro
 		return;
 	audit_begin(a, "net.close");
 	audit_dest(a, c);
-	audit_rule(a, c->rule, c->host, 0);
+	audit_rule(a, c->rule, c->host, c->line);
 	audit_uint(a, "bytes_sent", c->up.bytes);
 	audit_uint(a, "bytes_received", c->down.bytes);
 	audit_fixed(a, "duration_s", now_monotonic_usec() - c->start_usec, 6);
@@ -584,6 +583,7 @@ static void apply_verdict(struct conn *c, const struct net_relay_verdict *v)
 	case NET_RELAY_ALLOW:
 		c->rule = v->rule;
 		c->host = v->host;
+		c->line = v->line;
 		c->deadline_usec = 0;
 		emit_connect(c, v, true);
 		start_connect(c, v);

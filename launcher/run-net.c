@@ -37,6 +37,8 @@
 #include "cli.h"
 #include "config.h"
 #include "fd-util.h"
+#include "net-ask.h"
+#include "net-dns.h"
 #include "net-relay.h"
 #include "nfdns.h"
 #include "nflog.h"
@@ -46,12 +48,14 @@
 #include "nfwire.h"
 #include "parse-util.h"
 #include "run-net.h"
+#include "strv.h"
 
 /* SB_MSG_FDS indexes from init. */
 enum {
 	NETFD_NAMESPACES = 1, /* user and network namespace of the sandbox */
 	NETFD_NFLOG,	      /* the NFLOG socket bound in it */
 	NETFD_RELAY,	      /* the relay's listeners (IPv4, and IPv6 when it has it) */
+	NETFD_ASK_DNS,	      /* the --ask resolver's socket */
 };
 
 /* The index of a SB_STEP_NETWORK degradation (no egress): what could not be set up. */
@@ -71,6 +75,7 @@ enum {
 	NETFAIL_SEND,
 	NETFAIL_ADDRESS, /* the sandbox's own address on lo, and its route (relay only) */
 	NETFAIL_LISTEN,	 /* the relay's listener */
+	NETFAIL_ASK_DNS, /* the --ask resolver's address and socket */
 };
 
 /* A stack that is not ready by then is given up (and the other one tried). */
@@ -82,6 +87,8 @@ enum {
    the host-side connect() may take. */
 #define NAME_TIMEOUT_USEC    (10 * USEC_PER_SEC)
 #define CONNECT_TIMEOUT_USEC (30 * USEC_PER_SEC)
+/* --ask: how long an undeclared connection's first data may take, to name it in the question. */
+#define ASK_NAME_TIMEOUT_USEC (1 * USEC_PER_SEC)
 
 /* SKILLBOX_NET_STACK: which path carries the traffic. */
 enum net_force {
@@ -95,7 +102,9 @@ enum rule_kind {
 	RULE_ADDRESS,
 	RULE_HOST_LOOPBACK,
 	RULE_RESOLVER,
-	RULE_LEARN, /* skillbox learn: any address, any port of one protocol */
+	RULE_LEARN,	   /* skillbox learn: any address, any port of one protocol */
+	RULE_ASK_DNS,	   /* --ask: the resolver skillbox answers itself */
+	RULE_ASK_LOOPBACK, /* --ask: TCP to the host's loopback goes to the relay, to be asked */
 };
 
 /* One rule of the ruleset, in the order of its index in the log prefixes. */
@@ -129,6 +138,24 @@ struct run_net {
 	bool need_stack;
 	char *stack_why; /* why the stack runs: "rule 1 (FILE:LINE) declares udp", ... */
 	struct net_relay *relay_engine;
+
+	/* skillbox run --ask. */
+	bool ask;
+	bool ask_dns; /* skillbox answers DNS itself (dns: pinned) */
+	struct net_ask *asker;
+	struct net_dns *dns;
+	/* Destinations allowed or refused for the run by an answer. */
+	struct approval {
+		int family;
+		uint8_t addr[16];
+		uint16_t port;
+		bool allow;
+		char *name;
+	} * approvals;
+	size_t n_approvals;
+	/* Questions open: connections waiting for one about their destination join it. */
+	struct open_question *questions;
+	char **ask_names; /* hosts named in verdicts of answered questions (live for the run) */
 	struct nfrules_addr gateway[2]; /* learn: the stack's gateway, pinned as host-loopback */
 
 	struct net_rule *rules;
@@ -174,6 +201,20 @@ struct run_net {
 
 static const uint16_t dns_port = 53;
 
+/* A question about a destination (or a name) that is on the caller's terminal. */
+struct open_question {
+	struct open_question *next;
+	struct run_net *n;
+	bool dns;
+	bool gateway; /* the host's loopback */
+	char *name;   /* dns: the name; connect: the name it goes by, or NULL */
+	int family;
+	uint8_t addr[16];
+	uint16_t port;
+	uint64_t *conns; /* connections waiting for the answer */
+	size_t n_conns;
+};
+
 static const char *rule_kind_to_string(enum rule_kind k)
 {
 	switch (k) {
@@ -185,6 +226,10 @@ static const char *rule_kind_to_string(enum rule_kind k)
 		return "host-loopback";
 	case RULE_LEARN:
 		return "learn";
+	case RULE_ASK_DNS:
+		return "ask-resolver";
+	case RULE_ASK_LOOPBACK:
+		return "ask-host-loopback";
 	default:
 		return "resolver";
 	}
@@ -492,14 +537,17 @@ static int build_ruleset(struct run_net *n)
 			.n_addrs = nr->n_addrs,
 			.ports = nr->ports,
 			.n_ports = nr->n_ports,
-			.any_port = nr->kind == RULE_LEARN,
+			.any_port = nr->kind == RULE_LEARN || nr->kind == RULE_ASK_LOOPBACK,
 			.before_block = nr->kind == RULE_HOST_LOOPBACK ||
-					nr->kind == RULE_RESOLVER || nr->kind == RULE_LEARN,
+					nr->kind == RULE_RESOLVER || nr->kind == RULE_LEARN ||
+					nr->kind == RULE_ASK_DNS || nr->kind == RULE_ASK_LOOPBACK,
 			.log_payload = nr->kind == RULE_RESOLVER,
 			.relay = nr->relay,
+			.quiet = nr->kind == RULE_ASK_DNS,
 		};
 	}
 	rs.relay_port = n->relay ? NFRELAY_PORT : 0;
+	rs.relay_any_tcp = n->ask;
 	rs.rules = n->nf_rules;
 	rs.n_rules = n->n_rules;
 	rs.blocked = n->blocked;
@@ -552,9 +600,12 @@ static int build_files(struct run_net *n)
 	 * no route to it at all.
 	 */
 	n->resolv = nfdns_resolv_conf(
-		NFSTACK_DNS4, n->resolver ? "the user-mode stack's resolver, each query audited"
-					  : "no resolver is reachable; names are pinned in "
-					    "/etc/hosts");
+		NFSTACK_DNS4,
+		n->resolver  ? "the user-mode stack's resolver, each query audited"
+		: n->ask_dns ? "skillbox answers; undeclared names are asked about on the "
+			       "caller's terminal (skillbox run --ask)"
+			     : "no resolver is reachable; names are pinned in /etc/hosts",
+		n->ask_dns);
 	if (!n->hosts || !n->resolv)
 		return -ENOMEM;
 	n->files[0] = (struct mount_file){ "/etc/hosts", n->hosts };
@@ -619,10 +670,12 @@ static int choose_paths(struct run_net *n, char **ret_error)
 				 (nr->kind == RULE_HOSTNAME || nr->kind == RULE_ADDRESS ||
 				  nr->kind == RULE_HOST_LOOPBACK);
 
-		nr->relay = !n->learn && relayable &&
-			    (n->force == NET_FORCE_NONE || nr->kind == RULE_HOSTNAME);
+		nr->relay = (!n->learn && relayable &&
+			     (n->force == NET_FORCE_NONE || nr->kind == RULE_HOSTNAME)) ||
+			    nr->kind == RULE_ASK_LOOPBACK;
 		n->relay = n->relay || nr->relay;
-		if (nr->relay || n->need_stack)
+		if (nr->relay || n->need_stack || nr->kind == RULE_ASK_DNS ||
+		    nr->kind == RULE_ASK_LOOPBACK)
 			continue;
 		n->need_stack = true;
 		if (n->learn)
@@ -635,6 +688,8 @@ static int choose_paths(struct run_net *n, char **ret_error)
 			buf_printf(&why, "rule %zu (%s:%u) declares %s", i, n->o.m->path,
 				   nr->loc.line, proto_name(nr->proto));
 	}
+	/* --ask: undeclared TCP is held by the relay while the caller is asked. */
+	n->relay = n->relay || n->ask;
 	if (!n->need_stack && n->force != NET_FORCE_NONE) {
 		n->need_stack = true;
 		buf_printf(&why, "SKILLBOX_NET_STACK=%s", force);
@@ -869,6 +924,19 @@ static int child_setup(void *userdata, int sock, int32_t *index, int64_t *value)
 		return k;
 	}
 
+	if (n->ask_dns) {
+		_cleanup_close_ int dns_fd = -1;
+
+		*value = NETFAIL_ASK_DNS;
+		k = nflink_loopback_address(AF_INET, NFSTACK_DNS4);
+		if (k >= 0)
+			k = nfrelay_udp_socket(AF_INET, NFSTACK_DNS4, 53, &dns_fd);
+		if (k >= 0)
+			k = send_fds(sock, NETFD_ASK_DNS, &dns_fd, 1);
+		if (k < 0)
+			return k;
+	}
+
 	if (n->relay) {
 		*value = NETFAIL_LISTEN;
 		k = open_listeners(listen_fds, &n_listen);
@@ -897,6 +965,7 @@ int run_net_new(const struct run_net_opts *o, struct run_net **ret)
 	n->o = *o;
 	n->stack = (struct nfstack)NFSTACK_INIT;
 	n->userns_fd = n->netns_fd = n->timer_fd = n->nflog_fd = -1;
+	n->ask = o->ask_fd >= 0 && !o->learn && !o->no_network;
 	*ret = n;
 	return 0;
 }
@@ -919,7 +988,9 @@ int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
 	*ret_n_files = 0;
 	/* learn always has the resolver, so that each name the command looks up is logged. */
 	n->resolver = m->net.dns == MANIFEST_DNS_RESOLVER || learn;
-	n->egress = m->net.n_egress > 0 || n->resolver;
+	/* --ask: even with nothing declared, so that there is something to ask about. */
+	n->egress = m->net.n_egress > 0 || n->resolver || n->ask;
+	n->ask_dns = n->ask && !n->resolver;
 
 	for (size_t i = 0; i < m->net.n_egress; i++) {
 		k = add_manifest_rule(n, &m->net.egress[i], ret_error);
@@ -945,6 +1016,36 @@ int run_net_prepare(struct run_net *n, struct sandbox_net_hook *ret_hook,
 	}
 	if (learn) {
 		k = add_learn_rules(n);
+		if (k < 0)
+			return k;
+	}
+	if (n->ask) {
+		struct net_rule *nr = rule_append(n);
+
+		if (!nr)
+			return -ENOMEM;
+		*nr = (struct net_rule){ .kind = RULE_ASK_LOOPBACK,
+					 .host = "host-loopback",
+					 .proto = IPPROTO_TCP };
+		k = addrs_add_text(&nr->addrs, &nr->n_addrs, NFSTACK_GW4);
+		if (k >= 0)
+			k = addrs_add_text(&nr->addrs, &nr->n_addrs, NFSTACK_GW6);
+		if (k < 0)
+			return k;
+	}
+	if (n->ask_dns) {
+		struct net_rule *nr = rule_append(n);
+
+		if (!nr)
+			return -ENOMEM;
+		*nr = (struct net_rule){
+			.kind = RULE_ASK_DNS,
+			.host = "ask-resolver",
+			.proto = IPPROTO_UDP,
+			.ports = &dns_port,
+			.n_ports = 1,
+		};
+		k = addrs_add_text(&nr->addrs, &nr->n_addrs, NFSTACK_DNS4);
 		if (k < 0)
 			return k;
 	}
@@ -1055,6 +1156,7 @@ void run_net_audit(const struct run_net *n, struct audit *a)
 	else
 		audit_null(a, "stack_fallback");
 	audit_bool(a, "relay", n->relay);
+	audit_bool(a, "ask", n->ask);
 	if (n->need_stack)
 		audit_str(a, "stack_for", n->stack_why);
 	else
@@ -1274,6 +1376,25 @@ static bool dest_own(const struct net_relay_dest *d)
 	return false;
 }
 
+/* The stack's gateway, which stands for the host's loopback (host-loopback). */
+static bool dest_gateway(const struct net_relay_dest *d)
+{
+	struct nfrules_addr gw;
+
+	return parse_addr(d->family == AF_INET ? NFSTACK_GW4 : NFSTACK_GW6, &gw) >= 0 &&
+	       addr_in(&gw, d->family, d->addr);
+}
+
+/* Where the relay connects for a connection to the gateway: the host's own loopback. */
+static void connect_to_loopback(const struct net_relay_dest *d, struct net_relay_verdict *v)
+{
+	v->connect_family = d->family;
+	if (d->family == AF_INET)
+		inet_pton(AF_INET, "127.0.0.1", v->connect_addr);
+	else
+		inet_pton(AF_INET6, "::1", v->connect_addr);
+}
+
 static void verdict_allow(const struct run_net *n, long k, const struct net_relay_dest *d,
 			  struct net_relay_verdict *v)
 {
@@ -1286,13 +1407,8 @@ static void verdict_allow(const struct run_net *n, long k, const struct net_rela
 		.line = nr->loc.line,
 	};
 	/* host-loopback: the gateway's address stands for the host's own loopback. */
-	if (nr->kind == RULE_HOST_LOOPBACK) {
-		v->connect_family = d->family;
-		if (d->family == AF_INET)
-			inet_pton(AF_INET, "127.0.0.1", v->connect_addr);
-		else
-			inet_pton(AF_INET6, "::1", v->connect_addr);
-	}
+	if (nr->kind == RULE_HOST_LOOPBACK)
+		connect_to_loopback(d, v);
 }
 
 static void verdict_deny(struct net_relay_verdict *v, const char *reason, const char *detail)
@@ -1328,10 +1444,9 @@ static const char *no_name_detail(const struct net_relay_query *q)
  * that host in its first data: the connection waits for it (NET_RELAY_NEED_NAME) and is allowed
  * when the name is the one of a hostname rule matching its address and port.
  */
-static void relay_decide(void *userdata, const struct net_relay_query *q,
-			 struct net_relay_verdict *v)
+static void decide_declared(struct run_net *n, const struct net_relay_query *q,
+			    struct net_relay_verdict *v)
 {
-	struct run_net *n = userdata;
 	const struct net_relay_dest *d = q->dest;
 	const struct nfwire_result *w = q->wire;
 	bool named = false;
@@ -1344,7 +1459,8 @@ static void relay_decide(void *userdata, const struct net_relay_query *q,
 		for (size_t i = 0; i < n->n_rules; i++) {
 			const struct net_rule *nr = &n->rules[i];
 
-			if ((nr->kind == RULE_HOST_LOOPBACK) != (pass == 0) || !rule_matches(nr, d))
+			if ((nr->kind == RULE_HOST_LOOPBACK) != (pass == 0) ||
+			    nr->kind == RULE_ASK_LOOPBACK || !rule_matches(nr, d))
 				continue;
 			if (nr->kind != RULE_HOSTNAME) {
 				verdict_allow(n, (long)i, d, v);
@@ -1353,7 +1469,9 @@ static void relay_decide(void *userdata, const struct net_relay_query *q,
 			named = true;
 		}
 		if (pass == 0 && dest_blocked(n, d)) {
-			verdict_deny(v, "host", NULL);
+			/* With --ask, the host's loopback may be asked about; its other
+			   addresses and the resolver's never. */
+			verdict_deny(v, n->ask && dest_gateway(d) ? "undeclared" : "host", NULL);
 			return;
 		}
 	}
@@ -1391,6 +1509,290 @@ static void relay_decide(void *userdata, const struct net_relay_query *q,
 	}
 	verdict_deny(v, "name-mismatch",
 		     "no host declared for this address and port has the name it asked for");
+}
+
+/* --- skillbox run --ask: questions about what is not declared --- */
+
+static struct open_question *find_question(struct run_net *n, bool dns, const char *name,
+					   const struct net_relay_dest *d)
+{
+	for (struct open_question *q = n->questions; q; q = q->next) {
+		if (q->dns != dns)
+			continue;
+		if (dns ? streq(q->name, name)
+			: q->family == d->family && q->port == d->port &&
+				    memcmp(q->addr, d->addr, 16) == 0)
+			return q;
+	}
+	return NULL;
+}
+
+static void unlink_question(struct run_net *n, struct open_question *oq)
+{
+	struct open_question **pp = &n->questions;
+
+	while (*pp && *pp != oq)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = oq->next;
+}
+
+static const struct approval *find_approval(const struct run_net *n, const struct net_relay_dest *d)
+{
+	for (size_t i = 0; i < n->n_approvals; i++) {
+		const struct approval *ap = &n->approvals[i];
+
+		if (ap->family == d->family && ap->port == d->port &&
+		    memcmp(ap->addr, d->addr, 16) == 0)
+			return ap;
+	}
+	return NULL;
+}
+
+static void add_approval(struct run_net *n, const struct open_question *oq, bool allow)
+{
+	struct approval *t = realloc(n->approvals, (n->n_approvals + 1) * sizeof(*t));
+
+	if (!t)
+		return;
+	n->approvals = t;
+	t = &n->approvals[n->n_approvals++];
+	*t = (struct approval){ .family = oq->family, .port = oq->port, .allow = allow };
+	memcpy(t->addr, oq->addr, 16);
+	t->name = oq->name ? strdup(oq->name) : NULL;
+}
+
+/* A name for verdicts that lives as long as the run. */
+static const char *run_string(struct run_net *n, const char *s)
+{
+	STRV_FOREACH (x, n->ask_names)
+		if (streq(*x, s))
+			return *x;
+	if (strv_extend(&n->ask_names, s) < 0)
+		return "?";
+	return n->ask_names[strv_length(n->ask_names) - 1];
+}
+
+static void ask_answered(void *userdata, enum net_ask_answer answer)
+{
+	struct open_question *oq = userdata;
+	struct run_net *n = oq->n;
+	char text[INET6_ADDRSTRLEN];
+	struct net_relay_verdict v;
+
+	unlink_question(n, oq);
+	if (oq->dns) {
+		if (answer == NET_ASK_DENY)
+			net_dns_deny(n->dns, oq->name, true);
+		else
+			net_dns_allow(n->dns, oq->name, answer != NET_ASK_ONCE);
+	} else {
+		if (answer != NET_ASK_ONCE)
+			add_approval(n, oq, answer != NET_ASK_DENY);
+		if (answer == NET_ASK_DENY) {
+			verdict_deny(&v, "ask-denied", "not allowed on the caller's terminal");
+		} else {
+			inet_ntop(oq->family, oq->addr, text, sizeof(text));
+			v = (struct net_relay_verdict){
+				.action = NET_RELAY_ALLOW,
+				.rule = -1,
+				.host = run_string(n, oq->name ? oq->name : text),
+				.approval = net_ask_answer_to_string(answer),
+			};
+			if (oq->gateway) {
+				struct net_relay_dest d = { .family = oq->family };
+
+				connect_to_loopback(&d, &v);
+			}
+		}
+		for (size_t i = 0; i < oq->n_conns; i++)
+			net_relay_decided(n->relay_engine, oq->conns[i], &v);
+	}
+	free(oq->name);
+	free(oq->conns);
+	free(oq);
+}
+
+static int join_question(struct open_question *oq, uint64_t id)
+{
+	uint64_t *t = realloc(oq->conns, (oq->n_conns + 1) * sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	oq->conns = t;
+	oq->conns[oq->n_conns++] = id;
+	return 0;
+}
+
+/* Asks about an undeclared connection, or joins the question open about its destination. */
+static void decide_ask(struct run_net *n, const struct net_relay_query *q,
+		       struct net_relay_verdict *v)
+{
+	const struct net_relay_dest *d = q->dest;
+	const struct nfwire_result *w = q->wire;
+	const struct approval *ap = find_approval(n, d);
+	bool gateway = dest_gateway(d);
+	const char *wire_name = w && w->status == NFWIRE_DONE && w->has_name ? w->name : NULL;
+	const char *dns_name = net_dns_name_of(n->dns, d->family, d->addr);
+	const char *name = gateway ? "host-loopback" : wire_name ? wire_name : dns_name;
+	struct open_question *oq;
+	struct buf text = BUF_INIT;
+	char host_line[NFWIRE_NAME_MAX + 16], ports_line[32];
+	const char *entry[2] = { host_line, ports_line };
+	int k;
+
+	if (ap && ap->allow) {
+		*v = (struct net_relay_verdict){
+			.action = NET_RELAY_ALLOW,
+			.rule = -1,
+			.host = run_string(n, ap->name ? ap->name : d->text),
+			.approval = "run",
+		};
+		if (gateway)
+			connect_to_loopback(d, v);
+		return;
+	}
+	if (ap) {
+		verdict_deny(v, "ask-denied", "refused for this run on the caller's terminal");
+		return;
+	}
+	if (!w && q->name_end == NET_RELAY_NAME_READ && !gateway) {
+		/* Read what it says first, so that the question can name the host. */
+		*v = (struct net_relay_verdict){ .action = NET_RELAY_NEED_NAME,
+						 .rule = -1,
+						 .name_timeout_usec = ASK_NAME_TIMEOUT_USEC };
+		return;
+	}
+	oq = find_question(n, false, NULL, d);
+	if (oq) {
+		if (join_question(oq, q->id) < 0)
+			verdict_deny(v, "ask-denied", "out of memory");
+		else
+			*v = (struct net_relay_verdict){ .action = NET_RELAY_PENDING, .rule = -1 };
+		return;
+	}
+	oq = calloc(1, sizeof(*oq));
+	if (!oq || join_question(oq, q->id) < 0) {
+		free(oq);
+		verdict_deny(v, "ask-denied", "out of memory");
+		return;
+	}
+	oq->n = n;
+	oq->gateway = gateway;
+	oq->family = d->family;
+	memcpy(oq->addr, d->addr, 16);
+	oq->port = d->port;
+	oq->name = name ? strdup(name) : NULL;
+
+	if (gateway)
+		buf_printf(&text, "connect to the host's own loopback (host-loopback, %s) port %u",
+			   d->family == AF_INET ? "127.0.0.1" : "::1", d->port);
+	else
+		buf_printf(&text, "connect to %s port %u over TCP", d->text, d->port);
+	if (wire_name && !gateway)
+		buf_printf(&text, ", naming %s (%s)", wire_name, nfwire_proto_to_string(w->proto));
+	if (dns_name && !gateway && (!wire_name || !nfwire_same_name(dns_name, wire_name)))
+		buf_printf(&text, ", looked up as %s", dns_name);
+	buf_printf(&text, "; not declared in %s", n->o.m->path);
+	/* The entry add writes: by name when the connection names one (checked on the wire
+	   from then on), else by address. */
+	snprintf(host_line, sizeof(host_line), "host: %s", name ? name : d->text);
+	snprintf(ports_line, sizeof(ports_line), "ports: [%u]", d->port);
+	k = buf_ok(&text) ? net_ask_post(n->asker,
+					 &(struct net_ask_question){
+						 .kind = "connect",
+						 .text = text.data,
+						 .proto = "tcp",
+						 .address = d->text,
+						 .port = d->port,
+						 .name = name,
+						 .entry = entry,
+						 .n_entry = 2,
+					 },
+					 ask_answered, oq)
+			  : -ENOMEM;
+	buf_done(&text);
+	if (k < 0) {
+		free(oq->name);
+		free(oq->conns);
+		free(oq);
+		verdict_deny(v, "ask-denied",
+			     k == -ENOTTY ? "the terminal is gone"
+					  : "the question could not be asked");
+		return;
+	}
+	oq->next = n->questions;
+	n->questions = oq;
+	*v = (struct net_relay_verdict){ .action = NET_RELAY_PENDING, .rule = -1 };
+}
+
+static void relay_decide(void *userdata, const struct net_relay_query *q,
+			 struct net_relay_verdict *v)
+{
+	struct run_net *n = userdata;
+
+	decide_declared(n, q, v);
+	/* What the manifest allows goes; what it refuses may be asked about, except the host's
+	   and the stack's own addresses, and the sandbox's. */
+	if (!n->ask || v->action != NET_RELAY_DENY || (v->reason && streq(v->reason, "host")) ||
+	    dest_own(q->dest))
+		return;
+	decide_ask(n, q, v);
+}
+
+/* The --ask resolver: a name it does not know yet. */
+static void dns_decide(void *userdata, const char *name, uint16_t type, struct net_dns_verdict *v)
+{
+	struct run_net *n = userdata;
+	struct open_question *oq;
+	char tbuf[16];
+	struct buf text = BUF_INIT;
+	int k;
+
+	/* Declared names are in /etc/hosts; a client that asks DNS anyway gets the same. */
+	for (size_t i = 0; i < n->n_rules; i++) {
+		const struct net_rule *nr = &n->rules[i];
+
+		if (nr->kind == RULE_HOSTNAME && nr->resolved && nfwire_same_name(nr->host, name)) {
+			*v = (struct net_dns_verdict){ .action = NET_DNS_ANSWER,
+						       .addrs = nr->addrs,
+						       .n_addrs = nr->n_addrs };
+			return;
+		}
+	}
+	*v = (struct net_dns_verdict){ .action = NET_DNS_PENDING };
+	if (find_question(n, true, name, NULL))
+		return;
+	oq = calloc(1, sizeof(*oq));
+	if (!oq || !(oq->name = strdup(name))) {
+		free(oq);
+		v->action = NET_DNS_REFUSE;
+		return;
+	}
+	oq->n = n;
+	oq->dns = true;
+	buf_printf(&text, "look up the name %s (%s) with DNS; not declared in %s", name,
+		   nfdns_type_to_string(type, tbuf, sizeof(tbuf)), n->o.m->path);
+	k = buf_ok(&text) ? net_ask_post(n->asker,
+					 &(struct net_ask_question){
+						 .kind = "dns",
+						 .text = text.data,
+						 .proto = "udp",
+						 .address = NFSTACK_DNS4,
+						 .port = 53,
+						 .name = name,
+					 },
+					 ask_answered, oq)
+			  : -ENOMEM;
+	buf_done(&text);
+	if (k < 0) {
+		free(oq->name);
+		free(oq);
+		v->action = NET_DNS_REFUSE;
+		return;
+	}
+	oq->next = n->questions;
+	n->questions = oq;
 }
 
 /* --- the user-mode stack, in the parent --- */
@@ -1653,6 +2055,26 @@ int run_net_start(struct run_net *n, const struct run_net_attach *a, char **ret_
 			return set_error(ret_error, k, "network: starting the relay: %s",
 					 strerror(-k));
 	}
+	if (n->ask) {
+		const struct manifest *m = n->o.m;
+
+		k = net_ask_new(
+			&(struct net_ask_opts){
+				.tty_fd = n->o.ask_fd,
+				.timeout_usec = n->o.ask_timeout_usec,
+				.loop = a->loop,
+				.sink = a->sink,
+				.manifest_path = m->path,
+				.manifest_data = n->o.manifest_data,
+				.manifest_len = n->o.manifest_len,
+				.parse_opts = { .path = m->path, .dir = m->dir, .home = n->o.home },
+				.caller_uid = n->o.caller_uid,
+			},
+			&n->asker);
+		n->o.ask_fd = -1; /* taken over, even on failure */
+		if (k < 0)
+			return set_error(ret_error, k, "network: --ask: %s", strerror(-k));
+	}
 	if (!n->need_stack)
 		return 0;
 	if (n->first == NFSTACK_SLIRP4NETNS) {
@@ -1728,6 +2150,18 @@ int run_net_receive_fds(struct run_net *n, int32_t index, int *fds, size_t n_fds
 			if (r < 0 && k >= 0)
 				k = r;
 		}
+		n_fds = 0;
+		break;
+	case NETFD_ASK_DNS:
+		if (n_fds != 1 || !n->ask_dns || n->dns) {
+			k = -EBADMSG;
+			break;
+		}
+		k = net_dns_new(&(struct net_dns_opts){ .loop = n->attach.loop,
+							.sink = n->attach.sink,
+							.decide = dns_decide,
+							.userdata = n },
+				fds[0], &n->dns);
 		n_fds = 0;
 		break;
 	case NETFD_NFLOG:
@@ -2033,6 +2467,10 @@ char *run_net_describe_failure(const struct run_net *n, const struct sandbox_msg
 		buf_printf(&b, "network: opening the relay's listener on 127.0.0.1:%u: %s",
 			   NFRELAY_PORT, why);
 		break;
+	case NETFAIL_ASK_DNS:
+		buf_printf(&b, "network: opening the --ask resolver on %s:53: %s", NFSTACK_DNS4,
+			   why);
+		break;
 	default:
 		buf_printf(&b, "network: %s", why);
 		break;
@@ -2070,6 +2508,8 @@ void run_net_finish(struct run_net *n)
 	   finish, and is reaped last. */
 	nfstack_kill(&n->stack);
 	net_relay_finish(n->relay_engine);
+	net_dns_finish(n->dns);
+	net_ask_finish(n->asker);
 	/* Late packets (logged just before the skill ended) are still queued: read them. */
 	drain_nflog(n);
 	/* An overrun after the last packet: how many were dropped is not known. */
@@ -2088,7 +2528,24 @@ struct run_net *run_net_free(struct run_net *n)
 {
 	if (!n)
 		return NULL;
-	net_relay_free(n->relay_engine);
+	/* The relay and the resolver go first: questions still open are answered (deny) by
+	   net_ask_free(), and their answers go to what is left (nothing). */
+	n->relay_engine = net_relay_free(n->relay_engine);
+	n->dns = net_dns_free(n->dns);
+	n->asker = net_ask_free(n->asker);
+	strv_free(n->ask_names);
+	safe_close(n->o.ask_fd);
+	for (size_t i = 0; i < n->n_approvals; i++)
+		free(n->approvals[i].name);
+	free(n->approvals);
+	while (n->questions) {
+		struct open_question *q = n->questions;
+
+		n->questions = q->next;
+		free(q->name);
+		free(q->conns);
+		free(q);
+	}
 	event_source_free(n->nflog_source);
 	event_source_free(n->ready_source);
 	event_source_free(n->log_source);

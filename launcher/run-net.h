@@ -35,6 +35,16 @@ struct run_net_opts {
 	uid_t host_uid; /* what the sandbox user is on the host: runs the user-mode stack */
 	gid_t host_gid;
 	const char *run_id; /* outlives the layer */
+	/*
+	 * skillbox run --ask: the caller's terminal (taken over by run_net_new(); -1 without),
+	 * how long a question waits, and the manifest's text for "add" (outlives the layer).
+	 */
+	int ask_fd;
+	uint64_t ask_timeout_usec;
+	const char *manifest_data;
+	size_t manifest_len;
+	const char *home; /* the caller's HOME, to parse the manifest again after an addition */
+	uid_t caller_uid;
 };
 
 /* What the layer is handed once the sandbox exists. */

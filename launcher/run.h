@@ -26,6 +26,11 @@ struct run_options {
 	/* --read, --write, --env, --secret, --allow: merged over the manifest for this run
 	   (strv owned by the caller of run_execute()). */
 	struct manifest_grants grants;
+	/* --ask: undeclared network destinations are asked about on ask_fd (/dev/tty, opened
+	   by cmd_run(); taken over by the run), each question for ask_timeout_usec at most. */
+	bool ask;
+	int ask_fd;
+	uint64_t ask_timeout_usec;
 	/*
 	 * skillbox learn: the network accepts (and logs) every TCP and UDP destination, the
 	 * host's loopback included; stdout and stderr are counted even without an output limit;
