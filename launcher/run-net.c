@@ -1822,6 +1822,16 @@ static int arm_timer(struct run_net *n, uint64_t usec)
 	return RET_NERRNO(timerfd_settime(n->timer_fd, 0, &its, NULL));
 }
 
+/* Whether a TCP rule is left to the stack (SKILLBOX_NET_STACK, skillbox learn). */
+static bool stack_carries_tcp(const struct run_net *n)
+{
+	for (size_t i = 0; i < n->n_rules; i++)
+		if (n->rules[i].proto == IPPROTO_TCP && !n->rules[i].relay &&
+		    n->rules[i].kind != RULE_ASK_LOOPBACK)
+			return true;
+	return false;
+}
+
 static int start_stack(struct run_net *n)
 {
 	const struct nfstack_opts o = {
@@ -1838,6 +1848,7 @@ static int start_stack(struct run_net *n)
 		.host_loopback = n->host_loopback,
 		.dns_forward = n->resolver,
 		.udp = n->udp,
+		.no_tcp = !stack_carries_tcp(n),
 	};
 	int k;
 
@@ -2498,6 +2509,17 @@ char *run_net_describe_degraded(const struct run_net *n, const struct sandbox_ms
 bool run_net_degraded_ipv6_only(const struct sandbox_msg *m)
 {
 	return m->index == NETDEG_ROUTE6;
+}
+
+void run_net_skill_exited(struct run_net *n)
+{
+	/*
+	 * The skill is gone, and init is about to leave, which ends the sandbox: the stack may
+	 * start freeing its memory now, while the namespaces are torn down and the trail is
+	 * finished (pasta takes tens of ms; it is reaped last, in run_net_free()).
+	 */
+	if (n)
+		nfstack_kill(&n->stack);
 }
 
 void run_net_finish(struct run_net *n)

@@ -95,6 +95,8 @@ char *run_net_describe_failure(const struct run_net *n, const struct sandbox_msg
 char *run_net_describe_degraded(const struct run_net *n, const struct sandbox_msg *m);
 /** Whether only IPv6 attempts go unrecorded (the IPv4 route and the log are in place). */
 bool run_net_degraded_ipv6_only(const struct sandbox_msg *m);
+/** init reported the skill's exit (the sandbox ends next): the stack is sent SIGKILL. */
+void run_net_skill_exited(struct run_net *n);
 /** The sandbox is gone: drain the log, stop the user-mode stack, leave the loop. */
 void run_net_finish(struct run_net *n);
 struct run_net *run_net_free(struct run_net *n);

@@ -261,6 +261,7 @@ static int on_sock_init(struct event_source *s, int fd, uint32_t revents, void *
 		case SB_MSG_EXIT:
 			r->have_skill_status = true;
 			r->skill_status = (int)m.value;
+			run_net_skill_exited(r->net);
 			break;
 		case SB_MSG_FDS:
 			if (run_net_receive_fds(r->net, m.index, fds, n_fds) < 0)

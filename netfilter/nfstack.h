@@ -58,6 +58,7 @@ struct nfstack_opts {
 	bool host_loopback; /* the gateway address reaches the host's 127.0.0.1 / ::1 */
 	bool dns_forward;   /* NFSTACK_DNS4 forwards queries to the host's resolver */
 	bool udp;	    /* some rule allows UDP (pasta starts faster without its UDP tables) */
+	bool no_tcp;	    /* skillbox relays all TCP itself: the stack carries none */
 };
 
 /**

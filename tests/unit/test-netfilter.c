@@ -1508,6 +1508,14 @@ static void test_stack_argv(void)
 	ok(!argv_has(argv, "--no-map-gw", NULL), "pasta argv: host-loopback maps the gateway");
 	ok(argv_has(argv, "--dns-forward", NFSTACK_DNS4), "pasta argv: resolver forwarded");
 	ok(!argv_has(argv, "--no-udp", NULL), "pasta argv: UDP handler for the resolver");
+	ok(argv && !argv_has(argv, "--no-tcp", NULL),
+	   "pasta argv: a TCP handler unless told otherwise");
+	argv = strv_free(argv);
+	o.no_tcp = true;
+	nfstack_argv(&o, 7, -1, &argv);
+	ok(argv_has(argv, "--no-tcp", NULL),
+	   "pasta argv: no TCP handler when the relay carries TCP");
+	o.no_tcp = false;
 	argv = strv_free(argv);
 
 	/* A root caller starts the stack inside the user namespace: network namespace only. */
