@@ -1156,6 +1156,11 @@ void run_net_audit(const struct run_net *n, struct audit *a)
 	else
 		audit_null(a, "stack_fallback");
 	audit_bool(a, "relay", n->relay);
+	/* Whose the relay's host-side sockets are (the uid the sandbox maps to). */
+	if (n->relay)
+		audit_uint(a, "relay_uid", geteuid() == 0 ? n->o.host_uid : getuid());
+	else
+		audit_null(a, "relay_uid");
 	audit_bool(a, "ask", n->ask);
 	if (n->need_stack)
 		audit_str(a, "stack_for", n->stack_why);
