@@ -8,7 +8,11 @@
  *   driver series SPEC ROUNDS WARMUP LOGDIR   A B C A B C ...: one launch per contender per round
  *   driver burst SPEC ROUNDS N LOGDIR         N concurrent launches of each contender per round
  *   driver hold SPEC N LOGDIR                 N concurrent sandboxes, held open, memory sampled
- *   driver serve PORTFILE                     loopback TCP server: one byte per connection
+ *   driver serve PORTFILE [MODE [ADDR [BYTES]]]
+ *                                             TCP server on ADDR (127.0.0.1), port in PORTFILE;
+ *                                             MODE byte (one byte per connection), bulk (BYTES
+ *                                             per connection) or http (answers a request head
+ *                                             with 204)
  *   driver pasta-ready [--memory] PASTA [ARGS...]        pasta's start (until ready), its stop
  *   driver slirp-ready [--memory] SLIRP4NETNS [ARGS...]  the same for slirp4netns
  *
@@ -16,8 +20,8 @@
  * a comma-separated list of "first" (also time the first byte on stdout) and "capture" (the
  * last line of stdout holds one or two numbers, the contender's own measurements, reported as
  * the sample's value and value2).
- * Contenders inherit the driver's environment; stdin is /dev/null (a pipe for hold) and stderr
- * goes to LOGDIR/<label>.log.
+ * Contenders inherit the driver's environment, plus any NAME=VALUE given as "@NAME=VALUE" before
+ * argv[0]; stdin is /dev/null (a pipe for hold) and stderr goes to LOGDIR/<label>.log.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,6 +29,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -56,6 +61,7 @@ struct contender {
 	char *label;
 	unsigned flags;
 	char *argv[MAX_ARGS + 1];
+	char **envp; /* environ, or a copy with the contender's additions */
 	int log_fd;
 };
 
@@ -73,7 +79,7 @@ static _Noreturn void usage(void)
 	fprintf(stderr, "usage: driver series SPEC ROUNDS WARMUP LOGDIR\n"
 			"       driver burst SPEC ROUNDS N LOGDIR\n"
 			"       driver hold SPEC N LOGDIR\n"
-			"       driver serve PORTFILE\n"
+			"       driver serve PORTFILE [byte|bulk|http [ADDR [BYTES]]]\n"
 			"       driver pasta-ready [--memory] PASTA [ARGS...]\n"
 			"       driver slirp-ready [--memory] SLIRP4NETNS [ARGS...]\n");
 	exit(2);
@@ -130,7 +136,22 @@ static void load_spec(const char *path, const char *logdir)
 			c->flags |= F_FIRST;
 		if (strstr(tok, "capture"))
 			c->flags |= F_CAPTURE;
+		c->envp = environ;
 		while ((tok = strtok_r(NULL, "\t", &save))) {
+			if (!argc && tok[0] == '@' && strchr(tok, '=')) {
+				size_t ne = 0;
+				char **e;
+
+				while (c->envp[ne])
+					ne++;
+				e = calloc(ne + 2, sizeof(*e));
+				if (!e)
+					die("calloc");
+				memcpy(e, c->envp, ne * sizeof(*e));
+				e[ne] = strdup(tok + 1);
+				c->envp = e;
+				continue;
+			}
 			if (argc == MAX_ARGS) {
 				fprintf(stderr, "driver: too many arguments for %s\n", c->label);
 				exit(2);
@@ -174,7 +195,7 @@ static pid_t spawn(const struct contender *c, int stdin_fd, int stdout_fd)
 	else
 		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, c->log_fd, STDERR_FILENO);
-	r = posix_spawn(&pid, c->argv[0], &fa, NULL, c->argv, environ);
+	r = posix_spawn(&pid, c->argv[0], &fa, NULL, c->argv, c->envp);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0) {
 		errno = r;
@@ -613,15 +634,52 @@ static int cmd_hold(int argc, char **argv)
 	return 0;
 }
 
+/* Reads a request head (to the empty line), then answers 204 and closes. */
+static void serve_http(int c)
+{
+	char buf[4096];
+	size_t have = 0;
+
+	for (;;) {
+		ssize_t n = read(c, buf + have, sizeof(buf) - 1 - have);
+
+		if (n <= 0)
+			return;
+		have += (size_t)n;
+		buf[have] = 0;
+		if (strstr(buf, "\r\n\r\n") || have == sizeof(buf) - 1)
+			break;
+	}
+	(void)!write(c, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n", 47);
+}
+
+static void serve_bulk(int c, uint64_t bytes)
+{
+	static char block[256 * 1024];
+
+	while (bytes > 0) {
+		size_t k = bytes < sizeof(block) ? (size_t)bytes : sizeof(block);
+		ssize_t n = write(c, block, k);
+
+		if (n <= 0)
+			return;
+		bytes -= (uint64_t)n;
+	}
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	const char *mode = argc > 3 ? argv[3] : "byte";
+	uint64_t bytes = argc > 5 ? strtoull(argv[5], NULL, 10) : 0;
 	socklen_t len = sizeof(sa);
 	int fd, one = 1;
 	FILE *f;
 
-	if (argc != 3)
+	if (argc < 3 || argc > 6)
+		usage();
+	if (argc > 4 && inet_pton(AF_INET, argv[4], &sa.sin_addr) != 1)
 		usage();
 	signal(SIGPIPE, SIG_IGN);
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -630,7 +688,7 @@ static int cmd_serve(int argc, char **argv)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 512) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		die("bind/listen 127.0.0.1");
+		die("bind/listen");
 	f = fopen(argv[2], "we");
 	if (!f)
 		die(argv[2]);
@@ -644,7 +702,12 @@ static int cmd_serve(int argc, char **argv)
 				continue;
 			die("accept4");
 		}
-		(void)!write(c, "x", 1);
+		if (!strcmp(mode, "http"))
+			serve_http(c);
+		else if (!strcmp(mode, "bulk"))
+			serve_bulk(c, bytes);
+		else
+			(void)!write(c, "x", 1);
 		close(c);
 	}
 }
