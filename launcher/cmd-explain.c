@@ -344,6 +344,7 @@ int cmd_explain(int argc, char **argv)
 		.host_uid = host_uid,
 		.host_gid = host_gid,
 		.run_id = "",
+		.ask_fd = -1, /* explain has no --ask */
 	};
 	k = run_net_new(&net_opts, &net);
 	if (k >= 0)
