@@ -8,7 +8,8 @@ creates. Prints "ready" once every socket listens, serves until stdin closes.
                      "got <bytes>\\n" and closes
   --rst ADDR:PORT    reads a request head, answers "x", then resets the connection after
                      reading until the client goes away
---log FILE gets one JSON line per connection of --sink: how the client's side ended.
+--log FILE gets one JSON line per connection of --sink: how the client's side ended, and the
+uid that owns the client's socket (from /proc/net/tcp, where both ends are on this host).
 IPv6 addresses are written in brackets: [::1]:8080.
 """
 
@@ -79,10 +80,28 @@ def http_client(c):
             pass
 
 
+def peer_uid(c):
+    """The uid owning the peer's socket, when the peer is a socket of this network namespace
+    (/proc/net/tcp lists it with its local port and ours as its remote one)."""
+    peer, mine = c.getpeername()[1], c.getsockname()[1]
+    for table in ("/proc/self/net/tcp", "/proc/self/net/tcp6"):
+        try:
+            with open(table) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            x = row.split()
+            if int(x[1].rsplit(":", 1)[1], 16) == peer and int(x[2].rsplit(":", 1)[1], 16) == mine:
+                return int(x[7])
+    return None
+
+
 def sink_client(c, port, path):
     with c:
         c.settimeout(10)
         n, how = 0, "eof"
+        uid = peer_uid(c)
         try:
             c.sendall(b"hi\n")
             while True:
@@ -95,7 +114,7 @@ def sink_client(c, port, path):
             how = "reset"
         except OSError as e:
             how = type(e).__name__
-        log(path, port=port, end=how, bytes=n)
+        log(path, port=port, end=how, bytes=n, peer_uid=uid)
 
 
 def rst_client(c, port, path):

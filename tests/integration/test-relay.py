@@ -303,6 +303,12 @@ network:
     h.ok(r.get("ok") and r.get("data") == f"hi\ngot {sent}\n",
          f"{label}: half close: the server read to the end ({sent} bytes), then still answered",
          {k: v for k, v in r.items() if k != "action"})
+    want = res.first("run.start").get("host_uid")
+    uids = [s.get("peer_uid") for s in seen if s.get("port") == ps]
+    h.ok(want is not None and uids and all(u == want for u in uids) and
+         res.first("policy.net").get("relay_uid") == want,
+         f"{label}: the relay's host-side socket belongs to the sandbox user's host uid "
+         f"({want}; policy.net relay_uid says so)", [uids, res.first("policy.net")])
     ev = closes(res, port=ps, end="closed")
     h.ok(ev and ev[0].get("bytes_sent") == sent and ev[0].get("bytes_received") ==
          len(f"hi\ngot {sent}\n") and ev[0].get("duration_s", -1) >= 0,
@@ -334,6 +340,27 @@ network:
     r = result(results, *actions[5])
     h.ok(r.get("ok") and r.get("data", "").endswith("host=anything"),
          f"{label}: over IPv6, to the host's ::1", r)
+
+
+def case_explain(ident, env, ctx):
+    """explain says which path carries what, and lists only what the manifest declares."""
+    label = f"{ident} explain"
+    net = f"""\
+network:
+  egress:
+    - host: host-loopback
+      ports: [{ctx["http"]}]
+    - host: localhost
+      ports: [443]
+"""
+    d = env.skill(MANIFEST + net, name="relay-explain", files={"relay-client.py": CLIENT})
+    r = env.skillbox(["explain", d])
+    out = r.out
+    h.ok(r.rc == 0 and "tcp: relayed by skillbox itself" in out and "stack: none" in out
+         and "[relay, name checked]" in out,
+         f"{label}: TCP relayed, no stack, the declared name checked", r.describe())
+    h.ok("ask-" not in out and "udp 53" not in out,
+         f"{label}: without run --ask, nothing undeclared is listed (no ask rules)", out)
 
 
 # --- main -----------------------------------------------------------------------------
@@ -374,6 +401,7 @@ def main():
                     else:
                         h.skip(f"{ident} names", "needs root (network namespace, private /etc)")
                     case_behaviour(ident, env, ctx)
+                    case_explain(ident, env, ctx)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     h.done()
