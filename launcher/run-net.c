@@ -1342,7 +1342,21 @@ static bool addr_in(const struct nfrules_addr *a, int family, const uint8_t *add
 	return true;
 }
 
-static bool rule_matches(const struct net_rule *nr, const struct net_relay_dest *d)
+static bool within_reserved(const struct run_net *n, const struct nfrules_addr *a)
+{
+	for (size_t i = 0; i < n->n_reserved; i++)
+		if (nfrules_addr_within(a, &n->reserved[i]))
+			return true;
+	return false;
+}
+
+/*
+ * Whether a relayed rule covers d. For a reserved destination (multicast, broadcast,
+ * link-local) only an address the rule names, or a network of it inside a reserved range,
+ * counts: a wider network never covers one (nfrules.c orders the relay chain that way).
+ */
+static bool rule_matches(const struct run_net *n, const struct net_rule *nr,
+			 const struct net_relay_dest *d, bool reserved)
 {
 	bool port = false;
 
@@ -1352,9 +1366,15 @@ static bool rule_matches(const struct net_rule *nr, const struct net_relay_dest 
 		port = nr->ports[j] == d->port;
 	if (!port)
 		return false;
-	for (size_t j = 0; j < nr->n_addrs; j++)
-		if (addr_in(&nr->addrs[j], d->family, d->addr))
+	for (size_t j = 0; j < nr->n_addrs; j++) {
+		const struct nfrules_addr *a = &nr->addrs[j];
+
+		if (!addr_in(a, d->family, d->addr))
+			continue;
+		if (!reserved || a->prefix == (a->family == AF_INET ? 32 : 128) ||
+		    within_reserved(n, a))
 			return true;
+	}
 	return false;
 }
 
@@ -1362,6 +1382,14 @@ static bool dest_blocked(const struct run_net *n, const struct net_relay_dest *d
 {
 	for (size_t i = 0; i < n->n_blocked; i++)
 		if (addr_in(&n->blocked[i], d->family, d->addr))
+			return true;
+	return false;
+}
+
+static bool dest_reserved(const struct run_net *n, const struct net_relay_dest *d)
+{
+	for (size_t i = 0; i < n->n_reserved; i++)
+		if (addr_in(&n->reserved[i], d->family, d->addr))
 			return true;
 	return false;
 }
@@ -1444,8 +1472,10 @@ static const char *no_name_detail(const struct net_relay_query *q)
 
 /*
  * Decides a relayed connection, in the order the ruleset matches: host-loopback first, then the
- * host's own addresses and the stack's (refused), then the declared destinations. A destination
- * declared by address or network is allowed as it is. One declared only by host name must name
+ * host's own addresses and the stack's (refused), then the declared destinations; a reserved
+ * destination only by an address or a network inside its range, or it is refused (reason
+ * reserved, as the filter says). A destination declared by address or network is allowed as
+ * it is. One declared only by host name must name
  * that host in its first data: the connection waits for it (NET_RELAY_NEED_NAME) and is allowed
  * when the name is the one of a hostname rule matching its address and port.
  */
@@ -1454,7 +1484,7 @@ static void decide_declared(struct run_net *n, const struct net_relay_query *q,
 {
 	const struct net_relay_dest *d = q->dest;
 	const struct nfwire_result *w = q->wire;
-	bool named = false;
+	bool reserved = dest_reserved(n, d), named = false;
 
 	if (dest_own(d)) {
 		verdict_deny(v, "undeclared", NULL);
@@ -1465,7 +1495,7 @@ static void decide_declared(struct run_net *n, const struct net_relay_query *q,
 			const struct net_rule *nr = &n->rules[i];
 
 			if ((nr->kind == RULE_HOST_LOOPBACK) != (pass == 0) ||
-			    nr->kind == RULE_ASK_LOOPBACK || !rule_matches(nr, d))
+			    nr->kind == RULE_ASK_LOOPBACK || !rule_matches(n, nr, d, reserved))
 				continue;
 			if (nr->kind != RULE_HOSTNAME) {
 				verdict_allow(n, (long)i, d, v);
@@ -1481,7 +1511,7 @@ static void decide_declared(struct run_net *n, const struct net_relay_query *q,
 		}
 	}
 	if (!named) {
-		verdict_deny(v, "undeclared", NULL);
+		verdict_deny(v, reserved ? "reserved" : "undeclared", NULL);
 		return;
 	}
 	if (!w && q->name_end == NET_RELAY_NAME_READ) {
@@ -1501,7 +1531,7 @@ static void decide_declared(struct run_net *n, const struct net_relay_query *q,
 	for (size_t i = 0; i < n->n_rules; i++) {
 		const struct net_rule *nr = &n->rules[i];
 
-		if (nr->kind != RULE_HOSTNAME || !rule_matches(nr, d) ||
+		if (nr->kind != RULE_HOSTNAME || !rule_matches(n, nr, d, reserved) ||
 		    !nfwire_same_name(nr->host, w->name))
 			continue;
 		/* A request target naming a host must name the same one. */
@@ -1738,8 +1768,9 @@ static void relay_decide(void *userdata, const struct net_relay_query *q,
 
 	decide_declared(n, q, v);
 	/* What the manifest allows goes; what it refuses may be asked about, except the host's
-	   and the stack's own addresses, and the sandbox's. */
-	if (!n->ask || v->action != NET_RELAY_DENY || (v->reason && streq(v->reason, "host")) ||
+	   and the stack's own addresses, the reserved ranges, and the sandbox's. */
+	if (!n->ask || v->action != NET_RELAY_DENY ||
+	    (v->reason && (streq(v->reason, "host") || streq(v->reason, "reserved"))) ||
 	    dest_own(q->dest))
 		return;
 	decide_ask(n, q, v);
