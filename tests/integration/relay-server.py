@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Servers for test-relay.py, on the host's loopback or in a network namespace the test
-creates. Prints "ready" once every socket listens, serves until stdin closes.
+creates. Once every socket is bound it prints one line, "ready {JSON}" where JSON maps each
+port name to the port it got, then serves until stdin closes.
 
   --tls ADDR:PORT    TLS (--cert, --key); after the handshake sends "tls <server name>\\n"
   --http ADDR:PORT   reads a request head and answers 200 with "host=<Host>"
@@ -8,12 +9,17 @@ creates. Prints "ready" once every socket listens, serves until stdin closes.
                      "got <bytes>\\n" and closes
   --rst ADDR:PORT    reads a request head, answers "x", then resets the connection after
                      reading until the client goes away
+  --closed ADDR:PORT bound and never listening: a connection to it is refused, and no other
+                     program can take the port meanwhile
 --log FILE gets one JSON line per connection of --sink: how the client's side ended, and the
 uid that owns the client's socket (from /proc/net/tcp, where both ends are on this host).
-IPv6 addresses are written in brackets: [::1]:8080.
+IPv6 addresses are written in brackets: [::1]:8080. PORT is a number or @NAME: every socket
+named @NAME gets the same port, one the kernel chose for the first of them (bind to port 0),
+so that no other program's port (another suite's) is ever assumed free.
 """
 
 import argparse
+import errno
 import json
 import socket
 import ssl
@@ -26,7 +32,7 @@ LOCK = threading.Lock()
 
 def split(spec):
     host, port = spec.rsplit(":", 1)
-    return host.strip("[]"), int(port)
+    return host.strip("[]"), port
 
 
 def log(path, **kw):
@@ -128,19 +134,48 @@ def rst_client(c, port, path):
     c.close()
 
 
-def listen(spec):
-    host, port = split(spec)
+def bind(host, port, listen):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((host, port))
-    s.listen(64)
-    return s, port
+    if fam == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    try:
+        s.bind((host, port))
+    except OSError:
+        s.close()
+        raise
+    if listen:
+        s.listen(64)
+    return s
+
+
+def bind_all(wanted):
+    """wanted: [(role, spec)]. Binds them all; sockets sharing a port name get one port. A
+    port the kernel picked for the first socket of a name may be taken for another address:
+    then everything is tried again with fresh ports."""
+    for _ in range(100):
+        socks, ports = [], {}
+        try:
+            for role, spec in wanted:
+                host, port = split(spec)
+                number = ports.get(port[1:], 0) if port.startswith("@") else int(port)
+                s = bind(host, number, role != "closed")
+                socks.append(s)
+                if port.startswith("@"):
+                    ports[port[1:]] = s.getsockname()[1]
+            return socks, ports
+        except OSError as e:
+            for s in socks:
+                s.close()
+            if e.errno != errno.EADDRINUSE:
+                raise
+    raise RuntimeError("no common free port")
 
 
 def main():
     ap = argparse.ArgumentParser()
-    for opt in ("--tls", "--http", "--sink", "--rst"):
+    for opt in ("--tls", "--http", "--sink", "--rst", "--closed"):
         ap.add_argument(opt, action="append", default=[])
     ap.add_argument("--cert")
     ap.add_argument("--key")
@@ -154,19 +189,23 @@ def main():
             sslsock.sni_name = name
 
         ctx.sni_callback = sni
-    for spec in a.tls:
-        s, _ = listen(spec)
-        threading.Thread(target=serve, args=(s, tls_client, ctx), daemon=True).start()
-    for spec in a.http:
-        s, _ = listen(spec)
-        threading.Thread(target=serve, args=(s, http_client), daemon=True).start()
-    for spec in a.sink:
-        s, port = listen(spec)
-        threading.Thread(target=serve, args=(s, sink_client, port, a.log), daemon=True).start()
-    for spec in a.rst:
-        s, port = listen(spec)
-        threading.Thread(target=serve, args=(s, rst_client, port, a.log), daemon=True).start()
-    print("ready", flush=True)
+    wanted = [(role, spec) for role in ("tls", "http", "sink", "rst", "closed")
+              for spec in getattr(a, role)]
+    socks, ports = bind_all(wanted)
+    for (role, _), s in zip(wanted, socks):
+        port = s.getsockname()[1]
+        if role == "tls":
+            target, args = serve, (s, tls_client, ctx)
+        elif role == "http":
+            target, args = serve, (s, http_client)
+        elif role == "sink":
+            target, args = serve, (s, sink_client, port, a.log)
+        elif role == "rst":
+            target, args = serve, (s, rst_client, port, a.log)
+        else:
+            continue  # closed: kept bound, never accepted
+        threading.Thread(target=target, args=args, daemon=True).start()
+    print("ready " + json.dumps(ports), flush=True)
     sys.stdin.read()
     sys.exit(0)
 

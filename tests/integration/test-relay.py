@@ -14,6 +14,10 @@ reads to the end, then still answers), a reset by the skill reaches the server a
 reset by the server reaches the skill, and a destination that refuses resets the skill's
 connection. net.close says which, with the bytes each way.
 
+Reserved ranges: a declared 0.0.0.0/0 never relays to link-local (169.254.169.254, and as root
+a server on a link-local address of the test's network namespace, reachable when declared by
+address): refused at connect, net.connect deny, reason reserved.
+
 Every case runs as root and as an unprivileged user. No user-mode stack is involved, so
 /dev/net/tun is left alone.
 """
@@ -21,7 +25,6 @@ Every case runs as root and as an unprivileged user. No user-mode stack is invol
 import contextlib
 import json
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -50,22 +53,6 @@ limits:
 """
 
 
-def free_port():
-    for _ in range(200):
-        port = random.randint(20000, 60000)
-        try:
-            for host, fam in (("127.0.0.1", socket.AF_INET), ("::1", socket.AF_INET6)):
-                s = socket.socket(fam, socket.SOCK_STREAM)
-                try:
-                    s.bind((host, port))
-                finally:
-                    s.close()
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
-
-
 @contextlib.contextmanager
 def server(args, netns=None):
     cmd = [PYTHON, SERVER] + args
@@ -74,10 +61,10 @@ def server(args, netns=None):
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         line = h.read_line(p.stdout, 20)
-        if line.strip() != b"ready":
+        if not line.startswith(b"ready "):
             p.kill()
             raise RuntimeError(f"server did not start: {line!r} {p.stderr.read()[-500:]!r}")
-        yield p
+        yield json.loads(line[6:])
     finally:
         p.stdin.close()
         try:
@@ -90,10 +77,13 @@ def server(args, netns=None):
 
 
 class NetNS:
-    """A network namespace with a veth to the host: 10.233.N.2 and .3."""
+    """A network namespace with a veth to the host: 10.233.N.2 and .3, and a link-local
+    address, 169.254.233.N, routed to it from the host (a /32 route through the veth, gone
+    with it; 169.254.169.254 is never touched)."""
 
     def __init__(self):
         self.n = os.getpid() % 200 + 20
+        self.link_local = f"169.254.233.{self.n}"  # reserved: no wider network covers it
         self.name = f"sbxrly{os.getpid()}"
         self.host_if = f"sbr{os.getpid() % 100000}h"
         self.ns_if = f"sbr{os.getpid() % 100000}n"
@@ -114,6 +104,8 @@ class NetNS:
             self.ip(*ns, "link", "set", "lo", "up")
             self.ip(*ns, "addr", "add", f"{self.addr2}/24", "dev", self.ns_if)
             self.ip(*ns, "addr", "add", f"{self.addr3}/24", "dev", self.ns_if)
+            self.ip(*ns, "addr", "add", f"{self.link_local}/32", "dev", self.ns_if)
+            self.ip("route", "add", f"{self.link_local}/32", "dev", self.host_if)
             self.ip(*ns, "link", "set", self.ns_if, "up")
         except BaseException:
             self.__exit__()
@@ -342,6 +334,64 @@ network:
          f"{label}: over IPv6, to the host's ::1", r)
 
 
+def case_reserved(ident, env, ctx):
+    """A declared 0.0.0.0/0 is relayed, but never to a reserved range (link-local here, where
+    clouds serve instance credentials): the relay chain leaves it to the filter, which refuses
+    the connection at once (no relayed connect() that succeeds, then a reset) and audits
+    net.connect deny, reason reserved. As root the test's network namespace has a server on
+    169.254.233.N that the relay can reach from the host: declared by address it answers, so
+    the refusal under 0.0.0.0/0 is the ruleset's, not a missing route; and 10.233.N.2 under the
+    same 0.0.0.0/0 still passes (the wide network is still relayed)."""
+    label = f"{ident} reserved"
+    ns = ctx.get("netns")
+    port = ctx["ns_http"] if ns else ctx["http"]
+    net = f"""\
+network:
+  egress:
+    - cidr: 0.0.0.0/0
+      ports: [{port}]
+"""
+    targets = ["169.254.169.254"] + ([ns.link_local] if ns else [])
+    actions = [["http", t, port, "reserved.test", "", False] for t in targets]
+    if ns:
+        actions.append(["http", ns.addr2, port, "wide.test", "", False])
+    res, results = run_skill(env, net, actions)
+    if not h.ok(res.rc == 0, f"{label}: runs", res.describe()):
+        return
+    for t, a in zip(targets, actions):
+        r = result(results, *a)
+        h.ok(r.get("ok") is False and r.get("error") == "ECONNREFUSED",
+             f"{label}: tcp {t}:{port} under 0.0.0.0/0 is refused at connect (never relayed)", r)
+        ev = connects(res, verdict="deny", address=t, port=port)
+        h.ok(ev and ev[0].get("reason") == "reserved" and ev[0].get("proto") == "tcp",
+             f"{label}: ... net.connect deny, reason reserved", res.of("net.connect"))
+        h.ok(not connects(res, verdict="allow", address=t) and
+             not [e for e in res.of("net.close") if e.get("address") == t],
+             f"{label}: ... never allowed, never relayed", res.of("net.connect"))
+    if not ns:
+        h.skip(f"{ident} reserved reachable", "needs root (a network namespace)")
+        return
+    r = result(results, *actions[-1])
+    ev = connects(res, verdict="allow", address=ns.addr2, port=port)
+    h.ok(r.get("ok") and r.get("data", "").endswith("host=wide.test") and ev
+         and ev[0].get("via") == "relay",
+         f"{label}: under the same 0.0.0.0/0, {ns.addr2} is relayed", [r, ev])
+
+    net = f"""\
+network:
+  egress:
+    - cidr: {ns.link_local}/32
+      ports: [{port}]
+"""
+    a = ["http", ns.link_local, port, "named.test", "", False]
+    res, results = run_skill(env, net, [a])
+    r = result(results, *a)
+    ev = connects(res, verdict="allow", address=ns.link_local, port=port)
+    h.ok(res.rc == 0 and r.get("ok") and r.get("data", "").endswith("host=named.test") and ev
+         and ev[0].get("via") == "relay",
+         f"{label}: declared by address, {ns.link_local} is relayed and answers", [r, ev])
+
+
 def case_explain(ident, env, ctx):
     """explain says which path carries what, and lists only what the manifest declares."""
     label = f"{ident} explain"
@@ -378,22 +428,22 @@ def main():
                         "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
                         "/CN=relay.test", "-keyout", key, "-out", cert],
                        check=True, capture_output=True, timeout=60)
-        ctx = {"tls": free_port(), "http": free_port(), "sink": free_port(), "rst": free_port(),
-               "refused": free_port(), "log": os.path.join(tmp, "server.log")}
+        ctx = {"log": os.path.join(tmp, "server.log")}
         args = ["--cert", cert, "--key", key, "--log", ctx["log"]]
         for where in ("127.0.0.1", "[::1]"):
-            args += ["--tls", f"{where}:{ctx['tls']}", "--http", f"{where}:{ctx['http']}"]
-        args += ["--sink", f"127.0.0.1:{ctx['sink']}", "--rst", f"127.0.0.1:{ctx['rst']}"]
+            args += ["--tls", f"{where}:@tls", "--http", f"{where}:@http"]
+        args += ["--sink", "127.0.0.1:@sink", "--rst", "127.0.0.1:@rst",
+                 "--closed", "127.0.0.1:@refused"]
         with contextlib.ExitStack() as stack:
-            stack.enter_context(server(args))
+            ctx.update(stack.enter_context(server(args)))
             if root:
                 ns = stack.enter_context(NetNS())
                 ctx["netns"] = ns
-                ctx["ns_tls"], ctx["ns_http"] = random.randint(20000, 60000), 8080
-                stack.enter_context(server(
-                    ["--cert", cert, "--key", key, "--tls", f"{ns.addr2}:{ctx['ns_tls']}",
-                     "--http", f"{ns.addr2}:{ctx['ns_http']}",
-                     "--http", f"{ns.addr3}:{ctx['ns_http']}"], netns=ns.name))
+                ports = stack.enter_context(server(
+                    ["--cert", cert, "--key", key, "--tls", f"{ns.addr2}:@tls",
+                     "--http", f"{ns.addr2}:@http", "--http", f"{ns.addr3}:@http",
+                     "--http", f"{ns.link_local}:@http"], netns=ns.name))
+                ctx["ns_tls"], ctx["ns_http"] = ports["tls"], ports["http"]
             for ident in h.identities():
                 with h.Env(ident) as env:
                     if root:
@@ -401,6 +451,7 @@ def main():
                     else:
                         h.skip(f"{ident} names", "needs root (network namespace, private /etc)")
                     case_behaviour(ident, env, ctx)
+                    case_reserved(ident, env, ctx)
                     case_explain(ident, env, ctx)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
