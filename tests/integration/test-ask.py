@@ -8,7 +8,8 @@ Answers covered: allow once (the next connection is asked again), deny, add to t
 (the diff is shown, the file written after "y", and a later run without --ask is allowed by
 the new entry), no answer (denied by the timeout), and, as root with a private /etc/hosts, a
 DNS name allowed for the run (resolved on the host, answered by skillbox). Every answer is in
-the trail as net.approve. Runs as root and as an unprivileged user; the servers are the test's
+the trail as net.approve. A reserved destination (169.254.169.254) is refused, never asked
+about. Runs as root and as an unprivileged user; the servers are the test's
 own on the host's loopback.
 """
 
@@ -259,6 +260,34 @@ def case_timeout(ident, env, ctx):
     h.ok(ap, f"{label}: net.approve deny, by timeout", ap)
 
 
+def case_reserved(ident, env, ctx):
+    """--ask redirects every other TCP connection to the relay, but not a reserved destination
+    (link-local, 169.254.169.254): it is refused at once and audited (reason reserved), and
+    never asked about; the next, undeclared, connection is the first question."""
+    label = f"{ident} reserved"
+    port = ctx["port"]
+    actions = [["tcp", "169.254.169.254", port, "metadata"], ["tcp", "10.0.2.2", port, "next"]]
+    t, audit, _ = start(env, actions, name="reserved")
+    q = t.read_until(PROMPT)
+    asked = t.out.decode(errors="replace")
+    if q:
+        t.answer("d")
+    rc = t.finish()
+    r = result(t.results(), *actions[0])
+    h.ok(rc == 0 and r.get("ok") is False and r.get("error") == "ECONNREFUSED",
+         f"{label}: tcp 169.254.169.254 is refused at connect, not relayed", [rc, r])
+    questions = [l for l in asked.splitlines() if l.startswith("skillbox --ask:")]
+    h.ok(q and questions and not [l for l in questions if "169.254" in l]
+         and "host's own loopback" in questions[0],
+         f"{label}: never asked about; the first question is the next connection", asked)
+    ev = audit_events(audit)
+    h.ok(of(ev, "net.connect", verdict="deny", address="169.254.169.254", reason="reserved")
+         and not of(ev, "net.approve", address="169.254.169.254")
+         and not of(ev, "net.connect", verdict="allow", address="169.254.169.254"),
+         f"{label}: net.connect deny, reason reserved; no net.approve for it",
+         of(ev, "net.connect") + of(ev, "net.approve"))
+
+
 def case_dns(ident, env, ctx):
     label = f"{ident} dns"
     fd, hosts = tempfile.mkstemp(prefix="hosts-", dir=env.top)
@@ -313,6 +342,7 @@ def main():
                 case_once_then_deny(ident, env, ctx)
                 case_add(ident, env, ctx)
                 case_timeout(ident, env, ctx)
+                case_reserved(ident, env, ctx)
                 if root:
                     case_dns(ident, env, ctx)
                 else:
