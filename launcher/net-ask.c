@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "escape.h"
 #include "fd-util.h"
 #include "net-ask.h"
 #include "parse-util.h"
@@ -126,7 +127,7 @@ static void print_choices(struct net_ask *a)
 	char t[32];
 
 	say(a, PREFIX "allow [o]nce, for this [r]un, %s%s%sor [d]eny? (deny in %s) ",
-	    q->n_entry ? "[a]dd to " : "", q->n_entry ? a->o.manifest_path : "",
+	    q->n_entry ? "[a]dd to " : "", q->n_entry ? escaped(a->o.manifest_path) : "",
 	    q->n_entry ? ", " : "", format_duration(t, sizeof(t), a->o.timeout_usec));
 }
 
@@ -136,7 +137,7 @@ static void ask_next(struct net_ask *a)
 		return;
 	a->state = ASK_ASKING;
 	a->line_len = 0;
-	say(a, "\r\n" PREFIX "the skill wants to %s\n", a->head->text);
+	say(a, "\r\n" PREFIX "the skill wants to %s\n", escaped(a->head->text));
 	print_choices(a);
 	arm(a, true);
 }
@@ -315,17 +316,17 @@ static void start_add(struct net_ask *a)
 		say(a,
 		    PREFIX "%s cannot be edited here (%s); add this under network.egress by "
 			   "hand:\n",
-		    a->o.manifest_path,
+		    escaped(a->o.manifest_path),
 		    k == -EINVAL ? "flow style, or it no longer parses" : strerror(-k));
 		for (size_t i = 0; i < q->n_entry; i++)
-			say(a, "    %s%s\n", i ? "  " : "- ", q->entry[i]);
+			say(a, "    %s%s\n", i ? "  " : "- ", escaped(q->entry[i]));
 		say(a, PREFIX "allowed for this run\n");
 		answer(a, NET_ASK_RUN, "terminal", true, false, 0);
 		return;
 	}
 	diff = format_diff(a);
 	say(a, "%s", diff ? diff : "");
-	say(a, PREFIX "write this to %s? [y/N] ", a->o.manifest_path);
+	say(a, PREFIX "write this to %s? [y/N] ", escaped(a->o.manifest_path));
 	a->state = ASK_CONFIRMING;
 	arm(a, true);
 }
@@ -336,13 +337,14 @@ static void confirm(struct net_ask *a, bool yes, const char *by)
 	int k;
 
 	if (!yes) {
-		say(a, PREFIX "%s not changed; allowed for this run\n", a->o.manifest_path);
+		say(a, PREFIX "%s not changed; allowed for this run\n",
+		    escaped(a->o.manifest_path));
 		answer(a, NET_ASK_RUN, by, true, false, 0);
 		return;
 	}
 	k = write_manifest(a, a->edit.text, a->edit.len);
 	if (k < 0) {
-		say(a, PREFIX "writing %s: %s; allowed for this run\n", a->o.manifest_path,
+		say(a, PREFIX "writing %s: %s; allowed for this run\n", escaped(a->o.manifest_path),
 		    strerror(-k));
 		answer(a, NET_ASK_ADD, by, false, false, 0);
 		return;
@@ -350,7 +352,8 @@ static void confirm(struct net_ask *a, bool yes, const char *by)
 	free(a->text);
 	a->text = TAKE_PTR(a->edit.text);
 	a->len = a->edit.len;
-	say(a, PREFIX "%s updated (line %u); allowed for this run\n", a->o.manifest_path, line);
+	say(a, PREFIX "%s updated (line %u); allowed for this run\n", escaped(a->o.manifest_path),
+	    line);
 	answer(a, NET_ASK_ADD, by, false, true, line);
 }
 
@@ -388,7 +391,7 @@ static void handle_line(struct net_ask *a, const char *line)
 	default:
 		break;
 	}
-	say(a, PREFIX "the skill wants to %s\n", a->head->text);
+	say(a, PREFIX "the skill wants to %s\n", escaped(a->head->text));
 	print_choices(a);
 }
 
