@@ -683,6 +683,14 @@ static int fit_tmpfs(const struct manifest *m, struct mount_plan *plan, char **r
 }
 
 /* Everything before clone(): the policy of every layer, and its audit events. */
+/* run --ask's questions have the caller's terminal while one is open (streams.c). */
+static void ask_hold(void *userdata, bool hold)
+{
+	struct run *r = userdata;
+
+	streams_hold_terminal(r->streams, hold);
+}
+
 static int prepare(struct run *r)
 {
 	_cleanup_free_ struct mount_file *files = NULL;
@@ -743,6 +751,8 @@ static int prepare(struct run *r)
 		.manifest_len = r->manifest_len,
 		.home = getenv("HOME"),
 		.caller_uid = getuid(),
+		.ask_hold = ask_hold,
+		.ask_hold_userdata = r,
 	};
 	r->opts.ask_fd = -1; /* the network layer has it now */
 	k = run_net_new(&net_opts, &r->net);

@@ -56,6 +56,7 @@ struct net_ask {
 	int tty_fd, timer_fd;
 	struct event_source *tty_src, *timer_src;
 	bool gone; /* the terminal hung up: everything is denied */
+	bool held; /* o.hold(true) was called, not yet o.hold(false) */
 
 	struct question *head, *tail;
 	enum ask_state state;
@@ -131,10 +132,23 @@ static void print_choices(struct net_ask *a)
 	    q->n_entry ? ", " : "", format_duration(t, sizeof(t), a->o.timeout_usec));
 }
 
+static void hold(struct net_ask *a, bool on)
+{
+	if (a->held == on)
+		return;
+	a->held = on;
+	if (a->o.hold)
+		a->o.hold(a->o.hold_userdata, on);
+}
+
 static void ask_next(struct net_ask *a)
 {
-	if (a->state != ASK_IDLE || !a->head)
+	if (a->state != ASK_IDLE || !a->head) {
+		if (a->state == ASK_IDLE)
+			hold(a, false);
 		return;
+	}
+	hold(a, true);
 	a->state = ASK_ASKING;
 	a->line_len = 0;
 	say(a, "\r\n" PREFIX "the skill wants to %s\n", escaped(a->head->text));
@@ -583,6 +597,7 @@ void net_ask_finish(struct net_ask *a)
 	}
 	a->tail = NULL;
 	a->state = ASK_IDLE;
+	hold(a, false);
 }
 
 struct net_ask *net_ask_free(struct net_ask *a)

@@ -61,6 +61,10 @@ struct net_ask_opts {
 	size_t manifest_len;
 	struct manifest_parse_opts parse_opts;
 	uid_t caller_uid;
+	/* Called with true before a question is asked, with false once none is open: the
+	   terminal's input is the questions' meanwhile (streams_hold_terminal()). May be NULL. */
+	void (*hold)(void *userdata, bool hold);
+	void *hold_userdata;
 };
 
 int net_ask_new(const struct net_ask_opts *o, struct net_ask **ret);

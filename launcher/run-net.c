@@ -2116,6 +2116,8 @@ int run_net_start(struct run_net *n, const struct run_net_attach *a, char **ret_
 				.manifest_len = n->o.manifest_len,
 				.parse_opts = { .path = m->path, .dir = m->dir, .home = n->o.home },
 				.caller_uid = n->o.caller_uid,
+				.hold = n->o.ask_hold,
+				.hold_userdata = n->o.ask_hold_userdata,
 			},
 			&n->asker);
 		n->o.ask_fd = -1; /* taken over, even on failure */

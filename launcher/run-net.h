@@ -45,6 +45,9 @@ struct run_net_opts {
 	size_t manifest_len;
 	const char *home; /* the caller's HOME, to parse the manifest again after an addition */
 	uid_t caller_uid;
+	/* The terminal is --ask's while a question is open (net_ask_opts.hold). May be NULL. */
+	void (*ask_hold)(void *userdata, bool hold);
+	void *ask_hold_userdata;
 };
 
 /* What the layer is handed once the sandbox exists. */

@@ -156,6 +156,8 @@ struct streams {
 	struct relay *pty_in, *pty_out; /* the master is pty_out's source, pty_in's destination */
 	struct relay *tty_in;		/* the relay that reads the caller's terminal, if any */
 	bool background;		/* skillbox is not in its terminal's foreground group */
+	bool held;			/* run --ask has the terminal for a question */
+	bool finished;
 
 	struct event_loop *loop;
 	struct event_sink *sink;
@@ -952,6 +954,7 @@ int streams_attach_pty(struct streams *s, int master)
  */
 static void follow_foreground(struct streams *s)
 {
+	bool away;
 	pid_t fg;
 
 	if (!s->tty_in && s->term.fd < 0)
@@ -959,20 +962,34 @@ static void follow_foreground(struct streams *s)
 	fg = tcgetpgrp(STDIN_FILENO);
 	/* Not skillbox's controlling terminal (ENOTTY): reading it stops nobody. */
 	s->background = fg >= 0 && fg != getpgrp();
+	away = s->background || s->held;
 	if (s->tty_in && !s->tty_in->done) {
-		if (s->background && !s->tty_in->paused) {
+		if (away && !s->tty_in->paused) {
 			s->tty_in->paused = true;
 			end_unwatch(&s->tty_in->src);
 			end_unwatch(&s->tty_in->dst);
-		} else if (!s->background && s->tty_in->paused) {
+		} else if (!away && s->tty_in->paused) {
 			s->tty_in->paused = false;
 			if (s->loop)
 				relay_pump(s->tty_in);
 		}
 	}
-	/* Raw again after a stop too: the shell may have set its own modes meanwhile. */
-	if (s->term.fd >= 0 && !s->background)
+	/* Raw again after a stop too: the shell may have set its own modes meanwhile. A
+	   question of run --ask gets the caller's own modes (echo, line editing). */
+	if (s->term.fd >= 0 && s->held)
+		terminal_restore(&s->term);
+	else if (s->term.fd >= 0 && !s->background)
 		terminal_raw(&s->term);
+}
+
+void streams_hold_terminal(struct streams *s, bool hold)
+{
+	if (!s || s->held == hold)
+		return;
+	s->held = hold;
+	/* After streams_finish() the terminal is restored for good. */
+	if (!s->finished)
+		follow_foreground(s);
 }
 
 int streams_start(struct streams *s, struct event_loop *l, struct event_sink *sink)
@@ -998,6 +1015,7 @@ void streams_finish(struct streams *s)
 {
 	if (!s)
 		return;
+	s->finished = true;
 	/* Input stops: nothing reads it any more. */
 	for (size_t i = 0; i < s->n_relays; i++) {
 		struct relay *r = &s->relays[i];

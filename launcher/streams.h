@@ -78,6 +78,12 @@ void streams_signal(struct streams *s, int sig);
  * caller's terminal.
  */
 void streams_finish(struct streams *s);
+/**
+ * run --ask asks a question on the caller's terminal (hold), or has no question open any more:
+ * while held, the caller's terminal is not read for the skill and has the caller's own modes
+ * back, so the answer is typed (and echoed) as on a shell, and reaches the question.
+ */
+void streams_hold_terminal(struct streams *s, bool hold);
 /** Restores the caller's terminal modes if skillbox changed them; safe to call again. */
 void streams_restore_terminal(struct streams *s);
 /** Bytes the skill printed (counted when they are relayed). */
