@@ -1227,7 +1227,7 @@ network:
         events = [json.loads(l) for l in f]
     RUN_IDS.update(e.get("run") for e in events)
     start = next((e for e in events if e.get("event") == "run.start"), {})
-    h.ok(p.returncode == 0 and start.get("network_stack") == "relay"
+    h.ok(p.returncode == 0 and start.get("network_stack_requested") == "relay"
          and not [e for e in events if e.get("event") == "net.stack"],
          f"{label}: run.start says relay, and no net.stack was written", start)
 

@@ -262,7 +262,7 @@ network:
     h.ok(r.get("ok") is False and ev and ev[0].get("verdict") == "deny",
          f"{label}: QUIC (UDP 443) to a host declared for TCP is refused and recorded", [r, ev])
     start = res.first("run.start") or {}
-    h.ok(start.get("network_stack") == "relay", f"{label}: no user-mode stack was needed")
+    h.ok(start.get("network_stack_requested") == "relay", f"{label}: no user-mode stack was needed")
 
 
 def case_behaviour(ident, env, ctx):

@@ -2695,6 +2695,25 @@ static void test_summary_stack(void)
 	ok(has(js2, "\"network_stack\": null") && has(js2, "\"network_fallback\": null") &&
 		   has(js2, "\"network_ipv6_unreachable\": null"),
 	   "summary stack: json: no stack used, no fallback, nothing unreachable");
+
+	/* The relay carried everything: no stack was to become ready. */
+	free(text2);
+	free(js2);
+	js2 = NULL;
+	free(data);
+	fd = new_memfd();
+	audit_new(dup(fd), RUN_A, &a);
+	audit_begin_at(a, "run.start", TS_USEC);
+	audit_str(a, "network_stack_requested", "relay");
+	audit_end(a);
+	audit_begin_at(a, "run.summary", TS_USEC + 1);
+	audit_end(a);
+	a = audit_free(a);
+	data = fd_contents(fd, &len);
+	close(fd);
+	text2 = summary_of(data, len, AUDIT_SUMMARY_TEXT, &r, NULL);
+	ok(has(text2, "network       relay\n"),
+	   "summary stack: the relay alone (no stack requested) is what carried the traffic");
 }
 
 /* A refused DNS query is a refused packet to the resolver plus its name: one refusal. */
