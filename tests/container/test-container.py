@@ -350,13 +350,13 @@ def judge_egress(p, tag, results):
     lines = c.out.splitlines()
     h.ok(c.rc == 0 and lines[:1] == ["hello from the container"]
          and lines[1:2] == ["other port: 111"],
-         f"{tag}: egress through {c.first('run.start').get('network_stack')}: the declared "
+         f"{tag}: egress through {c.first('run.start').get('network_stack_requested')}: the declared "
          "port answers, another is refused (ECONNREFUSED)", c.describe())
     verdicts = {e.get("verdict") for e in c.of("net.connect") if e.get("source") != "trace"}
     h.ok(verdicts == {"allow", "deny"}, f"{tag}: net.connect allow and deny are audited",
          c.describe())
     want = c.host_uid
-    if c.first("run.start").get("network_stack") == "relay":
+    if c.first("run.start").get("network_stack_requested") == "relay":
         # skillbox carried the connection itself: its host-side socket is the host uid's.
         pol = c.first("policy.net")
         h.ok(pol.get("relay_uid") == want, f"{tag}: the relay's sockets are the sandbox user's "
