@@ -101,11 +101,14 @@ static void emit_query(struct net_dns *d, const char *name, uint16_t type, uint1
 		       bool allow, const struct nfrules_addr *addrs, size_t n)
 {
 	struct audit *a = event_sink_audit(d->o.sink);
-	char tbuf[16], text[INET6_ADDRSTRLEN];
+	char tbuf[16], text[INET6_ADDRSTRLEN], key[320];
 
 	if (!allow)
 		event_sink_refusal(d->o.sink, REFUSAL_NET, name);
-	if (!a || !event_sink_admit(d->o.sink, "dns.query", name))
+	/* Must-record: the first query of each (verdict, type, name), as run-net.c's. */
+	snprintf(key, sizeof(key), "%s %s %s", allow ? "allow" : "deny",
+		 nfdns_type_to_string(type, tbuf, sizeof(tbuf)), name);
+	if (!a || !event_sink_admit(d->o.sink, EVENT_MUST_RECORD, "dns.query", key))
 		return;
 	audit_begin(a, "dns.query");
 	audit_str(a, "verdict", allow ? "allow" : "deny");
