@@ -91,7 +91,7 @@ struct conn {
 	struct direction down; /* destination → skill */
 
 	/* Of the decision, for net.close. */
-	bool logged;
+	bool logged; /* allowed: its end is recorded (net.close) */
 	long rule;
 	const char *host;
 	unsigned line;
@@ -201,7 +201,7 @@ static void emit_connect(struct conn *c, const struct net_relay_verdict *v, bool
 {
 	struct net_relay *r = c->relay;
 	struct audit *a = event_sink_audit(r->o.sink);
-	char key[128];
+	char key[448];
 
 	if (!allow) {
 		char example[96];
@@ -213,11 +213,14 @@ static void emit_connect(struct conn *c, const struct net_relay_verdict *v, bool
 	}
 	if (!a)
 		return;
-	snprintf(key, sizeof(key), "%s tcp %s %u %s", allow ? "allow" : "deny", c->dest.text,
-		 c->dest.port, v->reason ? v->reason : "");
+	/* Must-record: the first of each (verdict, destination, reason, name sent); repeats are
+	   counted. */
+	c->logged = allow;
+	snprintf(key, sizeof(key), "%s tcp %s %u %s %s", allow ? "allow" : "deny", c->dest.text,
+		 c->dest.port, v->reason ? v->reason : "",
+		 c->have_wire && c->wire.has_name ? c->wire.name : "");
 	if (!event_sink_admit(r->o.sink, EVENT_MUST_RECORD, "net.connect", key))
 		return;
-	c->logged = allow;
 	audit_begin(a, "net.connect");
 	audit_str(a, "verdict", allow ? "allow" : "deny");
 	audit_dest(a, c);
@@ -246,8 +249,15 @@ static void emit_close(struct conn *c, const char *end, const char *by, int erro
 {
 	struct net_relay *r = c->relay;
 	struct audit *a = event_sink_audit(r->o.sink);
+	char key[128];
 
+	/* Every allowed connection's end, must-record by (destination, how it ended): a counted
+	   repeat of net.connect still has its end recorded once of each kind. */
 	if (!a || !c->logged)
+		return;
+	snprintf(key, sizeof(key), "tcp %s %u %s %s", c->dest.text, c->dest.port, end,
+		 by ? by : "");
+	if (!event_sink_admit(r->o.sink, EVENT_MUST_RECORD, "net.close", key))
 		return;
 	audit_begin(a, "net.close");
 	audit_dest(a, c);
