@@ -27,6 +27,7 @@ enum sp_kind {
 	SP_ENOSYS,   /* the filter answers ENOSYS itself, unaudited (clone3) */
 	SP_TRACE,    /* notified; the parent continues it (traced), or refuses it when it has
 			a condition that does not hold */
+	SP_EMULATE,  /* notified; the parent performs it within the write paths or refuses it */
 };
 
 enum sp_origin {
@@ -34,6 +35,7 @@ enum sp_origin {
 	SP_FROM_STRICT, /* changed by the strict profile */
 	SP_FROM_ALLOW,	/* syscalls.allow */
 	SP_FROM_DENY,	/* syscalls.deny */
+	SP_FROM_HOST,	/* changed because the skill shares the host's namespaces */
 };
 
 /* One comparison, with libseccomp's semantics on the full 64-bit argument. */
@@ -65,6 +67,8 @@ struct sp_entry {
 	const char *name;
 	enum sp_kind kind;
 	const struct sp_cond *cond; /* SP_ALLOW_IF, and SP_TRACE of a conditional syscall */
+	bool emulate_otherwise;	    /* SP_ALLOW_IF: emulated, not refused, when no alternative
+				       holds */
 	enum sp_origin origin;
 	const char *group; /* why the profile refuses it (SP_REFUSE from the profile) */
 };
@@ -83,6 +87,7 @@ struct seccomp_stock {
 	enum seccomp_profile profile;
 	unsigned trace; /* SECCOMP_TRACE_* bits it traces */
 	bool limit_shared_memory;
+	bool host_namespaces; /* built for a skill in the host's namespaces */
 	uint32_t native_arch; /* SCMP_ARCH_* it was built for */
 	unsigned n_rules;
 	unsigned short len;

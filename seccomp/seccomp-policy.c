@@ -50,6 +50,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -241,6 +242,35 @@ static const unsigned trace_bits[] = { SECCOMP_TRACE_EXEC, SECCOMP_TRACE_FILES,
 				       SECCOMP_TRACE_CONNECT };
 
 /*
+ * What a skill sharing the host's namespaces (--isolation landlock) must not do, because a
+ * namespace no longer makes it harmless or Landlock does not cover it. Refused with EPERM and
+ * audited, like the profile's own refusals.
+ */
+static const struct sp_group host_refuse[] = {
+	GROUP("no IPC namespace: System V IPC and POSIX message queues would be the host's",
+	      "shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
+	      "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend",
+	      "mq_timedreceive", "mq_notify", "mq_getsetattr"),
+	GROUP("ownership, legacy time and extended-attribute changes by path, which Landlock "
+	      "does not restrict (fchown, futimens and fsetxattr on an opened file stay "
+	      "allowed)",
+	      "chown", "lchown", "fchownat", "utime", "utimes", "futimesat", "setxattr",
+	      "lsetxattr", "removexattr", "lremovexattr"),
+};
+
+/*
+ * Mode and time changes by path, which Landlock does not restrict either, are what builds do
+ * (the linker's chmod of its output, tar, shutil.copy2): the parent performs them for the
+ * skill when the file lies in a write path, and refuses them otherwise (launcher's
+ * run-landlock-meta.c).
+ */
+static const char *const host_emulate[] = { "chmod", "fchmodat", "fchmodat2" };
+
+/* The set-id calls whose conditions name the sandbox user's ids (see apply_host()). */
+static const char *const host_set_ids[] = { "setuid",	"setgid",    "setreuid",
+					    "setregid", "setresuid", "setresgid" };
+
+/*
  * skillbox's own start-up uses these between loading the filter and execve(): read and write
  * before the parent holds the listener (a notification then would wait for an answer nobody
  * can give), prctl to seal init's memory map again (see launcher/sandbox.c).
@@ -267,6 +297,11 @@ enum {
 	COND_SETREGID,
 	COND_SETRESUID,
 	COND_SETRESGID,
+	COND_SELF_PID,	   /* arg 0, a pid, is 0: the calling thread */
+	COND_SELF_PRIO,	   /* setpriority(PRIO_PROCESS, 0, ...) */
+	COND_SELF_IOPRIO,  /* ioprio_set(IOPRIO_WHO_PROCESS, 0, ...) */
+	COND_SELF_PRLIMIT, /* prlimit64(0, ...) or reading another's limits */
+	COND_UTIMENSAT_FD, /* utimensat(fd, NULL, ...): futimens() */
 	_COND_MAX,
 };
 
@@ -292,6 +327,7 @@ struct seccomp_policy {
 	enum seccomp_profile profile;
 	unsigned trace;
 	bool limit_shared_memory;
+	bool host_namespaces;
 	uint32_t native_arch;
 
 	struct sp_entry *entries; /* sorted by nr */
@@ -611,7 +647,48 @@ static int build_conds(struct seccomp_policy *p)
 		r = cond_mknod(&c[COND_MKNODAT], 2);
 	if (r < 0)
 		return r;
-	return cond_ids(c);
+	r = cond_ids(c);
+	if (r < 0)
+		return r;
+
+	/*
+	 * Without a pid namespace other processes of the same user could be named: these only
+	 * change the caller itself (pid 0). A thread naming its own tid is refused, too.
+	 */
+	c[COND_SELF_PID].summary = "allowed for the caller itself (pid 0) only: without a pid "
+				   "namespace other processes of the same user could be named";
+	r = cond_add(&c[COND_SELF_PID], &(struct sp_alt){ .cmp = { low32_eq(0, 0) }, .n = 1 });
+	if (r < 0)
+		return r;
+	c[COND_SELF_PRIO].summary = "allowed for PRIO_PROCESS of the caller itself (who 0) only";
+	r = cond_add(
+		&c[COND_SELF_PRIO],
+		&(struct sp_alt){ .cmp = { low32_eq(0, PRIO_PROCESS), low32_eq(1, 0) }, .n = 2 });
+	if (r < 0)
+		return r;
+	c[COND_SELF_IOPRIO].summary =
+		"allowed for IOPRIO_WHO_PROCESS of the caller itself (who 0) only";
+	r = cond_add(&c[COND_SELF_IOPRIO],
+		     &(struct sp_alt){
+			     .cmp = { low32_eq(0, 1 /* IOPRIO_WHO_PROCESS */), low32_eq(1, 0) },
+			     .n = 2 });
+	if (r < 0)
+		return r;
+	c[COND_SELF_PRLIMIT].summary = "allowed for the caller itself (pid 0), and for reading "
+				       "another process's limits (new_limit NULL)";
+	r = cond_add(&c[COND_SELF_PRLIMIT], &(struct sp_alt){ .cmp = { low32_eq(0, 0) }, .n = 1 });
+	if (r >= 0)
+		r = cond_add(&c[COND_SELF_PRLIMIT],
+			     &(struct sp_alt){ .cmp = { { .arg = 2, .op = SCMP_CMP_EQ, .a = 0 } },
+					       .n = 1 });
+	if (r < 0)
+		return r;
+	c[COND_UTIMENSAT_FD].summary = "allowed on a descriptor (pathname NULL, as futimens() "
+				       "calls it); by path, performed by skillbox when the file "
+				       "lies in a write path, refused otherwise";
+	return cond_add(
+		&c[COND_UTIMENSAT_FD],
+		&(struct sp_alt){ .cmp = { { .arg = 1, .op = SCMP_CMP_EQ, .a = 0 } }, .n = 1 });
 }
 
 static bool cmp_holds(const struct sp_cmp *c, const uint64_t *args)
@@ -861,6 +938,72 @@ static void apply_shared_memory(struct seccomp_policy *p)
 	}
 }
 
+/*
+ * The skill shares the host's namespaces: tightens the table (a syscall the profile already
+ * refuses stays refused). Applied before the manifest's adjustments, so syscalls.allow can
+ * still take responsibility for one of these.
+ */
+static void apply_host(struct seccomp_policy *p)
+{
+	static const struct {
+		const char *name;
+		int cond;
+	} changed[] = {
+		{ "socket", COND_SOCKET_STRICT },	 { "sched_setaffinity", COND_SELF_PID },
+		{ "sched_setscheduler", COND_SELF_PID }, { "sched_setparam", COND_SELF_PID },
+		{ "sched_setattr", COND_SELF_PID },	 { "setpriority", COND_SELF_PRIO },
+		{ "ioprio_set", COND_SELF_IOPRIO },	 { "prlimit64", COND_SELF_PRLIMIT },
+		{ "utimensat", COND_UTIMENSAT_FD },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(host_refuse); i++)
+		for (size_t k = 0; k < host_refuse[i].n; k++) {
+			struct sp_entry *e = find_entry(
+				p, seccomp_syscall_resolve_name(host_refuse[i].names[k]));
+
+			if (e && e->kind != SP_REFUSE) {
+				e->kind = SP_REFUSE;
+				e->cond = NULL;
+				e->origin = SP_FROM_HOST;
+				e->group = host_refuse[i].why;
+			}
+		}
+	for (size_t i = 0; i < ELEMENTSOF(changed); i++) {
+		struct sp_entry *e = find_entry(p, seccomp_syscall_resolve_name(changed[i].name));
+
+		if (!e || e->kind == SP_REFUSE)
+			continue;
+		e->kind = SP_ALLOW_IF;
+		e->cond = &p->conds[changed[i].cond];
+		e->origin = SP_FROM_HOST;
+		/* utimensat by path: performed by the parent within the write paths. */
+		e->emulate_otherwise = changed[i].cond == COND_UTIMENSAT_FD;
+	}
+	/*
+	 * The set-id calls' conditions name the sandbox user's uid and gid inside (1000); here
+	 * the skill is its host uid, which a prebuilt program cannot know. They stay allowed:
+	 * without capabilities the kernel refuses any other id (EPERM, not audited).
+	 */
+	for (size_t i = 0; i < ELEMENTSOF(host_set_ids); i++) {
+		struct sp_entry *e = find_entry(p, seccomp_syscall_resolve_name(host_set_ids[i]));
+
+		if (!e || e->kind != SP_ALLOW_IF)
+			continue;
+		e->kind = SP_ALLOW;
+		e->cond = NULL;
+		e->origin = SP_FROM_HOST;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(host_emulate); i++) {
+		struct sp_entry *e = find_entry(p, seccomp_syscall_resolve_name(host_emulate[i]));
+
+		if (!e || e->kind == SP_REFUSE)
+			continue;
+		e->kind = SP_EMULATE;
+		e->cond = NULL;
+		e->origin = SP_FROM_HOST;
+	}
+}
+
 static char *loc_error(const struct seccomp_spec *spec, const struct seccomp_name *s,
 		       const char *what)
 {
@@ -995,6 +1138,7 @@ static int add_rules(struct seccomp_policy *p)
 			break;
 		case SP_REFUSE:
 		case SP_TRACE:
+		case SP_EMULATE:
 			/* The default action: notify. */
 			break;
 		}
@@ -1088,6 +1232,7 @@ static const struct seccomp_stock *find_stock(const struct seccomp_policy *p,
 		if (seccomp_stock_programs[i].profile == p->profile &&
 		    seccomp_stock_programs[i].trace == p->trace &&
 		    seccomp_stock_programs[i].limit_shared_memory == p->limit_shared_memory &&
+		    seccomp_stock_programs[i].host_namespaces == p->host_namespaces &&
 		    seccomp_stock_programs[i].native_arch == p->native_arch)
 			return &seccomp_stock_programs[i];
 	return NULL;
@@ -1129,6 +1274,7 @@ int seccomp_policy_build_ex(const struct seccomp_spec *spec, bool force_libsecco
 	p->profile = spec->profile;
 	p->trace = spec->trace;
 	p->limit_shared_memory = spec->limit_shared_memory;
+	p->host_namespaces = spec->host_namespaces;
 	p->native_arch = seccomp_arch_native();
 
 	r = build_conds(p);
@@ -1138,6 +1284,8 @@ int seccomp_policy_build_ex(const struct seccomp_spec *spec, bool force_libsecco
 		apply_strict(p);
 	if (r >= 0 && p->limit_shared_memory)
 		apply_shared_memory(p);
+	if (r >= 0 && p->host_namespaces)
+		apply_host(p);
 	if (r >= 0)
 		r = apply_adjustments(p, spec, &error);
 	if (r < 0)
@@ -1263,6 +1411,7 @@ void seccomp_profile_names(void (*cb)(const char *name, void *userdata), void *u
 		{ default_refuse, ELEMENTSOF(default_refuse) },
 		{ strict_drop, ELEMENTSOF(strict_drop) },
 		{ trace_groups, ELEMENTSOF(trace_groups) },
+		{ host_refuse, ELEMENTSOF(host_refuse) },
 	};
 
 	for (size_t t = 0; t < ELEMENTSOF(tables); t++)
@@ -1321,9 +1470,13 @@ void seccomp_policy_classify(const struct seccomp_policy *p, const struct seccom
 	case SP_ALLOW_IF:
 		ret->verdict = cond_holds(e->cond, (const uint64_t *)d->args)
 				       ? SECCOMP_VERDICT_ALLOW
-				       : SECCOMP_VERDICT_EPERM;
-		if (e->cond->refused_errno)
+			       : e->emulate_otherwise ? SECCOMP_VERDICT_EMULATE
+						      : SECCOMP_VERDICT_EPERM;
+		if (ret->verdict == SECCOMP_VERDICT_EPERM && e->cond->refused_errno)
 			ret->error = e->cond->refused_errno;
+		break;
+	case SP_EMULATE:
+		ret->verdict = SECCOMP_VERDICT_EMULATE;
 		break;
 	case SP_REFUSE:
 		ret->verdict = SECCOMP_VERDICT_EPERM;
@@ -1403,6 +1556,7 @@ int seccomp_policy_audit(const struct seccomp_policy *p, struct audit *a)
 		return 0;
 	audit_begin(a, "policy.seccomp");
 	audit_str(a, "profile", seccomp_profile_to_string(p->profile));
+	audit_bool(a, "host_namespaces", p->host_namespaces);
 	audit_names(a, "allow", p->allow_names);
 	audit_names(a, "deny", p->deny_names);
 	audit_uint(a, "rules", p->n_rules);
@@ -1582,6 +1736,32 @@ void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f)
 	if (p->limit_shared_memory)
 		explain_names(p, f, 4, shared_memory_refuse.why, is_group,
 			      shared_memory_refuse.why);
+	if (p->host_namespaces) {
+		fputs("  host namespaces (--isolation landlock): also refused with EPERM, "
+		      "audited:\n",
+		      f);
+		explain_text(f, 4,
+			     "socket: every family but AF_UNIX (no network namespace: it would be "
+			     "the host's network)");
+		for (size_t i = 0; i < ELEMENTSOF(host_refuse); i++)
+			explain_names(p, f, 4, host_refuse[i].why, is_group, host_refuse[i].why);
+		explain_text(f, 4,
+			     "sched_setaffinity, sched_setscheduler, sched_setparam, "
+			     "sched_setattr, setpriority, ioprio_set, prlimit64: on other "
+			     "processes (see the conditions above)");
+		explain_text(f, 4,
+			     "utimensat: by path outside the write paths (see the "
+			     "conditions above)");
+		explain_text(f, 4,
+			     "setuid, setgid, setreuid, setregid, setresuid, setresgid: allowed "
+			     "(the skill is its host uid, not 1000); without capabilities the "
+			     "kernel refuses any other id with EPERM, not audited");
+		explain_text(
+			f, 4,
+			"chmod, fchmodat, fchmodat2: performed by skillbox for the skill when the file "
+			"lies in a write path (not through a symbolic link), refused and "
+			"audited otherwise: Landlock does not restrict mode changes");
+	}
 	explain_text(f, 2,
 		     "openat2: ENOSYS, audited: the mode of a file it creates is in memory a "
 		     "seccomp filter cannot read (set-user-ID could not be refused); callers fall "

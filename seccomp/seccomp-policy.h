@@ -59,6 +59,14 @@ struct seccomp_spec {
 	/* limits.memory without a cgroup: refuse shared anonymous and MAP_GROWSDOWN mappings,
 	   memfd_create and shmget, which RLIMIT_DATA does not count */
 	bool limit_shared_memory;
+	/*
+	 * The skill shares the host's namespaces (skillbox run --isolation landlock): no user,
+	 * mount, pid, network or IPC namespace of its own. The filter then also refuses what
+	 * those namespaces made harmless: sockets other than AF_UNIX, System V IPC and POSIX
+	 * message queues, changes of file metadata by path (which Landlock does not restrict),
+	 * and scheduling, priority and resource-limit changes of other processes.
+	 */
+	bool host_namespaces;
 };
 
 struct seccomp_policy;
@@ -94,6 +102,8 @@ enum seccomp_verdict {
 	SECCOMP_VERDICT_CONTINUE,      /* traced: continue it */
 	SECCOMP_VERDICT_EPERM,	       /* refused by the profile, an adjustment or the ABI */
 	SECCOMP_VERDICT_ENOSYS,	       /* unknown to the profile */
+	SECCOMP_VERDICT_EMULATE,       /* host namespaces: the parent performs it for the skill
+					  where the write paths allow, and refuses it otherwise */
 };
 
 struct sp_entry;

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -75,6 +76,13 @@ static struct profile profiles[] = {
 	    .origin = "test.yaml" } },
 	{ "trace", { .trace = SECCOMP_TRACE_EXEC | SECCOMP_TRACE_FILES | SECCOMP_TRACE_CONNECT } },
 	{ "memory", { .limit_shared_memory = true } },
+	/* --isolation landlock: the skill shares the host's namespaces. */
+	{ "host", { .host_namespaces = true } },
+	{ "host-strict", { .profile = SECCOMP_PROFILE_STRICT, .host_namespaces = true } },
+	{ "host-memory",
+	  { .profile = SECCOMP_PROFILE_DEFAULT,
+	    .limit_shared_memory = true,
+	    .host_namespaces = true } },
 };
 
 static struct seccomp_policy *profile(const char *name)
@@ -304,7 +312,8 @@ static int bpf_run(const struct sock_fprog *prog, const struct seccomp_data *d, 
 
 static const char *verdict_name(enum seccomp_verdict v)
 {
-	static const char *const n[] = { "ALLOW", "FILTER_ENOSYS", "CONTINUE", "EPERM", "ENOSYS" };
+	static const char *const n[] = { "ALLOW", "FILTER_ENOSYS", "CONTINUE",
+					 "EPERM", "ENOSYS",	   "EMULATE" };
 
 	return n[v];
 }
@@ -319,7 +328,7 @@ static bool agrees(uint32_t action, enum seccomp_verdict v)
 		return v == SECCOMP_VERDICT_FILTER_ENOSYS;
 	case SECCOMP_RET_USER_NOTIF:
 		return v == SECCOMP_VERDICT_CONTINUE || v == SECCOMP_VERDICT_EPERM ||
-		       v == SECCOMP_VERDICT_ENOSYS;
+		       v == SECCOMP_VERDICT_ENOSYS || v == SECCOMP_VERDICT_EMULATE;
 	default:
 		return false;
 	}
@@ -422,7 +431,7 @@ static const uint64_t interesting[] = {
 
 struct diff_stats {
 	unsigned long checked;
-	unsigned long by_verdict[5];
+	unsigned long by_verdict[6];
 	unsigned long mismatches;
 	unsigned long errors;
 };
@@ -487,7 +496,12 @@ static void test_filter_matches_classifier(void)
 				    seccomp_syscall_resolve_name("setreuid"),
 				    seccomp_syscall_resolve_name("setresuid"),
 				    seccomp_syscall_resolve_name("setresgid"),
-				    seccomp_syscall_resolve_name("setgroups") };
+				    seccomp_syscall_resolve_name("setgroups"),
+				    seccomp_syscall_resolve_name("prlimit64"),
+				    seccomp_syscall_resolve_name("setpriority"),
+				    seccomp_syscall_resolve_name("ioprio_set"),
+				    seccomp_syscall_resolve_name("sched_setaffinity"),
+				    seccomp_syscall_resolve_name("utimensat") };
 
 	for (size_t pi = 0; pi < ELEMENTSOF(profiles); pi++) {
 		const struct seccomp_policy *p = profiles[pi].p;
@@ -551,11 +565,11 @@ static void test_filter_matches_classifier(void)
 		}
 		ok(st.errors == 0 && st.mismatches == 0,
 		   "%s: the BPF program and the classifier agree on %lu syscalls (allow %lu, "
-		   "filter ENOSYS %lu, continue %lu, EPERM %lu, ENOSYS %lu)",
+		   "filter ENOSYS %lu, continue %lu, EPERM %lu, ENOSYS %lu, emulate %lu)",
 		   profiles[pi].name, st.checked, st.by_verdict[SECCOMP_VERDICT_ALLOW],
 		   st.by_verdict[SECCOMP_VERDICT_FILTER_ENOSYS],
 		   st.by_verdict[SECCOMP_VERDICT_CONTINUE], st.by_verdict[SECCOMP_VERDICT_EPERM],
-		   st.by_verdict[SECCOMP_VERDICT_ENOSYS]);
+		   st.by_verdict[SECCOMP_VERDICT_ENOSYS], st.by_verdict[SECCOMP_VERDICT_EMULATE]);
 	}
 }
 
@@ -806,6 +820,119 @@ static void test_classifier(void)
 		   "memory: shmget is refused");
 	is_verdict(classify("default", "memfd_create", 0, 0, 0), SECCOMP_VERDICT_ALLOW,
 		   "default: memfd_create is allowed without the limit");
+	/* The host's namespaces (--isolation landlock). */
+	is_verdict(classify("host", "socket", AF_INET, SOCK_STREAM, 0), SECCOMP_VERDICT_EPERM,
+		   "host: socket(AF_INET) is refused");
+	is_verdict(classify("host", "socket", AF_INET6, SOCK_DGRAM, 0), SECCOMP_VERDICT_EPERM,
+		   "host: socket(AF_INET6, SOCK_DGRAM) is refused");
+	is_verdict(classify("host", "socket", AF_NETLINK, SOCK_RAW, NETLINK_ROUTE),
+		   SECCOMP_VERDICT_EPERM, "host: socket(AF_NETLINK, NETLINK_ROUTE) is refused");
+	is_verdict(classify("host", "socket", AF_UNIX, SOCK_STREAM, 0), SECCOMP_VERDICT_ALLOW,
+		   "host: socket(AF_UNIX) is allowed");
+	is_verdict(classify("host", "socketpair", AF_UNIX, SOCK_STREAM, 0), SECCOMP_VERDICT_ALLOW,
+		   "host: socketpair is allowed");
+	is_verdict(classify("host", "shmget", 0, 4096, 0), SECCOMP_VERDICT_EPERM,
+		   "host: shmget is refused (no IPC namespace)");
+	is_verdict(classify("host", "mq_open", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "host: mq_open is refused");
+	is_verdict(classify("host", "fchmodat", AT_FDCWD, 0, 0755), SECCOMP_VERDICT_EMULATE,
+		   "host: fchmodat (by path) is emulated by the parent");
+	is_verdict(classify("host", "chmod", 0, 0755, 0), SECCOMP_VERDICT_EMULATE,
+		   "host: chmod is emulated by the parent");
+	is_verdict(classify("host", "fchmod", 3, 0755, 0), SECCOMP_VERDICT_ALLOW,
+		   "host: fchmod (a descriptor) is allowed");
+	is_verdict(classify("host", "fchownat", 3, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "host: fchownat is refused (AT_EMPTY_PATH on an O_PATH descriptor included)");
+	is_verdict(classify("host", "setxattr", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "host: setxattr is refused");
+	is_verdict(classify("host", "utimensat", 3, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "host: utimensat(fd, NULL) (futimens) is allowed");
+	is_verdict(classify("host", "utimensat", AT_FDCWD, 0x7fff0000, 0), SECCOMP_VERDICT_EMULATE,
+		   "host: utimensat by path is emulated by the parent");
+	is_verdict(classify("host", "prlimit64", 0, RLIMIT_NOFILE, 0x7fff0000),
+		   SECCOMP_VERDICT_ALLOW, "host: prlimit64 of the caller itself is allowed");
+	is_verdict(classify("host", "prlimit64", 1234, RLIMIT_NOFILE, 0), SECCOMP_VERDICT_ALLOW,
+		   "host: prlimit64 reading another process's limit is allowed");
+	is_verdict(classify("host", "prlimit64", 1234, RLIMIT_CPU, 0x7fff0000),
+		   SECCOMP_VERDICT_EPERM,
+		   "host: prlimit64 setting another process's limit is refused");
+	is_verdict(classify("host", "setpriority", PRIO_PROCESS, 0, 10), SECCOMP_VERDICT_ALLOW,
+		   "host: setpriority of the caller itself is allowed");
+	is_verdict(classify("host", "setpriority", PRIO_USER, 0, 19), SECCOMP_VERDICT_EPERM,
+		   "host: setpriority(PRIO_USER) is refused");
+	is_verdict(classify("host", "setpriority", PRIO_PROCESS, 1234, 19), SECCOMP_VERDICT_EPERM,
+		   "host: setpriority of another process is refused");
+	is_verdict(classify("host", "sched_setaffinity", 0, 8, 0), SECCOMP_VERDICT_ALLOW,
+		   "host: sched_setaffinity(0) is allowed");
+	is_verdict(classify("host", "sched_setaffinity", 1234, 8, 0), SECCOMP_VERDICT_EPERM,
+		   "host: sched_setaffinity of another process is refused");
+	is_verdict(classify("host", "ioprio_set", 1, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "host: ioprio_set of the caller itself is allowed");
+	is_verdict(classify("host", "ioprio_set", 3 /* IOPRIO_WHO_USER */, 0, 0),
+		   SECCOMP_VERDICT_EPERM, "host: ioprio_set(IOPRIO_WHO_USER) is refused");
+	is_verdict(classify("host", "kill", 1234, SIGKILL, 0), SECCOMP_VERDICT_ALLOW,
+		   "host: kill stays allowed (Landlock's signal scope decides)");
+	is_verdict(classify("host", "ptrace", 16, 1, 0), SECCOMP_VERDICT_EPERM,
+		   "host: ptrace stays refused");
+	is_verdict(classify("host-strict", "sched_setaffinity", 0, 8, 0), SECCOMP_VERDICT_ALLOW,
+		   "host-strict: sched_setaffinity(0) is allowed");
+	is_verdict(classify("host-strict", "sched_setscheduler", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "host-strict: what strict refuses stays refused (sched_setscheduler)");
+	is_verdict(classify("default", "fchmodat", AT_FDCWD, 0, 0755), SECCOMP_VERDICT_ALLOW,
+		   "default: fchmodat stays allowed in the sandbox's own namespaces");
+
+	/* Set-user-ID and set-group-ID in the host's namespaces: the filter's own conditions,
+	   and chmod by path goes to the parent, whose emulation refuses the bits itself. */
+	is_verdict(classify("host", "fchmod", 3, 04711, 0), SECCOMP_VERDICT_EPERM,
+		   "host: fchmod(04711) is refused");
+	is_verdict(classify("host", "mkdir", 0, 02755, 0), SECCOMP_VERDICT_EPERM,
+		   "host: mkdir(02755) is refused");
+	is_verdict(classify("host", "mknod", 0, S_IFREG | 04755, 0), SECCOMP_VERDICT_EPERM,
+		   "host: mknod(S_IFREG|04755) is refused");
+	is_verdict(classify("host", "open", 0, O_WRONLY | O_CREAT, 04755), SECCOMP_VERDICT_EPERM,
+		   "host: open(O_CREAT, 04755) is refused");
+	is_verdict(classify("host", "open", 0, O_WRONLY | O_CREAT, 0644), SECCOMP_VERDICT_ALLOW,
+		   "host: open(O_CREAT, 0644) is allowed");
+	is_verdict(classify("host", "chmod", 0, 04755, 0), SECCOMP_VERDICT_EMULATE,
+		   "host: chmod(04755) goes to the parent (which refuses the bits)");
+	is_verdict(classify("host", "openat2", 0, 0, 0), SECCOMP_VERDICT_ENOSYS,
+		   "host: openat2 gets ENOSYS too");
+	is_verdict(classify("host", "setuid", 4242, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "host: setuid is left to the kernel (the skill is its host uid, not 1000)");
+	is_verdict(classify("host", "setresgid", 4242, 4242, 4242), SECCOMP_VERDICT_ALLOW,
+		   "host: setresgid is left to the kernel");
+	is_verdict(classify("host", "setgroups", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "host: setgroups stays refused");
+	is_verdict(classify("host", "mknod", 0, S_IFCHR | 0600, makedev(1, 3)),
+		   SECCOMP_VERDICT_EPERM, "host: mknod of a device stays refused");
+
+	/* limits.memory in the host's namespaces, where there is never a cgroup. */
+	{
+		struct seccomp_data md = { .arch = seccomp_arch_native(),
+					   .nr = seccomp_syscall_resolve_name("mmap"),
+					   .args = { 0, 3ULL << 30, PROT_READ | PROT_WRITE,
+						     MAP_SHARED | MAP_ANONYMOUS, (uint64_t)-1,
+						     0 } };
+
+		seccomp_policy_classify(profile("host-memory"), &md, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_EPERM,
+			   "host-memory: mmap(MAP_SHARED|MAP_ANONYMOUS) is refused");
+		seccomp_policy_classify(profile("host"), &md, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_ALLOW,
+			   "host: mmap(MAP_SHARED|MAP_ANONYMOUS) is allowed without the limit");
+		md.args[3] = MAP_PRIVATE | MAP_ANONYMOUS;
+		seccomp_policy_classify(profile("host-memory"), &md, &c);
+		is_verdict(c.verdict, SECCOMP_VERDICT_ALLOW,
+			   "host-memory: private anonymous memory is allowed");
+	}
+	is_verdict(classify("host-memory", "memfd_create", 0, 0, 0), SECCOMP_VERDICT_EPERM,
+		   "host-memory: memfd_create is refused");
+	is_verdict(classify("host-memory", "shmget", 0, 1 << 20, 0), SECCOMP_VERDICT_EPERM,
+		   "host-memory: shmget is refused");
+	is_verdict(classify("host-memory", "socket", AF_INET, SOCK_STREAM, 0),
+		   SECCOMP_VERDICT_EPERM, "host-memory: socket(AF_INET) is still refused");
+	is_verdict(classify("host", "memfd_create", 0, 0, 0), SECCOMP_VERDICT_ALLOW,
+		   "host: memfd_create is allowed without the limit");
 
 #if defined(__x86_64__)
 	d = (struct seccomp_data){ .arch = AUDIT_ARCH_I386, .nr = 20 };
@@ -1202,24 +1329,29 @@ static void test_stock(void)
 		seccomp_policy_free(fresh);
 	}
 
-	/* Every traced variant is prebuilt too, with and without the memory limit. */
-	for (unsigned t = 1; t < 16; t++) {
+	/* Every traced variant is prebuilt too, with and without the memory limit, in both
+	   kinds of namespaces, and equal to libseccomp's. */
+	for (unsigned v = 1; v < 32; v++) {
+		unsigned t = v & 7;
 		const struct seccomp_spec spec = { .profile = SECCOMP_PROFILE_DEFAULT,
-						   .trace = t & 7,
-						   .limit_shared_memory = t & 8 };
+						   .trace = t,
+						   .limit_shared_memory = v & 8,
+						   .host_namespaces = v & 16 };
 		struct seccomp_policy *stock = NULL, *fresh = NULL;
 		char *error = NULL;
 
 		if (seccomp_policy_build(&spec, &stock, &error) < 0 ||
 		    seccomp_policy_build_ex(&spec, true, &fresh, &error) < 0) {
-			ok(false, "stock trace %u: both build (%s)", t, error ? error : "?");
+			ok(false, "stock trace %u%s%s: both build (%s)", t, v & 8 ? " memory" : "",
+			   v & 16 ? " host" : "", error ? error : "?");
 		} else {
 			const struct sock_fprog *a = seccomp_policy_program(stock),
 						*b = seccomp_policy_program(fresh);
 
 			ok(seccomp_policy_is_stock(stock) && a->len == b->len &&
 				   memcmp(a->filter, b->filter, sizeof(*a->filter) * a->len) == 0,
-			   "stock trace %u: prebuilt, and equal to libseccomp's", t);
+			   "stock trace %u%s%s: prebuilt, and equal to libseccomp's", t,
+			   v & 8 ? " memory" : "", v & 16 ? " host" : "");
 		}
 		free(error);
 		seccomp_policy_free(stock);
