@@ -60,7 +60,7 @@ int mount_plan_lookup(const struct mount_plan *p, const char *path, bool write,
 		 * The view's root is a read-only tmpfs holding only the directories that lead
 		 * to mount points: those (and "/") can be listed, nothing else exists there.
 		 */
-		if (streq(path, "/") || is_ancestor_of_op(p, path)) {
+		if (!p->bare_ancestors && (streq(path, "/") || is_ancestor_of_op(p, path))) {
 			ret->declared = !write;
 			ret->by_default = !write;
 		}

@@ -101,6 +101,10 @@ struct mount_plan {
 		       allocate */
 	int *trees; /* n_ops: detached, idmapped mount trees the caller made before clone()
 		       (mount_plan_idmap()), attached as they are by mount_plan_apply(); -1 */
+	/* The directories above the mount points are the host's and may not be listed (a
+	   plan that only describes Landlock rules, for mount_plan_lookup()); false: they are
+	   the view's root tmpfs, readable. */
+	bool bare_ancestors;
 };
 
 /* A generated file the caller wants placed into the view. */
