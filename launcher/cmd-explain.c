@@ -11,16 +11,19 @@
 #include "identity.h"
 #include "profiles.h"
 #include "parse-util.h"
+#include "run-landlock.h"
 #include "run-limits.h"
 #include "run-net.h"
 #include "run-seccomp.h"
+#include "run.h"
 #include "secret-file.h"
 #include "strv.h"
 
 static void explain_help(FILE *f)
 {
 	fprintf(f,
-		"Usage: skillbox explain [--user USER] [--uid-range A-B] MANIFEST|DIR\n"
+		"Usage: skillbox explain [--isolation MODE] [--user USER] [--uid-range A-B]\n"
+		"                        MANIFEST|DIR\n"
 		"       skillbox explain --profiles\n"
 		"\n"
 		"Prints the policy skillbox would enforce for this manifest, without running\n"
@@ -29,7 +32,10 @@ static void explain_help(FILE *f)
 		"environment's names, the limits, the network rules (declared hosts are resolved\n"
 		"now) and the syscall policy; each grant with the file and line it came from.\n"
 		"Secrets are named, never read. --profiles lists the profiles there are.\n"
-		"--user and --uid-range are those of run.\n");
+		"--user and --uid-range are those of run.\n"
+		"\n"
+		"  --isolation MODE   namespaces (default) or landlock: what `skillbox run\n"
+		"                     --isolation landlock` would enforce, and what it would not\n");
 }
 
 /* How a write path is mapped for the sandbox user (run.start's policy.fs says the same). */
@@ -149,12 +155,15 @@ static void explain_secret_file(const struct manifest *m, const struct manifest_
 	secret_file_done(&f);
 }
 
-static void explain_env(const struct manifest *m)
+static void explain_env(const struct manifest *m, bool landlock)
 {
 	char w[MANIFEST_LOC_MAX];
 
 	printf("environment (cleared, then):\n");
-	printf("  defaults    PATH HOME=%s LANG=C.UTF-8 TMPDIR=/tmp\n", SANDBOX_HOME);
+	if (landlock)
+		printf("  defaults    PATH HOME=<private>/home LANG=C.UTF-8 TMPDIR=<private>/tmp\n");
+	else
+		printf("  defaults    PATH HOME=%s LANG=C.UTF-8 TMPDIR=/tmp\n", SANDBOX_HOME);
 	for (size_t i = 0; i < m->env.n_pass; i++)
 		printf("  pass        %s  (%s)\n", escaped(m->env.pass[i].name),
 		       where(m, m->env.pass[i].loc, w, sizeof(w)));
@@ -251,20 +260,90 @@ static int list_profiles(void)
 	return 0;
 }
 
+static void explain_command(const struct manifest *m)
+{
+	printf("command:");
+	STRV_FOREACH (a, m->command)
+		printf(" %s", escaped(*a));
+	if (!m->command)
+		printf(" none: the program and its arguments are given after -- "
+		       "(a script path gets its interpreter)");
+	printf("\n");
+}
+
+/* skillbox explain --isolation landlock. */
+static int explain_landlock(struct manifest *m)
+{
+	_cleanup_free_ char *error = NULL;
+	struct run_landlock *l = NULL;
+	struct seccomp_policy *seccomp = NULL;
+	struct run_limits limits = { .cgroup_mount_fd = -1 };
+	int k;
+
+	k = run_landlock_new(&(struct run_landlock_opts){ .m = m, .plan_only = true }, &l, &error);
+	if (k < 0) {
+		for (char *line = error, *next; line && *line; line = next) {
+			next = strchrnul(line, '\n');
+			if (*next)
+				*next++ = 0;
+			log_error("landlock: %s", line);
+		}
+		return EXIT_SKILLBOX_FAILED;
+	}
+	k = run_limits_prepare(&m->limits, false, true, "", &limits);
+	if (k >= 0)
+		k = run_seccomp_build(m, m->audit.trace, run_limits_limit_shared_memory(&limits),
+				      true, &seccomp, &error);
+	if (k < 0) {
+		log_error("seccomp: %s", error ? error : strerror(-k));
+		run_limits_done(&limits);
+		run_landlock_free(l);
+		return EXIT_SKILLBOX_FAILED;
+	}
+
+	printf("skill: %s (%s)\n", escaped(m->name), escaped(m->path));
+	explain_files(m);
+	explain_command(m);
+	if (geteuid() == 0)
+		printf("identity: host uid 65534 (nobody, or --user) without supplementary groups, "
+		       "no capabilities, no_new_privs; skillbox itself becomes that uid before it "
+		       "starts the sandbox\n");
+	else
+		printf("identity: host uid %u (the caller's, with its groups), no capabilities, "
+		       "no_new_privs\n",
+		       (unsigned)getuid());
+	run_landlock_explain(l, stdout);
+	printf("\n");
+	explain_env(m, true);
+	printf("\n");
+	run_limits_explain(&limits, m->limits.timeout_usec, m->limits.output, 0, stdout);
+	printf("\n");
+	printf("network:\n  none: no network namespace; sockets other than AF_UNIX are refused "
+	       "(seccomp, audited), TCP bind and connect denied (Landlock)\n\n");
+	seccomp_policy_explain(seccomp, stdout);
+	seccomp_policy_free(seccomp);
+	run_limits_done(&limits);
+	run_landlock_free(l);
+	return 0;
+}
+
 int cmd_explain(int argc, char **argv)
 {
 	enum {
 		OPT_USER = 256,
 		OPT_UID_RANGE,
+		OPT_ISOLATION,
 	};
 	static const struct option options[] = {
 		{ "user", required_argument, NULL, OPT_USER },
 		{ "uid-range", required_argument, NULL, OPT_UID_RANGE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "profiles", no_argument, NULL, 'p' },
+		{ "isolation", required_argument, NULL, OPT_ISOLATION },
 		GRANT_OPTIONS,
 		{},
 	};
+	enum run_isolation isolation = RUN_ISOLATION_NAMESPACES;
 	_cleanup_(grants_done) struct manifest_grants grants = {};
 	struct identity id = IDENTITY_INIT;
 	_cleanup_free_ char *who = NULL;
@@ -316,6 +395,14 @@ int cmd_explain(int argc, char **argv)
 			return 0;
 		case 'p':
 			return list_profiles();
+		case OPT_ISOLATION:
+			if (run_isolation_from_string(optarg, &isolation) < 0) {
+				log_error("explain: --isolation: expected namespaces or landlock, "
+					  "got '%s'",
+					  optarg);
+				return EXIT_SKILLBOX_FAILED;
+			}
+			break;
 		default:
 			explain_help(stderr);
 			return EXIT_SKILLBOX_FAILED;
@@ -327,6 +414,11 @@ int cmd_explain(int argc, char **argv)
 	}
 	if (manifest_load_full(argv[optind], &grants, &m, NULL, NULL) < 0)
 		return EXIT_SKILLBOX_FAILED;
+	if (isolation == RUN_ISOLATION_LANDLOCK) {
+		status = explain_landlock(m);
+		manifest_free(m);
+		return status;
+	}
 	/* Nothing is claimed: a per-run uid is only described. */
 	k = identity_choose(&id, user_given, user_uid, user_gid, uid_range, false, &error);
 	if (k < 0) {
@@ -353,13 +445,13 @@ int cmd_explain(int argc, char **argv)
 		log_error("network: %s", error ? error : strerror(-k));
 		goto out;
 	}
-	k = run_limits_prepare(&m->limits, false, "", &limits);
+	k = run_limits_prepare(&m->limits, false, false, "", &limits);
 	if (k < 0) {
 		log_error_errno(k, "limits");
 		goto out;
 	}
-	k = run_seccomp_build(m, m->audit.trace, run_limits_limit_shared_memory(&limits), &seccomp,
-			      &error);
+	k = run_seccomp_build(m, m->audit.trace, run_limits_limit_shared_memory(&limits), false,
+			      &seccomp, &error);
 	if (k < 0) {
 		log_error("seccomp: %s", error ? error : strerror(-k));
 		goto out;
@@ -407,13 +499,8 @@ int cmd_explain(int argc, char **argv)
 
 	printf("skill: %s (%s)\n", escaped(m->name), escaped(m->path));
 	explain_files(m);
-	printf("command:");
-	STRV_FOREACH (a, m->command)
-		printf(" %s", escaped(*a));
-	if (!m->command)
-		printf(" none: the program and its arguments are given after -- "
-		       "(a script path gets its interpreter)");
-	printf("\nworkdir: %s\n", escaped(m->workdir ? m->workdir : SANDBOX_HOME));
+	explain_command(m);
+	printf("workdir: %s\n", escaped(m->workdir ? m->workdir : SANDBOX_HOME));
 	printf("identity: uid %u / gid %u inside, no capabilities, no_new_privs\n", SANDBOX_UID,
 	       SANDBOX_GID);
 	printf("host uid: %s\n", who ? escaped(who) : "?");
@@ -421,7 +508,7 @@ int cmd_explain(int argc, char **argv)
 	       "forbidden)\n\n");
 	explain_fs(plan, m, &id);
 	printf("\n");
-	explain_env(m);
+	explain_env(m, false);
 	printf("\n");
 	run_limits_explain(&limits, l->timeout_usec, l->output, mount_plan_tmpfs_total(plan),
 			   stdout);

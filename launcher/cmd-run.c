@@ -45,6 +45,9 @@ static void run_help(FILE *f)
 		"                     name is allowed (once, for the run, added to the manifest)\n"
 		"  --ask-timeout DUR  how long a question waits for an answer (default 60s), then\n"
 		"                     it is denied\n"
+		"  --isolation MODE   namespaces (default), or landlock where user namespaces\n"
+		"                     are not available: no pid, network or mount namespace;\n"
+		"                     see 'skillbox explain --isolation landlock'\n"
 		"\n"
 		"Grants for this run only, added to the manifest (which is not changed), checked\n"
 		"like its entries and recorded as coming from the command line. Each may repeat.\n"
@@ -60,6 +63,22 @@ static void run_help(FILE *f)
 		"\n"
 		"Exit status: the skill's own; 128+N when it died by signal N; 124 on timeout;\n"
 		"125 when skillbox failed or refused; 126 not executable; 127 not found.\n");
+}
+
+const char *run_isolation_to_string(enum run_isolation i)
+{
+	return i == RUN_ISOLATION_LANDLOCK ? "landlock" : "namespaces";
+}
+
+int run_isolation_from_string(const char *s, enum run_isolation *ret)
+{
+	if (streq(s, "namespaces"))
+		*ret = RUN_ISOLATION_NAMESPACES;
+	else if (streq(s, "landlock"))
+		*ret = RUN_ISOLATION_LANDLOCK;
+	else
+		return -EINVAL;
+	return 0;
 }
 
 static int parse_trace(const char *s, unsigned *ret)
@@ -91,6 +110,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		OPT_UID_RANGE,
 		OPT_ASK,
 		OPT_ASK_TIMEOUT,
+		OPT_ISOLATION,
 	};
 	static const struct option options[] = {
 		{ "audit", required_argument, NULL, OPT_AUDIT },
@@ -102,6 +122,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		GRANT_OPTIONS,
 		{ "ask", no_argument, NULL, OPT_ASK },
 		{ "ask-timeout", required_argument, NULL, OPT_ASK_TIMEOUT },
+		{ "isolation", required_argument, NULL, OPT_ISOLATION },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -183,6 +204,14 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 				return EXIT_SKILLBOX_FAILED;
 			}
 			break;
+		case OPT_ISOLATION:
+			if (run_isolation_from_string(optarg, &o->isolation) < 0) {
+				log_error("run: --isolation: expected namespaces or landlock, got "
+					  "'%s'",
+					  optarg);
+				return EXIT_SKILLBOX_FAILED;
+			}
+			break;
 		case 'h':
 			run_help(stdout);
 			return -1;
@@ -193,6 +222,12 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	}
 	if (o->audit_path && o->audit_fd >= 0) {
 		log_error("run: --audit and --audit-fd are mutually exclusive");
+		return EXIT_SKILLBOX_FAILED;
+	}
+	if (o->ask && o->isolation == RUN_ISOLATION_LANDLOCK) {
+		log_error("run: --ask and --isolation landlock: without a network namespace no "
+			  "connection can be asked about (landlock mode refuses every socket but "
+			  "AF_UNIX)");
 		return EXIT_SKILLBOX_FAILED;
 	}
 	if (o->user_given && o->uid_range) {
@@ -396,11 +431,22 @@ static void emit_run_start(struct run *r)
 	}
 	if (r->identity.note)
 		audit_str(r->audit, "identity_fallback", r->identity.note);
-	audit_uint(r->audit, "sandbox_uid", SANDBOX_UID);
+	/* Without a user namespace the skill is its host uid. */
+	audit_uint(r->audit, "sandbox_uid",
+		   r->opts.isolation == RUN_ISOLATION_LANDLOCK ? r->host_uid : SANDBOX_UID);
 	audit_str(r->audit, "kernel", u.release);
 	audit_str(r->audit, "arch", u.machine);
+	audit_str(r->audit, "isolation", run_isolation_to_string(r->opts.isolation));
 	audit_array_begin(r->audit, "layers");
-	if (r->m) {
+	if (r->m && r->opts.isolation == RUN_ISOLATION_LANDLOCK) {
+		/* Only what this mode sets up: no namespace at all. */
+		audit_str(r->audit, NULL, "landlock");
+		audit_str(r->audit, NULL, "capabilities");
+		audit_str(r->audit, NULL, "no_new_privs");
+		audit_str(r->audit, NULL, "rlimits");
+		if (r->seccomp)
+			audit_str(r->audit, NULL, "seccomp");
+	} else if (r->m) {
 		audit_str(r->audit, NULL, "userns");
 		audit_str(r->audit, NULL, "mountns");
 		audit_str(r->audit, NULL, "pidns");
@@ -682,6 +728,70 @@ static int fit_tmpfs(const struct manifest *m, struct mount_plan *plan, char **r
 	return k;
 }
 
+/*
+ * --isolation landlock: the Landlock layer in place of the mount and network namespaces.
+ * Prints what failed: every manifest problem on a line of its own.
+ */
+static int prepare_landlock(struct run *r)
+{
+	_cleanup_free_ char *error = NULL;
+	int k;
+
+	if (r->opts.learn) {
+		log_error("landlock: skillbox learn needs the network namespace");
+		return -EINVAL;
+	}
+	k = run_landlock_new(
+		&(struct run_landlock_opts){
+			.m = r->m,
+			.run_id = r->run_id,
+			.uid = r->host_uid,
+			.gid = r->host_gid,
+			.set_user = geteuid() == 0,
+		},
+		&r->landlock, &error);
+	if (k < 0) {
+		for (char *line = error, *next; line && *line; line = next) {
+			next = strchrnul(line, '\n');
+			if (*next)
+				*next++ = 0;
+			log_error("landlock: %s", line);
+			/* run.exit carries the first problem, with its FILE:LINE:COLUMN. */
+			if (!r->error)
+				r->error = strdup(line);
+		}
+		return k;
+	}
+	k = run_landlock_env(r->landlock, &r->env);
+	if (k >= 0)
+		k = run_landlock_spec(r->landlock, &r->spec, r->argv);
+	if (k >= 0)
+		k = run_landlock_view(r->landlock, &r->plan);
+	if (k < 0)
+		return log_error_errno(k, "landlock");
+	return 0;
+}
+
+/* What policy.net says when there is no network namespace to hold rules. */
+static void emit_policy_net_landlock(struct run *r)
+{
+	audit_begin(r->audit, "policy.net");
+	audit_bool(r->audit, "egress", false);
+	audit_str(r->audit, "stack", "none");
+	audit_str(r->audit, "dns", manifest_dns_to_string(r->m->net.dns));
+	audit_null(r->audit, "resolver");
+	audit_array_begin(r->audit, "pinned");
+	audit_array_end(r->audit);
+	audit_array_begin(r->audit, "rules");
+	audit_array_end(r->audit);
+	audit_str(r->audit, "isolation", "landlock");
+	audit_str(r->audit, "otherwise",
+		  "no network namespace: sockets other than AF_UNIX refused (seccomp, "
+		  "syscall.deny); TCP bind and connect denied (Landlock)");
+	audit_null(r->audit, "ruleset_sha256");
+	emit(r);
+}
+
 /* Everything before clone(): the policy of every layer, and its audit events. */
 /* run --ask's questions have the caller's terminal while one is open (streams.c). */
 static void ask_hold(void *userdata, bool hold)
@@ -695,6 +805,7 @@ static int prepare(struct run *r)
 {
 	_cleanup_free_ struct mount_file *files = NULL;
 	_cleanup_free_ char *error = NULL;
+	bool landlock = r->opts.isolation == RUN_ISOLATION_LANDLOCK;
 	struct run_net_opts net_opts;
 	size_t n_files = 0;
 	int k;
@@ -722,7 +833,7 @@ static int prepare(struct run *r)
 			return log_error_errno(k, "audit: registering secrets for redaction");
 	}
 
-	k = run_limits_prepare(&r->m->limits, true, r->run_id, &r->limits);
+	k = run_limits_prepare(&r->m->limits, true, landlock, r->run_id, &r->limits);
 	if (k < 0)
 		return log_error_errno(k, "limits");
 	if (r->limits.cgroup_error)
@@ -730,12 +841,36 @@ static int prepare(struct run *r)
 			  "seccomp filter instead",
 			  r->limits.cgroup_error);
 
-	k = run_seccomp_build(r->m, r->trace, run_limits_limit_shared_memory(&r->limits),
+	k = run_seccomp_build(r->m, r->trace, run_limits_limit_shared_memory(&r->limits), landlock,
 			      &r->seccomp, &error);
 	if (k < 0) {
 		log_error("seccomp: %s", error ? error : strerror(-k));
 		r->error = TAKE_PTR(error);
 		return k;
+	}
+
+	/* The skill's stdin, stdout and stderr: pipes, /dev/null or a pseudo-terminal. */
+	k = streams_new(
+		&(struct streams_opts){
+			.output_cap = r->m->limits.output,
+			.count = r->opts.learn,
+			.trail = r->trail,
+			.trail_st = r->trail_st,
+		},
+		&r->spec.stdio, &r->streams, &error);
+	if (k < 0) {
+		log_error_errno(k, "%s", error ? error : "standard streams");
+		r->error = TAKE_PTR(error);
+		return k;
+	}
+	if (r->audit && r->trail)
+		audit_set_line_guard(r->audit, streams_trail_mid_line, r->streams);
+
+	if (landlock) {
+		k = prepare_landlock(r);
+		if (k < 0)
+			return k;
+		goto planned;
 	}
 
 	net_opts = (struct run_net_opts){
@@ -764,23 +899,6 @@ static int prepare(struct run *r)
 		return k;
 	}
 
-	/* The skill's stdin, stdout and stderr: pipes, /dev/null or a pseudo-terminal. */
-	k = streams_new(
-		&(struct streams_opts){
-			.output_cap = r->m->limits.output,
-			.count = r->opts.learn,
-			.trail = r->trail,
-			.trail_st = r->trail_st,
-		},
-		&r->spec.stdio, &r->streams, &error);
-	if (k < 0) {
-		log_error_errno(k, "%s", error ? error : "standard streams");
-		r->error = TAKE_PTR(error);
-		return k;
-	}
-	if (r->audit && r->trail)
-		audit_set_line_guard(r->audit, streams_trail_mid_line, r->streams);
-
 	k = mount_plan_build(r->m,
 			     &(struct mount_plan_opts){
 				     .terminal = streams_want_pty(r->streams),
@@ -793,31 +911,36 @@ static int prepare(struct run *r)
 			     &r->plan);
 	if (k < 0)
 		return log_error_errno(k, "filesystem: planning the view");
+	r->spec.plan = r->plan;
+	r->spec.workdir = r->m->workdir ? r->m->workdir : SANDBOX_HOME;
+
+planned:
 	if (!r->m->command) {
-		k = script_command(r->plan, r->m->workdir ? r->m->workdir : SANDBOX_HOME,
-				   r->opts.args, &r->argv);
+		k = script_command(r->plan, r->spec.workdir, r->opts.args, &r->argv);
 		if (k < 0)
 			return log_error_errno(k, "the command after --");
 	}
-	k = identity_map_writes(&r->identity, r->plan, r->m->path, &error);
-	if (k >= 0)
-		k = fit_tmpfs(r->m, r->plan, &error);
-	if (k < 0) {
-		log_error("%s", error);
-		r->error = TAKE_PTR(error);
-		return k;
+	if (!landlock) {
+		k = identity_map_writes(&r->identity, r->plan, r->m->path, &error);
+		/* Without namespaces there is no tmpfs: /tmp and HOME are host directories. */
+		if (k >= 0)
+			k = fit_tmpfs(r->m, r->plan, &error);
+		if (k < 0) {
+			log_error("%s", error);
+			r->error = TAKE_PTR(error);
+			return k;
+		}
+		/* The fallback may have made the sandbox user a write path's owner. */
+		r->host_uid = r->identity.uid;
+		r->host_gid = r->identity.gid;
+		run_net_set_host_ids(r->net, r->host_uid, r->host_gid);
 	}
-	/* The fallback may have made the sandbox user a write path's owner. */
-	r->host_uid = r->identity.uid;
-	r->host_gid = r->identity.gid;
-	run_net_set_host_ids(r->net, r->host_uid, r->host_gid);
 
 	run_limits_rlimits(&r->limits, &r->spec);
 	r->spec.plan = r->plan;
 	r->spec.argv = r->argv;
 	r->spec.envp = r->env.envp;
 	r->spec.path = env_value(r->env.envp, "PATH");
-	r->spec.workdir = r->m->workdir ? r->m->workdir : SANDBOX_HOME;
 	r->spec.scrub_argv = program_argv;
 	r->spec.hold_fd = r->identity.claim_fd;
 	if (r->seccomp) {
@@ -828,12 +951,19 @@ static int prepare(struct run *r)
 	}
 
 	emit_run_start(r);
-	emit_policy_fs(r);
+	if (landlock) {
+		run_landlock_audit(r->landlock, r->audit, r->host_uid);
+	} else {
+		run_namespaces_audit(r->audit);
+		emit_policy_fs(r);
+	}
 	emit_policy_env(r);
 	emit_policy_limits(r);
 	if (r->audit && r->seccomp && seccomp_policy_audit(r->seccomp, r->audit) < 0)
 		log_error("audit: writing the audit trail failed");
-	if (r->audit)
+	if (r->audit && landlock)
+		emit_policy_net_landlock(r);
+	else if (r->audit)
 		run_net_audit(r->net, r->audit);
 	run_net_warn_unresolved(r->net);
 	return 0;
@@ -974,6 +1104,7 @@ static void emit_summary(struct run *r, int status)
 
 static void run_done(struct run *r)
 {
+	run_landlock_free(r->landlock);
 	run_net_free(r->net);
 	identity_done(&r->identity);
 	run_limits_done(&r->limits);
@@ -1033,7 +1164,8 @@ int run_execute(const struct run_options *opts, struct manifest *m, struct run_o
 		.spec = { .sock_init = -1,
 			  .sock_skill = -1,
 			  .stdio.fd = { -1, -1, -1 },
-			  .hold_fd = -1 },
+			  .hold_fd = -1,
+			  .landlock.ruleset_fd = -1 },
 		.limits = { .cgroup_mount_fd = -1 },
 	};
 	const char *reason;

@@ -12,8 +12,8 @@
 #include "macros.h"
 
 static const char landlock_fix[] =
-	"or run without namespaces: skillbox run --isolation landlock (no pid, network or "
-	"mount namespace; see skillbox(1))";
+	"or run without namespaces: skillbox run --isolation landlock (no pid, network or mount "
+	"namespace; 'skillbox explain --isolation landlock' says what it enforces)";
 
 /* A sysctl's value as a number; -1 when it does not exist or cannot be read. */
 static long read_sysctl(const char *path)
@@ -58,7 +58,7 @@ char *namespaces_describe_failure(int err)
 			   "the limit of user namespaces is reached (user.max_user_namespaces is "
 			   "%ld). Fix: raise it on the host, ",
 			   max_userns);
-	else if (unpriv == 0 && geteuid() != 0)
+	else if (err == EPERM && unpriv == 0 && geteuid() != 0)
 		buf_puts(&b, "unprivileged user namespaces are switched off "
 			     "(kernel.unprivileged_userns_clone is 0). Fix: sysctl -w "
 			     "kernel.unprivileged_userns_clone=1 on the host, ");
@@ -68,13 +68,16 @@ char *namespaces_describe_failure(int err)
 			     "without CAP_SYS_ADMIN). Fix: run the container with a profile that "
 			     "allows them, such as podman's default (docker run --security-opt "
 			     "seccomp=/usr/share/containers/seccomp.json), ");
-	else if (apparmor == 1)
+	else if (err == EPERM && apparmor == 1)
 		buf_puts(&b, "AppArmor restricts unprivileged user namespaces "
 			     "(kernel.apparmor_restrict_unprivileged_userns is 1). Fix: install "
 			     "skillbox's AppArmor profile, which allows them for skillbox, ");
 	else if (err == EINVAL)
 		buf_puts(&b, "this kernel lacks one of these namespaces (CONFIG_USER_NS, "
 			     "CONFIG_PID_NS, CONFIG_NET_NS, ...). Fix: a kernel that has them, ");
+	else if (err == EUSERS)
+		buf_puts(&b, "user namespaces are nested 32 deep already. Fix: run skillbox "
+			     "nearer the host, ");
 	else
 		buf_puts(&b, "the kernel or a security module refused them. Fix: allow user "
 			     "namespaces for skillbox, ");

@@ -251,3 +251,14 @@ void sandbox_env_done(struct sandbox_env *e)
 	free(e->secrets);
 	*e = (struct sandbox_env){ 0 };
 }
+
+int sandbox_env_set_default(struct sandbox_env *e, const char *name, const char *value)
+{
+	if (!strv_contains(e->names_default, name) || strv_contains(e->names_passed, name) ||
+	    strv_contains(e->names_set, name))
+		return 0;
+	for (size_t i = 0; i < e->n_secrets; i++)
+		if (streq(e->secrets[i].name, name))
+			return 0;
+	return env_put(&e->envp, name, value);
+}

@@ -35,3 +35,8 @@ struct sandbox_env {
 int sandbox_env_build(const struct manifest *m, char *const *caller_env, uid_t caller_uid,
 		      struct sandbox_env *ret, char **ret_error);
 void sandbox_env_done(struct sandbox_env *e);
+/**
+ * Gives one of skillbox's defaults (HOME, TMPDIR, ...) another value, unless the manifest
+ * set or passed that variable itself. 0 or -ENOMEM.
+ */
+int sandbox_env_set_default(struct sandbox_env *e, const char *name, const char *value);

@@ -22,8 +22,8 @@ static uint64_t clamp_hard(int resource, uint64_t v)
 	return v;
 }
 
-int run_limits_prepare(const struct manifest_limits *m, bool create, const char *run_id,
-		       struct run_limits *ret)
+int run_limits_prepare(const struct manifest_limits *m, bool create, bool host_namespaces,
+		       const char *run_id, struct run_limits *ret)
 {
 	struct run_limits l = {
 		.cpu_usec = m->cpu_usec,
@@ -32,6 +32,7 @@ int run_limits_prepare(const struct manifest_limits *m, bool create, const char 
 		.processes = m->processes,
 		.open_files = m->open_files,
 		.open_files_hard = m->open_files,
+		.host_namespaces = host_namespaces,
 		.cgroup_mount_fd = -1,
 	};
 	struct cgroup_state st = { 0 };
@@ -53,6 +54,11 @@ int run_limits_prepare(const struct manifest_limits *m, bool create, const char 
 		return 0;
 	}
 	l.memory_by = MEMORY_BY_RLIMITS;
+	if (host_namespaces) {
+		l.cgroup_why_not = "--isolation landlock: the sandbox has no cgroup of its own";
+		*ret = l;
+		return 0;
+	}
 	k = cgroup_probe(&l.cgroup_mount_fd, &st);
 	if (k < 0)
 		return k;

@@ -44,6 +44,7 @@ struct run_limits {
 	uint64_t open_files, open_files_hard; /* soft and hard */
 	bool processes_default, open_files_default;
 	enum memory_by memory_by;
+	bool host_namespaces; /* --isolation landlock: no cgroup, no tmpfs, no user namespace */
 	enum cgroup_way cgroup_way; /* what was (or, for explain, would be) done */
 	const char *cgroup_why_not; /* MEMORY_BY_RLIMITS: why there is no cgroup */
 	char *cgroup_error;	    /* the cgroup could not be made; the run fell back */
@@ -55,10 +56,12 @@ struct run_limits {
 /**
  * The effective limits of a manifest. With limits.memory, decides how it is held; with
  * create, makes the run's cgroup (a failure to make it falls back to rlimits and says so in
- * cgroup_error). Returns 0 or -ENOMEM.
+ * cgroup_error). With host_namespaces (--isolation landlock) there is never a cgroup: the
+ * sandbox is an ordinary child of skillbox, so limits.memory is held by rlimits and the
+ * filter. Returns 0 or -ENOMEM.
  */
-int run_limits_prepare(const struct manifest_limits *m, bool create, const char *run_id,
-		       struct run_limits *ret);
+int run_limits_prepare(const struct manifest_limits *m, bool create, bool host_namespaces,
+		       const char *run_id, struct run_limits *ret);
 /** Removes the run's cgroup; says on stderr what could not be undone. */
 void run_limits_done(struct run_limits *l);
 /** The rlimits the skill process sets before execve. */

@@ -36,6 +36,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "fd-util.h"
 #include "macros.h"
 #include "run-seccomp.h"
@@ -59,7 +60,7 @@ static void copy_names(const struct manifest_syscall *from, size_t n, struct sec
 }
 
 int run_seccomp_build(const struct manifest *m, unsigned trace, bool limit_shared_memory,
-		      struct seccomp_policy **ret, char **ret_error)
+		      bool host_namespaces, struct seccomp_policy **ret, char **ret_error)
 {
 	size_t n_allow = m->syscalls.n_allow, n_deny = m->syscalls.n_deny;
 	_cleanup_free_ struct seccomp_name *names = NULL;
@@ -69,6 +70,7 @@ int run_seccomp_build(const struct manifest *m, unsigned trace, bool limit_share
 		.trace = trace_bits(trace),
 		.origin = m->path,
 		.limit_shared_memory = limit_shared_memory,
+		.host_namespaces = host_namespaces,
 	};
 
 	/* Most manifests adjust nothing: no allocation then. */
@@ -159,6 +161,7 @@ struct seccomp_listener {
 	int fd;
 	struct event_source *source;
 	struct trace_context trace; /* its sink is where refusals go too */
+	struct seccomp_emulator emulator;
 };
 
 /*
@@ -189,13 +192,19 @@ static int handle_traced(struct seccomp_listener *l, const struct seccomp_notif 
 	return k < 0 ? k : 1;
 }
 
-/* A refusal: answer it, then write syscall.deny (flood control permitting) and count it. */
+/*
+ * A refusal: answer it, then write syscall.deny (flood control permitting) and count it. An
+ * emulated call that was refused also names its path and why (path and reason NULL
+ * otherwise); its path is part of the example.
+ */
 static int handle_refused(struct seccomp_listener *l, const struct seccomp_notif *req,
-			  struct seccomp_notif_resp *resp, const struct seccomp_class *c)
+			  struct seccomp_notif_resp *resp, const struct seccomp_class *c,
+			  const char *path, const char *reason)
 {
 	struct event_sink *sink = l->trace.sink;
 	struct audit *a = event_sink_audit(sink);
 	struct seccomp_refusal refusal;
+	struct buf example = BUF_INIT;
 	pid_t ns_pid;
 	int k;
 
@@ -209,16 +218,47 @@ static int handle_refused(struct seccomp_listener *l, const struct seccomp_notif
 
 	/* Without memory for the example, the refusal is still written and counted. */
 	(void)seccomp_refusal_decode(l->policy, &req->data, c, &refusal);
+	if (path && refusal.example)
+		buf_printf(&example, "%s %s", refusal.example, path);
 	/* The example names the syscall, its decoded argument and a foreign ABI: the key. */
-	if (a && event_sink_admit(sink, EVENT_MUST_RECORD, "syscall.deny", refusal.example)) {
+	if (a && event_sink_admit(sink, EVENT_MUST_RECORD, "syscall.deny",
+				  path && buf_ok(&example) ? buf_str(&example) : refusal.example)) {
 		audit_begin(a, "syscall.deny");
 		seccomp_refusal_audit(a, &refusal, ns_pid > 0 ? ns_pid : (int64_t)req->pid,
 				      req->pid);
+		if (path)
+			audit_str(a, "path", path);
+		if (reason)
+			audit_str(a, "reason", reason);
 		event_sink_end(sink);
 	}
-	event_sink_refusal(sink, REFUSAL_SYSCALL, refusal.example);
+	event_sink_refusal(sink, REFUSAL_SYSCALL,
+			   path && buf_ok(&example) ? buf_str(&example) : refusal.example);
+	buf_done(&example);
 	seccomp_refusal_done(&refusal);
 	return 1;
+}
+
+/*
+ * A call the parent performs for the skill (--isolation landlock: a mode or time change by
+ * path). The emulator answers it, or it is refused like any other.
+ */
+static int handle_emulated(struct seccomp_listener *l, const struct seccomp_notif *req,
+			   struct seccomp_notif_resp *resp, struct seccomp_class *c)
+{
+	_cleanup_free_ char *path = NULL;
+	const char *why = NULL;
+	int k = -EOPNOTSUPP;
+
+	if (l->emulator.handle)
+		k = l->emulator.handle(l->emulator.userdata, l->fd, req, c->name, resp, &why,
+				       &path);
+	if (k > 0)
+		return respond(l->fd, resp) < 0 ? -EIO : 1;
+	if (k < 0 && !why)
+		why = "skillbox could not perform it";
+	c->verdict = SECCOMP_VERDICT_EPERM;
+	return handle_refused(l, req, resp, c, path, why);
 }
 
 int seccomp_listener_handle(struct seccomp_listener *l)
@@ -266,11 +306,13 @@ int seccomp_listener_handle(struct seccomp_listener *l)
 	resp->id = req->id;
 	if (c.verdict == SECCOMP_VERDICT_CONTINUE)
 		return handle_traced(l, req, resp, c.name);
+	if (c.verdict == SECCOMP_VERDICT_EMULATE)
+		return handle_emulated(l, req, resp, &c);
 	/*
 	 * A refusal. SECCOMP_VERDICT_ALLOW cannot reach us (the filter allows those itself); if
 	 * it ever did, the filter and the table disagree, and refusing is the safe answer.
 	 */
-	return handle_refused(l, req, resp, &c);
+	return handle_refused(l, req, resp, &c, NULL, NULL);
 }
 
 /* The listener is done (no task uses the filter) or broken: stop watching it and close it. */
@@ -290,7 +332,8 @@ static int on_notify(struct event_source *s, int fd, uint32_t revents, void *use
 }
 
 int seccomp_listener_new(struct event_loop *loop, const struct seccomp_policy *p, int fd,
-			 const struct trace_context *trace, struct seccomp_listener **ret)
+			 const struct trace_context *trace, const struct seccomp_emulator *emulator,
+			 struct seccomp_listener **ret)
 {
 	struct seccomp_listener *l = calloc(1, sizeof(*l));
 	int k;
@@ -300,6 +343,8 @@ int seccomp_listener_new(struct event_loop *loop, const struct seccomp_policy *p
 		return -ENOMEM;
 	}
 	*l = (struct seccomp_listener){ .policy = p, .fd = fd, .trace = *trace };
+	if (emulator)
+		l->emulator = *emulator;
 	k = event_add_io(loop, &l->source, fd, EPOLLIN, on_notify, l);
 	if (k < 0) {
 		seccomp_listener_free(l);

@@ -24,6 +24,7 @@
 #include "manifest.h"
 #include "mount-plan.h"
 #include "run-limits.h"
+#include "run-landlock.h"
 #include "run-net.h"
 #include "run-seccomp.h"
 #include "run.h"
@@ -53,6 +54,7 @@ struct run {
 	struct seccomp_policy *seccomp;
 	struct run_net *net;
 	struct run_limits limits;
+	struct run_landlock *landlock; /* --isolation landlock only */
 
 	/* Processes and descriptors. */
 	pid_t init_pid;

@@ -12,6 +12,17 @@
 
 #include "manifest.h"
 
+/* How the skill is kept apart from the host (--isolation). */
+enum run_isolation {
+	RUN_ISOLATION_NAMESPACES, /* user, mount, pid, net, ipc, uts and cgroup namespaces */
+	RUN_ISOLATION_LANDLOCK,	  /* no namespaces: Landlock rules and scopes, seccomp */
+};
+
+/** "namespaces" or "landlock". */
+const char *run_isolation_to_string(enum run_isolation i);
+/** Parses --isolation's argument; -EINVAL for anything else. */
+int run_isolation_from_string(const char *s, enum run_isolation *ret);
+
 struct run_options {
 	const char *manifest_arg;
 	char **args;		/* appended to the manifest's command */
@@ -31,6 +42,7 @@ struct run_options {
 	bool ask;
 	int ask_fd;
 	uint64_t ask_timeout_usec;
+	enum run_isolation isolation;
 	/*
 	 * skillbox learn: the network accepts (and logs) every TCP and UDP destination, the
 	 * host's loopback included; stdout and stderr are counted even without an output limit;

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/capability.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "fd-util.h"
+#include "landlock-apply.h"
 #include "missing-syscalls.h"
 #include "sandbox.h"
 
@@ -54,6 +58,10 @@ const char *sandbox_step_to_string(enum sandbox_step s)
 		return "loading the seccomp filter";
 	case SB_STEP_EXEC:
 		return "executing the command";
+	case SB_STEP_USER:
+		return "switching to the skill's user";
+	case SB_STEP_LANDLOCK:
+		return "restricting the skill with Landlock";
 	}
 	return "?";
 }
@@ -102,11 +110,12 @@ static int recv_msg(int sock, struct sandbox_msg *m)
  * After arming PR_SET_PDEATHSIG, a peek at the control socket tells whether skillbox died
  * before it was armed: it sends nothing at this point, so EOF can only mean it is gone.
  */
-static int guard_init(int sock)
+static int guard_init(int sock, int death_signal)
 {
 	char c;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+	if (prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return -errno;
 	if (recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
 		_exit(EXIT_FAILURE);
@@ -142,7 +151,7 @@ static int become_sandbox_user(void *userdata)
 	 * Changing credentials cleared the parent-death signal and made us dumpable again
 	 * (commit_creds()); arm both again, then make sure skillbox did not die in between.
 	 */
-	return guard_init(*(int *)userdata);
+	return guard_init(*(int *)userdata, SIGKILL);
 }
 
 /*
@@ -176,6 +185,50 @@ static int drop_capabilities(void)
 	}
 	cap_free(empty);
 	return 0;
+}
+
+/*
+ * --isolation landlock: there is no user namespace to map the skill to an unprivileged uid.
+ * A root caller's skill becomes spec->landlock.uid/gid here, with no supplementary group,
+ * keeping its capabilities just long enough to drop them all (securebits, bounding set)
+ * the way drop_capabilities() does. An unprivileged caller's skill stays the caller; it
+ * holds no capability to drop beyond what it may have inherited, and without CAP_SETPCAP
+ * it cannot touch the securebits or the bounding set: no_new_privs, set next, keeps execve
+ * from granting any (set-user-ID bits and file capabilities are then ignored).
+ */
+static int drop_privileges_landlock(const struct sandbox_spec *s, enum sandbox_step *step)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	cap_t empty;
+	int r;
+
+	*step = SB_STEP_USER;
+	if (s->landlock.set_user) {
+		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
+		    setresgid(s->landlock.gid, s->landlock.gid, s->landlock.gid) < 0 ||
+		    setresuid(s->landlock.uid, s->landlock.uid, s->landlock.uid) < 0 ||
+		    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+			return -errno;
+	}
+	*step = SB_STEP_CAPS;
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	if (d[CAP_TO_INDEX(CAP_SETPCAP)].permitted & CAP_TO_MASK(CAP_SETPCAP)) {
+		d[0].effective = d[0].permitted;
+		d[1].effective = d[1].permitted;
+		if (syscall(SYS_capset, &h, d) < 0)
+			return -errno;
+		return drop_capabilities();
+	}
+	if (cap_reset_ambient() < 0)
+		return -errno;
+	empty = cap_init();
+	if (!empty)
+		return -ENOMEM;
+	r = cap_set_proc(empty) < 0 ? -errno : 0;
+	cap_free(empty);
+	return r;
 }
 
 /* Looks argv[0] up in PATH like execvp(), with the sandbox's PATH, not ours. */
@@ -358,15 +411,38 @@ static _noreturn_ void skill_main(const struct sandbox_spec *s, int pty_slave)
 		    0)
 			fail(sock, SB_STEP_RLIMIT, errno, s->rlimits[i].resource, 0);
 
-	r = drop_capabilities();
-	if (r < 0)
-		fail(sock, SB_STEP_CAPS, -r, 0, 0);
+	if (s->landlock.ruleset_fd >= 0) {
+		enum sandbox_step step;
+
+		r = drop_privileges_landlock(s, &step);
+		if (r < 0)
+			fail(sock, step, -r, 0, 0);
+		/* Dies with init (a uid change cleared the signal); init sweeps, this is belt. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			fail(sock, SB_STEP_SYNC, errno, 0, 0);
+	} else {
+		r = drop_capabilities();
+		if (r < 0)
+			fail(sock, SB_STEP_CAPS, -r, 0, 0);
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fail(sock, SB_STEP_NO_NEW_PRIVS, errno, 0, 0);
 
 	/* Every descriptor we did not open for the skill is closed at execve. */
 	if (sys_close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		fail(sock, SB_STEP_EXEC, errno, 0, 0);
+
+	/*
+	 * Landlock before seccomp: from here on the skill opens only what the rules grant, may
+	 * signal and reach abstract unix sockets only inside its domain, and can neither bind
+	 * nor connect TCP. The ruleset's descriptor goes at once.
+	 */
+	if (s->landlock.ruleset_fd >= 0) {
+		r = landlock_restrict(s->landlock.ruleset_fd);
+		if (r < 0)
+			fail(sock, SB_STEP_LANDLOCK, -r, 0, 0);
+		close(s->landlock.ruleset_fd);
+	}
 
 	if (s->seccomp) {
 		r = load_seccomp(s);
@@ -512,12 +588,12 @@ static int stdio_to_null(void)
  * instance's ptmx only makes new ones. The slave gets the modes and size skillbox chose
  * (the caller's terminal's); the master goes to skillbox, which relays it.
  */
-static int make_pty(const struct sandbox_stdio *io, int sock, int *ret_slave)
+static int make_pty(const struct sandbox_stdio *io, const char *ptmx, int sock, int *ret_slave)
 {
 	struct sandbox_msg m = { .type = SB_MSG_PTY };
 	int master, slave, unlock = 0, r;
 
-	master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	master = open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
 		return -errno;
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
@@ -561,8 +637,131 @@ static void scrub_cmdline(char **argv)
 	strncpy(start, "skillbox-init", (size_t)(end - start));
 }
 
+/*
+ * --isolation landlock: kills every process below init and reaps it, until none is left.
+ * init is their subreaper, so an orphan of the skill's tree becomes init's child before its
+ * dead parent can be reaped: listing init's children after each reap sees all of them.
+ * A listed child cannot be replaced by another process with the same pid, because only
+ * reaping frees a pid. A process SIGKILL is pending for cannot fork any more.
+ *
+ * The children are read from /proc/self/task/TID/children; where the kernel lacks that file
+ * (CONFIG_PROC_CHILDREN), every /proc/PID/stat is read for its parent. Nothing allocates.
+ */
+static size_t kill_listed_children(const char *buf, size_t len)
+{
+	size_t n = 0;
+	long pid = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && buf[i] >= '0' && buf[i] <= '9') {
+			pid = pid * 10 + (buf[i] - '0');
+			continue;
+		}
+		if (pid > 0 && kill((pid_t)pid, SIGKILL) == 0)
+			n++;
+		pid = 0;
+	}
+	return n;
+}
+
+static ssize_t kill_children_from_task_file(void)
+{
+	char path[64], buf[4096];
+	size_t total = 0;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* A pid is never split between reads: the file is made of whole "PID " records. */
+	while ((len = read(fd, buf, sizeof(buf))) > 0)
+		total += kill_listed_children(buf, (size_t)len);
+	close(fd);
+	return (ssize_t)total;
+}
+
+/* The ppid field of /proc/PID/stat: the fourth, after the command in parentheses. */
+static pid_t stat_ppid(int proc, const char *pid)
+{
+	char path[300], buf[512];
+	const char *p;
+	ssize_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "%.255s/stat", pid);
+	fd = openat(proc, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return 0;
+	buf[len] = 0;
+	p = strrchr(buf, ')');
+	if (!p || strlen(p) < 5)
+		return 0;
+	return (pid_t)strtol(p + 4, NULL, 10);
+}
+
+static ssize_t kill_children_from_proc(void)
+{
+	char buf[4096];
+	size_t total = 0;
+	pid_t self = getpid();
+	int proc = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+
+	if (proc < 0)
+		return -errno;
+	while ((n = syscall(SYS_getdents64, proc, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+
+			off += de->d_reclen;
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			if (stat_ppid(proc, de->d_name) == self &&
+			    kill((pid_t)strtol(de->d_name, NULL, 10), SIGKILL) == 0)
+				total++;
+		}
+	}
+	close(proc);
+	return (ssize_t)total;
+}
+
+static void sweep(pid_t skill, int *skill_status, bool *have_status)
+{
+	for (;;) {
+		ssize_t killed = kill_children_from_task_file();
+		int status;
+		pid_t p;
+
+		if (killed < 0)
+			killed = kill_children_from_proc();
+		/*
+		 * Only block when a child was killed: one that could not be seen (no /proc at
+		 * all) would make waiting forever. Then reap what is already dead, and stop.
+		 */
+		p = waitpid(-1, &status, killed > 0 ? 0 : WNOHANG);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p <= 0)
+			return;
+		if (p == skill && !*have_status) {
+			*skill_status = status;
+			*have_status = true;
+		}
+	}
+}
+
 _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 {
+	bool landlock = s->landlock.ruleset_fd >= 0;
+	pid_t parent = getppid();
+	/* Without a pid namespace, SIGKILL would leave the skill's processes to the host. */
+	int death_signal = landlock ? SANDBOX_SWEEP_SIGNAL : SIGKILL;
 	int sock = s->sock_init;
 	struct mount_failure mf;
 	struct sandbox_msg m;
@@ -574,66 +773,79 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	 * Only the death signal before the id maps: a non-dumpable process's /proc files belong
 	 * to root, and an unprivileged parent could then no longer write uid_map.
 	 */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+	if (prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0) < 0)
 		fail(sock, SB_STEP_SYNC, errno, 0, 0);
 	scrub_cmdline(s->scrub_argv);
 
 	/* The parent writes our uid/gid maps, then says go. EOF means it is gone. */
 	if (recv_msg(sock, &m) < 0 || m.type != SB_MSG_GO)
 		_exit(EXIT_FAILURE);
-	r = guard_init(sock);
+	r = guard_init(sock, death_signal);
 	if (r < 0)
 		fail(sock, SB_STEP_SYNC, -r, 0, 0);
 
-	if (s->net.early) {
-		int32_t index = 0;
-		int64_t value = 0;
+	if (landlock) {
+		/* Orphans of the skill's tree come to us, not to the host's init. */
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+			fail(sock, SB_STEP_SYNC, errno, 0, 0);
+	} else {
+		if (s->net.early) {
+			int32_t index = 0;
+			int64_t value = 0;
 
-		r = s->net.early(s->net.userdata, sock, &index, &value);
+			r = s->net.early(s->net.userdata, sock, &index, &value);
+			if (r < 0)
+				fail(sock, SB_STEP_NETWORK, -r, index, value);
+		}
+
+		r = mount_plan_apply(s->plan, become_sandbox_user, &sock, &mf);
 		if (r < 0)
-			fail(sock, SB_STEP_NETWORK, -r, index, value);
-	}
+			fail(sock, SB_STEP_MOUNTS, mf.error, (int32_t)mf.op_index, mf.step);
+		/* An overlay (skillbox learn) that had to be a read-only bind: the parent says
+		   so. */
+		if (mf.degraded_op >= 0)
+			send_msg(sock, SB_MSG_DEGRADED, SB_STEP_MOUNTS, mf.degraded_error,
+				 (int32_t)mf.degraded_op, 0);
 
-	r = mount_plan_apply(s->plan, become_sandbox_user, &sock, &mf);
-	if (r < 0)
-		fail(sock, SB_STEP_MOUNTS, mf.error, (int32_t)mf.op_index, mf.step);
-	/* An overlay (skillbox learn) that had to be a read-only bind: the parent says so. */
-	if (mf.degraded_op >= 0)
-		send_msg(sock, SB_MSG_DEGRADED, SB_STEP_MOUNTS, mf.degraded_error,
-			 (int32_t)mf.degraded_op, 0);
+		if (s->net.setup) {
+			int32_t index = 0;
+			int64_t value = 0;
 
-	if (s->net.setup) {
-		int32_t index = 0;
-		int64_t value = 0;
+			r = s->net.setup(s->net.userdata, sock, &index, &value);
+			if (r < 0)
+				fail(sock, SB_STEP_NETWORK, -r, index, value);
+		}
 
-		r = s->net.setup(s->net.userdata, sock, &index, &value);
+		/*
+		 * Not fatal: the UTS namespace is the sandbox's own either way, so a hostname
+		 * the skill changes cannot reach the host; only the name stays the caller's. A
+		 * container runtime's seccomp profile refuses sethostname() without
+		 * CAP_SYS_ADMIN (podman's default does). The parent records it in the audit
+		 * trail.
+		 */
+		if (sethostname(SANDBOX_HOSTNAME, strlen(SANDBOX_HOSTNAME)) < 0)
+			send_msg(sock, SB_MSG_DEGRADED, SB_STEP_HOSTNAME, errno, -1, 0);
+		r = forbid_nested_userns();
 		if (r < 0)
-			fail(sock, SB_STEP_NETWORK, -r, index, value);
-	}
+			fail(sock, SB_STEP_USERNS, -r, 0, 0);
 
-	/*
-	 * Not fatal: the UTS namespace is the sandbox's own either way, so a hostname the
-	 * skill changes cannot reach the host; only the name stays the caller's. A container
-	 * runtime's seccomp profile refuses sethostname() without CAP_SYS_ADMIN (podman's
-	 * default does). The parent records it in the audit trail.
-	 */
-	if (sethostname(SANDBOX_HOSTNAME, strlen(SANDBOX_HOSTNAME)) < 0)
-		send_msg(sock, SB_MSG_DEGRADED, SB_STEP_HOSTNAME, errno, -1, 0);
-	r = forbid_nested_userns();
-	if (r < 0)
-		fail(sock, SB_STEP_USERNS, -r, 0, 0);
-
-	if (s->net.wait_start) {
-		send_msg(sock, SB_MSG_NET_READY, 0, 0, 0, 0);
-		if (recv_msg(sock, &m) < 0 || m.type != SB_MSG_START)
-			_exit(EXIT_FAILURE);
+		if (s->net.wait_start) {
+			send_msg(sock, SB_MSG_NET_READY, 0, 0, 0, 0);
+			if (recv_msg(sock, &m) < 0 || m.type != SB_MSG_START)
+				_exit(EXIT_FAILURE);
+		}
 	}
 
 	r = stdio_to_null();
 	if (r < 0)
 		fail(sock, SB_STEP_STDIO, -r, 0, 0);
 	if (s->stdio.pty) {
-		r = make_pty(&s->stdio, sock, &pty_slave);
+		/*
+		 * --isolation landlock mounts no devpts: the host's, through /dev/ptmx (its
+		 * pts/ptmx is often mode 0). The skill reaches no other terminal: Landlock grants
+		 * no rule on /dev/pts.
+		 */
+		r = make_pty(&s->stdio, landlock ? "/dev/ptmx" : "/dev/pts/ptmx", sock, &pty_slave);
 		if (r < 0)
 			fail(sock, SB_STEP_STDIO, -r, 1, 0);
 	}
@@ -641,9 +853,9 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	/* Keep only what init and the skill still need. */
 	{
 		/* hold_fd: init keeps the claim on a per-run uid for as long as it lives. */
-		int keep[] = { STDIN_FILENO,  STDOUT_FILENO,  STDERR_FILENO,  sock,
-			       s->sock_skill, s->stdio.fd[0], s->stdio.fd[1], s->stdio.fd[2],
-			       pty_slave,     s->hold_fd };
+		int keep[] = { STDIN_FILENO,  STDOUT_FILENO,  STDERR_FILENO,	     sock,
+			       s->sock_skill, s->stdio.fd[0], s->stdio.fd[1],	     s->stdio.fd[2],
+			       pty_slave,     s->hold_fd,     s->landlock.ruleset_fd };
 
 		sort_ints(keep, ELEMENTSOF(keep));
 		close_all_except(keep, ELEMENTSOF(keep));
@@ -657,6 +869,8 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	sigaddset(&mask, SIGQUIT);
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGUSR2);
+	if (landlock)
+		sigaddset(&mask, SANDBOX_SWEEP_SIGNAL);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 
 	skill = spawn_skill(s, sock, pty_slave);
@@ -676,6 +890,8 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 			close(s->stdio.fd[i]);
 	if (pty_slave >= 0)
 		close(pty_slave);
+	if (s->landlock.ruleset_fd >= 0)
+		close(s->landlock.ruleset_fd);
 	close(STDIN_FILENO);
 	close(STDOUT_FILENO);
 	close(STDERR_FILENO);
@@ -688,11 +904,28 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 	for (;;) {
 		struct signalfd_siginfo si;
 		ssize_t n = read(sfd, &si, sizeof(si));
+		bool have_status = false;
+		int status = 0;
 
 		if (n != sizeof(si)) {
 			if (n < 0 && errno == EINTR)
 				continue;
 			kill(skill, SIGKILL);
+			_exit(EXIT_FAILURE);
+		}
+		if (landlock && (int)si.ssi_signo == SANDBOX_SWEEP_SIGNAL) {
+			/* Timeout, a failed run, or skillbox is gone: end everything below us. */
+			sweep(skill, &status, &have_status);
+			if (have_status)
+				send_msg(sock, SB_MSG_EXIT, 0, 0, 0, status);
+			/*
+			 * Reparented: skillbox died (its parent-death signal brought us here)
+			 * and cannot remove the private directory. Nothing runs in it now. The
+			 * only allocation in init (opendir()): skillbox was single-threaded
+			 * when it cloned us, so no lock of malloc's can be held.
+			 */
+			if (getppid() != parent && s->landlock.private_dir)
+				landlock_private_dir_remove(s->landlock.private_dir);
 			_exit(EXIT_FAILURE);
 		}
 		if (si.ssi_signo != SIGCHLD) {
@@ -702,14 +935,20 @@ _noreturn_ void sandbox_init_main(const struct sandbox_spec *s)
 			continue;
 		}
 		for (;;) {
-			int status;
 			pid_t p = waitpid(-1, &status, WNOHANG);
 
 			if (p <= 0)
 				break;
 			if (p != skill)
 				continue;
-			/* Leaving kills whatever the skill left behind: we are pid 1. */
+			/*
+			 * Leaving kills whatever the skill left behind: we are pid 1, or, without
+			 * a pid namespace, its subreaper that sweeps it first.
+			 */
+			if (landlock) {
+				have_status = true;
+				sweep(skill, &status, &have_status);
+			}
 			send_msg(sock, SB_MSG_EXIT, 0, 0, 0, status);
 			_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		}

@@ -8,11 +8,16 @@
  * and then only reaps and forwards signals. The skill process drops every privilege, loads
  * the seccomp filter and execs the command.
  *
+ * With --isolation landlock there are no namespaces: init is an ordinary child of skillbox
+ * and the subreaper of the skill's processes, and the skill restricts itself with Landlock
+ * (sandbox_spec.landlock) instead of living in a view.
+ *
  * Between clone() and execve() nothing prints; failures travel to the parent as
  * struct sandbox_msg {type = SB_MSG_FAIL, step, error, index}.
  */
 
 #include <linux/filter.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -52,8 +57,19 @@ enum sandbox_step {
 	SB_STEP_CAPS,
 	SB_STEP_NO_NEW_PRIVS,
 	SB_STEP_SECCOMP,
-	SB_STEP_EXEC, /* error = errno of the last execve */
+	SB_STEP_EXEC,	  /* error = errno of the last execve */
+	SB_STEP_USER,	  /* landlock: switching to the skill's uid */
+	SB_STEP_LANDLOCK, /* landlock: landlock_restrict_self() */
 };
+
+/*
+ * --isolation landlock: init is not pid 1 of a namespace, so nothing ends the skill's
+ * background processes for it. init is their subreaper instead and, when the skill exits,
+ * when skillbox asks (timeout, failure) or when skillbox dies (its parent-death signal),
+ * kills every process below it before it exits. skillbox sends this signal rather than
+ * SIGKILL, which would leave them to the host's init.
+ */
+#define SANDBOX_SWEEP_SIGNAL SIGRTMAX
 
 struct sandbox_msg {
 	uint32_t type;
@@ -121,6 +137,21 @@ struct sandbox_spec {
 
 	char **scrub_argv; /* the process's original argv, overwritten in init (cmdline) */
 	int hold_fd;	   /* kept open by init (never by the skill) while it lives; -1 */
+
+	/*
+	 * --isolation landlock: no namespaces (the parent clones without them). init builds no
+	 * view and no network; the skill switches to uid/gid when the caller is root, drops
+	 * every capability, and restricts itself with the ruleset after no_new_privs.
+	 */
+	struct {
+		int ruleset_fd; /* -1: namespaces mode */
+		bool set_user;	/* become uid/gid, without supplementary groups (root caller) */
+		uid_t uid;
+		gid_t gid;
+		/* The run's private directory: init removes it when skillbox died before it
+		   could (skillbox removes it otherwise). */
+		const char *private_dir;
+	} landlock;
 };
 
 /** The body of the cloned child; never returns. */

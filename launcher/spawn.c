@@ -2,7 +2,8 @@
 /*
  * Starting the sandbox (run-state.h): the control sockets, signals blocked into a signalfd,
  * clone3() into the new namespaces with the sandbox's init as the child (sandbox.c) as the
- * caller, and the id maps that let init go on.
+ * caller, and the id maps that let init go on. With --isolation
+ * landlock, a plain clone: no namespace, no id map.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -77,6 +78,26 @@ static int make_socketpair(int *parent, int *child)
 	return 0;
 }
 
+/*
+ * --isolation landlock: init is an ordinary child, in no namespace of its own. A container
+ * runtime's profile may answer clone3() with ENOSYS (Docker's does, to steer namespace
+ * flags to clone(), whose flags it can check): then clone() does the same, with the pidfd
+ * written to the parent_tid argument.
+ */
+static long clone_landlock(int *pidfd)
+{
+	struct clone_args ca = {
+		.flags = CLONE_PIDFD,
+		.pidfd = (uint64_t)(uintptr_t)pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	long pid = sys_clone3(&ca);
+
+	if (pid < 0 && errno == ENOSYS)
+		pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, NULL, pidfd, NULL, 0);
+	return pid;
+}
+
 int run_spawn(struct run *r)
 {
 	struct clone_args ca = {
@@ -84,6 +105,7 @@ int run_spawn(struct run *r)
 			 CLONE_NEWUTS | CLONE_NEWCGROUP | CLONE_PIDFD,
 		.exit_signal = SIGCHLD,
 	};
+	bool landlock = r->opts.isolation == RUN_ISOLATION_LANDLOCK;
 	struct sandbox_msg go = { .type = SB_MSG_GO };
 	int one = 1, k, pidfd = -1;
 	sigset_t mask;
@@ -129,6 +151,12 @@ int run_spawn(struct run *r)
 	 * root) write its id maps and reach the skill for the seccomp listener and for tracing;
 	 * the user-mode network stack joins it through skillbox (run-net.c).
 	 */
+	if (landlock) {
+		pid = clone_landlock(&pidfd);
+		if (pid < 0)
+			return log_error_errno(-errno, "starting the sandbox's init (clone)");
+		goto cloned;
+	}
 	pid = sys_clone3(&ca);
 	if (pid < 0 && errno == ENOSYS) {
 		/* Docker's default seccomp profile answers clone3 with ENOSYS: clone() then. */
@@ -144,6 +172,7 @@ int run_spawn(struct run *r)
 			r->error = TAKE_PTR(why);
 		return -EPERM;
 	}
+cloned:
 	if (pid == 0) {
 		signal(SIGPIPE, SIG_DFL);
 		sandbox_init_main(&r->spec);
@@ -160,9 +189,15 @@ int run_spawn(struct run *r)
 	for (int i = 0; i < 3; i++)
 		r->spec.stdio.fd[i] = safe_close(r->spec.stdio.fd[i]);
 
-	k = write_id_maps(r);
-	if (k < 0)
-		return k;
+	if (landlock) {
+		/* init has its copy of the ruleset; ours would only outlive the sandbox. */
+		run_landlock_forget_ruleset(r->landlock);
+		r->spec.landlock.ruleset_fd = -1;
+	} else {
+		k = write_id_maps(r);
+		if (k < 0)
+			return k;
+	}
 	if (write(r->sock_init, &go, sizeof(go)) != sizeof(go))
 		return log_error_errno(-errno, "starting the sandbox");
 	return 0;

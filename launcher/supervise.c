@@ -29,13 +29,18 @@
 #include "parse-util.h"
 #include "run-state.h"
 
-/* The sink's stop hook: a failed run takes the whole sandbox down. */
+/*
+ * The sink's stop hook: a failed run takes the whole sandbox down. With namespaces, killing
+ * init ends its pid namespace; without (--isolation landlock), init must sweep the skill's
+ * processes first, so it is asked to with its sweep signal.
+ */
 static void kill_sandbox(void *userdata)
 {
 	struct run *r = userdata;
+	int sig = r->opts.isolation == RUN_ISOLATION_LANDLOCK ? SANDBOX_SWEEP_SIGNAL : SIGKILL;
 
 	if (r->init_pidfd >= 0 && !r->init_exited)
-		sys_pidfd_send_signal(r->init_pidfd, SIGKILL, NULL, 0);
+		sys_pidfd_send_signal(r->init_pidfd, sig, NULL, 0);
 }
 
 /* Stops watching fd and closes it. */
@@ -118,7 +123,12 @@ static char *describe_failure(struct run *r, const struct sandbox_msg *m)
 
 		char where[MANIFEST_LOC_MAX];
 
-		if (m->error == ENOENT && !m->index)
+		if (m->error == EACCES && r->opts.isolation == RUN_ISOLATION_LANDLOCK)
+			buf_printf(&b,
+				   "%s: cannot execute: %s (in landlock mode: is it, and its "
+				   "interpreter, inside a declared read or write path?)",
+				   cmd, strerror(m->error));
+		else if (m->error == ENOENT && !m->index)
 			buf_printf(&b, "%s: %s: command not found in the sandbox",
 				   r->m->command
 					   ? manifest_loc_format(r->m->command_loc, r->m->path,
@@ -298,10 +308,17 @@ static void emit_exec(struct run *r)
 	if (!a || (r->trace & MANIFEST_TRACE_EXEC))
 		return;
 	audit_begin(a, "proc.exec");
-	audit_int(a, "pid", 2);
-	if (r->skill_pid > 0)
+	if (r->opts.isolation == RUN_ISOLATION_LANDLOCK) {
+		/* No pid namespace: the pids are the host's. */
+		audit_int(a, "pid", r->skill_pid);
 		audit_int(a, "host_pid", r->skill_pid);
-	audit_int(a, "ppid", 1);
+		audit_int(a, "ppid", r->init_pid);
+	} else {
+		audit_int(a, "pid", 2);
+		if (r->skill_pid > 0)
+			audit_int(a, "host_pid", r->skill_pid);
+		audit_int(a, "ppid", 1);
+	}
 	audit_str(a, "path", r->argv[0]);
 	audit_array_begin(a, "argv");
 	STRV_FOREACH (arg, r->argv)
@@ -321,7 +338,8 @@ static int fetch_listener(struct run *r, int number)
 	const struct trace_context trace = {
 		.sink = r->sink,
 		.plan = r->plan,
-		.init_pid = r->init_pid,
+		/* Without a pid namespace init is not pid 1: parents are named by host pid. */
+		.init_pid = r->opts.isolation == RUN_ISOLATION_LANDLOCK ? 0 : r->init_pid,
 	};
 	int fd, k;
 
@@ -330,7 +348,8 @@ static int fetch_listener(struct run *r, int number)
 	fd = (int)syscall(SYS_pidfd_getfd, r->skill_pidfd, number, 0);
 	if (fd < 0)
 		return -errno;
-	k = seccomp_listener_new(r->loop, r->seccomp, fd, &trace, &r->listener);
+	k = seccomp_listener_new(r->loop, r->seccomp, fd, &trace,
+				 run_landlock_emulator(r->landlock), &r->listener);
 	if (k < 0)
 		return k;
 	if (write(r->sock_skill, &ack, sizeof(ack)) != sizeof(ack))

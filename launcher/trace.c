@@ -151,6 +151,20 @@ static int mem_read_string(pid_t pid, uint64_t addr, size_t max, bool cut, char 
 	return 0;
 }
 
+int trace_read_path(pid_t tid, uint64_t addr, char **ret)
+{
+	return mem_read_string(tid, addr, PATH_MAX - 1, false, ret, NULL);
+}
+
+int trace_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len)
+{
+	ssize_t n = mem_read(tid, addr, buf, len, 0);
+
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
 /* readlink() of /proc/<tid>/<what>, NUL-terminated. */
 static int proc_readlink(pid_t tid, const char *what, char **ret)
 {

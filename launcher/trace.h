@@ -102,6 +102,13 @@ void trace_collect(const struct trace_context *t, const struct seccomp_notif *re
 void trace_emit(const struct trace_context *t, const struct trace_call *c);
 void trace_call_done(struct trace_call *c);
 
+/* --- reading a stopped task's memory, for the other handlers of notifications --- */
+
+/** A path argument (at most PATH_MAX - 1 bytes) of task tid at addr; 0 or -errno. */
+int trace_read_path(pid_t tid, uint64_t addr, char **ret);
+/** Exactly len bytes of task tid at addr; 0 or -errno (-EFAULT when fewer could be read). */
+int trace_read_mem(pid_t tid, uint64_t addr, void *buf, size_t len);
+
 /* --- pure helpers, exposed for the unit tests --- */
 
 /** "read", "write", "read-write" or "path" (O_PATH), from open flags. */

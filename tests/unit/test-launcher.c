@@ -123,7 +123,7 @@ static void test_seccomp_from_manifest(void)
 
 		if (!ok(m, "%s: the manifest parses", cases[i].name))
 			continue;
-		if (!ok(run_seccomp_build(m, cases[i].trace, false, &got, &error) == 0 &&
+		if (!ok(run_seccomp_build(m, cases[i].trace, false, false, &got, &error) == 0 &&
 				seccomp_policy_build(&cases[i].spec, &want, NULL) == 0,
 			"%s: seccomp_policy_build() succeeds (%s)", cases[i].name,
 			error ? error : "both"))
@@ -148,7 +148,7 @@ static void test_deny_startup(void)
 	_cleanup_free_ char *error = NULL;
 	int r;
 
-	r = run_seccomp_build(m, 0, false, &p, &error);
+	r = run_seccomp_build(m, 0, false, false, &p, &error);
 	ok(r == -EINVAL && !p, "syscalls.deny: write is refused (%d)", r);
 	ok(error && strstr(error, "test.yaml:5:") && strstr(error, "write"),
 	   "  the message names the manifest line and the syscall: %s", error ? error : "(null)");
@@ -162,7 +162,7 @@ static void test_deny_startup(void)
 		_cleanup_manifest_free_ struct manifest *m2 =
 			parse(MANIFEST_HEAD "syscalls:\n  deny: [prctl]\n");
 
-		r = run_seccomp_build(m2, 0, false, &p, &error);
+		r = run_seccomp_build(m2, 0, false, false, &p, &error);
 		ok(r == -EINVAL && !p && error && strstr(error, "prctl"),
 		   "syscalls.deny: prctl is refused: %s", error ? error : "(null)");
 		seccomp_policy_free(p);
