@@ -346,7 +346,9 @@ static void describe_list(struct report *rp, const json_t *arr, const char *none
 /* Mounts in brief: how many, and the writable and hidden ones in full. */
 static void describe_mounts(struct report *rp, const struct run_info *run)
 {
-	const json_t *mounts = get_array(run->single[S_FS], "mounts");
+	/* --isolation landlock records Landlock rules where the namespaces mode has mounts. */
+	const json_t *mounts =
+		get_array(run->single[S_FS], "mounts") ?: get_array(run->single[S_FS], "rules");
 	size_t writable = 0, hidden = 0;
 
 	if (!run->single[S_FS]) {
@@ -460,7 +462,9 @@ static void describe_egress(struct report *rp, const struct run_info *run)
 		raw_to_val(rp);
 	}
 	if (!any)
-		buf_puts(&rp->val, "none (loopback only)");
+		buf_puts(&rp->val, get_is(net, "isolation", "landlock")
+					   ? "none (no network namespace: AF_UNIX sockets only)"
+					   : "none (loopback only)");
 	summary_row(rp, "egress");
 
 	JSON_FOREACH_MEMBER (net, key, m) {
@@ -783,6 +787,14 @@ void summary_run_rows(struct report *rp, const struct run_info *run)
 	summary_row(rp, "software");
 	describe_list(rp, get(st, "layers"), "none");
 	summary_row(rp, "layers");
+	if ((n = get(st, "isolation"))) {
+		summary_node_text(&rp->raw, n);
+		raw_to_val(rp);
+		if (node_is_str(n, "landlock"))
+			buf_puts(&rp->val, " (no pid, network or mount namespace: policy.isolation "
+					   "says what is not enforced)");
+		summary_row(rp, "isolation");
+	}
 	network_text(rp, run);
 	summary_row(rp, "network");
 	describe_list(rp, get(st, "trace"), "none");
