@@ -11,8 +11,10 @@
  *   - seccomp (seccomp/, host_namespaces): sockets other than AF_UNIX, System V IPC and
  *     POSIX message queues, metadata changes by path, and scheduling and limit changes of
  *     other processes refused and audited, on top of the profile.
- *   - The skill's identity: a root caller's skill runs as nobody (or --user), without
- *     supplementary groups or capabilities; no_new_privs always.
+ *   - The skill's identity: a root caller's skillbox becomes nobody (or --user), without
+ *     supplementary groups or capabilities, once it has opened what it needs (manifest,
+ *     secrets, audit file, the ruleset's paths) and before it starts the sandbox: nothing
+ *     of the run is root from then on. no_new_privs always.
  *   - skillbox's init, the subreaper of the skill's processes, kills all of them when the
  *     skill exits, on timeout, and when skillbox dies.
  *
@@ -21,8 +23,12 @@
  * what follows from that; docs/design-notes.md has the reasoning.
  */
 #include <errno.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -60,8 +66,9 @@ static const char *const enforced[] = {
 	"performed by skillbox for the skill inside the write paths only, refused and audited "
 	"elsewhere; ownership and extended-attribute changes by path: refused by seccomp",
 	"scheduling, priority and resource limits of other processes: refused by seccomp",
-	"identity: no capabilities, no_new_privs; a root caller's skill runs as an unprivileged "
-	"uid without supplementary groups",
+	"identity: no capabilities, no_new_privs; a root caller's skillbox becomes an "
+	"unprivileged uid (nobody, or --user) without supplementary groups before it starts the "
+	"sandbox, so that neither the skill nor skillbox's init and supervisor are root",
 	"processes left behind: killed with the skill, on timeout and when skillbox dies "
 	"(skillbox's init is their subreaper)",
 };
@@ -272,9 +279,6 @@ int run_landlock_env(const struct run_landlock *l, struct sandbox_env *env)
 int run_landlock_spec(const struct run_landlock *l, struct sandbox_spec *spec, char **argv)
 {
 	spec->landlock.ruleset_fd = l->ruleset_fd;
-	spec->landlock.set_user = l->o.set_user;
-	spec->landlock.uid = l->o.uid;
-	spec->landlock.gid = l->o.gid;
 	spec->landlock.private_dir = l->private_dir;
 	spec->workdir = l->policy->workdir;
 	/* argv begins with the manifest's command; the caller's arguments follow it. */
@@ -300,6 +304,32 @@ int run_landlock_view(const struct run_landlock *l, struct mount_plan **ret)
 const struct seccomp_emulator *run_landlock_emulator(struct run_landlock *l)
 {
 	return l && l->emulator.handle ? &l->emulator : NULL;
+}
+
+int run_landlock_become_skill_user(struct run_landlock *l)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	int last = (int)cap_max_bits() - 1;
+
+	if (!l->o.set_user)
+		return 0;
+	/* Empty for everything cloned from here on: init and the skill never hold one. */
+	for (int c = 0; c <= last; c++)
+		if (cap_drop_bound((cap_value_t)c) < 0 && errno != EINVAL)
+			return -errno;
+	if (cap_reset_ambient() < 0 || setgroups(0, NULL) < 0 ||
+	    setresgid(l->o.gid, l->o.gid, l->o.gid) < 0 ||
+	    setresuid(l->o.uid, l->o.uid, l->o.uid) < 0)
+		return -errno;
+	/* Leaving uid 0 for good cleared every set; make sure of it. */
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	if (d[0].permitted || d[1].permitted || d[0].effective || d[1].effective)
+		return -EPERM;
+	/* Lookups and changes for the skill need no fsuid switch any more. */
+	l->meta.switch_fsuid = false;
+	return 0;
 }
 
 void run_landlock_forget_ruleset(struct run_landlock *l)

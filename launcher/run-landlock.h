@@ -29,7 +29,7 @@ struct run_landlock_opts {
 	const char *run_id;
 	uid_t uid; /* the skill's identity on the host */
 	gid_t gid;
-	bool set_user; /* the caller is root: the skill switches to uid/gid */
+	bool set_user; /* the caller is root: skillbox becomes uid/gid before the sandbox */
 	/* skillbox explain and check: plan only (no directory, no ruleset), and report an ABI
 	   that is too old in the explanation rather than as a failure */
 	bool plan_only;
@@ -52,6 +52,14 @@ int run_landlock_env(const struct run_landlock *l, struct sandbox_env *env);
 int run_landlock_spec(const struct run_landlock *l, struct sandbox_spec *spec, char **argv);
 /** The rules as a view for the tracing layer; the caller owns it. */
 int run_landlock_view(const struct run_landlock *l, struct mount_plan **ret);
+/**
+ * A root caller: skillbox itself becomes the skill's uid and gid, without supplementary
+ * groups, with an empty bounding set and no capability, for good. Called once everything
+ * only root could open is open, before the sandbox is cloned: init, the skill and the
+ * supervisor then share the skill's uid and none is root (the supervisor fetches the
+ * listener and reads traced arguments without CAP_SYS_PTRACE, which containers lack).
+ */
+int run_landlock_become_skill_user(struct run_landlock *l);
 /** The parent's copy of the ruleset's fd is no longer needed once the sandbox exists. */
 void run_landlock_forget_ruleset(struct run_landlock *l);
 

@@ -2,7 +2,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
@@ -58,8 +57,6 @@ const char *sandbox_step_to_string(enum sandbox_step s)
 		return "loading the seccomp filter";
 	case SB_STEP_EXEC:
 		return "executing the command";
-	case SB_STEP_USER:
-		return "switching to the skill's user";
 	case SB_STEP_LANDLOCK:
 		return "restricting the skill with Landlock";
 	}
@@ -189,29 +186,20 @@ static int drop_capabilities(void)
 
 /*
  * --isolation landlock: there is no user namespace to map the skill to an unprivileged uid.
- * A root caller's skill becomes spec->landlock.uid/gid here, with no supplementary group,
- * keeping its capabilities just long enough to drop them all (securebits, bounding set)
- * the way drop_capabilities() does. An unprivileged caller's skill stays the caller; it
- * holds no capability to drop beyond what it may have inherited, and without CAP_SETPCAP
- * it cannot touch the securebits or the bounding set: no_new_privs, set next, keeps execve
- * from granting any (set-user-ID bits and file capabilities are then ignored).
+ * A root caller's skillbox became the skill's uid before it cloned init (spawn.c), so
+ * nothing here is root. What is left is what the caller may have held itself: with
+ * CAP_SETPCAP everything goes the way drop_capabilities() does it (securebits, bounding
+ * set); without, the bounding set cannot be touched, but the skill holds no capability and
+ * no_new_privs, set next, keeps execve from granting any (set-user-ID bits and file
+ * capabilities are then ignored).
  */
-static int drop_privileges_landlock(const struct sandbox_spec *s, enum sandbox_step *step)
+static int drop_privileges_landlock(void)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2];
 	cap_t empty;
 	int r;
 
-	*step = SB_STEP_USER;
-	if (s->landlock.set_user) {
-		if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || setgroups(0, NULL) < 0 ||
-		    setresgid(s->landlock.gid, s->landlock.gid, s->landlock.gid) < 0 ||
-		    setresuid(s->landlock.uid, s->landlock.uid, s->landlock.uid) < 0 ||
-		    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-			return -errno;
-	}
-	*step = SB_STEP_CAPS;
 	if (syscall(SYS_capget, &h, d) < 0)
 		return -errno;
 	if (d[CAP_TO_INDEX(CAP_SETPCAP)].permitted & CAP_TO_MASK(CAP_SETPCAP)) {
@@ -412,12 +400,10 @@ static _noreturn_ void skill_main(const struct sandbox_spec *s, int pty_slave)
 			fail(sock, SB_STEP_RLIMIT, errno, s->rlimits[i].resource, 0);
 
 	if (s->landlock.ruleset_fd >= 0) {
-		enum sandbox_step step;
-
-		r = drop_privileges_landlock(s, &step);
+		r = drop_privileges_landlock();
 		if (r < 0)
-			fail(sock, step, -r, 0, 0);
-		/* Dies with init (a uid change cleared the signal); init sweeps, this is belt. */
+			fail(sock, SB_STEP_CAPS, -r, 0, 0);
+		/* Dies with init, which sweeps anyway: this is belt and braces. */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 			fail(sock, SB_STEP_SYNC, errno, 0, 0);
 	} else {

@@ -58,7 +58,6 @@ enum sandbox_step {
 	SB_STEP_NO_NEW_PRIVS,
 	SB_STEP_SECCOMP,
 	SB_STEP_EXEC,	  /* error = errno of the last execve */
-	SB_STEP_USER,	  /* landlock: switching to the skill's uid */
 	SB_STEP_LANDLOCK, /* landlock: landlock_restrict_self() */
 };
 
@@ -139,15 +138,13 @@ struct sandbox_spec {
 	int hold_fd;	   /* kept open by init (never by the skill) while it lives; -1 */
 
 	/*
-	 * --isolation landlock: no namespaces (the parent clones without them). init builds no
-	 * view and no network; the skill switches to uid/gid when the caller is root, drops
-	 * every capability, and restricts itself with the ruleset after no_new_privs.
+	 * --isolation landlock: no namespaces (the parent clones without them, already as the
+	 * skill's uid when the caller is root). init builds no view and no network; the skill
+	 * drops whatever capability is left and restricts itself with the ruleset after
+	 * no_new_privs.
 	 */
 	struct {
 		int ruleset_fd; /* -1: namespaces mode */
-		bool set_user;	/* become uid/gid, without supplementary groups (root caller) */
-		uid_t uid;
-		gid_t gid;
 		/* The run's private directory: init removes it when skillbox died before it
 		   could (skillbox removes it otherwise). */
 		const char *private_dir;

@@ -152,6 +152,10 @@ int run_spawn(struct run *r)
 	 * the user-mode network stack joins it through skillbox (run-net.c).
 	 */
 	if (landlock) {
+		k = run_landlock_become_skill_user(r->landlock);
+		if (k < 0)
+			return log_error_errno(k, "landlock: becoming uid %u",
+					       (unsigned)r->host_uid);
 		pid = clone_landlock(&pidfd);
 		if (pid < 0)
 			return log_error_errno(-errno, "starting the sandbox's init (clone)");

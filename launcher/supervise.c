@@ -37,10 +37,20 @@
 static void kill_sandbox(void *userdata)
 {
 	struct run *r = userdata;
-	int sig = r->opts.isolation == RUN_ISOLATION_LANDLOCK ? SANDBOX_SWEEP_SIGNAL : SIGKILL;
 
+	if (r->opts.isolation != RUN_ISOLATION_LANDLOCK) {
+		if (r->init_pidfd >= 0 && !r->init_exited)
+			sys_pidfd_send_signal(r->init_pidfd, SIGKILL, NULL, 0);
+		return;
+	}
+	/*
+	 * Until the skill has exec'd, init waits for it (vfork) and cannot take a signal: the
+	 * skill goes first (it may be waiting for us), then init sweeps what is left.
+	 */
+	if (r->skill_pidfd >= 0)
+		sys_pidfd_send_signal(r->skill_pidfd, SIGKILL, NULL, 0);
 	if (r->init_pidfd >= 0 && !r->init_exited)
-		sys_pidfd_send_signal(r->init_pidfd, sig, NULL, 0);
+		sys_pidfd_send_signal(r->init_pidfd, SANDBOX_SWEEP_SIGNAL, NULL, 0);
 }
 
 /* Stops watching fd and closes it. */

@@ -123,6 +123,18 @@ def op_prlimit(pid):
 def op_ppid():
     return os.getppid()
 
+def op_ancestor_uids():
+    """The real uids of init (the parent) and of skillbox (its parent): /proc/PID/status
+    is readable without ptrace access."""
+    out = []
+    pid = os.getppid()
+    for _ in range(2):
+        with open("/proc/%d/status" % pid) as f:
+            st = dict(l.split(":", 1) for l in f.read().splitlines() if ":" in l)
+        out.append(int(st["Uid"].split()[0]))
+        pid = int(st["PPid"])
+    return out
+
 def op_ptrace_parent():
     return op_ptrace(os.getppid())
 
@@ -289,7 +301,7 @@ def writable_dir(env, name):
 def case_identity(env):
     tag = f"[{env.ident}] identity"
     d = skill_dir(env, probe_manifest(), name="identity")
-    r, (st, cwd) = probe(env, d, [["status"], ["cwd"]])
+    r, (st, cwd, anc) = probe(env, d, [["status"], ["cwd"], ["ancestor_uids"]])
     h.ok(r.rc == 0, f"{tag}: the run succeeds", r.describe())
     v = st.get("v") or {}
     h.ok(v.get("uid") == skill_uid(env),
@@ -305,6 +317,10 @@ def case_identity(env):
              json.dumps(st))
     h.ok(v.get("NoNewPrivs") == "1" and v.get("Seccomp") == "2",
          f"{tag}: no_new_privs and a seccomp filter", json.dumps(st))
+    h.ok(anc.get("v") == [skill_uid(env)] * 2,
+         f"{tag}: skillbox's init and skillbox itself run as uid {skill_uid(env)} too"
+         + (" (a root caller's skillbox gives up root before it starts the sandbox)"
+            if env.ident.is_root else ""), anc)
     h.ok(cwd.get("v") == d, f"{tag}: workdir /skill (declared as .:/skill) starts the skill in "
          f"its host path {d}", json.dumps(cwd))
 
@@ -733,6 +749,33 @@ def case_no_userns(env):
          f"{tag}: ... where --isolation landlock runs the skill", f"rc={rc}\n{out!r}\n{err!r}")
 
 
+def case_no_ptrace_capability(env):
+    """Root in a container holds no CAP_SYS_PTRACE (Docker's and podman's default set):
+    the listener is still fetched, traced arguments read and chmod performed, because the
+    supervisor is the skill's uid by then."""
+    tag = f"[{env.ident}] root without CAP_SYS_PTRACE"
+    if not env.ident.is_root:
+        return
+    out = writable_dir(env, "noptrace-out")
+    d = skill_dir(env, manifest(["/bin/sh", "-c", f"echo x > {out}/f && chmod 700 {out}/f && "
+                                 "cat /etc/hostname; echo done"], write=[out]),
+                  name="noptrace")
+    fd, audit = tempfile.mkstemp(prefix="audit-", suffix=".jsonl", dir=env.auditdir)
+    os.close(fd)
+    os.unlink(audit)
+    rc, out_, err = env.run(["setpriv", "--bounding-set", "-sys_ptrace", "--inh-caps",
+                             "-sys_ptrace", env.bin, "run", "--isolation", "landlock",
+                             "--trace", "files", "--audit", audit, d])
+    with open(audit) as f:
+        evs = [json.loads(l) for l in f]
+    opens = [e for e in evs if e.get("event") == "file.open" and e.get("path") == "/etc/hostname"]
+    h.ok(rc == 0 and b"done" in out_ and os.stat(os.path.join(out, "f")).st_mode & 0o777 == 0o700,
+         f"{tag}: the run works, chmod in the write path included", f"rc={rc}\n{err!r}")
+    h.ok(opens and opens[0].get("declared") is False,
+         f"{tag}: traced arguments are read (file.open /etc/hostname, declared false)",
+         [e.get("event") for e in evs])
+
+
 CASES = [
     case_identity,
     case_user_option,
@@ -744,6 +787,7 @@ CASES = [
     case_chmod,
     case_processes,
     case_limits_env,
+    case_no_ptrace_capability,
     case_refused_manifests,
     case_explain,
     case_no_userns,
