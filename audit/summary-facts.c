@@ -787,12 +787,19 @@ void summary_run_rows(struct report *rp, const struct run_info *run)
 	summary_row(rp, "software");
 	describe_list(rp, get(st, "layers"), "none");
 	summary_row(rp, "layers");
-	if ((n = get(st, "isolation"))) {
+	/* The mode, and for landlock what it does not enforce, which a reviewer must know. */
+	if ((n = get(run->single[S_ISOLATION], "mode") ?: get(st, "isolation"))) {
+		const json_t *not_enforced = get_array(run->single[S_ISOLATION], "not_enforced");
+
 		summary_node_text(&rp->raw, n);
 		raw_to_val(rp);
 		if (node_is_str(n, "landlock"))
-			buf_puts(&rp->val, " (no pid, network or mount namespace: policy.isolation "
-					   "says what is not enforced)");
+			buf_puts(&rp->val, ": no pid, network or mount namespace");
+		for (size_t i = 0; i < json_array_size(not_enforced); i++) {
+			buf_puts(&rp->val, "\nnot enforced: ");
+			summary_node_text(&rp->raw, json_array_get(not_enforced, i));
+			raw_to_val(rp);
+		}
 		summary_row(rp, "isolation");
 	}
 	network_text(rp, run);

@@ -23,9 +23,15 @@
  */
 
 static const char *const single_events[_S_MAX] = {
-	[S_START] = "run.start",      [S_FS] = "policy.fs",	      [S_ENV] = "policy.env",
-	[S_LIMITS] = "policy.limits", [S_SECCOMP] = "policy.seccomp", [S_NET] = "policy.net",
-	[S_EXIT] = "run.exit",	      [S_SUMMARY] = "run.summary",
+	[S_START] = "run.start",
+	[S_FS] = "policy.fs",
+	[S_ENV] = "policy.env",
+	[S_LIMITS] = "policy.limits",
+	[S_SECCOMP] = "policy.seccomp",
+	[S_NET] = "policy.net",
+	[S_ISOLATION] = "policy.isolation",
+	[S_EXIT] = "run.exit",
+	[S_SUMMARY] = "run.summary",
 };
 
 /* A number's value (an integer read as a double, as the reports only show it rounded). */

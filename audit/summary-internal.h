@@ -70,6 +70,7 @@ enum single {
 	S_LIMITS,
 	S_SECCOMP,
 	S_NET,
+	S_ISOLATION,
 	S_EXIT,
 	S_SUMMARY,
 	_S_MAX,

@@ -951,12 +951,10 @@ planned:
 	}
 
 	emit_run_start(r);
-	if (landlock) {
-		run_landlock_audit(r->landlock, r->audit, r->host_uid);
-	} else {
-		run_namespaces_audit(r->audit);
+	if (landlock)
+		run_landlock_audit_fs(r->landlock, r->audit);
+	else
 		emit_policy_fs(r);
-	}
 	emit_policy_env(r);
 	emit_policy_limits(r);
 	if (r->audit && r->seccomp && seccomp_policy_audit(r->seccomp, r->audit) < 0)
@@ -965,6 +963,11 @@ planned:
 		emit_policy_net_landlock(r);
 	else if (r->audit)
 		run_net_audit(r->net, r->audit);
+	/* Last of the policy: what the mode enforces, and what it does not. */
+	if (landlock)
+		run_landlock_audit_isolation(r->landlock, r->audit, r->host_uid);
+	else
+		run_namespaces_audit(r->audit);
 	run_net_warn_unresolved(r->net);
 	return 0;
 }

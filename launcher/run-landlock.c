@@ -364,8 +364,10 @@ static void audit_rights(struct audit *a, const char *key, uint64_t v)
 	audit_array_end(a);
 }
 
-static void audit_policy_fs(const struct run_landlock *l, struct audit *a)
+void run_landlock_audit_fs(const struct run_landlock *l, struct audit *a)
 {
+	if (!a)
+		return;
 	audit_begin(a, "policy.fs");
 	audit_str(a, "isolation", "landlock");
 	audit_array_begin(a, "rules");
@@ -418,14 +420,12 @@ static void audit_strs(struct audit *a, const char *key, const char *const *v, s
 	audit_array_end(a);
 }
 
-void run_landlock_audit(const struct run_landlock *l, struct audit *a, uid_t host_uid)
+void run_landlock_audit_isolation(const struct run_landlock *l, struct audit *a, uid_t host_uid)
 {
 	struct landlock_handled h;
 
 	if (!a)
 		return;
-	audit_policy_fs(l, a);
-
 	landlock_handled_for_abi(l->abi, &h);
 	audit_begin(a, "policy.isolation");
 	audit_str(a, "mode", "landlock");

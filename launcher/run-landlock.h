@@ -63,8 +63,10 @@ int run_landlock_become_skill_user(struct run_landlock *l);
 /** The parent's copy of the ruleset's fd is no longer needed once the sandbox exists. */
 void run_landlock_forget_ruleset(struct run_landlock *l);
 
-/** Emits policy.fs (the rules) and policy.isolation (what is and is not enforced). */
-void run_landlock_audit(const struct run_landlock *l, struct audit *a, uid_t host_uid);
+/** Emits policy.fs: the rules, the workdir and translated command. */
+void run_landlock_audit_fs(const struct run_landlock *l, struct audit *a);
+/** Emits policy.isolation: the ABI, what is handled, what is and is not enforced. */
+void run_landlock_audit_isolation(const struct run_landlock *l, struct audit *a, uid_t host_uid);
 /** Prints the filesystem rules and the isolation for `skillbox explain`. */
 void run_landlock_explain(const struct run_landlock *l, FILE *f);
 
