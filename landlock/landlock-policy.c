@@ -136,10 +136,9 @@ static int problem(char ***problems, const struct manifest *m, struct manifest_l
 	va_list ap;
 	char *s;
 
-	if (loc.line)
-		buf_printf(&b, "%s:%u:%u: ", m->path, loc.line, loc.column);
-	else
-		buf_printf(&b, "%s: ", m->path);
+	char where[MANIFEST_LOC_MAX];
+
+	buf_printf(&b, "%s: ", manifest_loc_format(loc, m->path, true, where, sizeof(where)));
 	va_start(ap, fmt);
 	buf_vprintf(&b, fmt, ap);
 	va_end(ap);
@@ -176,6 +175,7 @@ static int check_nesting(const struct manifest *m, const struct entry *v, size_t
 		for (size_t a = 0; a < n; a++) {
 			const struct manifest_mount *A = v[a].mm, *B = v[b].mm;
 			_cleanup_free_ char *expected = NULL;
+			char where[MANIFEST_LOC_MAX];
 			const char *rest;
 			int k;
 
@@ -195,11 +195,16 @@ static int check_nesting(const struct manifest *m, const struct entry *v, size_t
 			k = problem(
 				problems, m, B->loc,
 				"%s: %s:%s: in landlock mode (no mount namespace) every path is "
-				"seen at its host path: %s lies in %s %s:%s (line %u), so the "
-				"skill would find %s there, not %s; make the host paths nest as "
-				"the inside paths do, or run with --isolation namespaces",
+				"seen at its host path: %s lies in %s %s:%s (%s), so the skill "
+				"would find %s there, not %s; %s, or run with --isolation "
+				"namespaces",
 				v[b].key, B->host, B->inside, B->inside, v[a].key, A->host,
-				A->inside, A->loc.line, expected, B->host);
+				A->inside,
+				manifest_loc_format(A->loc, m->path, false, where, sizeof(where)),
+				expected, B->host,
+				B->loc.file && streq(B->loc.file, MANIFEST_COMMAND_LINE)
+					? "give the grant its own host path as DST (SRC:SRC)"
+					: "make the host paths nest as the inside paths do");
 			if (k < 0)
 				return k;
 			break;
@@ -412,6 +417,8 @@ int landlock_policy_build(const struct manifest *m, const struct landlock_policy
 			     v[i].key, v[i].mm->loc);
 		if (k < 0)
 			return k;
+		/* "optional: true": no rule when the host path does not exist. */
+		p->rules[p->n_rules - 1].optional = v[i].mm->optional;
 	}
 	k = add_private(p, m, p->tmp_dir, "/tmp");
 	if (k >= 0)

@@ -39,6 +39,8 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "profiles.h"
+#include "run-landlock.h"
+#include "run.h"
 #include "secret-file.h"
 #include "strv.h"
 
@@ -57,6 +59,9 @@ static void check_help(FILE *f)
 		"1 when any is not (or has a warning, with --strict), 125 on a usage error.\n"
 		"\n"
 		"  --strict        treat the warnings as errors\n"
+		"  --isolation landlock\n"
+		"                  also refuse what --isolation landlock cannot enforce (egress,\n"
+		"                  hide, tmpfs, inside paths that do not nest on the host)\n"
 		"  --read, --write, --env, --secret, --allow\n"
 		"                  the grants a run would be given (see skillbox run --help)\n"
 		"  -v, --verbose   also print one line per valid manifest\n"
@@ -368,7 +373,7 @@ static void check_tmpfs(struct check *c, struct mount_plan *plan)
 }
 
 /* Returns the number of warnings, or -errno. */
-static int predict(const struct manifest *m, bool strict)
+static int predict(const struct manifest *m, bool strict, bool landlock)
 {
 	/* Placeholders for the files the network layer generates at run time. */
 	static const struct mount_file files[] = { { "/etc/hosts", "" },
@@ -384,7 +389,9 @@ static int predict(const struct manifest *m, bool strict)
 	if (r < 0)
 		return r;
 	c.plan = plan;
-	check_tmpfs(&c, plan);
+	/* Without namespaces /tmp and HOME are host directories: no tmpfs to fit. */
+	if (!landlock)
+		check_tmpfs(&c, plan);
 	for (size_t i = 0; i < m->fs.n_read; i++)
 		check_mount(&c, &m->fs.read[i], false);
 	for (size_t i = 0; i < m->fs.n_write; i++)
@@ -395,19 +402,42 @@ static int predict(const struct manifest *m, bool strict)
 	return (int)c.n;
 }
 
+/* What `run --isolation landlock` would refuse, printed as FILE:LINE:COLUMN: message. */
+static bool landlock_allows(const struct manifest *m)
+{
+	_cleanup_free_ char *error = NULL;
+	struct run_landlock *l = NULL;
+
+	if (run_landlock_new(&(struct run_landlock_opts){ .m = m, .plan_only = true }, &l,
+			     &error) >= 0) {
+		run_landlock_free(l);
+		return true;
+	}
+	for (char *line = error, *next; line && *line; line = next) {
+		next = strchrnul(line, '\n');
+		if (*next)
+			*next++ = 0;
+		fprintf(stderr, "%s\n", line);
+	}
+	return false;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	enum {
 		OPT_STRICT = 256,
+		OPT_ISOLATION,
 	};
 	static const struct option options[] = {
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "strict", no_argument, NULL, OPT_STRICT },
+		{ "isolation", required_argument, NULL, OPT_ISOLATION },
 		{ "help", no_argument, NULL, 'h' },
 		GRANT_OPTIONS,
 		{},
 	};
 	struct manifest_grants grants = {};
+	enum run_isolation isolation = RUN_ISOLATION_NAMESPACES;
 	bool verbose = false, strict = false;
 	int c, k, status = 0;
 
@@ -426,6 +456,16 @@ int cmd_check(int argc, char **argv)
 			break;
 		case OPT_STRICT:
 			strict = true;
+			break;
+		case OPT_ISOLATION:
+			if (run_isolation_from_string(optarg, &isolation) < 0) {
+				log_error(
+					"check: --isolation: expected namespaces or landlock, got "
+					"'%s'",
+					optarg);
+				grants_done(&grants);
+				return EXIT_SKILLBOX_FAILED;
+			}
 			break;
 		case 'h':
 			check_help(stdout);
@@ -450,7 +490,11 @@ int cmd_check(int argc, char **argv)
 			status = EXIT_CHECK_INVALID;
 			continue;
 		}
-		k = predict(m, strict);
+		if (isolation == RUN_ISOLATION_LANDLOCK && !landlock_allows(m)) {
+			status = EXIT_CHECK_INVALID;
+			continue;
+		}
+		k = predict(m, strict, isolation == RUN_ISOLATION_LANDLOCK);
 		if (k < 0) {
 			log_error_errno(k, "check: %s", m->path);
 			status = EXIT_CHECK_INVALID;

@@ -139,14 +139,16 @@ static char *describe_ruleset_failure(const struct run_landlock *l,
 				      const struct landlock_failure *f)
 {
 	const struct landlock_rule *r = f->rule >= 0 ? &l->policy->rules[f->rule] : NULL;
+	char where[MANIFEST_LOC_MAX];
 	struct buf b = BUF_INIT;
 
 	if (!r) {
 		buf_printf(&b, "creating the ruleset: %s", strerror(f->error));
 		return buf_steal(&b);
 	}
-	if (r->key && r->loc.line)
-		buf_printf(&b, "%s:%u:%u: %s %s: ", l->o.m->path, r->loc.line, r->loc.column,
+	if (r->key)
+		buf_printf(&b, "%s: %s %s: ",
+			   manifest_loc_format(r->loc, l->o.m->path, true, where, sizeof(where)),
 			   r->key, r->path);
 	else
 		buf_printf(&b, "%s: ", r->path);
@@ -348,7 +350,7 @@ static const char *state_to_string(enum landlock_rule_state s)
 	case LANDLOCK_STATE_SYMLINK:
 		return "symlink, not followed: no rule";
 	case LANDLOCK_STATE_MISSING:
-		return "missing: no rule";
+		return "missing (optional): no rule";
 	}
 	return "?";
 }
@@ -394,8 +396,13 @@ void run_landlock_audit_fs(const struct run_landlock *l, struct audit *a)
 			audit_bool(a, "size_enforced", false);
 		}
 		if (r->key) {
+			char where[MANIFEST_LOC_MAX];
+
 			audit_str(a, "from", r->key);
 			audit_uint(a, "line", r->loc.line);
+			audit_str(a, "origin",
+				  manifest_loc_format(r->loc, l->o.m->path, false, where,
+						      sizeof(where)));
 		}
 		audit_object_end(a);
 	}
@@ -519,8 +526,14 @@ void run_landlock_explain(const struct run_landlock *l, FILE *f)
 		}
 		if (r->inside && r->kind != LANDLOCK_RULE_PRIVATE)
 			fprintf(f, " (declared at %s)", escaped(r->inside));
-		if (r->key)
-			fprintf(f, "  (%s:%u %s)", escaped(l->o.m->path), r->loc.line, r->key);
+		if (r->key) {
+			char where[MANIFEST_LOC_MAX];
+
+			fprintf(f, "  (%s %s)",
+				escaped(manifest_loc_format(r->loc, l->o.m->path, false, where,
+							    sizeof(where))),
+				r->key);
+		}
 		fprintf(f, "\n");
 	}
 	fprintf(f, "  paths are opened without following symbolic links; a declared symbolic link "

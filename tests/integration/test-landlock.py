@@ -661,8 +661,35 @@ def case_refused_manifests(env):
              f"{tag}: {name}: exit 125, stderr names skillbox.yaml:{line} and says {words}",
              r.describe())
         e = r.first("run.exit") or {}
-        h.ok(e.get("reason") == "setup-failed" and not r.of("proc.exec"),
-             f"{tag}: {name}: run.exit setup-failed, nothing executed", json.dumps(e))
+        h.ok(e.get("reason") == "setup-failed" and not r.of("proc.exec")
+             and re.search(pat, e.get("error", "")),
+             f"{tag}: {name}: run.exit setup-failed with the problem, nothing executed",
+             json.dumps(e))
+        rc, _, err = env.run([env.bin, "check", "--isolation", "landlock", d])
+        h.ok(rc == 1 and re.search(pat, err.decode(errors="replace")),
+             f"{tag}: {name}: check --isolation landlock says so too (exit 1)",
+             f"rc={rc}\n{err!r}")
+
+
+def case_grants(env):
+    """skillbox run's command-line grants: an absolute one is a rule at its own path, a
+    relative one below a mapped workdir cannot be (no mount namespace) and is refused with
+    the way to give it."""
+    tag = f"[{env.ident}] grants"
+    extra = writable_dir(env, "granted")
+    with open(os.path.join(extra, "f"), "w") as f:
+        f.write("granted\n")
+    os.chmod(os.path.join(extra, "f"), 0o644)
+    d = skill_dir(env, probe_manifest(), name="grants")
+    r, res = probe(env, d, [["read", os.path.join(extra, "f")], ["write",
+                                                                   os.path.join(extra, "w")]],
+                   opts=["--read", extra])
+    h.ok(res[0].get("v") == "granted\n" and refused(res[1], "EACCES"),
+         f"{tag}: --read of an absolute path: readable, not writable", res)
+    r = run(env, d, args=["[]"], opts=["--read", "granted-rel"])
+    h.ok(r.rc == 125 and "command line" in r.err and "SRC:SRC" in r.err,
+         f"{tag}: a relative --read below the mapped workdir is refused with how to give it",
+         r.describe())
 
 
 def case_explain(env):
@@ -789,6 +816,7 @@ CASES = [
     case_limits_env,
     case_no_ptrace_capability,
     case_refused_manifests,
+    case_grants,
     case_explain,
     case_no_userns,
 ]

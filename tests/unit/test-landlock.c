@@ -197,7 +197,7 @@ static void test_refused(void)
 		"only /tmp and /home/skill");
 	refused("mapped below an identity path",
 		HEAD "filesystem:\n  read: [/usr, \"/opt/tools:/usr/local/bin\"]\n", 5,
-		"/usr/local/bin lies in filesystem.read /usr:/usr (line 5), so the skill would "
+		"/usr/local/bin lies in filesystem.read /usr:/usr (test.yaml:5), so the skill would "
 		"find /usr/local/bin there, not /opt/tools");
 	refused("nested mappings that do not nest on the host",
 		HEAD "filesystem:\n  read: [\".:/skill\"]\n  write: [\"/data:/skill/data\"]\n", 6,
@@ -225,6 +225,67 @@ static void test_refused(void)
 
 		ok(!p && strv_length(problems) == 3,
 		   "every problem is reported, not the first only");
+		landlock_policy_free(p);
+		manifest_free(m);
+	}
+}
+
+/* A grant of skillbox run's command line, and an optional path. */
+static void test_grants_and_optional(void)
+{
+	_cleanup_strv_free_ char **problems = NULL;
+	struct manifest_grants g = { .cwd = "/home/u/work", .default_workdir = SANDBOX_HOME };
+	struct manifest_diags d = {};
+	struct manifest *m = parse(HEAD "workdir: /skill\n"
+					"filesystem:\n  read: [\".:/skill\"]\n");
+	struct landlock_policy *p = NULL;
+	char *reads[] = { "data", NULL };
+
+	g.read = reads;
+	if (!ok(m && manifest_add_grants(m, &g, &d) == 0, "a --read grant merges"))
+		goto out;
+	p = plan(m, &problems);
+	ok(!p && strv_length(problems) == 1 && strstr(problems[0], "command line: ") &&
+		   strstr(problems[0], "give the grant its own host path as DST (SRC:SRC)"),
+	   "--read data below a mapped workdir is refused, and the message says how to give it");
+	STRV_FOREACH (s, problems)
+		diag("%s", *s);
+out:
+	manifest_diags_done(&d);
+	landlock_policy_free(p);
+	manifest_free(m);
+
+	{
+		char yaml[512];
+		struct landlock_failure f;
+		int fd = -1, abi = landlock_abi();
+
+		snprintf(yaml, sizeof(yaml),
+			 HEAD "filesystem:\n  read: [{host: /nonexistent-skillbox-path, optional: "
+			      "true}]\n");
+		m = parse(yaml);
+		problems = strv_free(problems);
+		p = m ? plan_at(m, "/tmp", &problems) : NULL;
+		ok(p && rule_at(p, "/nonexistent-skillbox-path") &&
+			   rule_at(p, "/nonexistent-skillbox-path")->optional,
+		   "an optional read path is an optional rule");
+		if (p && abi >= 1) {
+			/* The private directory is /tmp here: only the optional rule can be
+			 * missing. */
+			int r;
+
+			free(p->tmp_dir);
+			p->tmp_dir = NULL;
+			for (size_t i = 0; i < p->n_rules; i++)
+				if (p->rules[i].kind == LANDLOCK_RULE_PRIVATE)
+					p->rules[i].optional = true;
+			r = landlock_ruleset_build(p, abi, &fd, &f);
+			ok(r == 0 && rule_at(p, "/nonexistent-skillbox-path")->state ==
+					     LANDLOCK_STATE_MISSING,
+			   "... which gets no rule when the path does not exist");
+			if (fd >= 0)
+				close(fd);
+		}
 		landlock_policy_free(p);
 		manifest_free(m);
 	}
@@ -444,6 +505,7 @@ int main(void)
 	test_rules();
 	test_translation();
 	test_refused();
+	test_grants_and_optional();
 	test_view();
 	test_abi();
 	test_apply();
