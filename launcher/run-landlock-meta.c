@@ -246,6 +246,12 @@ int run_landlock_meta_handle(void *userdata, int listener_fd, const struct secco
 		return 1;
 	}
 	*ret_path = strdup(path);
+	/* As the filter does for fchmod() and open(): no set-id file leaves the sandbox. */
+	if (c.op == META_CHMOD && (c.mode & (S_ISUID | S_ISGID))) {
+		*ret_why = "the mode sets S_ISUID or S_ISGID: such a file would run as its owner "
+			   "outside the sandbox";
+		return 0;
+	}
 
 	become_skill(m, &saved);
 	base = open_base(tid, path, c.dirfd);

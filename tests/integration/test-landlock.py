@@ -554,7 +554,7 @@ def case_chmod(env):
     os.chmod(inside, 0o644)
     d = skill_dir(env, probe_manifest(write=[out]), name="chmod")
     r, res = probe(env, d, [["chmod", os.path.join(victim, "mine"), 0o666],
-                            ["chmod", inside, 0o755]])
+                            ["chmod", inside, 0o755], ["chmod", inside, 0o4755]])
     h.ok(refused(res[0], "EPERM") and (os.stat(os.path.join(victim, "mine")).st_mode & 0o777)
          == 0o644, f"{tag}: chmod of a file the skill's uid owns outside the write paths: "
          "EPERM, unchanged", res[0])
@@ -564,6 +564,10 @@ def case_chmod(env):
          f"{tag}: audited as syscall.deny chmod with its path and why", json.dumps(den))
     h.ok(res[1].get("v") == "0o755" and os.stat(inside).st_mode & 0o777 == 0o755,
          f"{tag}: chmod inside a write path is performed for the skill", res[1])
+    h.ok(refused(res[2], "EPERM") and os.stat(inside).st_mode & 0o7777 == 0o755
+         and any("S_ISUID" in x.get("reason", "") for x in den),
+         f"{tag}: chmod u+s inside a write path: EPERM, unchanged, audited with why",
+         res[2])
     # What a build does: the linker makes its output executable with chmod() by path.
     d2 = skill_dir(env, manifest(["/bin/sh", "-c",
                                   f'cp {inside} {out}/copy && chmod +x {out}/copy && '
