@@ -39,6 +39,7 @@
 #include "parse-util.h"
 #include "path-util.h"
 #include "profiles.h"
+#include "identity.h"
 #include "run-landlock.h"
 #include "run.h"
 #include "secret-file.h"
@@ -406,10 +407,18 @@ static int predict(const struct manifest *m, bool strict, bool landlock)
 static bool landlock_allows(const struct manifest *m)
 {
 	_cleanup_free_ char *error = NULL;
+	struct identity id = IDENTITY_INIT;
 	struct run_landlock *l = NULL;
+	int k;
 
-	if (run_landlock_new(&(struct run_landlock_opts){ .m = m, .plan_only = true }, &l,
-			     &error) >= 0) {
+	/* A root caller's write paths decide who the skill runs as, or refuse the run. */
+	k = identity_choose(&id, false, 0, 0, NULL, false, &error);
+	if (k >= 0)
+		k = run_landlock_new(
+			&(struct run_landlock_opts){ .m = m, .identity = &id, .plan_only = true },
+			&l, &error);
+	identity_done(&id);
+	if (k >= 0) {
 		run_landlock_free(l);
 		return true;
 	}

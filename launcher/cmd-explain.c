@@ -272,15 +272,18 @@ static void explain_command(const struct manifest *m)
 }
 
 /* skillbox explain --isolation landlock. */
-static int explain_landlock(struct manifest *m)
+static int explain_landlock(struct manifest *m, struct identity *id)
 {
+	_cleanup_free_ char *who = NULL;
 	_cleanup_free_ char *error = NULL;
 	struct run_landlock *l = NULL;
 	struct seccomp_policy *seccomp = NULL;
 	struct run_limits limits = { .cgroup_mount_fd = -1 };
 	int k;
 
-	k = run_landlock_new(&(struct run_landlock_opts){ .m = m, .plan_only = true }, &l, &error);
+	k = run_landlock_new(
+		&(struct run_landlock_opts){ .m = m, .identity = id, .plan_only = true }, &l,
+		&error);
 	if (k < 0) {
 		for (char *line = error, *next; line && *line; line = next) {
 			next = strchrnul(line, '\n');
@@ -304,14 +307,15 @@ static int explain_landlock(struct manifest *m)
 	printf("skill: %s (%s)\n", escaped(m->name), escaped(m->path));
 	explain_files(m);
 	explain_command(m);
+	who = identity_describe(id);
 	if (geteuid() == 0)
-		printf("identity: host uid 65534 (nobody, or --user) without supplementary groups, "
-		       "no capabilities, no_new_privs; skillbox itself becomes that uid before it "
-		       "starts the sandbox\n");
+		printf("identity: no user namespace: the skill is its host uid, without "
+		       "supplementary groups, no capabilities, no_new_privs; skillbox itself "
+		       "becomes that uid before it starts the sandbox\n");
 	else
-		printf("identity: host uid %u (the caller's, with its groups), no capabilities, "
-		       "no_new_privs\n",
-		       (unsigned)getuid());
+		printf("identity: no user namespace: the skill is its host uid, with the caller's "
+		       "groups, no capabilities, no_new_privs\n");
+	printf("host uid: %s\n", who ? who : "?");
 	run_landlock_explain(l, stdout);
 	printf("\n");
 	explain_env(m, true);
@@ -414,15 +418,14 @@ int cmd_explain(int argc, char **argv)
 	}
 	if (manifest_load_full(argv[optind], &grants, &m, NULL, NULL) < 0)
 		return EXIT_SKILLBOX_FAILED;
-	if (isolation == RUN_ISOLATION_LANDLOCK) {
-		status = explain_landlock(m);
-		manifest_free(m);
-		return status;
-	}
 	/* Nothing is claimed: a per-run uid is only described. */
 	k = identity_choose(&id, user_given, user_uid, user_gid, uid_range, false, &error);
 	if (k < 0) {
 		log_error("%s", error);
+		goto out;
+	}
+	if (isolation == RUN_ISOLATION_LANDLOCK) {
+		status = explain_landlock(m, &id);
 		goto out;
 	}
 	/* Whether the write paths can be idmapped is asked of the kernel, with the range's

@@ -745,8 +745,7 @@ static int prepare_landlock(struct run *r)
 		&(struct run_landlock_opts){
 			.m = r->m,
 			.run_id = r->run_id,
-			.uid = r->host_uid,
-			.gid = r->host_gid,
+			.identity = &r->identity,
 			.set_user = geteuid() == 0,
 		},
 		&r->landlock, &error);
@@ -762,6 +761,9 @@ static int prepare_landlock(struct run *r)
 		}
 		return k;
 	}
+	/* A per-run uid may have become the write paths' owner. */
+	r->host_uid = r->identity.uid;
+	r->host_gid = r->identity.gid;
 	k = run_landlock_env(r->landlock, &r->env);
 	if (k >= 0)
 		k = run_landlock_spec(r->landlock, &r->spec, r->argv);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -458,6 +459,70 @@ int identity_map_writes(struct identity *id, struct mount_plan *p, const char *m
 		*ret_error = buf_steal(&b);
 		return -EACCES;
 	}
+}
+
+int identity_landlock_writes(struct identity *id, struct mount_plan *view,
+			     const char *manifest_path, char **ret_error)
+{
+	const struct mount_op *stuck = NULL;
+	uid_t owner = 0;
+	bool mixed = false;
+	struct buf b = BUF_INIT;
+
+	if (id->kind != IDENTITY_PER_RUN)
+		return 0;
+	for (size_t i = 0; i < view->n_ops; i++) {
+		struct mount_op *o = &view->ops[i];
+		struct stat st;
+
+		if (o->kind != MOUNT_OP_BIND || !o->writable || !o->host)
+			continue;
+		if (fstatat(AT_FDCWD, o->host, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISLNK(st.st_mode))
+			continue;
+		o->owner_known = true;
+		o->owner_uid = st.st_uid;
+		o->owner_gid = st.st_gid;
+		o->owner_mode = st.st_mode;
+		if ((id->uid && st.st_uid == id->uid) || other_may_write(o))
+			continue;
+		if (!stuck) {
+			stuck = o;
+			owner = st.st_uid;
+		} else if (st.st_uid != owner) {
+			mixed = true;
+		}
+	}
+	if (!stuck)
+		return 0;
+
+	if (owner != 0 && !mixed) {
+		/* As identity_map_writes()'s fallback, for the same reason: nothing else writes
+		   there as the path's owner. */
+		buf_printf(&b,
+			   "%s: --isolation landlock has no user namespace, so write paths cannot "
+			   "be idmapped",
+			   stuck->host);
+		free(id->note);
+		id->note = buf_steal(&b);
+		id->kind = IDENTITY_OWNER;
+		id->uid = owner;
+		id->gid = owner_group(owner);
+		id->claim_fd = safe_close(id->claim_fd);
+		return 0;
+	}
+
+	describe_path(&b, stuck, manifest_path);
+	if (mixed)
+		buf_puts(&b, "it and other write paths belong to different users");
+	else
+		buf_puts(&b, "it belongs to root");
+	buf_puts(&b, ", and --isolation landlock has no user namespace to idmap it, so the skill "
+		     "(never root) could not write it. Fix: give the write paths to one "
+		     "unprivileged user (chown -R), whom the skill then runs as; or --user a "
+		     "user who may write them; or make them writable by others");
+	free(*ret_error);
+	*ret_error = buf_steal(&b);
+	return -EACCES;
 }
 
 char *identity_describe(const struct identity *id)

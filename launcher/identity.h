@@ -93,6 +93,20 @@ int identity_choose(struct identity *id, bool user_given, uid_t user_uid, gid_t 
 int identity_map_writes(struct identity *id, struct mount_plan *p, const char *manifest_path,
 			char **ret_error);
 
+/**
+ * --isolation landlock: without a user namespace nothing can be idmapped, so the skill writes
+ * its write paths as its own host uid. For a root caller with a per-run uid, view holds the
+ * Landlock rules as binds (landlock_policy_view()): a write path that uid may write anyway
+ * (other-writable) is left as it is; when every other one belongs to the same unprivileged
+ * user, the sandbox user becomes that user (IDENTITY_OWNER, stated in id->note, the claim
+ * released); a write path root owns, or write paths of different owners, refuse the run with
+ * the cause and the fix in *ret_error. Paths that do not exist, and symbolic links (which get
+ * no rule), are skipped. Other identities are left as they are. For explain (no claim, uid 0)
+ * it decides the same way.
+ */
+int identity_landlock_writes(struct identity *id, struct mount_plan *view,
+			     const char *manifest_path, char **ret_error);
+
 /** A one-line description of the host identity ("per-run uid 1879048321 from ..."). */
 char *identity_describe(const struct identity *id);
 

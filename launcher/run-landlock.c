@@ -11,7 +11,8 @@
  *   - seccomp (seccomp/, host_namespaces): sockets other than AF_UNIX, System V IPC and
  *     POSIX message queues, metadata changes by path, and scheduling and limit changes of
  *     other processes refused and audited, on top of the profile.
- *   - The skill's identity: a root caller's skillbox becomes nobody (or --user), without
+ *   - The skill's identity: a root caller's skillbox becomes the skill's uid (a per-run
+ *     uid, the write paths' unprivileged owner, or --user: identity_landlock_writes()), without
  *     supplementary groups or capabilities, once it has opened what it needs (manifest,
  *     secrets, audit file, the ruleset's paths) and before it starts the sandbox: nothing
  *     of the run is root from then on. no_new_privs always.
@@ -46,7 +47,8 @@ struct run_landlock {
 	int abi;	 /* the kernel's, or -errno */
 	uint64_t errata; /* ABI 7's fixed issues */
 	char *private_dir;
-	bool created; /* private_dir exists and is ours to remove */
+	struct mount_plan *view; /* the rules as binds, until run_landlock_view() takes it */
+	bool created;		 /* private_dir exists and is ours to remove */
 	int ruleset_fd;
 	struct run_landlock_meta meta;
 	struct seccomp_emulator emulator;
@@ -67,7 +69,8 @@ static const char *const enforced[] = {
 	"elsewhere; ownership and extended-attribute changes by path: refused by seccomp",
 	"scheduling, priority and resource limits of other processes: refused by seccomp",
 	"identity: no capabilities, no_new_privs; a root caller's skillbox becomes an "
-	"unprivileged uid (nobody, or --user) without supplementary groups before it starts the "
+	"unprivileged uid (a per-run uid, the write paths' owner, or --user) without "
+	"supplementary groups before it starts the "
 	"sandbox, so that neither the skill nor skillbox's init and supervisor are root",
 	"processes left behind: killed with the skill, on timeout and when skillbox dies "
 	"(skillbox's init is their subreaper)",
@@ -223,12 +226,22 @@ int run_landlock_new(const struct run_landlock_opts *o, struct run_landlock **re
 	}
 	if (k < 0)
 		goto fail;
+	if (o->identity) {
+		k = landlock_policy_view(l->policy, &l->view);
+		if (k < 0)
+			goto fail;
+		k = identity_landlock_writes(o->identity, l->view, o->m->path, ret_error);
+		if (k < 0)
+			goto fail;
+		l->o.uid = o->identity->uid;
+		l->o.gid = o->identity->gid;
+	}
 	if (o->plan_only) {
 		*ret = l;
 		return 0;
 	}
 
-	k = landlock_private_dir_create(l->private_dir, o->uid, o->gid);
+	k = landlock_private_dir_create(l->private_dir, l->o.uid, l->o.gid);
 	if (k < 0) {
 		fail_msg(ret_error, k, "creating the private directory %s: %s", l->private_dir,
 			 strerror(-k));
@@ -242,8 +255,8 @@ int run_landlock_new(const struct run_landlock_opts *o, struct run_landlock **re
 	}
 	l->meta = (struct run_landlock_meta){
 		.policy = l->policy,
-		.uid = o->uid,
-		.gid = o->gid,
+		.uid = l->o.uid,
+		.gid = l->o.gid,
 		.switch_fsuid = geteuid() == 0,
 	};
 	l->emulator = (struct seccomp_emulator){ run_landlock_meta_handle, &l->meta };
@@ -265,6 +278,7 @@ struct run_landlock *run_landlock_free(struct run_landlock *l)
 	if (l->created && landlock_private_dir_remove(l->private_dir) < 0)
 		fprintf(stderr, "skillbox: landlock: removing the private directory %s: %s\n",
 			l->private_dir, strerror(errno));
+	mount_plan_free(l->view);
 	landlock_policy_free(l->policy);
 	free(l->private_dir);
 	free(l);
@@ -298,8 +312,12 @@ int run_landlock_spec(const struct run_landlock *l, struct sandbox_spec *spec, c
 	return 0;
 }
 
-int run_landlock_view(const struct run_landlock *l, struct mount_plan **ret)
+int run_landlock_view(struct run_landlock *l, struct mount_plan **ret)
 {
+	if (l->view) {
+		*ret = TAKE_PTR(l->view);
+		return 0;
+	}
 	return landlock_policy_view(l->policy, ret);
 }
 

@@ -17,6 +17,7 @@
 #include "audit.h"
 #include "landlock-policy.h"
 #include "env.h"
+#include "identity.h"
 #include "manifest.h"
 #include "mount-plan.h"
 #include "run-seccomp.h"
@@ -27,7 +28,13 @@ struct run_landlock;
 struct run_landlock_opts {
 	const struct manifest *m; /* outlives the layer */
 	const char *run_id;
-	uid_t uid; /* the skill's identity on the host */
+	/*
+	 * The skill's identity on the host: a root caller's per-run uid becomes the write
+	 * paths' owner where it could not write them (identity_landlock_writes()); uid and gid
+	 * are then taken from it. NULL: uid and gid as given.
+	 */
+	struct identity *identity;
+	uid_t uid;
 	gid_t gid;
 	bool set_user; /* the caller is root: skillbox becomes uid/gid before the sandbox */
 	/* skillbox explain and check: plan only (no directory, no ruleset), and report an ABI
@@ -51,7 +58,7 @@ int run_landlock_env(const struct run_landlock *l, struct sandbox_env *env);
  */
 int run_landlock_spec(const struct run_landlock *l, struct sandbox_spec *spec, char **argv);
 /** The rules as a view for the tracing layer; the caller owns it. */
-int run_landlock_view(const struct run_landlock *l, struct mount_plan **ret);
+int run_landlock_view(struct run_landlock *l, struct mount_plan **ret);
 /**
  * A root caller: skillbox itself becomes the skill's uid and gid, without supplementary
  * groups, with an empty bounding set and no capability, for good. Called once everything

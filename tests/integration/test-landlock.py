@@ -35,6 +35,7 @@ import harness as h  # noqa: E402
 SYSTEM = ["/usr", "/bin", "/lib", "/lib64", "/sbin"]
 PY = "/usr/bin/python3"
 NOBODY = 65534
+RANGE = (1879048192, 1879113727)  # the default range of per-run uids
 ALT_USER = 4343
 RUN_TIMEOUT = 30
 
@@ -215,7 +216,16 @@ def make_env(ident):
 
 
 def skill_uid(env):
+    """The skill's uid when its write paths belong to it (nobody, for a root caller's runs:
+    the skill then runs as their owner, since there is no user namespace to idmap them)."""
     return NOBODY if env.ident.is_root else env.ident.uid
+
+
+def own_uid_ok(env, uid):
+    """A run without write paths: a root caller's skill gets a per-run uid."""
+    if env.ident.is_root:
+        return isinstance(uid, int) and RANGE[0] <= uid <= RANGE[1]
+    return uid == env.ident.uid
 
 
 def skill_dir(env, text, name="skill", files=None):
@@ -304,9 +314,11 @@ def case_identity(env):
     r, (st, cwd, anc) = probe(env, d, [["status"], ["cwd"], ["ancestor_uids"]])
     h.ok(r.rc == 0, f"{tag}: the run succeeds", r.describe())
     v = st.get("v") or {}
-    h.ok(v.get("uid") == skill_uid(env),
-         f"{tag}: the skill runs as uid {skill_uid(env)} "
-         f"({'nobody: a root caller never runs it as root' if env.ident.is_root else 'the caller'})",
+    uid = v.get("uid")
+    h.ok(own_uid_ok(env, uid),
+         f"{tag}: the skill runs as "
+         + ("a per-run uid from the default range (a root caller never runs it as root)"
+            if env.ident.is_root else "the caller"),
          json.dumps(st))
     h.ok(v.get("groups") == [] or not env.ident.is_root,
          f"{tag}: no supplementary groups", json.dumps(st))
@@ -317,8 +329,8 @@ def case_identity(env):
              json.dumps(st))
     h.ok(v.get("NoNewPrivs") == "1" and v.get("Seccomp") == "2",
          f"{tag}: no_new_privs and a seccomp filter", json.dumps(st))
-    h.ok(anc.get("v") == [skill_uid(env)] * 2,
-         f"{tag}: skillbox's init and skillbox itself run as uid {skill_uid(env)} too"
+    h.ok(anc.get("v") == [uid] * 2,
+         f"{tag}: skillbox's init and skillbox itself run as that uid too"
          + (" (a root caller's skillbox gives up root before it starts the sandbox)"
             if env.ident.is_root else ""), anc)
     h.ok(cwd.get("v") == d, f"{tag}: workdir /skill (declared as .:/skill) starts the skill in "
@@ -328,9 +340,10 @@ def case_identity(env):
     h.ok(start.get("isolation") == "landlock"
          and start.get("layers") == ["landlock", "capabilities", "no_new_privs", "rlimits",
                                       "seccomp"]
-         and start.get("sandbox_uid") == skill_uid(env),
+         and start.get("sandbox_uid") == uid and start.get("host_uid") == uid
+         and start.get("host_identity") == ("per-run" if env.ident.is_root else "caller"),
          f"{tag}: run.start says isolation landlock, lists only the layers this mode has, "
-         "and the skill's real uid", json.dumps(start))
+         "and the skill's real uid and where it comes from", json.dumps(start))
     iso = r.first("policy.isolation") or {}
     h.ok(iso.get("mode") == "landlock" and iso.get("namespaces") == []
          and iso.get("landlock_abi", 0) >= 6
@@ -365,6 +378,42 @@ def case_user_option(env):
     r, (st,) = probe(env, d, [["status"]], opts=["--user", str(ALT_USER)])
     h.ok(r.rc == 0 and (st.get("v") or {}).get("uid") == ALT_USER,
          f"{tag}: a root caller's --user {ALT_USER} is the skill's uid", r.describe())
+
+
+def case_root_write_paths(env):
+    """A root caller's write paths: there is no user namespace to idmap them, so the skill
+    runs as their unprivileged owner, and a root-owned one is refused with the fix."""
+    tag = f"[{env.ident}] root's write paths"
+    if not env.ident.is_root:
+        return
+    out = writable_dir(env, "owned-by-nobody")
+    d = skill_dir(env, manifest(["/bin/sh", "-c", f"id -u; echo x > {out}/f"], write=[out]),
+                  name="owner")
+    r = run(env, d)
+    start = r.first("run.start") or {}
+    h.ok(r.rc == 0 and r.out.split()[:1] == [str(NOBODY)]
+         and os.stat(os.path.join(out, "f")).st_uid == NOBODY
+         and start.get("host_identity") == "owner" and start.get("host_uid") == NOBODY
+         and "--isolation landlock" in (start.get("identity_fallback") or ""),
+         f"{tag}: a write path of nobody's: the skill runs as its owner, and run.start says "
+         "why", r.describe() + json.dumps(start))
+    rootdir = os.path.join(env.top, "owned-by-root")
+    os.makedirs(rootdir, exist_ok=True)
+    os.chown(rootdir, 0, 0)
+    os.chmod(rootdir, 0o755)
+    d2 = skill_dir(env, manifest(["/bin/sh", "-c", f"echo x > {rootdir}/f"],
+                                 write=[rootdir]), name="rootowned")
+    r2 = run(env, d2)
+    h.ok(r2.rc == 125 and "belongs to root" in r2.err and rootdir in r2.err
+         and "Fix:" in r2.err and "skillbox.yaml:" in r2.err
+         and not os.path.exists(os.path.join(rootdir, "f")),
+         f"{tag}: a root-owned write path: 125, naming FILE:LINE:COLUMN, the cause and the fix; "
+         "nothing written", r2.describe())
+    ex = (r2.first("run.exit") or {}).get("error") or ""
+    h.ok("belongs to root" in ex, f"{tag}: run.exit carries the refusal", ex)
+    rc, o, e = env.run([env.bin, "check", "--isolation", "landlock", d2])
+    h.ok(rc == 1 and "belongs to root" in e.decode(errors="replace"),
+         f"{tag}: check --isolation landlock predicts it", (rc, o, e))
 
 
 # --- files ----------------------------------------------------------------------------------
@@ -438,8 +487,9 @@ def case_private_dirs(env):
                                   'stat -c "%a %u" "$TMPDIR" "$HOME" && cat "$TMPDIR/a"']),
                    name="priv2")
     r3 = run(env, d2)
-    h.ok(r3.rc == 0 and r3.out.split() == ["700", str(skill_uid(env)), "700",
-                                           str(skill_uid(env)), "x"],
+    uid = (r3.first("run.start") or {}).get("host_uid")
+    h.ok(r3.rc == 0 and own_uid_ok(env, uid)
+         and r3.out.split() == ["700", str(uid), "700", str(uid), "x"],
          f"{tag}: both are writable, mode 0700, owned by the skill's uid", r3.describe())
     fs = r3.first("policy.fs") or {}
     priv = [x for x in fs.get("rules", []) if x.get("kind") == "private"]
@@ -810,6 +860,7 @@ def case_no_ptrace_capability(env):
 CASES = [
     case_identity,
     case_user_option,
+    case_root_write_paths,
     case_files,
     case_private_dirs,
     case_network,
