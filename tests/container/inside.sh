@@ -97,6 +97,23 @@ s.handle_request()
 	wait $server 2>/dev/null
 }
 
+# --isolation landlock, where the default mode cannot run (namespaces refused, /proc
+# masked): a skill runs; a socket other than AF_UNIX is refused by skillbox's filter and
+# audited; a write path of uid 1000's is written (a root caller's skill runs as its owner);
+# a root-owned one is refused, before anything runs, with the fix.
+case_landlock() {
+	skill landlock-basic '["/bin/sh", "-c", "id -u; echo ok"]'
+	run landlock-basic landlock-basic --isolation landlock
+	skill landlock-socket '["/usr/bin/python3", "-c", "import socket; socket.socket()"]'
+	run landlock-socket landlock-socket --isolation landlock
+	for d in root-owned user-owned; do
+		skill "landlock-$d" \
+			"[\"/bin/sh\", \"-c\", \"id -u; echo written > /vol/$d/made-by-landlock\"]" \
+			"  write: [\"/vol/$d\"]"
+		run "landlock-$d" "landlock-$d" --isolation landlock
+	done
+}
+
 for c in "$@"; do
 	"case_$c"
 done

@@ -52,7 +52,8 @@ class Profile:
 
 PROFILES = [
     # podman run (rootful) defaults: masked /proc, containers-common's seccomp profile.
-    Profile("podman-root", cases=["basic"], expect="proc-masked"),
+    # --isolation landlock mounts no /proc: it runs there as it is.
+    Profile("podman-root", cases=["basic", "landlock"], expect="proc-masked"),
     Profile("podman-user", uid=USER, cases=["basic"], expect="proc-masked"),
     # ... with --security-opt unmask=/proc/* (Docker: systempaths=unconfined).
     Profile("podman-root-unmasked", masked=False),
@@ -67,9 +68,11 @@ PROFILES = [
     # The same podman configuration under crun.
     Profile("crun-root-unmasked", masked=False, runtime="crun",
             cases=["basic", "write", "seccomp"]),
-    # Docker's default seccomp profile refuses namespace flags without CAP_SYS_ADMIN.
-    Profile("docker-root", seccomp="docker", cases=["basic"], expect="no-userns"),
-    Profile("docker-user", uid=USER, seccomp="docker", cases=["basic"], expect="no-userns"),
+    # Docker's default seccomp profile refuses namespace flags without CAP_SYS_ADMIN: the
+    # default mode refuses, naming --isolation landlock, which runs there.
+    Profile("docker-root", seccomp="docker", cases=["basic", "landlock"], expect="no-userns"),
+    Profile("docker-user", uid=USER, seccomp="docker", cases=["basic", "landlock"],
+            expect="no-userns"),
 ]
 
 
@@ -367,6 +370,52 @@ def judge_egress(p, tag, results):
          f"({stack.get('uid')})", json.dumps(stack))
 
 
+def judge_landlock(p, tag, results, tmp):
+    c = Case(results, "landlock-basic")
+    lines = c.out.splitlines()
+    rs = c.first("run.start")
+    uid = int(lines[0]) if lines[:1] and lines[0].isdigit() else None
+    if p.root:
+        rng = PER_RUN16 if p.userns else PER_RUN
+        who, good = f"a per-run uid from {rng[0]}-{rng[1]}", in_range(uid, rng)
+    else:
+        who, good = f"the caller, uid {USER}", uid == USER
+    h.ok(c.rc == 0 and lines[1:2] == ["ok"] and good and c.host_uid == uid
+         and rs.get("isolation") == "landlock",
+         f"{tag}: --isolation landlock: a skill runs, as {who} ({uid})", c.describe())
+    iso = c.first("policy.isolation")
+    h.ok(iso.get("mode") == "landlock" and iso.get("namespaces") == []
+         and any("pid namespace" in x for x in iso.get("not_enforced", [])),
+         f"{tag}: --isolation landlock: policy.isolation says what is not enforced",
+         json.dumps(iso))
+    c = Case(results, "landlock-socket")
+    deny = [e for e in c.of("syscall.deny") if e.get("syscall") == "socket"]
+    h.ok(c.rc == 1 and "PermissionError" in c.err and deny,
+         f"{tag}: --isolation landlock: an AF_INET socket is refused by skillbox's filter "
+         "and audited", c.describe())
+    c = Case(results, "landlock-user-owned")
+    f = os.path.join(tmp, "vol", "user-owned", "made-by-landlock")
+    st = os.lstat(f) if os.path.exists(f) else None
+    rs = c.first("run.start")
+    h.ok(c.rc == 0 and c.out.split()[:1] == [str(USER)] and st is not None
+         and st.st_uid == owner(p, USER) and c.host_uid == USER
+         and rs.get("host_identity") == ("owner" if p.root else "caller"),
+         f"{tag}: --isolation landlock: uid {USER}'s write path is written"
+         + (" by its owner (nothing to idmap without a user namespace)" if p.root else ""),
+         c.describe())
+    c = Case(results, "landlock-root-owned")
+    f = os.path.join(tmp, "vol", "root-owned", "made-by-landlock")
+    if p.root:
+        h.ok(c.one_line_error("/vol/root-owned", "belongs to root", "Fix:")
+             and not os.path.exists(f),
+             f"{tag}: --isolation landlock: a root-owned write path is refused in one line "
+             "with the fix; the skill never runs as root", c.describe())
+    else:
+        h.ok(c.rc not in (0, 125) and "Permission denied" in c.err and not os.path.exists(f),
+             f"{tag}: --isolation landlock: the caller cannot write a root-owned path, nor "
+             "can its skill", c.describe())
+
+
 def judge_leftovers(p, tag, results):
     try:
         with open(os.path.join(results, "ps.txt")) as f:
@@ -441,6 +490,8 @@ def main():
                 judge_seccomp(p, tag, results)
             if "egress" in p.cases:
                 judge_egress(p, tag, results)
+            if "landlock" in p.cases:
+                judge_landlock(p, tag, results, tmp)
             judge_leftovers(p, tag, results)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
