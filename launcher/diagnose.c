@@ -138,8 +138,8 @@ char *proc_describe_failure(int err)
 		   "/proc is visible, and here parts of it are covered (%s), as container "
 		   "runtimes do by default. Fix: Docker --security-opt systempaths=unconfined; "
 		   "podman --security-opt unmask=/proc/*; Kubernetes securityContext.procMount: "
-		   "Unmasked (with hostUsers: false)",
-		   buf_ok(&covers) ? buf_str(&covers) : "");
+		   "Unmasked (with hostUsers: false); %s",
+		   buf_ok(&covers) ? buf_str(&covers) : "", landlock_fix);
 out:
 	buf_done(&covers);
 	return buf_steal(&b);

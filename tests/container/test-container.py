@@ -226,9 +226,9 @@ def in_range(uid, rng):
 def judge_basic(p, tag, c):
     if p.expect == "proc-masked":
         h.ok(c.one_line_error("/proc", "covered", "systempaths=unconfined", "unmask=/proc/*",
-                              "procMount: Unmasked"),
+                              "procMount: Unmasked", "--isolation landlock"),
              f"{tag}: /proc is masked: refused in one line naming Docker's, podman's and "
-             "Kubernetes' option", c.describe())
+             "Kubernetes' option, and --isolation landlock", c.describe())
         return
     if p.expect == "no-userns":
         h.ok(c.one_line_error("namespaces", "seccomp", "--isolation landlock"),
