@@ -1759,8 +1759,9 @@ void seccomp_policy_explain(const struct seccomp_policy *p, FILE *f)
 		explain_text(
 			f, 4,
 			"chmod, fchmodat, fchmodat2: performed by skillbox for the skill when the file "
-			"lies in a write path (not through a symbolic link), refused and "
-			"audited otherwise: Landlock does not restrict mode changes");
+			"lies in a write path (not through a symbolic link) and the mode has neither "
+			"set-user-ID nor set-group-ID, refused and audited otherwise: Landlock does "
+			"not restrict mode changes");
 	}
 	explain_text(f, 2,
 		     "openat2: ENOSYS, audited: the mode of a file it creates is in memory a "
