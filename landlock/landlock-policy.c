@@ -353,7 +353,7 @@ static int add_private(struct landlock_policy *p, const struct manifest *m, cons
 	return k;
 }
 
-static int add_defaults(struct landlock_policy *p)
+static int add_defaults(struct landlock_policy *p, const struct manifest *m)
 {
 	static const struct {
 		const char *path;
@@ -368,6 +368,14 @@ static int add_defaults(struct landlock_policy *p)
 	k = add_rule(p, LANDLOCK_RULE_PROC, "/proc", NULL, RIGHTS_PROC, NULL,
 		     (struct manifest_loc){ 0 });
 	for (size_t i = 0; i < ELEMENTSOF(devices) && k >= 0; i++) {
+		/*
+		 * With limits.memory (never a cgroup in this mode) a shared mapping of /dev/zero
+		 * would be shared anonymous memory, which no rlimit counts: the namespaces mode
+		 * shows the host's /dev/full there, which cannot be mapped; here /dev/zero cannot
+		 * be put elsewhere, so it gets no rule (EACCES; /dev/full reads zeros too).
+		 */
+		if (m->limits.memory != MANIFEST_UNSET && streq(devices[i].path, "/dev/zero"))
+			continue;
 		k = add_rule(p, LANDLOCK_RULE_DEVICE, devices[i].path, NULL, devices[i].access,
 			     NULL, (struct manifest_loc){ 0 });
 		if (k >= 0)
@@ -424,7 +432,7 @@ int landlock_policy_build(const struct manifest *m, const struct landlock_policy
 	if (k >= 0)
 		k = add_private(p, m, p->home_dir, SANDBOX_HOME);
 	if (k >= 0)
-		k = add_defaults(p);
+		k = add_defaults(p, m);
 	if (k < 0)
 		return k;
 

@@ -8,8 +8,9 @@
  * it may open there. The manifest's read paths become rules with the rights to read and
  * execute, its write paths rules with the rights to read, write, create, remove, rename and
  * truncate (never to make device nodes), and skillbox adds /proc (read), the five harmless
- * devices and a private directory of the run for /tmp and HOME. Everything else is refused
- * by the kernel with EACCES.
+ * devices (without /dev/zero under limits.memory: a shared mapping of it would be memory no
+ * rlimit counts) and a private directory of the run for /tmp and HOME. Everything else is
+ * refused by the kernel with EACCES.
  *
  * Planning (landlock-policy.c) is pure: it reads the manifest, refuses what Landlock cannot
  * express (with FILE:LINE:COLUMN), and produces the rules. Applying (landlock-apply.c)

@@ -87,6 +87,9 @@ static const char *const not_enforced[] = {
 	"permissions decide",
 	"tmpfs sizes: /tmp and HOME are directories on the host's filesystem, without a size "
 	"limit",
+	"cgroup: none for the sandbox; limits.memory is private memory per process (RLIMIT_DATA) "
+	"with shared anonymous memory, memfd, System V shared memory and /dev/zero refused; "
+	"limits.processes (RLIMIT_NPROC) counts every process of the skill's uid on the host",
 	"UTS and cgroup namespaces: the skill sees the host's hostname and cgroup paths",
 	"file refusals: the kernel does not report Landlock's denials to skillbox; each access "
 	"is recorded only with --trace files (file.open, declared false)",

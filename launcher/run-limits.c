@@ -210,8 +210,11 @@ void run_limits_audit(const struct run_limits *l, uint64_t timeout, uint64_t out
 		audit_str(a, "cgroup_unavailable",
 			  l->cgroup_error ? l->cgroup_error : l->cgroup_why_not);
 		audit_str(a, "shared_memory",
-			  "refused: shared anonymous and MAP_GROWSDOWN mappings, memfd_create, "
-			  "shmget; /dev/zero cannot be mapped");
+			  l->host_namespaces
+				  ? "refused: shared anonymous and MAP_GROWSDOWN mappings, "
+				    "memfd_create, shmget; /dev/zero not granted"
+				  : "refused: shared anonymous and MAP_GROWSDOWN mappings, "
+				    "memfd_create, shmget; /dev/zero cannot be mapped");
 	}
 	audit_uint(a, "tmpfs_total", tmpfs_total);
 }
@@ -243,6 +246,15 @@ void run_limits_explain(const struct run_limits *l, uint64_t timeout, uint64_t o
 			"its own below %s (memory.max, no swap)%s; RLIMIT_DATA per process too\n",
 			format_size(a, sizeof(a), l->memory), l->cgroup_own ? l->cgroup_own : "?",
 			l->cgroup_way == CGROUP_MOVE_SELF ? ", skillbox moving itself aside" : "");
+	} else if (l->host_namespaces) {
+		fprintf(f,
+			"  memory      %s, held without a cgroup (%s): private memory %s per process "
+			"(RLIMIT_DATA, RLIMIT_STACK); shared anonymous and MAP_GROWSDOWN mappings, "
+			"memfd_create and shmget refused (seccomp); /dev/zero not granted. Files "
+			"written to TMPDIR, HOME or a write path on a host tmpfs are host memory "
+			"this does not count\n",
+			format_size(a, sizeof(a), l->memory), l->cgroup_why_not,
+			format_size(b, sizeof(b), l->memory));
 	} else {
 		fprintf(f,
 			"  memory      %s, held without a cgroup (%s): private memory %s per process "
@@ -254,8 +266,11 @@ void run_limits_explain(const struct run_limits *l, uint64_t timeout, uint64_t o
 			format_size(b, sizeof(b), l->memory),
 			format_size(c, sizeof(c), tmpfs_total));
 	}
-	fprintf(f, "  processes   %llu (%stasks, threads included; RLIMIT_NPROC)\n",
-		(unsigned long long)l->processes, l->processes_default ? "default; " : "");
+	fprintf(f, "  processes   %llu (%stasks, threads included; RLIMIT_NPROC%s)\n",
+		(unsigned long long)l->processes, l->processes_default ? "default; " : "",
+		l->host_namespaces ? ", which without a user namespace counts every process of "
+				     "the skill's uid on the host"
+				   : "");
 	if (l->open_files == l->open_files_hard)
 		fprintf(f, "  open_files  %llu (%sRLIMIT_NOFILE)\n",
 			(unsigned long long)l->open_files,
@@ -275,8 +290,12 @@ void run_limits_explain(const struct run_limits *l, uint64_t timeout, uint64_t o
 	else
 		fprintf(f, "  output      %s (everything the skill prints, then cut)\n",
 			format_size(a, sizeof(a), output));
-	fprintf(f,
-		"  tmpfs       %s together (the sizes in the filesystem table; one inode per "
-		"4 KiB)\n",
-		format_size(a, sizeof(a), tmpfs_total));
+	if (l->host_namespaces)
+		fprintf(f, "  tmpfs       none: /tmp and HOME are directories on the host's "
+			   "filesystem, without a size limit\n");
+	else
+		fprintf(f,
+			"  tmpfs       %s together (the sizes in the filesystem table; one inode "
+			"per 4 KiB)\n",
+			format_size(a, sizeof(a), tmpfs_total));
 }

@@ -17,6 +17,11 @@
  * RLIMIT_STACK per process, every tmpfs together within the limit, and the memory no rlimit
  * counts refused (shared anonymous and MAP_GROWSDOWN mappings, memfd_create, shmget; a
  * /dev/zero that cannot be mapped). policy.limits and explain say which.
+ *
+ * --isolation landlock has no cgroup, no tmpfs and no user namespace: limits.memory is
+ * always held by rlimits and the filter (/dev/zero is then not granted at all, landlock/),
+ * limits.cpu reads the tree below init (its subreaper), and RLIMIT_NPROC counts every
+ * process of the skill's uid on the host.
  */
 
 #include <stdbool.h>

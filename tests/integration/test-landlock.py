@@ -117,6 +117,16 @@ def op_socketpair():
 def op_shmget():
     return check(libc.shmget(0, 4096, 0o1000 | 0o600))  # IPC_PRIVATE, IPC_CREAT
 
+def op_mmap(size, shared):
+    import mmap
+    m = mmap.mmap(-1, size, flags=(mmap.MAP_SHARED if shared else mmap.MAP_PRIVATE))
+    m.close()
+    return True
+
+def op_memfd():
+    os.close(os.memfd_create("x"))
+    return True
+
 def op_prlimit(pid):
     resource.prlimit(pid, resource.RLIMIT_NOFILE, (64, 64))
     return True
@@ -688,6 +698,49 @@ def case_limits_env(env):
          f"{tag}: the secret's value is not in the audit trail", r.describe())
 
 
+def case_limits(env):
+    """limits.memory and limits.cpu where there is never a cgroup: memory no rlimit counts is
+    refused (seccomp, audited; /dev/zero not granted); the whole sandbox's CPU time is read
+    from the tree below init, its subreaper."""
+    tag = f"[{env.ident}] limits without namespaces"
+    d = skill_dir(env, probe_manifest(extra=["limits:", "  memory: 256M"]), name="mem")
+    r, res = probe(env, d, [["mmap", 64 << 20, True], ["memfd"], ["shmget"],
+                            ["read", "/dev/zero"], ["mmap", 64 << 20, False],
+                            ["read", "/dev/full"]])
+    h.ok(refused(res[0], "EPERM") and any(
+        "MAP_SHARED" in (x.get("args") or {}).get("flags", "") for x in denials(r, "mmap")),
+         f"{tag}: limits.memory: a shared anonymous mapping: EPERM, audited", res[0])
+    h.ok(refused(res[1], "EPERM") and denials(r, "memfd_create"),
+         f"{tag}: limits.memory: memfd_create: EPERM, audited", res[1])
+    h.ok(refused(res[2], "EPERM") and denials(r, "shmget"),
+         f"{tag}: limits.memory: shmget: EPERM, audited", res[2])
+    h.ok(refused(res[3], "EACCES") and res[5].get("ok") is True,
+         f"{tag}: limits.memory: /dev/zero is not granted (a shared mapping of it would not "
+         "count); /dev/full still reads", res[3:6])
+    h.ok(res[4].get("ok") is True, f"{tag}: limits.memory: private memory is allowed", res[4])
+    pol = r.first("policy.limits") or {}
+    h.ok(pol.get("memory_by") == "rlimits" and pol.get("cgroup") is None
+         and "landlock" in (pol.get("cgroup_unavailable") or "")
+         and "/dev/zero not granted" in (pol.get("shared_memory") or ""),
+         f"{tag}: policy.limits: held by rlimits, no cgroup, and why", json.dumps(pol))
+
+    d2 = skill_dir(env, probe_manifest(), name="nomem")
+    r2, res2 = probe(env, d2, [["mmap", 1 << 20, True], ["read", "/dev/zero"]])
+    h.ok(res2[0].get("ok") is True and res2[1].get("ok") is True,
+         f"{tag}: without limits.memory, shared memory and /dev/zero stay allowed", res2)
+
+    cmd = "for i in 1 2 3 4; do (while :; do :; done) & done; wait"
+    d3 = skill_dir(env, manifest(["/bin/sh", "-c", cmd],
+                                 extra=["limits:", "  cpu: 1s", "  timeout: 90s"]), name="cpu")
+    r3 = run(env, d3, timeout=120)
+    e = r3.first("run.exit") or {}
+    hits = [x for x in r3.of("limit.hit") if x.get("limit") == "cpu"]
+    h.ok(r3.rc == 128 + signal.SIGXCPU and e.get("reason") == "cpu" and len(hits) == 1
+         and "whole sandbox" in hits[0].get("action", ""),
+         f"{tag}: cpu 1s: four busy processes end the run together (152, one limit.hit)",
+         r3.describe())
+
+
 # --- what this mode refuses to run ------------------------------------------------------------
 
 
@@ -869,6 +922,7 @@ CASES = [
     case_chmod,
     case_processes,
     case_limits_env,
+    case_limits,
     case_no_ptrace_capability,
     case_refused_manifests,
     case_grants,

@@ -130,6 +130,25 @@ static void test_rules(void)
 	manifest_free(m);
 }
 
+/* limits.memory: a shared mapping of /dev/zero would be memory no rlimit counts. */
+static void test_zero_under_memory_limit(void)
+{
+	_cleanup_strv_free_ char **problems = NULL;
+	struct manifest *m = parse(HEAD "filesystem:\n  read: [/usr]\n");
+	struct landlock_policy *p = m ? plan(m, &problems) : NULL;
+
+	ok(p && rule_at(p, "/dev/zero") && rule_at(p, "/dev/full"),
+	   "without limits.memory: /dev/zero and /dev/full are granted");
+	landlock_policy_free(p);
+	manifest_free(m);
+	m = parse(HEAD "filesystem:\n  read: [/usr]\nlimits:\n  memory: 64M\n");
+	p = m ? plan(m, &problems) : NULL;
+	ok(p && !rule_at(p, "/dev/zero") && rule_at(p, "/dev/full") && rule_at(p, "/dev/null"),
+	   "with limits.memory: no rule for /dev/zero (/dev/full reads zeros too)");
+	landlock_policy_free(p);
+	manifest_free(m);
+}
+
 static void test_translation(void)
 {
 	const char *yaml = "skillbox: 1\nname: t\n"
@@ -503,6 +522,7 @@ static void test_apply(void)
 int main(void)
 {
 	test_rules();
+	test_zero_under_memory_limit();
 	test_translation();
 	test_refused();
 	test_grants_and_optional();
