@@ -161,7 +161,7 @@ void mount_view_entry_done(struct mount_view_entry *e)
 int mount_view_resolve(const struct mount_plan *p, const struct mount_view_host *h,
 		       const char *path, bool follow, struct mount_view_entry *ret)
 {
-	_cleanup_free_ char *todo = NULL;
+	_cleanup_free_ char *remaining = NULL;
 	struct mount_view_entry e = { .node = MOUNT_VIEW_DIR };
 	char *cur = NULL;
 	unsigned hops = 0;
@@ -172,13 +172,13 @@ int mount_view_resolve(const struct mount_plan *p, const struct mount_view_host 
 		return -EINVAL;
 	if (!h)
 		h = &real_host;
-	todo = strdup(path);
+	remaining = strdup(path);
 	cur = strdup("/");
-	if (!todo || !cur) {
+	if (!remaining || !cur) {
 		r = -ENOMEM;
 		goto out;
 	}
-	s = todo;
+	s = remaining;
 	for (;;) {
 		_cleanup_free_ char *comp = NULL, *next = NULL, *link = NULL;
 		const char *end;
@@ -238,9 +238,9 @@ int mount_view_resolve(const struct mount_plan *p, const struct mount_view_host 
 				sprintf(joined, "%s/%s", link, rest);
 			else
 				sprintf(joined, "%s/%s/%s", cur, link, rest);
-			free(todo);
-			todo = TAKE_PTR(joined);
-			s = todo;
+			free(remaining);
+			remaining = TAKE_PTR(joined);
+			s = remaining;
 			strcpy(cur, "/");
 			free(e.link);
 			e.link = TAKE_PTR(link);
