@@ -147,8 +147,18 @@ void summary_group_target(struct buf *b, const struct group *g, const struct run
 		fv_text(b, &f[1], "?");
 		buf_putc(b, ' ');
 		fv_text(b, &f[0], "?");
+		/* Undeclared: refused by the view, so an attempt, never a change made. */
 		if (fv_is(&f[2], "file.change"))
-			buf_puts(b, " (changed)");
+			buf_puts(b, " (change attempt)");
+		if (f[3].s) {
+			buf_puts(b, " -> ");
+			fv_text(b, &f[3], "");
+		}
+		break;
+	case G_EXEC_FAILED:
+		fv_text(b, &f[0], "?");
+		buf_puts(b, " -> ");
+		fv_text(b, &f[1], "?");
 		break;
 	case G_LIMIT:
 		fv_text(b, &f[0], "?");
@@ -171,7 +181,12 @@ void summary_group_target(struct buf *b, const struct group *g, const struct run
 		if (fv_is(&f[2], "true")) {
 			buf_puts(b, " [PRESENT in the sandbox: ");
 			fv_text(b, &f[1], "?");
-			buf_puts(b, " of an existing file]");
+			buf_puts(b, " of an existing file");
+			if (f[3].s) {
+				buf_puts(b, ", which failed: ");
+				fv_text(b, &f[3], "");
+			}
+			buf_putc(b, ']');
 		}
 		break;
 	default:

@@ -270,7 +270,14 @@ static int ingest_event(struct summary *s, struct run_info *run, json_t **rootp)
 	if (node_is_str(event, "net.stack") && !run->stack)
 		run->stack = json_incref(*rootp);
 	if (node_is_str(event, "proc.exec")) {
+		const json_t *fails = get(e, "fails");
+
 		v[0] = fv_of(get(e, "path"), &sc[0]);
+		/* A PATH probe of a name that is not there ran nothing: listed apart. */
+		if (fails) {
+			v[1] = fv_of(fails, &sc[1]);
+			return summary_group_add(s, run, G_EXEC_FAILED, ts, 0, v);
+		}
 		return summary_group_add(s, run, G_EXEC, ts, 0, v);
 	}
 	if (node_is_str(event, "syscall.deny")) {
@@ -331,6 +338,7 @@ static int ingest_event(struct summary *s, struct run_info *run, json_t **rootp)
 			w[0] = fv_of(get(e, "path"), &wsc[0]);
 			w[1] = fv_of(access ? access : get(e, "op"), &wsc[1]);
 			w[2] = fv_of(json_object_get(e, "exists"), &wsc[2]);
+			w[3] = fv_of(get(e, "fails"), &wsc[3]);
 			k = summary_group_add(s, run, G_SENSITIVE, ts, 0, w);
 			for (size_t i = 0; i < GROUP_FIELDS_MAX; i++)
 				buf_done(&wsc[i]);
@@ -345,6 +353,7 @@ static int ingest_event(struct summary *s, struct run_info *run, json_t **rootp)
 		v[0] = fv_of(get(e, "path"), &sc[0]);
 		v[1] = fv_of(access ? access : get(e, "op"), &sc[1]);
 		v[2] = fv_of(event, &sc[2]);
+		v[3] = fv_of(get(e, "fails"), &sc[3]);
 		return summary_group_add(s, run, G_FILE, ts, 0, v);
 	}
 	if (node_is_str(event, "limit.hit")) {

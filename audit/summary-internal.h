@@ -45,6 +45,7 @@ enum group_kind {
 	G_NET_TRACED, /* connect() calls seen by tracing: an attempt, no verdict */
 	G_DNS_SEEN,
 	G_EXEC,
+	G_EXEC_FAILED, /* proc.exec that could not succeed ("fails", seen before the call) */
 	G_LIMIT,
 	/* Events this version does not summarise (newer writers, or tracing events). */
 	G_OTHER,

@@ -366,6 +366,7 @@ void summary_json_run(struct report *rp, const struct run_info *run)
 	jw_groups(rp, run, G_NET_TRACED);
 	jw_groups(rp, run, G_DNS_SEEN);
 	jw_groups(rp, run, G_EXEC);
+	jw_groups(rp, run, G_EXEC_FAILED);
 	jw_k(rp, "file_events_declared");
 	jw_rawf(rp, "%" PRIu64, run->n_files_declared);
 	jw_groups(rp, run, G_OTHER);

@@ -141,12 +141,14 @@ void summary_markdown_run(struct report *rp, const struct run_info *run)
 		md_groups(rp, run, G_SENSITIVE);
 	}
 	if (run->n_groups[G_NET_ALLOW] || run->n_groups[G_NET_TRACED] ||
-	    run->n_groups[G_DNS_SEEN] || run->n_groups[G_EXEC] || run->n_groups[G_OTHER]) {
+	    run->n_groups[G_DNS_SEEN] || run->n_groups[G_EXEC] || run->n_groups[G_EXEC_FAILED] ||
+	    run->n_groups[G_OTHER]) {
 		buf_puts(&rp->b, "\n### Activity\n");
 		md_groups(rp, run, G_NET_ALLOW);
 		md_groups(rp, run, G_NET_TRACED);
 		md_groups(rp, run, G_DNS_SEEN);
 		md_groups(rp, run, G_EXEC);
+		md_groups(rp, run, G_EXEC_FAILED);
 		md_groups(rp, run, G_OTHER);
 	}
 }

@@ -69,6 +69,7 @@ void summary_text_run(struct report *rp, const struct run_info *run)
 	text_groups(rp, run, G_NET_TRACED);
 	text_groups(rp, run, G_DNS_SEEN);
 	text_groups(rp, run, G_EXEC);
+	text_groups(rp, run, G_EXEC_FAILED);
 	text_groups(rp, run, G_OTHER);
 }
 

@@ -26,6 +26,18 @@ bool path_is_normalized(const char *p)
 	return true;
 }
 
+bool path_has_dotdot(const char *p)
+{
+	for (const char *c = p; *c;) {
+		const char *e = strchrnul(c, '/');
+
+		if (e - c == 2 && c[0] == '.' && c[1] == '.')
+			return true;
+		c = *e ? e + 1 : e;
+	}
+	return false;
+}
+
 int path_normalize(const char *p, char **ret)
 {
 	size_t len;

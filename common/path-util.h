@@ -13,6 +13,8 @@ bool path_is_normalized(const char *p);
  * the components before it ("/.." stays "/"). Returns 0, -EINVAL (not absolute) or -ENOMEM.
  */
 int path_normalize(const char *p, char **ret);
+/** True when p has a ".." component (absolute or relative). */
+bool path_has_dotdot(const char *p);
 /** Joins a and b with exactly one slash between them; NULL on allocation failure. */
 char *path_join(const char *a, const char *b);
 /**

@@ -78,6 +78,9 @@ struct trace_call {
 	char *error;	    /* what could not be read, or NULL */
 	int exists;	    /* TRACE_OPEN: the path exists in the view before the call: 1, 0, or -1
 			       when unknown */
+	int fails;	    /* a failure the call cannot escape, seen in the view before it ran:
+			       its errno (ENOENT, EACCES, EROFS, EEXIST, ...), or 0 */
+	bool unsure;	    /* a path was resolved by text where the kernel may reach another */
 };
 
 /**

@@ -420,6 +420,128 @@ def check_exists_sensitive(env, tag):
          f"{tag}: audit summary flags the credential location that exists, first", lines)
 
 
+# Calls that cannot succeed, each tried for real: the errno the skill got is printed, and the
+# trail's "fails" must be that errno where the view decides it, and absent where it does not.
+OUTCOMES = r"""
+import errno, json, os, sys
+
+R = {}
+
+def attempt(name, fn):
+    try:
+        fn()
+        R[name] = "OK"
+    except OSError as e:
+        R[name] = errno.errorcode.get(e.errno, str(e.errno))
+
+def run_child(path, *args):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.execv(path, [path] + list(args))
+        except OSError as e:
+            os._exit(100 + e.errno)
+    _, st = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(st)
+    if code >= 100:
+        raise OSError(code - 100, "exec")
+
+def opened(path, flags=os.O_RDONLY):
+    os.close(os.open(path, flags, 0o644))
+
+attempt("exec-missing", lambda: run_child("/usr/local/bin/no-such-tool"))
+attempt("exec-ok", lambda: run_child("/bin/true"))
+attempt("exec-noexec-bit", lambda: run_child("/skill/data.txt"))
+attempt("exec-dir", lambda: run_child("/skill/rw"))
+attempt("exec-bad-interp", lambda: run_child("/skill/bad-interp.sh"))
+attempt("exec-proc-self", lambda: run_child("/proc/self/exe", "-c", "pass"))
+attempt("exec-dotdot", lambda: run_child("/skill/rw/../no-such"))
+attempt("mkdir-ro", lambda: os.mkdir("/skill/newdir"))
+attempt("mkdir-new", lambda: os.mkdir("/skill/rw/made"))
+attempt("mkdir-exists", lambda: os.mkdir("/skill/rw/made"))
+attempt("mkdir-noparent", lambda: os.mkdir("/skill/rw/none/sub"))
+attempt("open-missing", lambda: opened("/skill/rw/absent.txt"))
+attempt("open-write-ro", lambda: opened("/skill/data.txt", os.O_WRONLY))
+attempt("open-create-ro", lambda: opened("/skill/evil.txt", os.O_WRONLY | os.O_CREAT))
+attempt("open-excl", lambda: opened("/skill/rw/.keep", os.O_WRONLY | os.O_CREAT | os.O_EXCL))
+attempt("open-ok", lambda: opened("/skill/rw/.keep", os.O_WRONLY))
+attempt("unlink-missing", lambda: os.unlink("/skill/rw/absent.txt"))
+attempt("unlink-ro", lambda: os.unlink("/skill/data.txt"))
+print(json.dumps(R))
+"""
+
+# skill result name -> (event, match on the event, the "fails" wanted: an errno name, or None
+# where the view cannot decide it before the call)
+OUTCOME_WANT = {
+    "exec-missing": ("proc.exec", {"path": "/usr/local/bin/no-such-tool"}, "ENOENT"),
+    "exec-ok": ("proc.exec", {"path": "/bin/true"}, None),
+    "exec-noexec-bit": ("proc.exec", {"path": "/skill/data.txt"}, "EACCES"),
+    "exec-dir": ("proc.exec", {"path": "/skill/rw"}, "EACCES"),
+    "exec-bad-interp": ("proc.exec", {"path": "/skill/bad-interp.sh"}, "ENOENT"),
+    "exec-proc-self": ("proc.exec", {"path": "/proc/self/exe"}, None),
+    "exec-dotdot": ("proc.exec", {"path": "/skill/rw/../no-such"}, None),
+    "mkdir-ro": ("file.change", {"op": "mkdir", "path": "/skill/newdir"}, "EROFS"),
+    "mkdir-noparent": ("file.change", {"op": "mkdir", "path": "/skill/rw/none/sub"}, "ENOENT"),
+    "open-missing": ("file.open", {"path": "/skill/rw/absent.txt"}, "ENOENT"),
+    "open-write-ro": ("file.open", {"path": "/skill/data.txt", "access": "write"}, "EROFS"),
+    "open-create-ro": ("file.open", {"path": "/skill/evil.txt"}, "EROFS"),
+    "open-excl": ("file.open", {"path": "/skill/rw/.keep", "access": "write", "create": True},
+                  "EEXIST"),
+    "unlink-missing": ("file.change", {"op": "unlink", "path": "/skill/rw/absent.txt"},
+                       "ENOENT"),
+    "unlink-ro": ("file.change", {"op": "unlink", "path": "/skill/data.txt"}, "EROFS"),
+}
+
+
+def check_outcomes(env, tag):
+    d = skill_dir(env, "outcomes", ["/usr/bin/python3", "/skill/outcomes.py"],
+                  trace=["exec", "files"],
+                  extra={"outcomes.py": OUTCOMES,
+                         "bad-interp.sh": ("#!/no/such/interpreter\necho never\n", 0o755)})
+    r = run(env, d)
+    res = skill_results(r)
+    h.ok(r.rc == 0 and res and res.get("exec-ok") == "OK" and res.get("mkdir-new") == "OK"
+         and res.get("open-ok") == "OK",
+         f"{tag}: outcomes: the skill runs; what can succeed does", r.describe())
+    for name, (event, match, want) in OUTCOME_WANT.items():
+        evs = [e for e in r.of(event) if all(e.get(k) == v for k, v in match.items())]
+        got = [e.get("fails") for e in evs]
+        skill_got = res.get(name)
+        # Where the trail names a failure, the skill must have got exactly that errno.
+        agree = want is None or skill_got == want
+        h.ok(len(evs) >= 1 and all(g == want for g in got) and agree,
+             f"{tag}: outcomes: {name}: the skill got {skill_got}, the trail says "
+             f"fails={want}", fmt(evs) or fmt(r.of(event))[-1500:])
+    # The mkdir that made a directory has no "fails"; the second one of it does (EEXIST).
+    made = [e.get("fails") for e in r.of("file.change")
+            if e.get("op") == "mkdir" and e.get("path") == "/skill/rw/made"]
+    h.ok(made == [None, "EEXIST"] and res.get("mkdir-exists") == "EEXIST",
+         f"{tag}: outcomes: mkdir, then mkdir again: a change, then EEXIST", made)
+    rc, out, err = env.run([env.bin, "audit", "summary", env.last_audit_path])
+    text = out.decode(errors="replace")
+    progs = text.split("programs executed:", 1)[-1].split("program executions that failed", 1)
+    failed = progs[1] if len(progs) == 2 else ""
+    h.ok(rc == 0 and "/bin/true" in progs[0] and "no-such-tool" not in progs[0]
+         and "/skill/data.txt" not in progs[0]
+         and "/usr/local/bin/no-such-tool -> ENOENT" in failed
+         and "/skill/data.txt -> EACCES" in failed and "/skill/bad-interp.sh -> ENOENT" in failed,
+         f"{tag}: outcomes: audit summary lists programs executed apart from executions that "
+         "failed", text[-2500:])
+    h.ok("mkdir /skill/newdir (change attempt) -> EROFS" in text and "(changed)" not in text,
+         f"{tag}: outcomes: an undeclared mkdir is a change attempt, with why it failed",
+         text[-2500:])
+    rc, out, err = env.run([env.bin, "audit", "summary", "--format", "json",
+                            env.last_audit_path])
+    try:
+        runs = json.loads(out)["runs"]
+        jf = [g for g in runs[-1]["program_executions_failed"]]
+    except (ValueError, KeyError, IndexError):
+        jf = None
+    h.ok(rc == 0 and jf and any(g.get("path") == "/usr/local/bin/no-such-tool"
+                                and g.get("fails") == "ENOENT" for g in jf),
+         f"{tag}: outcomes: the JSON report has program_executions_failed", out[-1500:])
+
+
 def check_probe(env, tag):
     # openat2 is ENOSYS unless a manifest allows it (its mode is beyond the filter's reach).
     d = skill_dir(env, "probe", ["/skill/trace-probe"],
@@ -475,7 +597,7 @@ def check_flood(env, tag):
          "the line it repeats", fmt(rep))
     shadow = [e for e in r.of("file.open") if e.get("path") == "/etc/shadow"]
     rf = [e for e in rep if e.get("repeated_event") == "file.open"
-          and e.get("key") == "read /etc/shadow"]
+          and e.get("key") == "ENOENT read /etc/shadow"]
     h.ok(len(shadow) == 10 and len(rf) == 1 and rf[0].get("count") == 290
          and rf[0].get("class") == "evidence",
          f"{tag}: a repeated trace event is evidence: 10 written, 290 counted",
@@ -688,6 +810,7 @@ def main():
             check_manifest_trace(env, tag)
             check_probe(env, tag)
             check_exists_sensitive(env, tag)
+            check_outcomes(env, tag)
             check_flood(env, tag)
             check_budget(env, tag)
             check_fidelity(env, tag)

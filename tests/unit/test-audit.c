@@ -2330,7 +2330,8 @@ static void test_summary_formats(void)
 	ok(has(text, "ptrace request=PTRACE_ATTACH [abi x86] -> EPERM"),
 	   "summary text: foreign ABI shown");
 	ok(has(text, "read /home/u/.ssh/id_rsa"), "summary text: file outside the manifest");
-	ok(has(text, "write /skill/main.py (changed)"), "summary text: file change");
+	ok(has(text, "write /skill/main.py (change attempt)") && !has(text, "(changed)"),
+	   "summary text: an undeclared file change is an attempt");
 	ok(!has(text, "libc.so.6") && has(text, "1 within the manifest"),
 	   "summary text: declared file accesses counted, not listed");
 	ok(has(text, "tcp 192.0.2.10:443 (api.example.org)"), "summary text: allowed connection");

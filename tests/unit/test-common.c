@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "macros.h"
+#include "path-util.h"
 #include "tap.h"
 #include "userns-util.h"
 
@@ -45,8 +46,19 @@ static void test_id_map(void)
 	unlink(split);
 }
 
+static void test_dotdot(void)
+{
+	ok(path_has_dotdot("/a/../b"), "dotdot: in the middle");
+	ok(path_has_dotdot(".."), "dotdot: alone");
+	ok(path_has_dotdot("a/.."), "dotdot: at the end");
+	ok(!path_has_dotdot("/a/..b/c.."), "dotdot: names that start or end with .. are names");
+	ok(!path_has_dotdot("/a/./b"), "dotdot: a single dot is not");
+	ok(!path_has_dotdot(""), "dotdot: empty");
+}
+
 int main(void)
 {
 	test_id_map();
+	test_dotdot();
 	return tap_done();
 }
