@@ -844,6 +844,11 @@ def case_grants(env):
     h.ok(r.rc == 125 and "command line" in r.err and "SRC:SRC" in r.err,
          f"{tag}: a relative --read below the mapped workdir is refused with how to give it",
          r.describe())
+    # --ask holds connections in the sandbox's network namespace, which this mode has not.
+    r = run(env, d, args=["[]"], opts=["--ask"])
+    h.ok(r.rc == 125 and "--ask and --isolation landlock" in r.err
+         and "AF_UNIX" in r.err and not r.events,
+         f"{tag}: --ask is refused (125), saying why; nothing ran", r.describe())
 
 
 def case_explain(env):
