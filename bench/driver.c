@@ -828,6 +828,12 @@ static int cmd_stack_ready(int argc, char **argv, bool slirp)
 		args[n++] = fdargs[2];
 		args[n++] = fdargs[3];
 		args[n++] = "eth0";
+	} else if (root) {
+		/* As skillbox for a root caller: the child joins the user namespace itself. */
+		args[n++] = "--netns";
+		args[n++] = "/proc/self/fd/1";
+		args[n++] = "--pid";
+		args[n++] = "/proc/self/fd/2";
 	} else {
 		args[n++] = "--userns";
 		args[n++] = "/proc/self/fd/0";
@@ -852,10 +858,19 @@ static int cmd_stack_ready(int argc, char **argv, bool slirp)
 			  : dup2(ufd, STDIN_FILENO) < 0 || dup2(nfd, STDOUT_FILENO) < 0 ||
 				    dup2(ready[1], STDERR_FILENO) < 0)
 			_exit(127);
-		/* The stack reopens its ready pipe through /proc/self/fd: it must own it. */
-		if (root && (fchown(ready[1], host_uid, host_gid) < 0 || setgroups(0, NULL) < 0 ||
-			     setresgid(host_gid, host_gid, host_gid) < 0 ||
-			     setresuid(host_uid, host_uid, host_uid) < 0))
+		/*
+		 * The stack reopens its ready pipe through /proc/self/fd: it must own it. A root
+		 * caller's pasta is started the way skillbox starts it (nfstack.c, enter_userns()):
+		 * inside the user namespace already, as its root (the host uid), so that pasta
+		 * 2025's seccomp filter never sees a setns() into it; slirp4netns as the host uid.
+		 */
+		if (root && (fchown(ready[1], host_uid, host_gid) < 0 || setgroups(0, NULL) < 0))
+			_exit(127);
+		if (root && !slirp &&
+		    (setns(ufd, CLONE_NEWUSER) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+			_exit(127);
+		if (root && slirp && (setresgid(host_gid, host_gid, host_gid) < 0 ||
+				      setresuid(host_uid, host_uid, host_uid) < 0))
 			_exit(127);
 		if (slirp && (fcntl(ready[1], F_SETFD, 0) < 0 || fcntl(exitp[0], F_SETFD, 0) < 0 ||
 			      fcntl(ufd, F_SETFD, 0) < 0 || fcntl(nfd, F_SETFD, 0) < 0))

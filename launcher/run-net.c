@@ -2554,7 +2554,7 @@ void run_net_skill_exited(struct run_net *n)
 	/*
 	 * The skill is gone, and init is about to leave, which ends the sandbox: the stack may
 	 * start freeing its memory now, while the namespaces are torn down and the trail is
-	 * finished (pasta takes tens of ms; it is reaped last, in run_net_free()).
+	 * finished (pasta takes tens of ms; run_net_free() does not wait for it).
 	 */
 	if (n)
 		nfstack_kill(&n->stack);
@@ -2565,7 +2565,7 @@ void run_net_finish(struct run_net *n)
 	if (!n)
 		return;
 	/* The sandbox is gone; the stack frees its memory (tens of ms for pasta) while we
-	   finish, and is reaped last. */
+	   finish, and nobody waits for it (run_net_free()). */
 	nfstack_kill(&n->stack);
 	net_relay_finish(n->relay_engine);
 	net_dns_finish(n->dns);
@@ -2610,7 +2610,11 @@ struct run_net *run_net_free(struct run_net *n)
 	event_source_free(n->ready_source);
 	event_source_free(n->log_source);
 	event_source_free(n->timer_source);
-	nfstack_stop(&n->stack);
+	/*
+	 * Killed when the skill exited (run_net_skill_exited()); its teardown (tens of ms for
+	 * pasta's memory) is not waited for: the caller has its answer as soon as the run ends.
+	 */
+	nfstack_release(&n->stack);
 	safe_close(n->nflog_fd);
 	safe_close(n->timer_fd);
 	safe_close(n->userns_fd);

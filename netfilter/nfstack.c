@@ -481,6 +481,16 @@ void nfstack_stop(struct nfstack *s)
 	s->exit_fd = safe_close(s->exit_fd);
 }
 
+void nfstack_release(struct nfstack *s)
+{
+	if (s->pidfd >= 0) {
+		sys_pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
+		(void)waitpid(s->pid, NULL, WNOHANG);
+		s->pidfd = safe_close(s->pidfd);
+	}
+	nfstack_stop(s);
+}
+
 int nfstack_open_namespaces(pid_t pid, int *ret_userns, int *ret_netns)
 {
 	_cleanup_close_ int u = -1, n = -1;

@@ -103,6 +103,12 @@ const char *nfstack_last_message(const struct nfstack *s, char *buf, size_t size
 void nfstack_kill(struct nfstack *s);
 /** Kills and reaps it, closes every descriptor; idempotent. */
 void nfstack_stop(struct nfstack *s);
+/**
+ * Kills it and lets it go, for the end of a run: reaped at once if it has finished exiting,
+ * otherwise it finishes on its own (SIGKILL is taken when it is sent: it runs no more code of
+ * its own; whoever inherits it reaps it). Closes every descriptor; idempotent.
+ */
+void nfstack_release(struct nfstack *s);
 
 /**
  * Opens the user and network namespaces of process pid through /proc (works for a caller with

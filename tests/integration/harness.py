@@ -566,6 +566,25 @@ def loopback_address():
     return f"127.{r.randint(64, 254)}.{r.randint(1, 254)}.{r.randint(1, 254)}"
 
 
+PF_EXITING = 0x4  # task->flags, field 9 of /proc/PID/stat: do_exit() has begun
+SIGKILL_BIT = 1 << (signal.SIGKILL - 1)
+
+
+def exiting(pid):
+    """True when pid is gone, a zombie, or dying: do_exit() has begun (PF_EXITING), or a
+    SIGKILL is pending for it (taken when sent: it runs no more code of its own)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/status") as f:
+            status = dict(line.split(":", 1) for line in f if ":" in line)
+    except (OSError, IndexError):
+        return True
+    if fields[0] in ("Z", "X", "x") or int(fields[6]) & PF_EXITING:
+        return True
+    return any(int(status.get(k, "0").strip(), 16) & SIGKILL_BIT for k in ("SigPnd", "ShdPnd"))
+
+
 def wait_gone(pids, timeout):
     """Waits until every pid has exited, via pidfds; returns the ones still alive."""
     fds = {}

@@ -18,12 +18,14 @@ Usage: net-probe.py ACTION...  where each ACTION is a JSON list:
   ["run", argv...]              run a command, report its exit code and output
   ["file", path]                the content of a file
   ["wait"]                      print "waiting" and block until stdin closes
+  ["sigwait"]                   print "waiting for SIGUSR1" and block until it arrives
 """
 
 import base64
 import errno
 import json
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -181,7 +183,14 @@ def wait():
     return {"ok": True}
 
 
-ACTIONS = {"tcp": tcp, "udp": udp, "udp_send": udp_send, "dns": dns, "udpflood": udpflood,
+def sigwait():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+    print(json.dumps({"action": ["sigwait"], "ok": True, "waiting": True}), flush=True)
+    signal.sigwait({signal.SIGUSR1})
+    return {"ok": True}
+
+
+ACTIONS = {"sigwait": sigwait, "tcp": tcp, "udp": udp, "udp_send": udp_send, "dns": dns, "udpflood": udpflood,
            "exfil": exfil, "resolve": resolve, "run": run, "file": read_file, "wait": wait}
 
 

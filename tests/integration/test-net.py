@@ -469,6 +469,13 @@ network:
     if not h.ok(res.rc == 0, f"{label}: runs", res.describe()):
         return
     start = res.first("run.start") or {}
+    # skillbox kills the stack when the skill ends and does not wait for its teardown: what
+    # is still there when the run has returned must be exiting (SIGKILL taken), and go.
+    stacks = stack_pids([start.get("run")])
+    exiting = {p: h.exiting(p) for p in stacks}
+    h.ok(all(exiting.values()) and not h.wait_gone(stacks, 10),
+         f"{label}: once the run returned, its stack is dead or dying (killed), and gone within "
+         f"10 s ({exiting})")
     h.ok(start.get("network_stack_requested") == ctx["stack"]
          and "network_stack" not in start,
          f"{label}: run.start names the stack requested, and only that "
@@ -1186,6 +1193,89 @@ def children(pid):
     return sorted(kids)
 
 
+def cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def case_nflog_overrun(ident, env, ctx):
+    """The kernel drops logged packets when skillbox cannot read them fast enough: here
+    skillbox is stopped (SIGSTOP) while the skill sends 60000 refused datagrams, far beyond
+    the log socket's 4 MiB. Once it runs again it must find the overrun: the run is stopped
+    (125, audit-overflow) with audit.lost naming the log, or, with audit.overflow: count,
+    the run goes on and the loss is counted."""
+    for mode in ("stop", "count"):
+        label = f"{ident} log overrun ({mode})"
+        extra = "audit:\n  overflow: count\n" if mode == "count" else ""
+        d = env.skill(manifest("") + extra, name=f"overrun-{mode}",
+                      files={"net-probe.py": PROBE})
+        audit = os.path.join(env.auditdir, f"overrun-{mode}.jsonl")
+        actions = [["sigwait"], ["udpflood", "192.0.2.1", 9, 100, 60000]]
+        p = env.popen([env.bin, "run", "--audit", audit, d, "--"] +
+                      [json.dumps(a) for a in actions], env=mode_env(), stdin=subprocess.PIPE,
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stopped = False
+        try:
+            line = h.read_line(p.stdout, 30)
+            if not h.ok(b"waiting" in line, f"{label}: the skill runs", line):
+                continue
+            skill = [k for k in h.descendants(p.pid) if b"net-probe" in cmdline(k)]
+            os.kill(p.pid, signal.SIGSTOP)
+            stopped = True
+            os.kill(skill[0], signal.SIGUSR1)
+            # The skill floods and exits (its last line waits in the pipe to skillbox).
+            h.ok(not h.wait_gone(skill, 60), f"{label}: the skill flooded while skillbox "
+                 "was stopped, and exited")
+            os.kill(p.pid, signal.SIGCONT)
+            stopped = False
+            flood = {}
+            for _ in range(2):  # sigwait's own result line, then the flood's
+                flood = json.loads(h.read_line(p.stdout, 60) or b"{}")
+                if (flood.get("action") or [None])[0] == "udpflood":
+                    break
+            h.ok(flood.get("errors", {}).get("EPERM") == 60000,
+                 f"{label}: the 60000 datagrams were sent and refused (EPERM)", flood)
+            p.wait(timeout=60)
+        finally:
+            if stopped:
+                os.kill(p.pid, signal.SIGCONT)
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            err = p.stderr.read().decode(errors="replace")
+            for f in (p.stdout, p.stderr):
+                f.close()
+            if not p.stdin.closed:
+                p.stdin.close()
+        with open(audit) as f:
+            events = [json.loads(l) for l in f]
+        RUN_IDS.update(e.get("run") for e in events)
+        lost = [e for e in events if e.get("event") == "audit.lost"
+                and e.get("source") == "nflog"]
+        ex = next((e for e in events if e.get("event") == "run.exit"), {})
+        h.ok(lost and "overran" in (lost[0].get("reason") or ""),
+             f"{label}: audit.lost names the log socket's overrun", fmt_events(lost) or err)
+        if mode == "stop":
+            over = [e for e in events if e.get("event") == "audit.overflow"]
+            h.ok(p.returncode == 125 and ex.get("reason") == "audit-overflow"
+                 and over and over[0].get("reason") == "lost" and "were lost" in err,
+                 f"{label}: the run is stopped (125, audit-overflow), and stderr says why",
+                 f"rc={p.returncode} {ex}\n{err}")
+        else:
+            summ = next((e for e in events if e.get("event") == "run.summary"), {})
+            h.ok(p.returncode == 0 and ex.get("status") == 0 and summ,
+                 f"{label}: the run goes on to its end (exit 0), the loss counted",
+                 f"rc={p.returncode} {ex}\n{err}")
+        path = os.path.join(env.top, f"overrun-{mode}-copy.jsonl")
+        shutil.copy(audit, path)
+        os.chmod(path, 0o644)
+        rc, out, verr = env.run([env.bin, "audit", "verify", path])
+        h.ok(rc == 0, f"{label}: the trail verifies", out + verr)
+
+
 def case_no_second_process(ident, env, ctx):
     """A TCP-only manifest runs with no user-mode stack: skillbox's only child is the sandbox's
     init (found by ancestry, not by name), and the relay carries the connection."""
@@ -1303,10 +1393,13 @@ def main():
                                else "no loopback address for the test's resolver")
                 case_fallback(ident, env, ctx)
                 case_sigkill(ident, env, ctx)
+                case_nflog_overrun(ident, env, ctx)
                 if not FORCED:
                     case_no_second_process(ident, env, ctx)
                 left = stack_pids(RUN_IDS)
-                h.ok(RUN_IDS and not left,
+                dying = all(h.exiting(p) for p in left)
+                left = h.wait_gone(left, 10)
+                h.ok(RUN_IDS and dying and not left,
                      f"{ident}: no user-mode stack of the {len(RUN_IDS)} runs is left behind",
                      left)
     if root:
