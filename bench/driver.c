@@ -867,10 +867,12 @@ static int cmd_stack_ready(int argc, char **argv, bool slirp)
 		if (root && (fchown(ready[1], host_uid, host_gid) < 0 || setgroups(0, NULL) < 0))
 			_exit(127);
 		if (root && !slirp &&
-		    (setns(ufd, CLONE_NEWUSER) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		    (setns(ufd, CLONE_NEWUSER) < 0 || setresgid(0, 0, 0) < 0 ||
+		     setresuid(0, 0, 0) < 0))
 			_exit(127);
-		if (root && slirp && (setresgid(host_gid, host_gid, host_gid) < 0 ||
-				      setresuid(host_uid, host_uid, host_uid) < 0))
+		if (root && slirp &&
+		    (setresgid(host_gid, host_gid, host_gid) < 0 ||
+		     setresuid(host_uid, host_uid, host_uid) < 0))
 			_exit(127);
 		if (slirp && (fcntl(ready[1], F_SETFD, 0) < 0 || fcntl(exitp[0], F_SETFD, 0) < 0 ||
 			      fcntl(ufd, F_SETFD, 0) < 0 || fcntl(nfd, F_SETFD, 0) < 0))
