@@ -419,6 +419,80 @@ def _flock(fd, op, timeout=60):
         signal.signal(signal.SIGALRM, old)
 
 
+def host_addresses():
+    """Every address on the host's interfaces, and their names (ip -j addr)."""
+    p = subprocess.run(["ip", "-j", "addr"], capture_output=True, timeout=15, check=True)
+    names, addrs = set(), set()
+    for link in json.loads(p.stdout or b"[]"):
+        names.add(link.get("ifname"))
+        for a in link.get("addr_info", []):
+            addrs.add(a.get("local"))
+    return names, addrs
+
+
+def free_subnet(prefix, names_of):
+    """A third octet N for the subnet prefix.N.0/24 that no interface on the host uses, and
+    interface names (names_of(tag)) that do not exist; call under host_lock("netns") and
+    create the interfaces before releasing it, so that another suite never picks the same."""
+    names, addrs = host_addresses()
+    rnd = random.SystemRandom()
+    for _ in range(500):
+        n, tag = rnd.randint(20, 239), f"{rnd.getrandbits(28):07x}"
+        if not any(a and a.startswith(f"{prefix}.{n}.") for a in addrs) \
+                and not set(names_of(tag)) & names:
+            return n, tag
+    raise RuntimeError(f"no free {prefix}.N.0/24 on this host")
+
+
+class VethNS:
+    """A network namespace joined to the host by a veth pair, the host's end PREFIX.N.1/24.
+    N and the names are chosen under a host-wide lock among those free on this host, and
+    created before it is released, so that suites running at once never pick the same.
+    Subclasses set PREFIX and KIND (in the names) and add their addresses in setup() (both
+    ends exist, not yet up) and up() (both ends up)."""
+
+    PREFIX = "10.231"
+    KIND = "net"
+
+    def ip(self, *args):
+        subprocess.run(["ip"] + list(args), check=True, capture_output=True, timeout=15)
+
+    def __enter__(self):
+        with host_lock("netns"):
+            self.n, tag = free_subnet(self.PREFIX, lambda t: (f"sbx{t}h", f"sbx{t}n"))
+            self.name = f"sbx{self.KIND}-{tag}"
+            self.host_if, self.ns_if = f"sbx{tag}h", f"sbx{tag}n"
+            self.host_addr = f"{self.PREFIX}.{self.n}.1"
+            self.ip("netns", "add", self.name)
+            try:
+                self.before_link()
+                self.ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
+                self.ip("link", "set", self.ns_if, "netns", self.name)
+                self.ip("addr", "add", f"{self.host_addr}/24", "dev", self.host_if)
+                self.setup()
+                self.ip("link", "set", self.host_if, "up")
+                self.ip("-n", self.name, "link", "set", "lo", "up")
+                self.ip("-n", self.name, "link", "set", self.ns_if, "up")
+                self.up()
+            except BaseException:
+                self.__exit__()
+                raise
+        return self
+
+    def before_link(self):
+        pass
+
+    def setup(self):
+        pass
+
+    def up(self):
+        pass
+
+    def __exit__(self, *exc):
+        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=15)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=15)
+
+
 @contextlib.contextmanager
 def host_lock(name):
     """An exclusive lock shared by every suite on this host, for a short critical section

@@ -33,7 +33,6 @@ import contextlib
 import errno
 import json
 import os
-import random
 import select
 import shutil
 import signal
@@ -110,70 +109,20 @@ def servers(args, netns=None):
             p.wait()
 
 
-def host_addresses():
-    """Every address on the host's interfaces, and their names (ip -j addr)."""
-    p = subprocess.run(["ip", "-j", "addr"], capture_output=True, timeout=15, check=True)
-    names, addrs = set(), set()
-    for link in json.loads(p.stdout or b"[]"):
-        names.add(link.get("ifname"))
-        for a in link.get("addr_info", []):
-            addrs.add(a.get("local"))
-    return names, addrs
+class NetNS(h.VethNS):
+    """A network namespace with a veth to the host: 10.231.N.2 and .3, fd77:231:N::2."""
 
+    PREFIX, KIND = "10.231", "net"
 
-def free_subnet(prefix, names_of):
-    """A third octet N for the subnet prefix.N.0/24 that no interface on the host uses, and
-    interface names (names_of(tag)) that do not exist; call under h.host_lock("netns") and
-    create the interfaces before releasing it, so that another suite never picks the same."""
-    names, addrs = host_addresses()
-    rnd = random.SystemRandom()
-    for _ in range(500):
-        n, tag = rnd.randint(20, 239), f"{rnd.getrandbits(28):07x}"
-        if not any(a and a.startswith(f"{prefix}.{n}.") for a in addrs) \
-                and not set(names_of(tag)) & names:
-            return n, tag
-    raise RuntimeError(f"no free {prefix}.N.0/24 on this host")
-
-
-class NetNS:
-    """A network namespace with a veth to the host: 10.231.N.2 and .3, fd77:231:N::2, N and the
-    names free on this host."""
-
-    def ip(self, *args):
-        subprocess.run(["ip"] + list(args), check=True, capture_output=True, timeout=15)
-
-    def __enter__(self):
-        with h.host_lock("netns"):
-            self.n, tag = free_subnet("10.231", lambda t: (f"sbx{t}h", f"sbx{t}n"))
-            self.name = f"sbxnet-{tag}"
-            self.host_if, self.ns_if = f"sbx{tag}h", f"sbx{tag}n"
-            self.addr2 = f"10.231.{self.n}.2"
-            self.addr3 = f"10.231.{self.n}.3"
-            self.addr6 = f"fd77:231:{self.n}::2"
-            self.ip("netns", "add", self.name)
-            try:
-                self._setup()
-            except BaseException:
-                self.__exit__()
-                raise
-        return self
-
-    def _setup(self):
-        self.ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
-        self.ip("link", "set", self.ns_if, "netns", self.name)
-        self.ip("addr", "add", f"10.231.{self.n}.1/24", "dev", self.host_if)
+    def setup(self):
+        self.addr2 = f"10.231.{self.n}.2"
+        self.addr3 = f"10.231.{self.n}.3"
+        self.addr6 = f"fd77:231:{self.n}::2"
         self.ip("-6", "addr", "add", f"fd77:231:{self.n}::1/64", "dev", self.host_if, "nodad")
-        self.ip("link", "set", self.host_if, "up")
         ns = ["-n", self.name]
-        self.ip(*ns, "link", "set", "lo", "up")
         self.ip(*ns, "addr", "add", f"{self.addr2}/24", "dev", self.ns_if)
         self.ip(*ns, "addr", "add", f"{self.addr3}/24", "dev", self.ns_if)
         self.ip(*ns, "-6", "addr", "add", f"{self.addr6}/64", "dev", self.ns_if, "nodad")
-        self.ip(*ns, "link", "set", self.ns_if, "up")
-
-    def __exit__(self, *exc):
-        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=15)
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=15)
 
 
 # --- running skills -------------------------------------------------------------------
@@ -783,45 +732,24 @@ network:
          f"{label}: the resolver in the namespace never saw the query")
 
 
-class V4OnlyNS:
+class V4OnlyNS(h.VethNS):
     """A network namespace with IPv4 only (IPv6 disabled), reached from the host by a veth:
     a stand-in for a host without IPv6, where the user-mode stack gives the sandbox none."""
 
-    def ip(self, *args):
-        subprocess.run(["ip"] + list(args), check=True, capture_output=True, timeout=15)
+    PREFIX, KIND = "10.232", "v4"
 
-    def __enter__(self):
-        with h.host_lock("netns"):
-            n, tag = free_subnet("10.232", lambda t: (f"sbx{t}a", f"sbx{t}b"))
-            self.name = f"sbxv4-{tag}"
-            self.host_if, self.ns_if = f"sbx{tag}a", f"sbx{tag}b"
-            self.host_addr, self.ns_addr = f"10.232.{n}.1", f"10.232.{n}.2"
-            self.ip("netns", "add", self.name)
-            try:
-                self._setup()
-            except BaseException:
-                self.__exit__()
-                raise
-        return self
-
-    def _setup(self):
-        ns = ["-n", self.name]
+    def before_link(self):
         subprocess.run(["ip", "netns", "exec", self.name, "sysctl", "-qw",
                         "net.ipv6.conf.all.disable_ipv6=1",
                         "net.ipv6.conf.default.disable_ipv6=1"],
                        check=True, capture_output=True, timeout=15)
-        self.ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
-        self.ip("link", "set", self.ns_if, "netns", self.name)
-        self.ip("addr", "add", f"{self.host_addr}/24", "dev", self.host_if)
-        self.ip("link", "set", self.host_if, "up")
-        self.ip(*ns, "link", "set", "lo", "up")
-        self.ip(*ns, "addr", "add", f"{self.ns_addr}/24", "dev", self.ns_if)
-        self.ip(*ns, "link", "set", self.ns_if, "up")
-        self.ip(*ns, "route", "add", "default", "via", self.host_addr)
 
-    def __exit__(self, *exc):
-        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=15)
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=15)
+    def setup(self):
+        self.ns_addr = f"10.232.{self.n}.2"
+        self.ip("-n", self.name, "addr", "add", f"{self.ns_addr}/24", "dev", self.ns_if)
+
+    def up(self):
+        self.ip("-n", self.name, "route", "add", "default", "via", self.host_addr)
 
 
 def case_no_host_ipv6(ident, env, ctx):

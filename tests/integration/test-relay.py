@@ -76,45 +76,24 @@ def server(args, netns=None):
         p.stderr.close()
 
 
-class NetNS:
+class NetNS(h.VethNS):
     """A network namespace with a veth to the host: 10.233.N.2 and .3, and a link-local
     address, 169.254.233.N, routed to it from the host (a /32 route through the veth, gone
     with it; 169.254.169.254 is never touched)."""
 
-    def __init__(self):
-        self.n = os.getpid() % 200 + 20
+    PREFIX, KIND = "10.233", "rly"
+
+    def setup(self):
         self.link_local = f"169.254.233.{self.n}"  # reserved: no wider network covers it
-        self.name = f"sbxrly{os.getpid()}"
-        self.host_if = f"sbr{os.getpid() % 100000}h"
-        self.ns_if = f"sbr{os.getpid() % 100000}n"
         self.addr2 = f"10.233.{self.n}.2"
         self.addr3 = f"10.233.{self.n}.3"
+        ns = ["-n", self.name]
+        self.ip(*ns, "addr", "add", f"{self.addr2}/24", "dev", self.ns_if)
+        self.ip(*ns, "addr", "add", f"{self.addr3}/24", "dev", self.ns_if)
+        self.ip(*ns, "addr", "add", f"{self.link_local}/32", "dev", self.ns_if)
 
-    def ip(self, *args):
-        subprocess.run(["ip"] + list(args), check=True, capture_output=True, timeout=15)
-
-    def __enter__(self):
-        self.ip("netns", "add", self.name)
-        try:
-            self.ip("link", "add", self.host_if, "type", "veth", "peer", "name", self.ns_if)
-            self.ip("link", "set", self.ns_if, "netns", self.name)
-            self.ip("addr", "add", f"10.233.{self.n}.1/24", "dev", self.host_if)
-            self.ip("link", "set", self.host_if, "up")
-            ns = ["-n", self.name]
-            self.ip(*ns, "link", "set", "lo", "up")
-            self.ip(*ns, "addr", "add", f"{self.addr2}/24", "dev", self.ns_if)
-            self.ip(*ns, "addr", "add", f"{self.addr3}/24", "dev", self.ns_if)
-            self.ip(*ns, "addr", "add", f"{self.link_local}/32", "dev", self.ns_if)
-            self.ip("route", "add", f"{self.link_local}/32", "dev", self.host_if)
-            self.ip(*ns, "link", "set", self.ns_if, "up")
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=15)
-        subprocess.run(["ip", "netns", "del", self.name], capture_output=True, timeout=15)
+    def up(self):
+        self.ip("route", "add", f"{self.link_local}/32", "dev", self.host_if)
 
 
 def results_of(res):
