@@ -476,30 +476,26 @@ static int cond_id_args(struct sp_cond *c, const char *summary, uint32_t own, un
 
 static int cond_ids(struct sp_cond *c)
 {
-	int r;
+	static const struct {
+		int cond;
+		const char *summary;
+		bool gid;
+		unsigned n_args;
+	} ids[] = {
+		{ COND_SETUID, "allowed only to the sandbox user's own uid (1000)", false, 1 },
+		{ COND_SETGID, "allowed only to the sandbox user's own gid (1000)", true, 1 },
+		{ COND_SETREUID, "allowed only with each id the own uid (1000) or -1", false, 2 },
+		{ COND_SETREGID, "allowed only with each id the own gid (1000) or -1", true, 2 },
+		{ COND_SETRESUID, "allowed only with each id the own uid (1000) or -1", false, 3 },
+		{ COND_SETRESGID, "allowed only with each id the own gid (1000) or -1", true, 3 },
+	};
+	int r = 0;
 
-	r = cond_id_args(&c[COND_SETUID], "allowed only to the sandbox user's own uid (1000)",
-			 SECCOMP_SANDBOX_UID, 1, false);
-	if (r >= 0)
-		r = cond_id_args(&c[COND_SETGID],
-				 "allowed only to the sandbox user's own gid (1000)",
-				 SECCOMP_SANDBOX_GID, 1, false);
-	if (r >= 0)
-		r = cond_id_args(&c[COND_SETREUID],
-				 "allowed only with each id the own uid (1000) or -1",
-				 SECCOMP_SANDBOX_UID, 2, true);
-	if (r >= 0)
-		r = cond_id_args(&c[COND_SETREGID],
-				 "allowed only with each id the own gid (1000) or -1",
-				 SECCOMP_SANDBOX_GID, 2, true);
-	if (r >= 0)
-		r = cond_id_args(&c[COND_SETRESUID],
-				 "allowed only with each id the own uid (1000) or -1",
-				 SECCOMP_SANDBOX_UID, 3, true);
-	if (r >= 0)
-		r = cond_id_args(&c[COND_SETRESGID],
-				 "allowed only with each id the own gid (1000) or -1",
-				 SECCOMP_SANDBOX_GID, 3, true);
+	/* -1 ("keep") only where there is more than one id to set. */
+	for (size_t i = 0; i < ELEMENTSOF(ids) && r >= 0; i++)
+		r = cond_id_args(&c[ids[i].cond], ids[i].summary,
+				 ids[i].gid ? SECCOMP_SANDBOX_GID : SECCOMP_SANDBOX_UID,
+				 ids[i].n_args, ids[i].n_args > 1);
 	return r;
 }
 
