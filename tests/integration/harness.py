@@ -699,6 +699,55 @@ def pids_matching(marker):
     return found
 
 
+def run_on_pty(env, args, stdin_tty=True, react=None, timeout=60, ctty=True, pass_fds=()):
+    """Runs args (env.popen) with a new pseudo-terminal as its controlling terminal, on its
+    stdout (and stdin unless stdin_tty is False); stderr is a pipe. react(master, output so
+    far) may write to the master and returns True once it has nothing more to do. Returns
+    (rc, output read from the master, stderr, the terminal's modes before and after)."""
+    import pty
+    import termios
+
+    master, slave = pty.openpty()
+    before = termios.tcgetattr(slave)
+
+    def set_ctty():
+        fcntl.ioctl(1, termios.TIOCSCTTY, 0)
+
+    p = env.popen(args, stdin=slave if stdin_tty else subprocess.DEVNULL, stdout=slave,
+                  stderr=subprocess.PIPE, start_new_session=ctty,
+                  preexec_fn=set_ctty if ctty else None, pass_fds=pass_fds)
+    out, err = b"", b""
+    done = react is None
+    err_fd = p.stderr.fileno()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fds = [master] + ([err_fd] if err_fd is not None else [])
+        r, _, _ = select.select(fds, [], [], 0.1)
+        if master in r:
+            try:
+                out += os.read(master, 65536)
+            except OSError:  # EIO: the last holder of the slave is gone (we hold one)
+                pass
+        if err_fd is not None and err_fd in r:
+            chunk = os.read(err_fd, 65536)
+            err += chunk
+            if not chunk:
+                err_fd = None
+        if not done:
+            done = react(master, out)
+        if not r and p.poll() is not None:
+            break
+    if p.poll() is None:
+        p.kill()
+    p.wait()
+    after = termios.tcgetattr(slave)
+    os.close(slave)
+    os.close(master)
+    err += p.stderr.read()
+    p.stderr.close()
+    return p.returncode, out, err, before, after
+
+
 def read_line(stream, timeout):
     """Reads one line from a pipe with a bounded wait; returns b'' on timeout/EOF."""
     fd = stream.fileno()

@@ -745,47 +745,18 @@ def case_terminal(env):
     """A caller on a terminal: the skill gets a pseudo-terminal of the host's devpts (no
     devpts of its own without a mount namespace), opened through /dev/ptmx, and can list or
     open no other terminal there."""
-    import fcntl
-    import pty
-    import select
-    import termios
     tag = f"[{env.ident}] terminal"
     d = skill_dir(env, manifest(["/bin/sh", "-c", "tty; test -t 0 && echo stdin-is-tty; "
                                  "ls /dev/pts >/dev/null 2>&1 || echo pts-refused"]),
                   name="tty")
-    master, slave = pty.openpty()
-
-    def set_ctty():
-        fcntl.ioctl(1, termios.TIOCSCTTY, 0)
-
-    p = env.popen([env.bin, "run", "--isolation", "landlock", d], stdin=slave, stdout=slave,
-                  stderr=subprocess.PIPE, start_new_session=True, preexec_fn=set_ctty)
-    os.close(slave)
-    out = b""
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([master], [], [], 0.1)
-        if master in r:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:
-                chunk = b""
-            out += chunk
-            if not chunk:
-                break
-        elif p.poll() is not None:
-            break
-    if p.poll() is None:
-        p.kill()
-    p.wait()
-    os.close(master)
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
+    rc, out, err, _, _ = h.run_on_pty(env, [env.bin, "run", "--isolation", "landlock", d],
+                                      timeout=RUN_TIMEOUT)
+    err = err.decode(errors="replace")
     text = out.decode(errors="replace")
-    h.ok(p.returncode == 0 and re.search(r"/dev/pts/\d+", text) and "stdin-is-tty" in text
+    h.ok(rc == 0 and re.search(r"/dev/pts/\d+", text) and "stdin-is-tty" in text
          and "pts-refused" in text,
          f"{tag}: the skill's stdin is a pseudo-terminal of its own; /dev/pts is not listable",
-         f"rc={p.returncode}\n{text}\n{err}")
+         f"rc={rc}\n{text}\n{err}")
 
 
 # --- what this mode refuses to run ------------------------------------------------------------

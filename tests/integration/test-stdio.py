@@ -13,15 +13,12 @@ pseudo-terminal with select() and a deadline.
 import errno
 import json
 import os
-import pty
-import select
 import signal
 import socket
 import stat
 import subprocess
 import sys
 import tempfile
-import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -425,50 +422,8 @@ sys.exit(os.waitstatus_to_exitcode(st))
 """
 
 
-def run_on_pty(env, args, stdin_tty=True, react=None, timeout=RUN_TIMEOUT, ctty=True,
-               pass_fds=()):
-    """Runs skillbox with a new pseudo-terminal as its controlling terminal, on its stdout
-    (and stdin unless stdin_tty is False); stderr is a pipe. react(master, output so far) may
-    write to the master and returns True once it has nothing more to do. Returns (rc, output
-    read from the master, stderr, the terminal's modes before and after the run)."""
-    import fcntl
-
-    master, slave = pty.openpty()
-    before = termios.tcgetattr(slave)
-
-    def set_ctty():
-        fcntl.ioctl(1, termios.TIOCSCTTY, 0)
-
-    p = env.popen(args, stdin=slave if stdin_tty else subprocess.DEVNULL, stdout=slave,
-                  stderr=subprocess.PIPE, start_new_session=ctty,
-                  preexec_fn=set_ctty if ctty else None, pass_fds=pass_fds)
-    out, err = b"", b""
-    done = react is None
-    err_fd = p.stderr.fileno()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        fds = [master] + ([err_fd] if err_fd is not None else [])
-        r, _, _ = select.select(fds, [], [], 0.1)
-        if master in r:
-            out += os.read(master, 65536)
-        if err_fd is not None and err_fd in r:
-            chunk = os.read(err_fd, 65536)
-            err += chunk
-            if not chunk:
-                err_fd = None
-        if not done:
-            done = react(master, out)
-        if not r and p.poll() is not None:
-            break
-    if p.poll() is None:
-        p.kill()
-    p.wait()
-    after = termios.tcgetattr(slave)
-    os.close(slave)
-    os.close(master)
-    err += p.stderr.read()
-    p.stderr.close()
-    return p.returncode, out, err, before, after
+def run_on_pty(env, args, **kw):
+    return h.run_on_pty(env, args, timeout=kw.pop("timeout", RUN_TIMEOUT), **kw)
 
 
 def case_pty(env):
