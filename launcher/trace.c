@@ -47,6 +47,7 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/xattr.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -685,7 +686,56 @@ static int exec_fails(int root, const char *path)
 	return 0;
 }
 
-static int open_fails(int root, const char *path, int flags, int *exists)
+/*
+ * Whether the task may write the file fd (stat st) by its mode bits: 1, 0, or -1 when that
+ * cannot be told (capabilities, an ACL, unreadable ids). Ids as the parent sees them, for
+ * the task (its /proc status) and the file (fstat) alike; an idmapped mount's fstat shows the
+ * ids its permission checks use.
+ */
+static int task_may_write(pid_t host_pid, int fd, const struct stat *st)
+{
+	char path[64], buf[4096];
+	_cleanup_close_ int sfd = -1;
+	const char *caps, *groups;
+	uid_t fsuid;
+	gid_t fsgid;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)host_pid);
+	sfd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (sfd < 0 || (n = read(sfd, buf, sizeof(buf) - 1)) <= 0)
+		return -1;
+	buf[n] = '\0';
+	caps = strstr(buf, "\nCapEff:");
+	/* Uid: real effective saved fs; the fs ids are the ones checked. */
+	if (!caps || strtoull(caps + 9, NULL, 16) != 0 ||
+	    sscanf(strstr(buf, "\nUid:") ?: "", "\nUid: %*u %*u %*u %u", &fsuid) != 1 ||
+	    sscanf(strstr(buf, "\nGid:") ?: "", "\nGid: %*u %*u %*u %u", &fsgid) != 1)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (getxattr(path, "system.posix_acl_access", NULL, 0) >= 0 || errno != ENODATA)
+		return -1;
+	if (fsuid == st->st_uid)
+		return !!(st->st_mode & S_IWUSR);
+	groups = strstr(buf, "\nGroups:");
+	if (fsgid == st->st_gid)
+		return !!(st->st_mode & S_IWGRP);
+	for (const char *g = groups ? groups + 8 : ""; *g && *g != '\n';) {
+		char *end;
+		unsigned long v = strtoul(g, &end, 10);
+
+		if (end == g) {
+			g++;
+			continue;
+		}
+		if (v == st->st_gid)
+			return !!(st->st_mode & S_IWGRP);
+		g = end;
+	}
+	return !!(st->st_mode & S_IWOTH);
+}
+
+static int open_fails(pid_t host_pid, int root, const char *path, int flags, int *exists)
 {
 	bool write = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
 	_cleanup_close_ int fd = -1;
@@ -713,7 +763,22 @@ static int open_fails(int root, const char *path, int flags, int *exists)
 	if (S_ISDIR(st.st_mode))
 		return EISDIR;
 	/* Devices, fifos and sockets open for writing on a read-only mount; files do not. */
-	return S_ISREG(st.st_mode) && fd_on_read_only(fd) ? EROFS : 0;
+	if (!S_ISREG(st.st_mode) || !fd_on_read_only(fd))
+		return 0;
+	/*
+	 * O_TRUNC asks for the mount's write access before the permission check; otherwise the
+	 * permission check comes first (EACCES for a file the skill may not write).
+	 */
+	if (flags & O_TRUNC)
+		return EROFS;
+	switch (task_may_write(host_pid, fd, &st)) {
+	case 1:
+		return EROFS;
+	case 0:
+		return EACCES;
+	default:
+		return 0;
+	}
 }
 
 static int change_fails(int root, const struct trace_call *c)
@@ -755,7 +820,7 @@ static void predict(struct trace_call *c)
 		c->fails = exec_fails(root, c->path);
 		break;
 	case TRACE_OPEN:
-		c->fails = open_fails(root, c->path, c->flags, &c->exists);
+		c->fails = open_fails(c->host_pid, root, c->path, c->flags, &c->exists);
 		break;
 	case TRACE_CHANGE:
 		c->fails = change_fails(root, c);

@@ -463,6 +463,8 @@ attempt("mkdir-noparent", lambda: os.mkdir("/skill/rw/none/sub"))
 attempt("open-missing", lambda: opened("/skill/rw/absent.txt"))
 attempt("open-write-ro", lambda: opened("/skill/data.txt", os.O_WRONLY))
 attempt("open-create-ro", lambda: opened("/skill/evil.txt", os.O_WRONLY | os.O_CREAT))
+attempt("open-append-noperm", lambda: opened("/skill/locked.txt", os.O_WRONLY | os.O_APPEND))
+attempt("open-trunc-noperm", lambda: opened("/skill/locked.txt", os.O_WRONLY | os.O_TRUNC))
 attempt("open-excl", lambda: opened("/skill/rw/.keep", os.O_WRONLY | os.O_CREAT | os.O_EXCL))
 attempt("open-ok", lambda: opened("/skill/rw/.keep", os.O_WRONLY))
 attempt("unlink-missing", lambda: os.unlink("/skill/rw/absent.txt"))
@@ -485,6 +487,12 @@ OUTCOME_WANT = {
     "open-missing": ("file.open", {"path": "/skill/rw/absent.txt"}, "ENOENT"),
     "open-write-ro": ("file.open", {"path": "/skill/data.txt", "access": "write"}, "EROFS"),
     "open-create-ro": ("file.open", {"path": "/skill/evil.txt"}, "EROFS"),
+    # Read-only mount, a file the skill may not write either: without O_TRUNC the permission
+    # check comes first (EACCES), with O_TRUNC the mount's (EROFS).
+    "open-append-noperm": ("file.open", {"path": "/skill/locked.txt", "truncate": None},
+                           "EACCES"),
+    "open-trunc-noperm": ("file.open", {"path": "/skill/locked.txt", "truncate": True},
+                          "EROFS"),
     "open-excl": ("file.open", {"path": "/skill/rw/.keep", "access": "write", "create": True},
                   "EEXIST"),
     "unlink-missing": ("file.change", {"op": "unlink", "path": "/skill/rw/absent.txt"},
@@ -497,7 +505,8 @@ def check_outcomes(env, tag):
     d = skill_dir(env, "outcomes", ["/usr/bin/python3", "/skill/outcomes.py"],
                   trace=["exec", "files"],
                   extra={"outcomes.py": OUTCOMES,
-                         "bad-interp.sh": ("#!/no/such/interpreter\necho never\n", 0o755)})
+                         "bad-interp.sh": ("#!/no/such/interpreter\necho never\n", 0o755),
+                         "locked.txt": ("nobody writes this\n", 0o444)})
     r = run(env, d)
     res = skill_results(r)
     h.ok(r.rc == 0 and res and res.get("exec-ok") == "OK" and res.get("mkdir-new") == "OK"
