@@ -54,7 +54,7 @@ static void init_help(FILE *f)
 		"interpreters its scripts use, no network, no secrets, and says what to review.\n"
 		"Then run one script with: skillbox run DIR -- scripts/NAME ARGS...\n"
 		"\n"
-		"  --force      overwrite an existing DIR/skillbox.yaml\n"
+		"  -f, --force  overwrite an existing DIR/skillbox.yaml\n"
 		"  -h, --help   show this help\n");
 }
 
