@@ -699,6 +699,30 @@ def pids_matching(marker):
     return found
 
 
+@contextlib.contextmanager
+def ready_server(cmd, timeout=20):
+    """Starts a test server (net-server.py, relay-server.py) that prints one line, "ready
+    {JSON}", once its sockets are bound, and serves until its stdin closes; yields the JSON;
+    stops it (bounded) when the block ends."""
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        line = read_line(p.stdout, timeout)
+        if not line.startswith(b"ready "):
+            p.kill()
+            raise RuntimeError(f"server did not start: {line!r} {p.stderr.read()[-500:]!r}")
+        yield json.loads(line[len(b"ready "):])
+    finally:
+        p.stdin.close()
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+        p.stderr.close()
+
+
 def run_on_pty(env, args, stdin_tty=True, react=None, timeout=60, ctty=True, pass_fds=()):
     """Runs args (env.popen) with a new pseudo-terminal as its controlling terminal, on its
     stdout (and stdin unless stdin_tty is False); stderr is a pipe. react(master, output so

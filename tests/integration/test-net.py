@@ -86,27 +86,11 @@ def egress_lines(text):
 # --- servers --------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
 def servers(args, netns=None):
     """Starts net-server.py (in netns when given); yields the ports it bound for each @name
     in args (net-server.py picks free ones); stops it when the block ends."""
     cmd = [PYTHON, SERVER] + args
-    if netns:
-        cmd = ["ip", "netns", "exec", netns] + cmd
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        line = h.read_line(p.stdout, 15)
-        if not line.startswith(b"ready "):
-            p.kill()
-            raise RuntimeError(f"server did not start: {line!r} {p.stderr.read()[-500:]!r}")
-        yield json.loads(line[len(b"ready "):])
-    finally:
-        p.stdin.close()
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+    return h.ready_server(["ip", "netns", "exec", netns] + cmd if netns else cmd)
 
 
 class NetNS(h.VethNS):

@@ -53,27 +53,9 @@ limits:
 """
 
 
-@contextlib.contextmanager
 def server(args, netns=None):
     cmd = [PYTHON, SERVER] + args
-    if netns:
-        cmd = ["ip", "netns", "exec", netns] + cmd
-    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        line = h.read_line(p.stdout, 20)
-        if not line.startswith(b"ready "):
-            p.kill()
-            raise RuntimeError(f"server did not start: {line!r} {p.stderr.read()[-500:]!r}")
-        yield json.loads(line[6:])
-    finally:
-        p.stdin.close()
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-        p.stdout.close()
-        p.stderr.close()
+    return h.ready_server(["ip", "netns", "exec", netns] + cmd if netns else cmd)
 
 
 class NetNS(h.VethNS):
